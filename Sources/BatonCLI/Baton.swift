@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `baton`: a process supervisor for game servers, with an in-process ZeroMQ LRU broker.
+@main
+struct Baton: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baton",
+        abstract: "A process supervisor for game servers, with an in-process ZeroMQ LRU broker.",
+        discussion: """
+            Clients connect to the frontend (a ZeroMQ ROUTER; REQ and DEALER clients work unchanged), workers \
+            to the backend; each request goes to the worker that has been idle longest. See docs/protocol.md.
+            """,
+        version: "0.1.0",
+        subcommands: [ServeCommand.self, CallCommand.self, BenchCommand.self],
+        defaultSubcommand: nil
+    )
+}

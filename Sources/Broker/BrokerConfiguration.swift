@@ -1,0 +1,22 @@
+/// Policy settings of the broker's state machine. Durations are nanoseconds.
+public struct BrokerConfiguration: Sendable, Equatable {
+    /// Requests held in the broker's own queue; at the bound the frontend is not read (back-pressure).
+    public var maxQueued: Int = 10_000
+    /// A queued request older than this gets an `expired` error reply; `nil`: wait forever.
+    public var queueTimeout: UInt64? = 30 * Self.second
+    /// How often heartbeats are sent to heartbeating workers.
+    public var heartbeatInterval: UInt64 = 1 * Self.second
+    /// Heartbeat intervals a heartbeating worker may stay silent before it is removed.
+    public var heartbeatLiveness: Int = 3
+    /// How many times a request whose worker was lost is sent to another worker (0: answer `worker-died`).
+    public var retryOnCrash: Int = 0
+
+    /// One second in nanoseconds.
+    public static let second: UInt64 = 1_000_000_000
+
+    /// The default settings.
+    public init() {}
+
+    /// Silence after which a heartbeating worker is removed.
+    public var livenessWindow: UInt64 { heartbeatInterval * UInt64(max(heartbeatLiveness, 1)) }
+}

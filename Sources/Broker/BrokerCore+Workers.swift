@@ -1,0 +1,170 @@
+import DequeModule
+
+extension BrokerCore {
+    /// A message arrived on the backend: `[worker][""]?[payload…]`.
+    ///
+    /// The payload is READY (`"READY"` or `0x01`), HEARTBEAT (`0x02`, DEALER framing only), or a reply
+    /// `[token][""][body…]`.
+    public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, into out: inout [BrokerAction]) {
+        guard frames.count >= 2, !frames[0].isEmpty else {
+            return malformed(worker: frames.first ?? [], frames: frames.count, now: now, into: &out)
+        }
+        let id = frames[0]
+        let framing: WorkerFraming = frames[1].isEmpty ? .request : .dealer
+        let payload = frames[(framing == .request ? 2 : 1)...]
+        guard let first = payload.first else {
+            return malformed(worker: id, frames: frames.count, now: now, into: &out)
+        }
+        if payload.count == 1 {
+            if first == WireProtocol.readyText || first == WireProtocol.readyByte {
+                return ready(id, framing: framing, heartbeating: framing == .dealer && first == WireProtocol.readyByte,
+                             now: now, into: &out)
+            }
+            if first == WireProtocol.heartbeatByte && framing == .dealer {
+                return heartbeat(id, now: now)
+            }
+        }
+        guard payload.count >= 3, let token = WireProtocol.requestID(fromToken: first),
+              payload[payload.startIndex + 1].isEmpty
+        else {
+            return malformed(worker: id, frames: frames.count, now: now, into: &out)
+        }
+        reply(from: id, framing: framing, token: token, body: payload[(payload.startIndex + 2)...], now: now,
+              into: &out)
+    }
+
+    /// A send to a worker failed because it is gone (`EHOSTUNREACH`): remove it.
+    ///
+    /// If the failed send was a dispatch, the request never reached the worker, so it is queued again at the
+    /// front without counting as an attempt.
+    public mutating func workerUnreachable(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard var worker = workers[id] else { return }
+        if var request = worker.request {
+            request.attempts -= 1
+            worker.request = nil
+            workers[id] = worker
+            stats.inFlight -= 1
+            queue.prepend(request)
+            noteQueueDepth()
+        }
+        stats.workersUnreachable += 1
+        removeWorker(id, reason: "unreachable", now: now, into: &out)
+        pump(now: now, into: &out)
+    }
+
+    /// Removes a worker (it died, hung or vanished); its request is retried or answered with `worker-died`.
+    public mutating func removeWorker(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
+        guard let worker = workers.removeValue(forKey: id) else { return }
+        if worker.heartbeating { heartbeatingWorkers -= 1 }
+        if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
+        stats.workers = workers.count
+        out.append(.log(.workerLost(worker: id, reason: reason, hadRequest: worker.request != nil)))
+        if let request = worker.request {
+            stats.inFlight -= 1
+            requestLost(request, reason: reason, into: &out)
+        }
+        pump(now: now, into: &out)
+    }
+
+    // MARK: Internals
+
+    private mutating func ready(_ id: [UInt8], framing: WorkerFraming, heartbeating: Bool, now: UInt64,
+                                into out: inout [BrokerAction]) {
+        if var worker = workers[id] {
+            // A known worker saying READY again has restarted: whatever it held is lost.
+            worker.lastSeen = now
+            worker.framing = framing
+            if worker.heartbeating != heartbeating { heartbeatingWorkers += heartbeating ? 1 : -1 }
+            worker.heartbeating = heartbeating
+            if let request = worker.request {
+                worker.request = nil
+                stats.inFlight -= 1
+                workers[id] = worker
+                requestLost(request, reason: "worker restarted", into: &out)
+                makeIdle(id)
+            } else {
+                workers[id] = worker
+                if !idle.contains(id) { makeIdle(id) }
+            }
+        } else {
+            workers[id] = WorkerRecord(id: id, framing: framing, heartbeating: heartbeating, lastSeen: now)
+            if heartbeating {
+                if heartbeatingWorkers == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
+                heartbeatingWorkers += 1
+            }
+            stats.workers = workers.count
+            makeIdle(id)
+            out.append(.log(.workerReady(worker: id, heartbeating: heartbeating)))
+        }
+        pump(now: now, into: &out)
+    }
+
+    private mutating func heartbeat(_ id: [UInt8], now: UInt64) {
+        // Liveness only: a heartbeat never makes a busy worker idle.
+        guard workers[id] != nil else {
+            stats.unknownHeartbeats += 1
+            return
+        }
+        workers[id]!.lastSeen = now
+    }
+
+    private mutating func reply(from id: [UInt8], framing: WorkerFraming, token: UInt64, body: ArraySlice<[UInt8]>,
+                                now: UInt64, into out: inout [BrokerAction]) {
+        guard var worker = workers[id] else {
+            // A worker the broker does not know (it connected before a broker restart): the reply's client is
+            // unknown, but the worker is now waiting for work.
+            stats.staleReplies += 1
+            out.append(.log(.staleReply(worker: id)))
+            return ready(id, framing: framing, heartbeating: false, now: now, into: &out)
+        }
+        worker.lastSeen = now
+        guard let request = worker.request, request.id == token else {
+            stats.staleReplies += 1
+            workers[id] = worker
+            out.append(.log(.staleReply(worker: id)))
+            if worker.request == nil && !idle.contains(id) { makeIdle(id) }
+            return pump(now: now, into: &out)
+        }
+        worker.request = nil
+        worker.served += 1
+        workers[id] = worker
+        stats.inFlight -= 1
+        stats.repliesForwarded += 1
+        out.append(.reply(envelope: request.envelope, body: body))
+        makeIdle(id)
+        pump(now: now, into: &out)
+    }
+
+    private mutating func malformed(worker id: [UInt8], frames: Int, now: UInt64, into out: inout [BrokerAction]) {
+        stats.malformedWorkerMessages += 1
+        out.append(.log(.malformedWorkerMessage(worker: id, frames: frames)))
+        // A REQ worker can send only one message per request: a malformed one is its answer.
+        guard var worker = workers[id] else { return }
+        worker.lastSeen = now
+        if worker.framing == .request, let request = worker.request {
+            worker.request = nil
+            workers[id] = worker
+            stats.inFlight -= 1
+            fail(request, .badReply, "the worker's reply was not [token][\"\"][body…]", into: &out)
+            makeIdle(id)
+            pump(now: now, into: &out)
+        } else {
+            workers[id] = worker
+        }
+    }
+
+    private mutating func requestLost(_ request: PendingRequest, reason: String, into out: inout [BrokerAction]) {
+        if request.attempts <= configuration.retryOnCrash {
+            stats.retried += 1
+            queue.prepend(request)
+            noteQueueDepth()
+        } else {
+            fail(request, .workerDied, "the worker serving the request was lost: \(reason)", into: &out)
+        }
+    }
+
+    private mutating func makeIdle(_ id: [UInt8]) {
+        idle.append(id)
+        stats.idleWorkers = idle.count
+    }
+}

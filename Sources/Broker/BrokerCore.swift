@@ -1,0 +1,149 @@
+import DequeModule
+
+/// The broker's policy as a pure state machine: LRU dispatch, the bounded queue and its expiry, worker
+/// liveness and what happens to a request whose worker is lost.
+///
+/// Events come in as method calls with the current monotonic time; what must be sent comes out as
+/// ``BrokerAction`` values appended to the caller's buffer. No I/O, no clock, no threads: the I/O loop in
+/// ``BrokerServer`` feeds it, and tests drive it with a fake clock.
+public struct BrokerCore {
+    /// The policy settings.
+    public let configuration: BrokerConfiguration
+    /// Counters and gauges.
+    public internal(set) var stats = BrokerStats()
+
+    var queue: Deque<PendingRequest> = []
+    /// Idle workers, the one that has waited longest first.
+    var idle: Deque<[UInt8]> = []
+    var workers: [[UInt8]: WorkerRecord] = [:]
+    var nextRequestID: UInt64 = 1
+    var nextHeartbeatAt: UInt64 = 0
+    var heartbeatingWorkers = 0
+    var stopping = false
+
+    /// Creates a broker with no workers and an empty queue.
+    public init(configuration: BrokerConfiguration = BrokerConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// Whether the frontend should be read: the queue is below its bound and the broker is not stopping.
+    public var acceptsRequests: Bool { queue.count < configuration.maxQueued && !stopping }
+
+    /// The known workers, by routing id.
+    public var knownWorkers: [[UInt8]: WorkerRecord] { workers }
+
+    /// Routing ids of idle workers, the one that has waited longest first.
+    public var idleWorkers: [[UInt8]] { Array(idle) }
+
+    // MARK: Clients
+
+    /// A message arrived on the frontend: `[envelope…][""][body…]`.
+    public mutating func clientMessage(_ frames: [[UInt8]], now: UInt64, into out: inout [BrokerAction]) {
+        guard let request = PendingRequest(id: nextRequestID, frames: frames, receivedAt: now) else {
+            stats.malformedClientMessages += 1
+            out.append(.log(.malformedClientMessage(frames: frames.count)))
+            return
+        }
+        nextRequestID += 1
+        stats.requestsReceived += 1
+        queue.append(request)
+        noteQueueDepth()
+        pump(now: now, into: &out)
+    }
+
+    /// A reply could not be delivered to its client (it disconnected, or its queue is full).
+    public mutating func replyUndeliverable() {
+        stats.unroutableReplies += 1
+    }
+
+    // MARK: Time
+
+    /// The next monotonic time at which ``tick(now:into:)`` has work (an expiry or a heartbeat), if any.
+    public var nextDeadline: UInt64? {
+        var deadline: UInt64? = nil
+        if let timeout = configuration.queueTimeout, let oldest = queue.first {
+            deadline = oldest.receivedAt &+ timeout
+        }
+        if heartbeatingWorkers > 0 {
+            deadline = min(deadline ?? .max, nextHeartbeatAt)
+        }
+        return deadline
+    }
+
+    /// Time passed: expire old queued requests, send heartbeats, remove silent workers.
+    public mutating func tick(now: UInt64, into out: inout [BrokerAction]) {
+        if let timeout = configuration.queueTimeout {
+            while let oldest = queue.first, now >= oldest.receivedAt &+ timeout {
+                queue.removeFirst()
+                fail(oldest, .expired, "queued longer than \(timeout / 1_000_000) ms", into: &out)
+            }
+            noteQueueDepth()
+        }
+        if heartbeatingWorkers > 0 && now >= nextHeartbeatAt {
+            nextHeartbeatAt = now + configuration.heartbeatInterval
+            let window = configuration.livenessWindow
+            let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
+            for id in silent {
+                stats.workersExpired += 1
+                removeWorker(id, reason: "silent for more than \(window / 1_000_000) ms", now: now, into: &out)
+            }
+            for worker in workers.values where worker.heartbeating {
+                out.append(.heartbeat(worker: worker.id))
+            }
+        }
+        pump(now: now, into: &out)
+    }
+
+    // MARK: Shutdown
+
+    /// Stops taking requests and answers every queued one with `shutting-down`.
+    ///
+    /// Requests in flight stay with their workers; ``inFlightCount`` tells when they are done.
+    public mutating func beginShutdown(into out: inout [BrokerAction]) {
+        stopping = true
+        while let request = queue.popFirst() {
+            fail(request, .shuttingDown, "the broker is shutting down", into: &out)
+        }
+        noteQueueDepth()
+    }
+
+    /// Requests being served by workers now.
+    public var inFlightCount: Int { stats.inFlight }
+
+    // MARK: Internals
+
+    /// Sends queued requests to idle workers, least recently used first, while both exist.
+    mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
+        while !queue.isEmpty, let workerID = idle.popFirst() {
+            guard var worker = workers[workerID] else { continue }
+            var request = queue.removeFirst()
+            request.attempts += 1
+            out.append(.dispatch(worker: workerID, framing: worker.framing, token: WireProtocol.token(for: request.id),
+                                 body: request.body))
+            worker.request = request
+            worker.dispatchedAt = now
+            workers[workerID] = worker
+            stats.requestsDispatched += 1
+            stats.inFlight += 1
+        }
+        stats.queueDepth = queue.count
+        stats.idleWorkers = idle.count
+    }
+
+    /// Answers a request with a `BATON-ERR` reply.
+    mutating func fail(_ request: PendingRequest, _ code: BatonErrorCode, _ text: String,
+                       into out: inout [BrokerAction]) {
+        stats.errorReplies += 1
+        switch code {
+        case .expired: stats.expired += 1
+        case .workerDied: stats.workerDied += 1
+        case .badReply, .shuttingDown: break
+        }
+        out.append(.reply(envelope: request.envelope, body: code.body(text)[...]))
+    }
+
+    mutating func noteQueueDepth() {
+        stats.queueDepth = queue.count
+        if queue.count > stats.maxQueueDepth { stats.maxQueueDepth = queue.count }
+    }
+}

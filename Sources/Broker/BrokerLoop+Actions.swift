@@ -1,0 +1,102 @@
+import Logging
+import ZeroMQ
+
+extension BrokerLoop {
+    /// Performs the actions the core produced, then feeds back sends that failed because a worker is gone.
+    mutating func perform(frontend: Socket, backend: Socket) throws {
+        while !actions.isEmpty {
+            for action in actions {
+                switch action {
+                case .dispatch(let worker, let framing, let token, let body):
+                    if try !sendToWorker(backend, worker, framing: framing, token: token, body: body) {
+                        unreachableWorkers.append(worker)
+                    }
+                case .reply(let envelope, let body):
+                    if try !sendToClient(frontend, envelope: envelope, body: body) {
+                        core.replyUndeliverable()
+                    }
+                case .heartbeat(let worker):
+                    if try !sendHeartbeat(backend, worker) { unreachableWorkers.append(worker) }
+                case .log(let event):
+                    log(event)
+                }
+            }
+            actions.removeAll(keepingCapacity: true)
+            let now = Clock.monotonic()
+            for worker in unreachableWorkers { core.workerUnreachable(worker, now: now, into: &actions) }
+            unreachableWorkers.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// `[worker][""]?[token][""][body…]`; `false` if the worker is gone.
+    private func sendToWorker(_ backend: Socket, _ worker: [UInt8], framing: WorkerFraming, token: [UInt8],
+                              body: ArraySlice<[UInt8]>) throws -> Bool {
+        guard try sendRoutingFrame(backend, worker) else { return false }
+        if framing == .request { try backend.send(frame: WireProtocol.delimiter, more: true) }
+        try backend.send(frame: token, more: true)
+        try backend.send(frame: WireProtocol.delimiter, more: true)
+        try sendLast(backend, body)
+        return true
+    }
+
+    /// `[envelope…][""][body…]`; `false` if the client is gone or not reading.
+    private func sendToClient(_ frontend: Socket, envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>)
+        throws -> Bool
+    {
+        guard let first = envelope.first, try sendRoutingFrame(frontend, first) else { return false }
+        for frame in envelope.dropFirst() { try frontend.send(frame: frame, more: true) }
+        try frontend.send(frame: WireProtocol.delimiter, more: true)
+        try sendLast(frontend, body)
+        return true
+    }
+
+    private func sendHeartbeat(_ backend: Socket, _ worker: [UInt8]) throws -> Bool {
+        guard try sendRoutingFrame(backend, worker) else { return false }
+        try backend.send(frame: WireProtocol.heartbeatByte)
+        return true
+    }
+
+    /// Sends a routing id frame on a ROUTER_MANDATORY socket; `false` if that peer is gone or its pipe is full.
+    private func sendRoutingFrame(_ socket: Socket, _ id: [UInt8]) throws -> Bool {
+        do {
+            return try socket.send(frame: id, more: true, dontWait: true)
+        } catch where error.isHostUnreachable {
+            return false
+        }
+    }
+
+    private func sendLast(_ socket: Socket, _ frames: ArraySlice<[UInt8]>) throws {
+        var index = frames.startIndex
+        while index < frames.endIndex {
+            let next = frames.index(after: index)
+            try socket.send(frame: frames[index], more: next < frames.endIndex)
+            index = next
+        }
+    }
+
+    mutating func log(_ event: BrokerLogEvent) {
+        switch event {
+        case .workerReady(let worker, let heartbeating):
+            logger.info("worker ready", metadata: ["worker": "\(Message.render(worker))",
+                                                   "heartbeats": "\(heartbeating)"])
+        case .workerLost(let worker, let reason, let hadRequest):
+            logger.warning("worker lost", metadata: ["worker": "\(Message.render(worker))", "reason": "\(reason)",
+                                                     "had_request": "\(hadRequest)"])
+        case .malformedClientMessage, .malformedWorkerMessage, .staleReply:
+            let (allowed, suppressed) = logLimiter.allow(now: Clock.monotonic())
+            if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
+            guard allowed else { return }
+            switch event {
+            case .malformedClientMessage(let frames):
+                logger.warning("dropped a malformed client message", metadata: ["frames": "\(frames)"])
+            case .malformedWorkerMessage(let worker, let frames):
+                logger.warning("dropped a malformed worker message",
+                               metadata: ["worker": "\(Message.render(worker))", "frames": "\(frames)"])
+            case .staleReply(let worker):
+                logger.notice("dropped a reply for a request the worker no longer holds",
+                              metadata: ["worker": "\(Message.render(worker))"])
+            default: break
+            }
+        }
+    }
+}

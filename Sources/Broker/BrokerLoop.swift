@@ -1,0 +1,156 @@
+import CBatonSys
+import Logging
+import ZeroMQ
+
+/// The body of the broker thread: binds the sockets, polls, feeds the ``BrokerCore`` and performs its actions.
+/// Everything here runs on that one thread.
+struct BrokerLoop {
+    let server: BrokerServer
+    var core: BrokerCore
+    var actions: [BrokerAction] = []
+    var unreachableWorkers: [[UInt8]] = []
+    var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+    /// When a graceful shutdown began, its deadline, and who to tell when it is done.
+    var draining: (deadline: UInt64, done: [@Sendable () -> Void])?
+    var running = true
+
+    init(server: BrokerServer) {
+        self.server = server
+        core = BrokerCore(configuration: server.options.policy)
+        actions.reserveCapacity(64)
+    }
+
+    var logger: Logger { server.logger }
+
+    mutating func run(started: (Result<BrokerServer.BoundEndpoints, BrokerError>) -> Void) {
+        baton_set_thread_name("baton-broker")
+        let frontend: Socket
+        let backend: Socket
+        do {
+            (frontend, backend) = try bindSockets()
+            started(.success(.init(frontend: try frontend.lastEndpoint(), backend: try backend.lastEndpoint())))
+        } catch let error as BrokerError {
+            finish()
+            return started(.failure(error))
+        } catch {
+            finish()
+            return started(.failure(BrokerError(.zeroMQ, "\(error)")))
+        }
+        defer {
+            frontend.close()
+            backend.close()
+            finish()
+        }
+        do {
+            try serve(frontend: frontend, backend: backend)
+        } catch {
+            logger.critical("broker stopped on an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func bindSockets() throws -> (Socket, Socket) {
+        let options = server.options
+        let frontend = try Socket(server.context, .router)
+        let backend = try Socket(server.context, .router)
+        for socket in [frontend, backend] {
+            socket.linger = 0
+            try socket.setRouterMandatory(true)
+            try socket.setMaxMessageSize(options.maxMessageSize)
+            // The broker's own queue is the bounded one; ZeroMQ's pipes must not drop replies to a client
+            // with many requests in flight.
+            try socket.setSendHighWaterMark(0)
+        }
+        do {
+            try frontend.bind(options.frontend)
+        } catch {
+            throw BrokerError(.bind, "frontend \(options.frontend): \(error.message)", errno: error.code)
+        }
+        do {
+            try backend.bind(options.backend)
+        } catch {
+            throw BrokerError(.bind, "backend \(options.backend): \(error.message)", errno: error.code)
+        }
+        return (frontend, backend)
+    }
+
+    private mutating func serve(frontend: Socket, backend: Socket) throws {
+        var poller = Poller()
+        let backendItem = poller.add(backend)
+        let frontendItem = poller.add(frontend)
+        let wakeItem = poller.add(fileDescriptor: server.wakeup.fd)
+        var frames: [[UInt8]] = []
+        let batch = max(server.options.batch, 1)
+        while running {
+            poller.setEnabled(frontendItem, core.acceptsRequests)
+            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic()))
+            if poller.isReady(backendItem) {
+                for _ in 0..<batch {
+                    guard try backend.receive(into: &frames, dontWait: true) else { break }
+                    core.workerMessage(frames, now: Clock.monotonic(), into: &actions)
+                    try perform(frontend: frontend, backend: backend)
+                }
+            }
+            if poller.isReady(frontendItem) {
+                for _ in 0..<batch where core.acceptsRequests {
+                    guard try frontend.receive(into: &frames, dontWait: true) else { break }
+                    core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
+                    try perform(frontend: frontend, backend: backend)
+                }
+            }
+            if poller.isReady(wakeItem) {
+                server.wakeup.drain()
+                for command in server.takeCommands() { handle(command) }
+                try perform(frontend: frontend, backend: backend)
+            }
+            let now = Clock.monotonic()
+            if let deadline = core.nextDeadline, now >= deadline {
+                core.tick(now: now, into: &actions)
+                try perform(frontend: frontend, backend: backend)
+            }
+            if let drain = draining, core.inFlightCount == 0 || now >= drain.deadline {
+                if core.inFlightCount > 0 {
+                    logger.warning("shutdown drain timed out", metadata: ["in_flight": "\(core.inFlightCount)"])
+                }
+                running = false
+            }
+        }
+    }
+
+    private func pollTimeout(now: UInt64) -> Int {
+        var deadline = core.nextDeadline
+        if let drain = draining { deadline = min(deadline ?? .max, drain.deadline) }
+        guard let deadline else { return -1 }
+        guard deadline > now else { return 0 }
+        return Int(min((deadline - now + 999_999) / 1_000_000, 60_000))
+    }
+
+    private mutating func handle(_ command: BrokerServer.Command) {
+        switch command {
+        case .stats(let reply):
+            reply(core.stats)
+        case .shutdown(let drainTimeout, let done):
+            if draining == nil {
+                logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",
+                                                               "in_flight": "\(core.inFlightCount)"])
+                core.beginShutdown(into: &actions)
+                draining = (Clock.monotonic() + drainTimeout, [])
+            }
+            draining?.done.append(done)
+        case .stop:
+            running = false
+        }
+    }
+
+    /// Runs when the thread is about to end: answers commands that can no longer be served.
+    private mutating func finish() {
+        for command in server.takeCommands(finishing: true) {
+            switch command {
+            case .stats(let reply): reply(core.stats)
+            case .shutdown(_, let done): done()
+            case .stop: break
+            }
+        }
+        for done in draining?.done ?? [] { done() }
+        draining?.done = []
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The broker's I/O: one dedicated thread that owns the frontend and backend ROUTER sockets and feeds a
+/// ``BrokerCore``.
+///
+/// Other threads talk to it only through commands (``stats()``, ``shutdown(drainTimeout:)``, ``stop()``) that
+/// wake its poll through an eventfd; no socket is touched outside its thread.
+public final class BrokerServer: Sendable {
+    /// Where and how the broker listens.
+    public struct Options: Sendable {
+        /// Frontend endpoint, for clients (any ZeroMQ endpoint; `tcp://127.0.0.1:*` picks a free port).
+        public var frontend: String
+        /// Backend endpoint, for workers.
+        public var backend: String
+        /// The state machine's policy.
+        public var policy = BrokerConfiguration()
+        /// Largest message accepted from a peer, in bytes; a peer that sends more is disconnected.
+        public var maxMessageSize: Int64 = 16 << 20
+        /// How many messages one poll wake-up may take from each socket.
+        public var batch = 64
+
+        /// Creates options for the given endpoints with default policy.
+        public init(frontend: String, backend: String) {
+            self.frontend = frontend
+            self.backend = backend
+        }
+    }
+
+    /// The endpoints actually bound (with real ports for `tcp://…:*`).
+    public struct BoundEndpoints: Sendable, Equatable {
+        /// Frontend endpoint.
+        public let frontend: String
+        /// Backend endpoint.
+        public let backend: String
+    }
+
+    enum Command: Sendable {
+        case stats(@Sendable (BrokerStats) -> Void)
+        case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
+        case stop
+    }
+
+    /// The options it was created with.
+    public let options: Options
+    let logger: Logger
+    let context: Context
+    let wakeup: Wakeup
+    let shared = Mutex(Shared())
+    let stopped = DispatchSemaphore(value: 0)
+
+    enum RunState: Sendable {
+        case idle, running, finished
+    }
+
+    struct Shared: ~Copyable {
+        var state = RunState.idle
+        var commands: [Command] = []
+    }
+
+    /// Creates a broker; nothing is bound until ``start()``.
+    public init(options: Options, logger: Logger) throws(BrokerError) {
+        self.options = options
+        self.logger = logger
+        do {
+            context = try Context()
+        } catch {
+            throw BrokerError(.zeroMQ, error)
+        }
+        wakeup = try Wakeup()
+    }
+
+    /// Starts the broker thread and returns once both sockets are bound, or throws why they could not be.
+    @discardableResult
+    public func start() throws(BrokerError) -> BoundEndpoints {
+        let claimed = shared.withLock { shared -> Bool in
+            guard case .idle = shared.state else { return false }
+            shared.state = .running
+            return true
+        }
+        guard claimed else { throw BrokerError(.notRunning, "start called twice") }
+        let started = Mutex<Result<BoundEndpoints, BrokerError>?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            var loop = BrokerLoop(server: self)
+            loop.run { result in
+                started.withLock { $0 = result }
+                ready.signal()
+            }
+            context.terminate()
+            stopped.signal()
+        }
+        thread.name = "baton-broker"
+        thread.start()
+        ready.wait()
+        return try started.withLock { $0! }.get()
+    }
+
+    /// Returns a snapshot of the broker's counters.
+    public func stats() async throws(BrokerError) -> BrokerStats {
+        let result: BrokerStats? = await withCheckedContinuation { continuation in
+            if !send(.stats { continuation.resume(returning: $0) }) { continuation.resume(returning: nil) }
+        }
+        guard let result else { throw BrokerError(.notRunning, "stats") }
+        return result
+    }
+
+    /// Returns a snapshot of the broker's counters, blocking the calling thread (not for async code).
+    public func statsBlocking() throws(BrokerError) -> BrokerStats {
+        let result = Mutex<BrokerStats?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        guard send(.stats { stats in
+            result.withLock { $0 = stats }
+            done.signal()
+        }) else { throw BrokerError(.notRunning, "stats") }
+        done.wait()
+        return result.withLock { $0! }
+    }
+
+    /// Graceful stop: stop reading clients, answer queued requests with `shutting-down`, wait up to
+    /// `drainTimeout` nanoseconds for in-flight requests to be answered, then close and return.
+    public func shutdown(drainTimeout: UInt64) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !send(.shutdown(drainTimeout: drainTimeout, done: { continuation.resume() })) {
+                continuation.resume()
+            }
+        }
+        await waitUntilStopped()
+    }
+
+    /// Immediate stop: close the sockets (unanswered requests are dropped) and wait for the thread to end.
+    public func stop() {
+        if send(.stop) { waitBlocking() }
+    }
+
+    /// Waits until the broker thread has ended.
+    public func waitUntilStopped() async {
+        guard shared.withLock({ if case .idle = $0.state { false } else { true } }) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                waitBlocking()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func waitBlocking() {
+        stopped.wait()
+        stopped.signal()  // let every other waiter through too
+    }
+
+    /// Queues a command for the broker thread; `false` if it is not running.
+    func send(_ command: Command) -> Bool {
+        let queued = shared.withLock { shared -> Bool in
+            guard case .running = shared.state else { return false }
+            shared.commands.append(command)
+            return true
+        }
+        if queued { wakeup.signal() }
+        return queued
+    }
+
+    /// Takes the queued commands; with `finishing`, also marks the broker finished so no more are queued.
+    func takeCommands(finishing: Bool = false) -> [Command] {
+        shared.withLock { shared in
+            if finishing { shared.state = .finished }
+            defer { shared.commands.removeAll() }
+            return shared.commands
+        }
+    }
+}
+

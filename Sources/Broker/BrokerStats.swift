@@ -1,0 +1,44 @@
+/// Counters and gauges of a broker, for `status`, logs and tests.
+public struct BrokerStats: Sendable, Equatable, Codable {
+    /// Well-formed client requests accepted into the queue.
+    public var requestsReceived: UInt64 = 0
+    /// Requests sent to a worker (retries count again).
+    public var requestsDispatched: UInt64 = 0
+    /// Worker replies forwarded to clients.
+    public var repliesForwarded: UInt64 = 0
+    /// `BATON-ERR` replies sent, all codes.
+    public var errorReplies: UInt64 = 0
+    /// `expired` error replies.
+    public var expired: UInt64 = 0
+    /// `worker-died` error replies.
+    public var workerDied: UInt64 = 0
+    /// Requests put back in the queue after their worker was lost.
+    public var retried: UInt64 = 0
+    /// Client messages dropped as malformed.
+    public var malformedClientMessages: UInt64 = 0
+    /// Worker messages dropped as malformed.
+    public var malformedWorkerMessages: UInt64 = 0
+    /// Replies for requests a worker no longer held, dropped.
+    public var staleReplies: UInt64 = 0
+    /// Replies that could not be delivered because the client had gone.
+    public var unroutableReplies: UInt64 = 0
+    /// Heartbeats from workers the broker does not know, ignored.
+    public var unknownHeartbeats: UInt64 = 0
+    /// Workers removed because they went silent past their liveness.
+    public var workersExpired: UInt64 = 0
+    /// Workers removed because a send to them failed (they disconnected).
+    public var workersUnreachable: UInt64 = 0
+    /// Requests waiting in the broker's queue now.
+    public var queueDepth: Int = 0
+    /// The deepest the queue has been.
+    public var maxQueueDepth: Int = 0
+    /// Requests being served by a worker now.
+    public var inFlight: Int = 0
+    /// Workers waiting for a request now.
+    public var idleWorkers: Int = 0
+    /// Workers known now.
+    public var workers: Int = 0
+
+    /// Creates zeroed statistics.
+    public init() {}
+}

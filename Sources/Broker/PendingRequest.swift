@@ -1,0 +1,33 @@
+/// A client request held by the broker: queued or in flight.
+///
+/// It keeps the client's message as received, `[envelope…][""][body…]`, and where the delimiter is, so that
+/// forwarding and replying slice it instead of copying it.
+public struct PendingRequest: Sendable {
+    /// Broker-wide unique id; also the token a worker sees in place of the client's envelope.
+    public let id: UInt64
+    /// The client's frames as received on the frontend, routing id first.
+    public let frames: [[UInt8]]
+    /// Index of the empty delimiter frame in ``frames``.
+    public let delimiter: Int
+    /// Monotonic time the broker received it.
+    public let receivedAt: UInt64
+    /// How many times it was sent to a worker.
+    public var attempts: Int = 0
+
+    /// The envelope: every frame before the delimiter (the client's routing id first).
+    public var envelope: ArraySlice<[UInt8]> { frames[..<delimiter] }
+    /// The body: every frame after the delimiter.
+    public var body: ArraySlice<[UInt8]> { frames[(delimiter + 1)...] }
+    /// Bytes in the body.
+    public var bodySize: Int { body.reduce(0) { $0 + $1.count } }
+
+    /// Parses a frontend message; `nil` if it has no delimiter or nothing after it.
+    public init?(id: UInt64, frames: [[UInt8]], receivedAt: UInt64) {
+        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0, delimiter < frames.count - 1
+        else { return nil }
+        self.id = id
+        self.frames = frames
+        self.delimiter = delimiter
+        self.receivedAt = receivedAt
+    }
+}

@@ -1,0 +1,20 @@
+/// What the broker knows about one connected worker.
+public struct WorkerRecord: Sendable {
+    /// The worker's ZeroMQ routing id.
+    public let id: [UInt8]
+    /// How its messages are framed.
+    public var framing: WorkerFraming
+    /// Whether it announced itself with the heartbeat protocol's READY (`0x01`) and so is held to liveness.
+    public var heartbeating: Bool
+    /// Monotonic time of the last message from it.
+    public var lastSeen: UInt64
+    /// The request it is serving, if any.
+    public var request: PendingRequest?
+    /// Monotonic time it was given ``request``.
+    public var dispatchedAt: UInt64 = 0
+    /// Replies it has delivered.
+    public var served: UInt64 = 0
+
+    /// Whether it is serving a request.
+    public var isBusy: Bool { request != nil }
+}

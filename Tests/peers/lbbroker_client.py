@@ -1,0 +1,47 @@
+"""A client in the classic zguide lbbroker style, written against pyzmq: a REQ socket that sends requests
+one at a time and prints each reply. Exits 1 on a timeout or a wrong reply.
+
+    python3 lbbroker_client.py FRONTEND COUNT [--expect-prefix TEXT] [--timeout-ms N]
+"""
+import argparse
+import sys
+
+import zmq
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("frontend")
+    parser.add_argument("count", type=int)
+    parser.add_argument("--expect-prefix", default="")
+    parser.add_argument("--timeout-ms", type=int, default=5000)
+    args = parser.parse_args()
+
+    context = zmq.Context()
+    client = context.socket(zmq.REQ)
+    client.setsockopt(zmq.LINGER, 0)
+    client.setsockopt(zmq.RCVTIMEO, args.timeout_ms)
+    client.connect(args.frontend)
+    failures = 0
+    try:
+        for index in range(args.count):
+            request = f"hello {index}".encode()
+            client.send(request)
+            try:
+                reply = client.recv()
+            except zmq.Again:
+                print(f"timeout waiting for reply {index}", file=sys.stderr)
+                return 1
+            expected = args.expect_prefix.encode() + request
+            if reply != expected:
+                print(f"wrong reply {reply!r}, expected {expected!r}", file=sys.stderr)
+                failures += 1
+            print(reply.decode(errors="replace"), flush=True)
+    finally:
+        client.close()
+        context.term()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""A worker in the classic zguide lbbroker style, written against pyzmq: a REQ socket that sends READY,
+then echoes each request as [client][""][reply]. Used by Baton's tests as a third-party ZeroMQ peer.
+
+    python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N]
+"""
+import argparse
+import sys
+import time
+
+import zmq
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("backend")
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--identity")
+    parser.add_argument("--delay-ms", type=int, default=0)
+    args = parser.parse_args()
+
+    context = zmq.Context()
+    worker = context.socket(zmq.REQ)
+    worker.setsockopt(zmq.LINGER, 0)
+    if args.identity:
+        worker.setsockopt(zmq.IDENTITY, args.identity.encode())
+    worker.connect(args.backend)
+    worker.send(b"READY")
+    print("ready", flush=True)
+    try:
+        while True:
+            address, empty, request = worker.recv_multipart()
+            assert empty == b""
+            if args.delay_ms:
+                time.sleep(args.delay_ms / 1000)
+            worker.send_multipart([address, b"", args.prefix.encode() + request])
+    except (KeyboardInterrupt, zmq.ContextTerminated):
+        pass
+    finally:
+        worker.close()
+        context.term()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
