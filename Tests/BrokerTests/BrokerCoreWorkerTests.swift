@@ -1,0 +1,134 @@
+import Testing
+
+@testable import Broker
+
+@Suite("Worker liveness, loss and bad replies in the pure broker core")
+struct BrokerCoreWorkerTests {
+    @Test("a heartbeat refreshes liveness but never makes a busy worker idle")
+    func heartbeatDoesNotFreeBusyWorker() {
+        var broker = CoreHarness()
+        broker.readyHeartbeating("H")
+        broker.request(from: "c", "r0")
+        _ = broker.takeDispatches()
+        broker.workerMessage([bytes("H"), [0x02]])
+        broker.request(from: "c", "r1")
+        #expect(broker.takeDispatches().isEmpty)
+        #expect(broker.core.stats.queueDepth == 1)
+    }
+
+    @Test("the broker sends heartbeats to heartbeating workers each interval")
+    func heartbeatsAreSent() {
+        var broker = CoreHarness { $0.heartbeatInterval = 100_000_000 }
+        broker.readyHeartbeating("H")
+        broker.ready("R")
+        broker.advance(milliseconds: 50)
+        #expect(broker.heartbeats().isEmpty)
+        broker.advance(milliseconds: 60)
+        #expect(broker.heartbeats() == ["H"])
+    }
+
+    @Test("a heartbeating worker silent past its liveness is removed and its request answered worker-died")
+    func silentWorkerExpires() {
+        var broker = CoreHarness {
+            $0.heartbeatInterval = 100_000_000
+            $0.heartbeatLiveness = 3
+        }
+        broker.readyHeartbeating("H")
+        broker.request(from: "c", "r0")
+        for _ in 0..<3 {
+            broker.advance(milliseconds: 100)
+            broker.workerMessage([bytes("H"), [0x02]])
+        }
+        #expect(broker.core.knownWorkers.count == 1)
+        for _ in 0..<4 { broker.advance(milliseconds: 100) }
+        #expect(broker.core.knownWorkers.isEmpty)
+        #expect(broker.core.stats.workersExpired == 1)
+        let replies = broker.takeReplies()
+        #expect(replies.map(\.envelope) == [["c"]])
+        #expect(replies.first?.body.prefix(2) == ["BATON-ERR", "worker-died"])
+    }
+
+    @Test("with retry-on-crash a lost worker's request is served by another worker")
+    func retryOnCrash() {
+        var broker = CoreHarness {
+            $0.retryOnCrash = 1
+            $0.heartbeatInterval = 100_000_000
+            $0.heartbeatLiveness = 1
+        }
+        broker.readyHeartbeating("H")
+        broker.request(from: "c", "job")
+        #expect(broker.takeDispatches().map(\.worker) == ["H"])
+        broker.ready("R")
+        broker.advance(milliseconds: 100)
+        broker.advance(milliseconds: 150)
+        #expect(broker.takeDispatches().map(\.worker) == ["R"])
+        #expect(broker.core.stats.retried == 1)
+        broker.answer("R")
+        #expect(broker.takeReplies().map(\.body) == [["job"]])
+    }
+
+    @Test("a worker that cannot be reached loses nothing: its request goes to the next worker")
+    func unreachableWorker() {
+        var broker = CoreHarness()
+        broker.ready("gone")
+        broker.ready("here")
+        broker.request(from: "c", "job")
+        #expect(broker.takeDispatches().map(\.worker) == ["gone"])
+        var out: [BrokerAction] = []
+        broker.core.workerUnreachable(bytes("gone"), now: broker.now, into: &out)
+        broker.sent += out
+        #expect(broker.takeDispatches().map(\.worker) == ["here"])
+        #expect(broker.core.knownWorkers[bytes("here")]?.request?.attempts == 1)
+        #expect(broker.core.stats.workersUnreachable == 1)
+        #expect(broker.core.stats.errorReplies == 0)
+    }
+
+    @Test("a REQ worker that sends a malformed message instead of a reply fails the request with bad-reply")
+    func malformedReplyFailsRequest() {
+        var broker = CoreHarness()
+        broker.ready("W")
+        broker.request(from: "c", "job")
+        broker.workerMessage([bytes("W"), [], bytes("garbage")])
+        #expect(broker.core.stats.malformedWorkerMessages == 1)
+        #expect(broker.takeReplies().first?.body.prefix(2) == ["BATON-ERR", "bad-reply"])
+        broker.request(from: "c", "next")
+        #expect(broker.takeDispatches().map(\.worker) == ["W", "W"])
+    }
+
+    @Test("a reply with a token the worker does not hold is dropped as stale")
+    func staleReply() {
+        var broker = CoreHarness()
+        broker.ready("W")
+        broker.request(from: "c", "job")
+        broker.workerMessage([bytes("W"), [], WireProtocol.token(for: 999), [], bytes("late")])
+        #expect(broker.core.stats.staleReplies == 1)
+        #expect(broker.takeReplies().isEmpty)
+        broker.answer("W")
+        #expect(broker.takeReplies().map(\.body) == [["job"]])
+    }
+
+    @Test("READY from a worker that held a request means it restarted: the request is answered worker-died")
+    func readyAgainWhileBusy() {
+        var broker = CoreHarness()
+        broker.ready("W")
+        broker.request(from: "c", "job")
+        broker.ready("W")
+        #expect(broker.takeReplies().first?.body.prefix(2) == ["BATON-ERR", "worker-died"])
+        #expect(broker.core.idleWorkers == [bytes("W")])
+        #expect(broker.core.stats.inFlight == 0)
+    }
+
+    @Test("DEALER workers get requests without a delimiter before the token")
+    func dealerFraming() {
+        var broker = CoreHarness()
+        broker.readyHeartbeating("D")
+        broker.request(from: "c", "job")
+        guard case .dispatch(_, let framing, let token, _)? = broker.sent.last else {
+            Issue.record("no dispatch")
+            return
+        }
+        #expect(framing == .dealer)
+        broker.workerMessage([bytes("D"), token, [], bytes("done")])
+        #expect(broker.takeReplies().map(\.body) == [["done"]])
+    }
+}
