@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+@Suite("baton's command line: errors and refusals", .serialized, .timeLimit(.minutes(2)))
+struct CommandLineTests {
+    @Test("a second supervisor on the same state directory refuses to start and names the owner")
+    func secondSupervisorRefused() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try Child.baton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", directory + "/s"],
+                                    name: "first", directory: directory)
+        #expect(first.waitForOutput("serving"))
+        let (status, output) = try runBaton(["serve", "--frontend", "ipc://\(directory)/fe2",
+                                             "--state-dir", directory + "/s"], directory: directory)
+        #expect(status == 2)
+        #expect(output.contains("another supervisor (pid \(first.process.processIdentifier))"), "\(output)")
+        first.signal(SIGTERM)
+        #expect(first.wait() == 0)
+    }
+
+    @Test("an endpoint that cannot be bound is a clear error and a non-zero exit")
+    func bindFailure() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, output) = try runBaton(["serve", "--frontend", "bogus://nowhere", "--state-dir", directory],
+                                            directory: directory)
+        #expect(status == 2)
+        #expect(output.contains("cannot bind frontend bogus://nowhere"), "\(output)")
+    }
+
+    @Test("bad flag values are usage errors")
+    func badFlags() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (arguments, message) in [
+            (["serve", "--max-queued", "0"], "--max-queued must be at least 1"),
+            (["serve", "--log-level", "loud"], "unknown log level 'loud'"),
+            (["bench", "--size", "4"], "--size must be at least 16"),
+            (["frobnicate"], "Unexpected argument 'frobnicate'"),
+        ] {
+            let (status, output) = try runBaton(arguments, directory: directory)
+            #expect(status == 64, "\(arguments)")
+            #expect(output.contains(message), "\(arguments): \(output)")
+        }
+    }
+
+    @Test("baton call reports a missing broker as a timeout with exit status 4")
+    func callTimeout() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, output) = try runBaton(["call", "--frontend", "ipc://\(directory)/nobody", "--timeout", "0.2",
+                                             "hello"], directory: directory)
+        #expect(status == 4)
+        #expect(output.contains("no reply"), "\(output)")
+    }
+
+    @Test("baton call prints a BATON-ERR reply to stderr with exit status 3")
+    func callErrorReply() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let serve = try Child.baton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", directory + "/s",
+                                     "--queue-timeout", "0.1"], directory: directory)
+        #expect(serve.waitForOutput("serving"))
+        let (status, output) = try runBaton(["call", "--frontend", "ipc://\(directory)/fe", "hello"],
+                                            directory: directory)
+        #expect(status == 3)
+        #expect(output.contains("BATON-ERR expired"), "\(output)")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+    }
+}
