@@ -29,6 +29,9 @@ public struct BrokerCore {
     /// Whether the frontend should be read: the queue is below its bound and the broker is not stopping.
     public var acceptsRequests: Bool { queue.count < configuration.maxQueued && !stopping }
 
+    /// Whether some worker is waiting for a request.
+    public var hasIdleWorker: Bool { !idle.isEmpty }
+
     /// The known workers, by routing id.
     public var knownWorkers: [[UInt8]: WorkerRecord] { workers }
 

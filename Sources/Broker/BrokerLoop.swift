@@ -13,6 +13,8 @@ struct BrokerLoop {
     /// When a graceful shutdown began, its deadline, and who to tell when it is done.
     var draining: (deadline: UInt64, done: [@Sendable () -> Void])?
     var running = true
+    /// Longest time a client request waits unread in ZeroMQ's queues while every worker is busy.
+    static let frontendSweep: UInt64 = 10_000_000
 
     init(server: BrokerServer) {
         self.server = server
@@ -81,8 +83,12 @@ struct BrokerLoop {
         var frames: [[UInt8]] = []
         let batch = max(server.options.batch, 1)
         while running {
-            poller.setEnabled(frontendItem, core.acceptsRequests)
-            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic()))
+            // Clients wake the broker only while a worker is idle; otherwise pending requests are read on
+            // every wake-up (a worker's reply) and at least every sweep interval. Under load that halves the
+            // wake-ups per request without ever leaving a request unread for longer than the sweep.
+            let accepting = core.acceptsRequests
+            poller.setEnabled(frontendItem, accepting && core.hasIdleWorker)
+            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic(), sweeping: accepting))
             if poller.isReady(backendItem) {
                 for _ in 0..<batch {
                     guard try backend.receive(into: &frames, dontWait: true) else { break }
@@ -90,12 +96,10 @@ struct BrokerLoop {
                     try perform(frontend: frontend, backend: backend)
                 }
             }
-            if poller.isReady(frontendItem) {
-                for _ in 0..<batch where core.acceptsRequests {
-                    guard try frontend.receive(into: &frames, dontWait: true) else { break }
-                    core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
-                    try perform(frontend: frontend, backend: backend)
-                }
+            for _ in 0..<batch where core.acceptsRequests {
+                guard try frontend.receive(into: &frames, dontWait: true) else { break }
+                core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
+                try perform(frontend: frontend, backend: backend)
             }
             if poller.isReady(wakeItem) {
                 server.wakeup.drain()
@@ -116,8 +120,9 @@ struct BrokerLoop {
         }
     }
 
-    private func pollTimeout(now: UInt64) -> Int {
+    private func pollTimeout(now: UInt64, sweeping: Bool) -> Int {
         var deadline = core.nextDeadline
+        if sweeping && !core.hasIdleWorker { deadline = min(deadline ?? .max, now + Self.frontendSweep) }
         if let drain = draining { deadline = min(deadline ?? .max, drain.deadline) }
         guard let deadline else { return -1 }
         guard deadline > now else { return 0 }
