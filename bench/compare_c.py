@@ -2,6 +2,7 @@
 """Measures Baton's broker against the reference C LRU broker, same workers, same load, same run.
 
     bench/compare_c.py --ref-bin DIR [--baton PATH] [--rounds 5] [--duration 3] [--scenarios a,b,c]
+                       [--compare brokers|loadgens]
 
 DIR holds the reference programs `lru_broker`, `worker` and `loadgen` (C, over libzmq). For each round
 and scenario it runs the C broker and Baton one after the other (alternating which goes first), each with
@@ -9,6 +10,9 @@ and scenario it runs the C broker and Baton one after the other (alternating whi
 /proc before and after. Prints one line per run and a table of medians with Baton/C ratios.
 
 Scenarios: a = 1 client x 1 in flight (latency), b = 16 x 1, c = 4 x 32.
+
+With --compare loadgens the broker is always Baton, and the two sides are the C load generator and
+`baton bench` (which must agree within noise).
 """
 import argparse
 import os
@@ -38,12 +42,14 @@ def wait_for_socket(path, timeout=10):
 
 
 def run_one(kind, scenario, args, tmp):
+    broker_kind = kind if args.compare == "brokers" else "baton"
+    loadgen = "c" if args.compare == "brokers" else kind
     clients, window = SCENARIOS[scenario]
     fe, be = f"{tmp}/fe-{kind}", f"{tmp}/be-{kind}"
     for p in (fe, be):
         if os.path.exists(p):
             os.unlink(p)
-    if kind == "c":
+    if broker_kind == "c":
         broker = subprocess.Popen([f"{args.ref_bin}/lru_broker", f"ipc://{fe}", f"ipc://{be}"],
                                   stderr=subprocess.DEVNULL)
     else:
@@ -56,7 +62,7 @@ def run_one(kind, scenario, args, tmp):
                                 stderr=subprocess.DEVNULL) for _ in range(4)]
     time.sleep(0.3)
     cpu0 = cpu_seconds(broker.pid)
-    if args.loadgen == "baton":
+    if loadgen == "baton":
         out = subprocess.run([args.baton, "bench", "--frontend", f"ipc://{fe}", "-c", str(clients), "-w",
                               str(window), "-d", str(args.duration), "--warmup", "0.5"],
                              capture_output=True, text=True, timeout=120).stdout
@@ -69,7 +75,11 @@ def run_one(kind, scenario, args, tmp):
         w.terminate()
     broker.terminate()
     for p in workers + [broker]:
-        p.wait(timeout=20)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
     values = dict(kv.split("=", 1) for kv in out.split())
     received = int(values.get("recv", values.get("matched", "0")))
     values["broker_cpu_us_per_req"] = f"{(cpu1 - cpu0) * 1e6 / received:.1f}" if received else "nan"
@@ -83,7 +93,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=3)
     parser.add_argument("--scenarios", default="a,b,c")
-    parser.add_argument("--loadgen", choices=["c", "baton"], default="c")
+    parser.add_argument("--compare", choices=["brokers", "loadgens"], default="brokers")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="bcmp-", dir="/tmp") as tmp:
@@ -93,7 +103,7 @@ def main():
                 for kind in order:
                     values = run_one(kind, scenario, args, tmp)
                     results.setdefault((scenario, kind), []).append(values)
-                    print(f"round={round_index} scenario={scenario} broker={kind} "
+                    print(f"round={round_index} scenario={scenario} {args.compare[:-1]}={kind} "
                           f"rps={values.get('throughput_rps')} p50_us={values.get('p50_us')} "
                           f"p99_us={values.get('p99_us')} cpu_us_per_req={values['broker_cpu_us_per_req']} "
                           f"lost={values.get('lost')}", flush=True)
@@ -102,7 +112,8 @@ def main():
         return statistics.median(float(v[key]) for v in results[(scenario, kind)])
 
     print()
-    print("| scenario | metric | C LRU broker | Baton | Baton / C |")
+    what = "broker" if args.compare == "brokers" else "load generator"
+    print(f"| scenario | metric | C {what} | Baton {what} | Baton / C |")
     print("|---|---|---|---|---|")
     for scenario in args.scenarios.split(","):
         clients, window = SCENARIOS[scenario]
