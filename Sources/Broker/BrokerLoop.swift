@@ -87,7 +87,8 @@ struct BrokerLoop {
             // every wake-up (a worker's reply) and at least every sweep interval. Under load that halves the
             // wake-ups per request without ever leaving a request unread for longer than the sweep.
             let accepting = core.acceptsRequests
-            poller.setEnabled(frontendItem, accepting && core.hasIdleWorker)
+            let frontendPolled = accepting && core.hasIdleWorker
+            poller.setEnabled(frontendItem, frontendPolled)
             try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic(), sweeping: accepting))
             if poller.isReady(backendItem) {
                 for _ in 0..<batch {
@@ -96,7 +97,10 @@ struct BrokerLoop {
                     try perform(frontend: frontend, backend: backend)
                 }
             }
-            for _ in 0..<batch where core.acceptsRequests {
+            // Read clients when they woke the poll, or, while they could not (every worker busy), on any
+            // wake-up: a reply that frees a worker then finds the requests waiting.
+            let readFrontend = poller.isReady(frontendItem) || !frontendPolled
+            for _ in 0..<batch where readFrontend && core.acceptsRequests {
                 guard try frontend.receive(into: &frames, dontWait: true) else { break }
                 core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
                 try perform(frontend: frontend, backend: backend)

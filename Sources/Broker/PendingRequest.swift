@@ -23,7 +23,7 @@ public struct PendingRequest: Sendable {
 
     /// Parses a frontend message; `nil` if it has no delimiter or nothing after it.
     public init?(id: UInt64, frames: [[UInt8]], receivedAt: UInt64) {
-        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0, delimiter < frames.count - 1
+        guard let delimiter = frames.firstIndex(where: { $0.isEmpty }), delimiter > 0, delimiter < frames.count - 1
         else { return nil }
         self.id = id
         self.frames = frames
