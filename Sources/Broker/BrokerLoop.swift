@@ -78,8 +78,8 @@ struct BrokerLoop {
     private mutating func serve(frontend: Socket, backend: Socket) throws {
         var poller = Poller()
         let backendItem = poller.add(backend)
-        let frontendItem = poller.add(frontend)
         let wakeItem = poller.add(fileDescriptor: server.wakeup.fd)
+        let frontendItem = poller.add(frontend)  // last, so that polling two items leaves it out
         var frames: [[UInt8]] = []
         let batch = max(server.options.batch, 1)
         while running {
@@ -88,8 +88,8 @@ struct BrokerLoop {
             // wake-ups per request without ever leaving a request unread for longer than the sweep.
             let accepting = core.acceptsRequests
             let frontendPolled = accepting && core.hasIdleWorker
-            poller.setEnabled(frontendItem, frontendPolled)
-            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic(), sweeping: accepting))
+            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic(), sweeping: accepting),
+                            limit: frontendPolled ? 3 : 2)
             if poller.isReady(backendItem) {
                 for _ in 0..<batch {
                     guard try backend.receive(into: &frames, dontWait: true) else { break }

@@ -46,10 +46,13 @@ public struct Poller {
 
     /// Waits until an item is ready or the timeout passes (-1: no timeout). Returns the number ready.
     ///
-    /// An interrupted poll (`EINTR`) returns 0, as a timeout does, so the caller re-checks its state.
+    /// With `limit`, only the first `limit` items are polled (and the others report nothing): cheaper than
+    /// disabling an item, which libzmq still inspects. An interrupted poll (`EINTR`) returns 0, as a timeout
+    /// does, so the caller re-checks its state.
     @discardableResult
-    public mutating func poll(timeoutMilliseconds: Int) throws(ZMQError) -> Int {
-        let count = items.count
+    public mutating func poll(timeoutMilliseconds: Int, limit: Int? = nil) throws(ZMQError) -> Int {
+        let count = min(limit ?? items.count, items.count)
+        for index in count..<items.count { items[index].revents = 0 }
         let rc = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32(count), timeoutMilliseconds) }
         if rc < 0 {
             let error = ZMQError.last("zmq_poll")

@@ -97,3 +97,15 @@ func runBaton(_ arguments: [String], directory: String, seconds: Double = 30) th
     let status = child.wait(seconds: seconds)
     return (status, child.output)
 }
+
+/// `baton serve` on ipc endpoints in a temporary directory, started and serving.
+enum ServedBroker {
+    static func start(in directory: String, _ extra: [String] = []) throws -> (Child, frontend: String, backend: String) {
+        let frontend = "ipc://\(directory)/fe"
+        let backend = "ipc://\(directory)/be"
+        let serve = try Child.baton(["serve", "--frontend", frontend, "--backend", backend,
+                                     "--state-dir", directory + "/state"] + extra, directory: directory)
+        #expect(serve.waitForOutput("serving"), "\(serve.output)")
+        return (serve, frontend, backend)
+    }
+}

@@ -7,11 +7,7 @@ struct ServeInteropTests {
     func pyzmqLbbrokerPeers() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let frontend = "ipc://\(directory)/fe"
-        let backend = "ipc://\(directory)/be"
-        let serve = try Child.baton(["serve", "--frontend", frontend, "--backend", backend,
-                                     "--state-dir", directory + "/state"], directory: directory)
-        #expect(serve.waitForOutput("serving"), "\(serve.output)")
+        let (serve, frontend, backend) = try ServedBroker.start(in: directory)
         let workers = try (1...2).map { index in
             try Child.python("lbbroker_worker.py", [backend, "--prefix", "w\(index):"], name: "worker\(index)",
                              directory: directory)
@@ -37,11 +33,7 @@ struct ServeInteropTests {
     func benchAgainstPythonWorkers() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let frontend = "ipc://\(directory)/fe"
-        let backend = "ipc://\(directory)/be"
-        let serve = try Child.baton(["serve", "--frontend", frontend, "--backend", backend,
-                                     "--state-dir", directory + "/state"], directory: directory)
-        #expect(serve.waitForOutput("serving"))
+        let (serve, frontend, backend) = try ServedBroker.start(in: directory)
         let workers = try (1...2).map { index in
             try Child.python("lbbroker_worker.py", [backend], name: "worker\(index)", directory: directory)
         }
@@ -61,11 +53,7 @@ struct ServeInteropTests {
     func benchDetectsWrongReplies() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let frontend = "ipc://\(directory)/fe"
-        let backend = "ipc://\(directory)/be"
-        let serve = try Child.baton(["serve", "--frontend", frontend, "--backend", backend,
-                                     "--state-dir", directory + "/state"], directory: directory)
-        #expect(serve.waitForOutput("serving"))
+        let (serve, frontend, backend) = try ServedBroker.start(in: directory)
         let worker = try Child.python("lbbroker_worker.py", [backend, "--prefix", "tampered"], name: "worker",
                                       directory: directory)
         defer { worker.signal(SIGKILL) }
