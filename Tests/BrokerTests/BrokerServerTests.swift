@@ -173,4 +173,19 @@ struct BrokerServerTests {
         #expect(first.prefix(3) == ["", "BATON-ERR", "shutting-down"])
         #expect(second == ["", "W:in flight"])
     }
+
+    @Test("a reply for a client that has disconnected is counted, and the broker keeps serving")
+    func replyToVanishedClient() throws {
+        let broker = try LiveBroker()
+        try broker.addWorker("W", delayMilliseconds: 200)
+        let leaving = try broker.client()
+        try leaving.send(frames: frames("", "nobody will read this"))
+        try broker.waitUntil("request dispatched") { try broker.server.statsBlocking().inFlight == 1 }
+        leaving.close()
+        try broker.waitUntil("reply dropped") { try broker.server.statsBlocking().unroutableReplies == 1 }
+        let staying = try broker.client()
+        defer { broker.close(staying) }
+        try staying.send(frames: frames("", "still here"))
+        #expect(texts(try staying.receive()) == ["", "W:still here"])
+    }
 }
