@@ -73,6 +73,7 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: upcoming),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "ZeroMQ"], swiftSettings: upcoming),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"], swiftSettings: upcoming),
         .testTarget(
             name: "BatonCLITests",
             dependencies: ["BatonCLI", "ZeroMQ", "LoadGen"],

@@ -1,0 +1,45 @@
+/// What to do about a slot whose worker exited unexpectedly.
+public enum RestartDecision: Sendable, Equatable {
+    /// Start a new worker after this many nanoseconds.
+    case restart(after: UInt64)
+    /// Stop restarting: the slot is failed, for the given reason.
+    case fail(reason: String)
+}
+
+/// One slot's crash history under a ``RestartPolicy``. A pure value: the caller supplies the clock and
+/// the random numbers, so it is tested without processes or sleeps.
+public struct CrashTracker: Sendable {
+    /// The policy applied.
+    public let policy: RestartPolicy
+    /// Crashes in a row since the last healthy run.
+    public private(set) var consecutive = 0
+    /// Monotonic times of the crashes still inside the policy's window.
+    public private(set) var recent: [UInt64] = []
+
+    /// Creates a tracker with no crashes.
+    public init(policy: RestartPolicy) {
+        self.policy = policy
+    }
+
+    /// A worker of this slot exited unexpectedly at `now` after running for `ranFor` nanoseconds.
+    public mutating func workerCrashed(
+        ranFor: UInt64, now: UInt64, using random: inout some RandomNumberGenerator
+    ) -> RestartDecision {
+        consecutive = ranFor >= policy.stableAfter ? 1 : consecutive + 1
+        recent.append(now)
+        recent.removeAll { now &- $0 > policy.crashWindow }
+        if recent.count > policy.maxCrashes {
+            let seconds = policy.crashWindow / 1_000_000_000
+            return .fail(reason: "crashed \(recent.count) times within \(seconds) s")
+        }
+        let base = Double(policy.baseDelay(afterConsecutiveCrashes: consecutive))
+        let factor = policy.jitter > 0 ? Double.random(in: (1 - policy.jitter)...(1 + policy.jitter), using: &random) : 1
+        return .restart(after: UInt64(max(base * factor, 0)))
+    }
+
+    /// Forgets the history (a reload revives a failed slot).
+    public mutating func reset() {
+        consecutive = 0
+        recent = []
+    }
+}
