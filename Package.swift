@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "baton", targets: ["BatonCLI"]),
+        .executable(name: "baton-example-worker", targets: ["ExampleWorker"]),
+        .library(name: "BatonWorker", targets: ["BatonWorker"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "Broker", targets: ["Broker"]),
     ],
@@ -49,6 +51,20 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "Broker",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "BatonWorker",
+            dependencies: ["ZeroMQ", "CBatonSys", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "ExampleWorker",
+            dependencies: [
+                "BatonWorker", "CBatonSys",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
         ),

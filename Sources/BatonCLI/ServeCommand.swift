@@ -1,5 +1,6 @@
 import ArgumentParser
 import Broker
+import Foundation
 import Logging
 import ServiceLifecycle
 import Supervisor
@@ -9,11 +10,16 @@ import UnixSignals
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the broker: clients connect to the frontend, workers to the backend.",
+        abstract: "Run the supervisor: the broker, and --workers managed copies of COMMAND.",
+        usage: "baton serve [<options>] [--] [COMMAND [ARGS...]]",
         discussion: """
-            Every endpoint takes any ZeroMQ endpoint: tcp://HOST:PORT, ipc:///path, ipc://@abstract-name. \
-            SIGTERM or SIGINT stops gracefully: queued requests are answered with BATON-ERR shutting-down, \
-            in-flight ones get up to --drain-timeout to finish.
+            With no COMMAND, Baton runs its bundled example worker (baton-example-worker, an echo server). \
+            Workers get BATON_BACKEND, BATON_WORKER_ID, BATON_SLOT, BATON_GENERATION and BATON_HEARTBEAT_MS \
+            in their environment; their stdout and stderr go to STATE_DIR/logs/slot-N.log. With --workers 0 \
+            the broker runs alone, for external workers. Every endpoint takes any ZeroMQ endpoint: \
+            tcp://HOST:PORT, ipc:///path, ipc://@abstract-name. SIGTERM or SIGINT stops gracefully: queued \
+            requests are answered with BATON-ERR shutting-down, in-flight ones get up to --drain-timeout to \
+            finish, then workers get SIGTERM and, after --stop-grace, SIGKILL.
             """
     )
 
@@ -47,7 +53,25 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest message, in bytes, a client or worker may send.")
     var maxMessageSize: Int64 = 16 << 20
 
+    @Option(help: "Managed worker processes (slots); 0 runs the broker alone.")
+    var workers = 4
+
+    @Option(help: "Seconds a request may run before its worker counts as hung and is replaced (0: no limit).")
+    var requestTimeout: Double = 0
+
+    @Option(help: "Seconds between SIGTERM and SIGKILL when a worker is stopped.")
+    var stopGrace: Double = 5
+
+    @Option(help: "Crashes within --crash-window after which a slot is marked failed instead of restarted.")
+    var maxCrashes = 5
+
+    @Option(help: "Seconds over which --max-crashes are counted.")
+    var crashWindow: Double = 60
+
     @OptionGroup var log: LogOptions
+
+    @Argument(parsing: .captureForPassthrough, help: "The worker command and its arguments.")
+    var command: [String] = []
 
     func validate() throws {
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
@@ -57,24 +81,38 @@ struct ServeCommand: AsyncParsableCommand {
         guard retryOnCrash >= 0 else { throw ValidationError("--retry-on-crash must not be negative") }
         guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
         guard maxMessageSize >= 1 else { throw ValidationError("--max-message-size must be positive") }
+        guard workers >= 0 && workers <= 4096 else { throw ValidationError("--workers must be 0…4096") }
+        guard requestTimeout >= 0 else { throw ValidationError("--request-timeout must not be negative") }
+        guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
+        guard maxCrashes >= 1, crashWindow > 0 else {
+            throw ValidationError("--max-crashes must be at least 1 and --crash-window positive")
+        }
     }
 
     func run() async throws {
         let logger = log.makeLogger(label: "baton")
         let state: StateDirectory
+        let workerCommand: WorkerCommand?
         do {
             state = try StateDirectory(path: stateDir)
+            workerCommand = workers > 0 ? try resolveCommand() : nil
         } catch {
             logger.error("\(error)")
             throw ExitCode(2)
         }
+        // Workers a killed supervisor left behind must not register with the new broker.
+        WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
+
+        let relay = EventRelay()
         var options = BrokerServer.Options(frontend: frontend, backend: backend ?? state.defaultBackendEndpoint)
         options.policy.maxQueued = maxQueued
         options.policy.queueTimeout = queueTimeout > 0 ? UInt64(queueTimeout * 1e9) : nil
         options.policy.heartbeatInterval = UInt64(heartbeatInterval) * 1_000_000
         options.policy.heartbeatLiveness = heartbeatLiveness
         options.policy.retryOnCrash = retryOnCrash
+        options.policy.requestTimeout = requestTimeout > 0 ? UInt64(requestTimeout * 1e9) : nil
         options.maxMessageSize = maxMessageSize
+        options.observer = { relay.forward($0) }
 
         let server = try BrokerServer(options: options, logger: logger)
         let bound: BrokerServer.BoundEndpoints
@@ -86,9 +124,47 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("serving", metadata: ["frontend": "\(bound.frontend)", "backend": "\(bound.backend)",
                                           "state_dir": "\(state.path)"])
-        let service = BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9), logger: logger)
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = []
+        if let workerCommand {
+            var pool = PoolConfiguration(workers: workers, runID: String(UInt32.random(in: .min ... .max), radix: 36))
+            pool.stopGrace = UInt64(stopGrace * 1e9)
+            pool.restart.maxCrashes = maxCrashes
+            pool.restart.crashWindow = UInt64(crashWindow * 1e9)
+            let supervisor = try SupervisorServer(
+                options: .init(command: workerCommand, pool: pool, stateDirectory: state.path,
+                               backend: bound.backend, heartbeatMilliseconds: heartbeatInterval,
+                               controlEndpoint: state.controlEndpoint),
+                broker: server, logger: logger)
+            relay.connect(supervisor)
+            do {
+                try supervisor.start()
+            } catch {
+                logger.error("\(error)")
+                server.stop()
+                throw ExitCode(2)
+            }
+            services.append(SupervisorService(supervisor: supervisor))
+        }
+        services.append(BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9), logger: logger))
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         withExtendedLifetime(state) {}
+    }
+
+    /// The worker command: COMMAND, or the bundled example worker next to this executable.
+    private func resolveCommand() throws -> WorkerCommand {
+        var arguments = command
+        if arguments.first == "--" { arguments.removeFirst() }
+        if let name = arguments.first {
+            return try WorkerCommand.resolve(name, arguments: Array(arguments.dropFirst()))
+        }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        let here = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        let bundled = here.appendingPathComponent("baton-example-worker").path
+        guard WorkerCommand.isExecutableFile(bundled) else {
+            throw SupervisorError(.badCommand, "the bundled example worker is not at \(bundled); give a COMMAND")
+        }
+        return WorkerCommand(executable: bundled, arguments: [])
     }
 }

@@ -30,6 +30,8 @@ public enum BrokerLogEvent: Sendable, Equatable {
     case staleReply(worker: [UInt8])
     /// A worker registered.
     case workerReady(worker: [UInt8], heartbeating: Bool)
-    /// A worker was removed: silent past its liveness, or unreachable.
+    /// A worker was removed: silent past its liveness, unreachable, or its process ended.
     case workerLost(worker: [UInt8], reason: String, hadRequest: Bool)
+    /// A worker held a request past the request timeout: it was removed and its process must be ended.
+    case workerHung(worker: [UInt8])
 }

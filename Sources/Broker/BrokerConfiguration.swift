@@ -8,6 +8,9 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var heartbeatInterval: UInt64 = 1 * Self.second
     /// Heartbeat intervals a heartbeating worker may stay silent before it is removed.
     public var heartbeatLiveness: Int = 3
+    /// A request served longer than this marks its worker hung: the worker is dropped (and its process ended
+    /// by the supervisor), and the request is retried or answered `worker-died`. `nil`: no limit.
+    public var requestTimeout: UInt64? = nil
     /// How many times a request whose worker was lost is sent to another worker (0: answer `worker-died`).
     public var retryOnCrash: Int = 0
 

@@ -10,6 +10,10 @@ extension BrokerCore {
             return malformed(worker: frames.first ?? [], frames: frames.count, now: now, into: &out)
         }
         let id = frames[0]
+        if !banned.isEmpty && banned.contains(id) {
+            stats.staleReplies += 1
+            return
+        }
         let framing: WorkerFraming = frames[1].isEmpty ? .request : .dealer
         let payload = frames[(framing == .request ? 2 : 1)...]
         guard let first = payload.first else {

@@ -20,6 +20,9 @@ public struct BrokerCore {
     var nextHeartbeatAt: UInt64 = 0
     var heartbeatingWorkers = 0
     var stopping = false
+    /// Workers dropped as hung: whatever they send later is ignored until their process is gone.
+    var banned: Set<[UInt8]> = []
+    var nextTimeoutCheckAt: UInt64 = 0
 
     /// Creates a broker with no workers and an empty queue.
     public init(configuration: BrokerConfiguration = BrokerConfiguration()) {
@@ -70,6 +73,9 @@ public struct BrokerCore {
         if heartbeatingWorkers > 0 {
             deadline = min(deadline ?? .max, nextHeartbeatAt)
         }
+        if configuration.requestTimeout != nil && stats.inFlight > 0 {
+            deadline = min(deadline ?? .max, nextTimeoutCheckAt)
+        }
         return deadline
     }
 
@@ -88,13 +94,35 @@ public struct BrokerCore {
             let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
             for id in silent {
                 stats.workersExpired += 1
+                banned.insert(id)
+                out.append(.log(.workerHung(worker: id)))
                 removeWorker(id, reason: "silent for more than \(window / 1_000_000) ms", now: now, into: &out)
             }
             for worker in workers.values where worker.heartbeating {
                 out.append(.heartbeat(worker: worker.id))
             }
         }
+        if let timeout = configuration.requestTimeout, stats.inFlight > 0, now >= nextTimeoutCheckAt {
+            nextTimeoutCheckAt = now + min(timeout / 10 + 1, 100_000_000)
+            let hung = workers.values.filter { $0.request != nil && now &- $0.dispatchedAt >= timeout }.map(\.id)
+            for id in hung {
+                stats.workersHung += 1
+                banned.insert(id)
+                out.append(.log(.workerHung(worker: id)))
+                removeWorker(id, reason: "request ran past \(timeout / 1_000_000) ms", now: now, into: &out)
+            }
+        } else if stats.inFlight == 0 {
+            nextTimeoutCheckAt = now + min((configuration.requestTimeout ?? 0) / 10 + 1, 100_000_000)
+        }
         pump(now: now, into: &out)
+    }
+
+    /// The worker's process has ended: remove it now (its request is retried or answered `worker-died`)
+    /// rather than waiting for a heartbeat to go missing, and forget any ban on its id.
+    public mutating func workerProcessEnded(_ id: [UInt8], reason: String, now: UInt64,
+                                            into out: inout [BrokerAction]) {
+        banned.remove(id)
+        removeWorker(id, reason: reason, now: now, into: &out)
     }
 
     // MARK: Shutdown

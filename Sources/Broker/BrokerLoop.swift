@@ -137,6 +137,12 @@ struct BrokerLoop {
         switch command {
         case .stats(let reply):
             reply(core.stats)
+        case .workers(let reply):
+            reply(core.knownWorkers.values.map {
+                WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating)
+            })
+        case .processEnded(let worker, let reason):
+            core.workerProcessEnded(worker, reason: reason, now: Clock.monotonic(), into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",
@@ -155,8 +161,9 @@ struct BrokerLoop {
         for command in server.takeCommands(finishing: true) {
             switch command {
             case .stats(let reply): reply(core.stats)
+            case .workers(let reply): reply([])
             case .shutdown(_, let done): done()
-            case .stop: break
+            case .stop, .processEnded: break
             }
         }
         for done in draining?.done ?? [] { done() }

@@ -21,6 +21,8 @@ public final class BrokerServer: Sendable {
         public var maxMessageSize: Int64 = 16 << 20
         /// How many messages one poll wake-up may take from each socket.
         public var batch = 64
+        /// Called on the broker thread for worker events (ready, lost, hung); must return quickly.
+        public var observer: (@Sendable (BrokerLogEvent) -> Void)?
 
         /// Creates options for the given endpoints with default policy.
         public init(frontend: String, backend: String) {
@@ -39,6 +41,8 @@ public final class BrokerServer: Sendable {
 
     enum Command: Sendable {
         case stats(@Sendable (BrokerStats) -> Void)
+        case workers(@Sendable ([WorkerSummary]) -> Void)
+        case processEnded(worker: [UInt8], reason: String)
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
         case stop
     }
@@ -119,6 +123,32 @@ public final class BrokerServer: Sendable {
         return result.withLock { $0! }
     }
 
+    /// A snapshot of the workers the broker knows.
+    public func workers() async throws(BrokerError) -> [WorkerSummary] {
+        let result: [WorkerSummary]? = await withCheckedContinuation { continuation in
+            if !send(.workers { continuation.resume(returning: $0) }) { continuation.resume(returning: nil) }
+        }
+        guard let result else { throw BrokerError(.notRunning, "workers") }
+        return result
+    }
+
+    /// A snapshot of the workers, blocking the calling thread (not for async code).
+    public func workersBlocking() throws(BrokerError) -> [WorkerSummary] {
+        let result = Mutex<[WorkerSummary]?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        guard send(.workers { workers in
+            result.withLock { $0 = workers }
+            done.signal()
+        }) else { throw BrokerError(.notRunning, "workers") }
+        done.wait()
+        return result.withLock { $0! }
+    }
+
+    /// Tells the broker a worker's process has ended, so it stops waiting for that worker at once.
+    public func workerProcessEnded(_ worker: [UInt8], reason: String) {
+        _ = send(.processEnded(worker: worker, reason: reason))
+    }
+
     /// Graceful stop: stop reading clients, answer queued requests with `shutting-down`, wait up to
     /// `drainTimeout` nanoseconds for in-flight requests to be answered, then close and return.
     public func shutdown(drainTimeout: UInt64) async {
@@ -172,3 +202,15 @@ public final class BrokerServer: Sendable {
     }
 }
 
+
+/// What the broker knows about one worker, for status displays.
+public struct WorkerSummary: Sendable, Equatable, Codable {
+    /// The worker's routing id.
+    public let id: [UInt8]
+    /// Whether it is serving a request.
+    public let busy: Bool
+    /// Replies it has delivered.
+    public let served: UInt64
+    /// Whether it uses heartbeats.
+    public let heartbeating: Bool
+}

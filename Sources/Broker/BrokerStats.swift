@@ -26,6 +26,8 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var unknownHeartbeats: UInt64 = 0
     /// Workers removed because they went silent past their liveness.
     public var workersExpired: UInt64 = 0
+    /// Workers removed because they held a request past the request timeout.
+    public var workersHung: UInt64 = 0
     /// Workers removed because a send to them failed (they disconnected).
     public var workersUnreachable: UInt64 = 0
     /// Requests waiting in the broker's queue now.

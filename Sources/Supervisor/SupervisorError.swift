@@ -6,6 +6,10 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
         case stateDirectory
         /// Another live supervisor holds the state directory.
         case stateDirectoryLocked
+        /// The worker command cannot be executed.
+        case badCommand
+        /// The control socket could not be set up.
+        case control
     }
 
     /// The kind of failure.

@@ -20,4 +20,35 @@ void baton_line_buffer_stdout(void);
 /// Writes a string to stderr unbuffered.
 void baton_write_stderr(const char *text);
 
+
+/// Forks and execs a worker: in the child, the parent-death signal is SIGKILL (tied to the calling thread,
+/// which must outlive the child), the child leads a new process group, every signal disposition and the
+/// signal mask are reset, stdin is /dev/null and stdout/stderr go to the given fds (-1: inherit).
+/// On success returns 0 and sets *pid and *pidfd (a pidfd, close-on-exec, -1 if the kernel has none).
+/// If the exec fails, the child is reaped and the exec's errno is returned (a positive number); a fork
+/// failure returns -errno.
+int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int *pid,
+                int *pidfd);
+/// Reaps `pid` if it has exited (never blocks, never touches other children). Returns 1 if reaped, with
+/// *exit_code set (or -1) and *signal set (or 0); 0 if still running; -1 with errno on error.
+int baton_reap(int pid, int *exit_code, int *signal);
+/// Sends a signal to a process group (negative pid) or a process; returns 0 or -1 with errno.
+int baton_kill(int pid, int signal);
+/// Creates an epoll instance (close-on-exec); -1 with errno on failure.
+int baton_epoll_create(void);
+/// Watches `fd` for readability, reporting `tag` when it is readable; 0 or -1 with errno.
+int baton_epoll_add(int epfd, int fd, uint64_t tag);
+/// Stops watching `fd`; 0 or -1 with errno.
+int baton_epoll_remove(int epfd, int fd);
+/// Collects up to `max` tags of readable fds without blocking; returns how many, or -1 with errno.
+int baton_epoll_ready(int epfd, uint64_t *tags, int max);
+/// Sets the calling process's parent-death signal and returns 0 if the parent is still `expected_parent`,
+/// 1 if the parent has already changed (it died before the call), -1 with errno on error.
+int baton_set_parent_death_signal(int signal, int expected_parent);
+/// Installs process-wide SIGTERM and SIGINT handlers that record the signal and signal `eventfd`
+/// (with `ignore_sigterm`, SIGTERM is ignored instead). Returns 0 or -1 with errno.
+int baton_install_termination_handler(int eventfd, int ignore_sigterm);
+/// The last termination signal received (0 if none).
+int baton_termination_signal(void);
+
 #endif

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import Broker
+import Supervisor
+
+/// `baton status`: the slots, the queue and in-flight requests of a running supervisor.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each worker slot, the queue depth and in-flight requests of a running supervisor.",
+        discussion: "Exit status 1 when no supervisor answers on the state directory."
+    )
+
+    @Option(help: "The supervisor's state directory.")
+    var stateDir = ".baton"
+
+    @Option(help: "Seconds to wait for the supervisor.")
+    var timeout: Double = 3
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let reply: [[UInt8]]
+        do {
+            reply = try ControlClient(stateDir: stateDir, timeout: timeout).call("status")
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        guard let data = reply.first else { throw ExitCode(1) }
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let report = try JSONDecoder().decode(StatusReport.self, from: Data(data))
+        print(StatusTable(report).render(), terminator: "")
+    }
+}
+
+/// The human table of `baton status`.
+struct StatusTable {
+    let report: StatusReport
+
+    init(_ report: StatusReport) {
+        self.report = report
+    }
+
+    func render() -> String {
+        var rows = [["SLOT", "STATE", "PID", "GEN", "UPTIME", "RESTARTS", "SERVED", "LAST EXIT / FAILURE"]]
+        for slot in report.slots {
+            rows.append([
+                "\(slot.slot)", slot.state.rawValue, slot.pid.map { "\($0)" } ?? "-", "\(slot.generation)",
+                slot.uptimeSeconds.map(Self.duration) ?? "-", "\(slot.restarts)", "\(slot.served)",
+                slot.failure ?? slot.lastExit ?? "",
+            ])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var text = "supervisor pid \(report.pid): \(report.command)\n"
+        text += "queued \(report.broker.queueDepth), in flight \(report.broker.inFlight), "
+            + "idle workers \(report.broker.idleWorkers), requests \(report.broker.requestsReceived), "
+            + "errors \(report.broker.errorReplies)\n"
+        for row in rows {
+            text += zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+        }
+        return text
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds)
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(total % 60)s" }
+        return "\(total / 3600)h\(total % 3600 / 60)m"
+    }
+}

@@ -1,0 +1,25 @@
+/// How a worker talks to the broker.
+public struct WorkerOptions: Sendable {
+    /// Heartbeat protocol (DEALER framing, READY `0x01`, HEARTBEAT `0x02` each interval, also while busy).
+    /// Without it the worker frames its messages like a REQ socket and sends `READY`.
+    public var heartbeats = true
+    /// Milliseconds between heartbeats.
+    public var heartbeatIntervalMilliseconds = 1_000
+    /// Heartbeat intervals without a word from the broker after which the broker counts as lost.
+    public var heartbeatLiveness = 3
+    /// Milliseconds a stopping worker waits for its current request before it exits anyway.
+    public var drainTimeoutMilliseconds = 30_000
+
+    /// The defaults above.
+    public init() {}
+}
+
+/// Why ``WorkerRuntime/run(_:)`` returned.
+public enum WorkerExit: Sendable, Equatable {
+    /// SIGTERM or SIGINT, after the current request (if any) was answered.
+    case terminated(signal: Int32)
+    /// The broker stopped sending heartbeats (its supervisor is gone).
+    case brokerLost
+    /// The handler asked to stop.
+    case stopRequested
+}

@@ -1,0 +1,166 @@
+#define _GNU_SOURCE
+#include "CBatonSys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int *pid,
+                int *pidfd)
+{
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child < 0) {
+        int err = errno;
+        close(report[0]);
+        close(report[1]);
+        return -err;
+    }
+    if (child == 0) {
+        /* Only async-signal-safe calls from here to execve. */
+        close(report[0]);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
+        setpgid(0, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                sigaction(sig, &dfl, NULL);
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd >= 0) {
+            dup2(null_fd, 0);
+            if (null_fd > 2)
+                close(null_fd);
+        }
+        if (out_fd >= 0)
+            dup2(out_fd, 1);
+        if (err_fd >= 0)
+            dup2(err_fd, 2);
+        execve(path, argv, envp);
+        int err = errno;
+        ssize_t ignored = write(report[1], &err, sizeof err);
+        (void)ignored;
+        _exit(127);
+    }
+    close(report[1]);
+    int exec_errno = 0;
+    ssize_t n;
+    do {
+        n = read(report[0], &exec_errno, sizeof exec_errno);
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof exec_errno) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+            ;
+        return exec_errno > 0 ? exec_errno : EINVAL;
+    }
+    *pid = child;
+    *pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+    if (*pidfd >= 0)
+        fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+int baton_reap(int pid, int *exit_code, int *signal)
+{
+    int status;
+    pid_t r;
+    do {
+        r = waitpid(pid, &status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return 0;
+    *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    *signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return 1;
+}
+
+int baton_kill(int pid, int signal) { return kill(pid, signal); }
+
+int baton_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int baton_epoll_add(int epfd, int fd, uint64_t tag)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int baton_epoll_remove(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int baton_epoll_ready(int epfd, uint64_t *tags, int max)
+{
+    struct epoll_event events[64];
+    if (max > 64)
+        max = 64;
+    int n;
+    do {
+        n = epoll_wait(epfd, events, max, 0);
+    } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++)
+        tags[i] = events[i].data.u64;
+    return n;
+}
+
+int baton_set_parent_death_signal(int signal, int expected_parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, signal) != 0)
+        return -1;
+    return getppid() == expected_parent ? 0 : 1;
+}
+
+static volatile sig_atomic_t termination_signal;
+static int termination_eventfd = -1;
+
+static void on_termination(int sig)
+{
+    int saved = errno;
+    termination_signal = sig;
+    if (termination_eventfd >= 0) {
+        uint64_t one = 1;
+        ssize_t ignored = write(termination_eventfd, &one, sizeof one);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+int baton_install_termination_handler(int eventfd, int ignore_sigterm)
+{
+    termination_eventfd = eventfd;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_termination;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0)
+        return -1;
+    if (ignore_sigterm)
+        sa.sa_handler = SIG_IGN;
+    return sigaction(SIGTERM, &sa, NULL);
+}
+
+int baton_termination_signal(void) { return termination_signal; }

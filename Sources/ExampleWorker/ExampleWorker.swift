@@ -1,0 +1,89 @@
+import ArgumentParser
+import BatonWorker
+import CBatonSys
+import Foundation
+import Logging
+import Synchronization
+
+/// `baton-example-worker`: the bundled demo game worker, and the test fixture for crashes and hangs.
+///
+/// By default it echoes every request's frames unchanged. Flags make it slow, crash, hang or misbehave.
+@main
+struct ExampleWorker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baton-example-worker",
+        abstract: "Baton's example worker: echoes each request, with flags for simulated work and failures."
+    )
+
+    @Option(help: "Backend endpoint (default: $BATON_BACKEND).")
+    var backend: String?
+
+    @Option(help: "Milliseconds of simulated work per request.")
+    var workMs = 0
+
+    @Option(help: "Text put in front of the first frame of each reply.")
+    var prefix = ""
+
+    @Option(help: "Crash (abort, SIGABRT) while serving request number N.")
+    var crashAfter: Int?
+
+    @Option(help: "Hang forever while serving request number N (heartbeats go on).")
+    var hangOn: Int?
+
+    @Option(help: "Stop the whole process (SIGSTOP) on request number N: no heartbeats, no reply.")
+    var freezeOn: Int?
+
+    @Flag(help: "Ignore SIGTERM (only SIGKILL stops it).")
+    var ignoreSigterm = false
+
+    @Flag(help: "Exit with status 1 before sending READY.")
+    var failBeforeReady = false
+
+    @Option(help: "Sleep this many milliseconds before sending READY.")
+    var startDelayMs = 0
+
+    @Flag(help: "Speak the REQ-style protocol without heartbeats.")
+    var noHeartbeats = false
+
+    func validate() throws {
+        guard workMs >= 0, startDelayMs >= 0 else { throw ValidationError("durations must not be negative") }
+    }
+
+    func run() throws {
+        baton_line_buffer_stdout()
+        var logger = Logger(label: "example-worker")
+        logger.logLevel = .notice
+        let environment: WorkerEnvironment
+        do {
+            environment = try WorkerEnvironment.from(backend: backend)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if failBeforeReady {
+            printToStderr("failing before READY, as asked")
+            throw ExitCode(1)
+        }
+        if startDelayMs > 0 { Thread.sleep(forTimeInterval: Double(startDelayMs) / 1000) }
+        var options = WorkerOptions()
+        options.heartbeats = !noHeartbeats
+        if let interval = environment.heartbeatIntervalMilliseconds { options.heartbeatIntervalMilliseconds = interval }
+        let runtime = WorkerRuntime(environment: environment, options: options, logger: logger)
+        runtime.ignoreSigterm = ignoreSigterm
+        let served = Atomic<Int>(0)
+        let (work, prefix, crashAfter, hangOn, freezeOn) = (workMs, Array(prefix.utf8), crashAfter, hangOn, freezeOn)
+        let exit = try runtime.run { body in
+            let number = served.add(1, ordering: .relaxed).newValue
+            if number == crashAfter { abort() }
+            if number == freezeOn { _ = baton_kill(getpid(), SIGSTOP) }
+            if number == hangOn { while true { Thread.sleep(forTimeInterval: 3600) } }
+            if work > 0 { Thread.sleep(forTimeInterval: Double(work) / 1000) }
+            guard !prefix.isEmpty, let first = body.first else { return .reply(body) }
+            return .reply([prefix + first] + body.dropFirst())
+        }
+        printToStderr("example worker exiting (\(exit)) after \(served.load(ordering: .relaxed)) requests")
+    }
+}
+
+func printToStderr(_ line: String) {
+    baton_write_stderr(line + "\n")
+}

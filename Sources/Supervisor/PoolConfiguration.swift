@@ -1,0 +1,71 @@
+/// Settings of the managed worker pool. Durations are nanoseconds.
+public struct PoolConfiguration: Sendable, Equatable {
+    /// Number of slots (1…N).
+    public var workers: Int
+    /// Restart backoff and crash-loop limit.
+    public var restart = RestartPolicy()
+    /// Time between SIGTERM and SIGKILL when a worker is stopped.
+    public var stopGrace: UInt64 = 5_000_000_000
+    /// Prefix of the worker ids this supervisor mints, unique per supervisor run.
+    public var runID: String
+
+    /// Creates a configuration for `workers` slots.
+    public init(workers: Int, runID: String) {
+        self.workers = workers
+        self.runID = runID
+    }
+}
+
+/// Something the supervisor's I/O thread must do, produced by ``PoolCore``.
+public enum PoolAction: Sendable, Equatable {
+    /// Start a worker process for a slot with this id.
+    case spawn(slot: Int, workerID: String, generation: Int)
+    /// Send a signal to a worker's process group.
+    case signal(pid: Int32, signal: Int32)
+    /// Tell the broker a worker's process is gone.
+    case workerGone(workerID: String, reason: String)
+    /// A slot stopped restarting.
+    case slotFailed(slot: Int, reason: String)
+    /// A crashed worker will be restarted after a delay (nanoseconds).
+    case restartScheduled(slot: Int, after: UInt64, exit: String)
+}
+
+/// The life of a slot.
+public enum SlotState: String, Sendable, Codable {
+    /// A worker process was started and has not said READY yet.
+    case starting
+    /// Its worker said READY.
+    case ready
+    /// Its worker crashed; a new one starts after the backoff delay.
+    case backoff
+    /// Too many crashes, or the binary cannot be executed: no more restarts.
+    case failed
+    /// Its worker was asked to stop (shutdown or hang) and has not exited yet.
+    case stopping
+    /// Its worker is gone and the pool is shutting down.
+    case stopped
+}
+
+/// One slot as `baton status` shows it.
+public struct SlotStatus: Sendable, Equatable, Codable {
+    /// Slot number, 1…N.
+    public var slot: Int
+    /// State.
+    public var state: SlotState
+    /// Pid of its current process, if any.
+    public var pid: Int32?
+    /// Id of its current worker, if any.
+    public var workerID: String?
+    /// Generation of its current worker.
+    public var generation: Int
+    /// Seconds since its current worker started.
+    public var uptimeSeconds: Double?
+    /// Restarts after crashes or hangs.
+    public var restarts: Int
+    /// How its last worker ended, e.g. "signal 9" or "exit 3".
+    public var lastExit: String?
+    /// Why the slot failed, when it did.
+    public var failure: String?
+    /// Requests its current worker has answered.
+    public var served: UInt64 = 0
+}

@@ -1,0 +1,189 @@
+/// The managed worker pool as a pure state machine: which slot runs which process, restarts with backoff,
+/// hung workers, and stopping. The I/O thread around it spawns, signals and reaps; tests drive it with a
+/// fake clock and a seeded random generator.
+public struct PoolCore {
+    struct Slot {
+        let number: Int
+        var state: SlotState = .stopped
+        var pid: Int32?
+        var workerID: String?
+        var generation = 1
+        var spawnedAt: UInt64 = 0
+        var restarts = 0
+        var lastExit: String?
+        var failure: String?
+        var restartAt: UInt64?
+        var killAt: UInt64?
+        var tracker: CrashTracker
+    }
+
+    /// The settings.
+    public let configuration: PoolConfiguration
+    var slots: [Slot]
+    var nextWorker = 1
+    /// Whether the pool is shutting down.
+    public private(set) var stopping = false
+
+    /// Creates a pool with every slot empty.
+    public init(configuration: PoolConfiguration) {
+        self.configuration = configuration
+        slots = (0..<max(configuration.workers, 0)).map {
+            Slot(number: $0 + 1, tracker: CrashTracker(policy: configuration.restart))
+        }
+    }
+
+    /// Starts a worker in every slot.
+    public mutating func start(now: UInt64) -> [PoolAction] {
+        slots.indices.map { spawn($0, now: now) }
+    }
+
+    /// The I/O thread started the process for a slot.
+    public mutating func spawned(slot: Int, pid: Int32, now: UInt64) {
+        guard let index = index(ofSlot: slot) else { return }
+        slots[index].pid = pid
+        slots[index].spawnedAt = now
+    }
+
+    /// The process for a slot could not be started (`errno` from fork or exec).
+    public mutating func spawnFailed(slot: Int, reason: String, permanent: Bool, now: UInt64,
+                                     using random: inout some RandomNumberGenerator) -> [PoolAction] {
+        guard let index = index(ofSlot: slot) else { return [] }
+        slots[index].workerID = nil
+        slots[index].pid = nil
+        if permanent || stopping {
+            return fail(index, reason: reason)
+        }
+        return crashed(index, ranFor: 0, exit: reason, now: now, using: &random)
+    }
+
+    /// A worker said READY to the broker.
+    public mutating func workerReady(_ workerID: String) {
+        guard let index = slots.firstIndex(where: { $0.workerID == workerID }), slots[index].state == .starting
+        else { return }
+        slots[index].state = .ready
+    }
+
+    /// The broker dropped a worker for holding a request too long: end its process (it is replaced when it
+    /// exits).
+    public mutating func workerHung(_ workerID: String, now: UInt64) -> [PoolAction] {
+        guard let index = slots.firstIndex(where: { $0.workerID == workerID }), let pid = slots[index].pid,
+              slots[index].state != .stopping
+        else { return [] }
+        slots[index].state = .stopping
+        slots[index].killAt = now + configuration.stopGrace
+        return [.signal(pid: pid, signal: 15)]
+    }
+
+    /// A worker process ended (reaped), with a description like "exit 3" or "signal 9".
+    public mutating func processExited(pid: Int32, exit: String, now: UInt64,
+                                       using random: inout some RandomNumberGenerator) -> [PoolAction] {
+        guard let index = slots.firstIndex(where: { $0.pid == pid }) else { return [] }
+        var actions: [PoolAction] = []
+        if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: "process ended (\(exit))")) }
+        let ranFor = now &- slots[index].spawnedAt
+        let wasHung = slots[index].state == .stopping && !stopping
+        slots[index].pid = nil
+        slots[index].workerID = nil
+        slots[index].killAt = nil
+        slots[index].lastExit = exit
+        if stopping {
+            slots[index].state = .stopped
+            return actions
+        }
+        let reason = wasHung ? "hung, then \(exit)" : exit
+        return actions + crashed(index, ranFor: ranFor, exit: reason, now: now, using: &random)
+    }
+
+    /// Time passed: restart slots whose backoff is over, SIGKILL workers past their stop grace.
+    public mutating func tick(now: UInt64) -> [PoolAction] {
+        var actions: [PoolAction] = []
+        for index in slots.indices {
+            if let at = slots[index].restartAt, now >= at, !stopping {
+                slots[index].restartAt = nil
+                actions.append(spawn(index, now: now))
+            }
+            if let at = slots[index].killAt, now >= at, let pid = slots[index].pid {
+                slots[index].killAt = nil
+                actions.append(.signal(pid: pid, signal: 9))
+            }
+        }
+        return actions
+    }
+
+    /// The next time ``tick(now:)`` has something to do.
+    public var nextDeadline: UInt64? {
+        slots.compactMap { [$0.restartAt, $0.killAt].compactMap { $0 }.min() }.min()
+    }
+
+    /// Stops every worker: SIGTERM now, SIGKILL after the grace period; no more restarts.
+    public mutating func beginStop(now: UInt64) -> [PoolAction] {
+        stopping = true
+        var actions: [PoolAction] = []
+        for index in slots.indices {
+            slots[index].restartAt = nil
+            if let pid = slots[index].pid {
+                if slots[index].state != .stopping || slots[index].killAt == nil {
+                    slots[index].killAt = now + configuration.stopGrace
+                }
+                slots[index].state = .stopping
+                actions.append(.signal(pid: pid, signal: 15))
+            } else if slots[index].state != .failed {
+                slots[index].state = .stopped
+            }
+        }
+        return actions
+    }
+
+    /// Whether no worker process is left.
+    public var allExited: Bool { slots.allSatisfy { $0.pid == nil } }
+
+    /// Pids of live workers, with their worker ids.
+    public var livePids: [(pid: Int32, workerID: String)] {
+        slots.compactMap { slot in slot.pid.map { ($0, slot.workerID ?? "") } }
+    }
+
+    /// The slots as `status` shows them.
+    public func status(now: UInt64) -> [SlotStatus] {
+        slots.map { slot in
+            SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID,
+                       generation: slot.generation,
+                       uptimeSeconds: slot.pid == nil ? nil : Double(now &- slot.spawnedAt) / 1e9,
+                       restarts: slot.restarts, lastExit: slot.lastExit, failure: slot.failure)
+        }
+    }
+
+    // MARK: Internals
+
+    private func index(ofSlot slot: Int) -> Int? {
+        slots.firstIndex { $0.number == slot }
+    }
+
+    private mutating func spawn(_ index: Int, now: UInt64) -> PoolAction {
+        let id = "\(configuration.runID)-\(slots[index].number)-\(nextWorker)"
+        nextWorker += 1
+        slots[index].workerID = id
+        slots[index].state = .starting
+        slots[index].spawnedAt = now
+        return .spawn(slot: slots[index].number, workerID: id, generation: slots[index].generation)
+    }
+
+    private mutating func crashed(_ index: Int, ranFor: UInt64, exit: String, now: UInt64,
+                                  using random: inout some RandomNumberGenerator) -> [PoolAction] {
+        switch slots[index].tracker.workerCrashed(ranFor: ranFor, now: now, using: &random) {
+        case .restart(let delay):
+            slots[index].state = .backoff
+            slots[index].restartAt = now + delay
+            slots[index].restarts += 1
+            return [.restartScheduled(slot: slots[index].number, after: delay, exit: exit)]
+        case .fail(let reason):
+            return fail(index, reason: "\(reason); last: \(exit)")
+        }
+    }
+
+    private mutating func fail(_ index: Int, reason: String) -> [PoolAction] {
+        slots[index].state = .failed
+        slots[index].failure = reason
+        slots[index].restartAt = nil
+        return [.slotFailed(slot: slots[index].number, reason: reason)]
+    }
+}

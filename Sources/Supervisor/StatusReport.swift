@@ -1,0 +1,21 @@
+import Broker
+
+/// What `baton status` shows: the supervisor, its slots and its broker.
+public struct StatusReport: Sendable, Codable, Equatable {
+    /// The supervisor's pid.
+    public var pid: Int32
+    /// The worker command.
+    public var command: String
+    /// Every slot.
+    public var slots: [SlotStatus]
+    /// The broker's counters (queue depth and in-flight included).
+    public var broker: BrokerStats
+
+    /// Creates a report.
+    public init(pid: Int32, command: String, slots: [SlotStatus], broker: BrokerStats) {
+        self.pid = pid
+        self.command = command
+        self.slots = slots
+        self.broker = broker
+    }
+}

@@ -1,0 +1,146 @@
+import Broker
+import CBatonSys
+import Foundation
+import Logging
+import ZeroMQ
+
+/// The body of the supervisor thread. Everything here runs on that one thread.
+struct SupervisorLoop {
+    let server: SupervisorServer
+    var pool: PoolCore
+    var random = SystemRandomNumberGenerator()
+    let registry: WorkerRegistry
+    var epoll: Int32 = -1
+    /// Live worker processes: pid → pidfd (-1 when the kernel gave none).
+    var pidfds: [Int32: Int32] = [:]
+    var logFiles: [Int: Int32] = [:]
+    var stopWaiters: [@Sendable () -> Void] = []
+
+    init(server: SupervisorServer) {
+        self.server = server
+        pool = PoolCore(configuration: server.options.pool)
+        registry = WorkerRegistry(directory: server.options.stateDirectory)
+    }
+
+    var logger: Logger { server.logger }
+    var options: SupervisorServer.Options { server.options }
+
+    mutating func run(started: (SupervisorError?) -> Void) {
+        baton_set_thread_name("baton-supervise")
+        epoll = baton_epoll_create()
+        defer { if epoll >= 0 { close(epoll) } }
+        let context: Context
+        let control: Socket
+        do {
+            context = try Context()
+            control = try Socket(context, .router)
+            control.linger = 0
+            try control.bind(options.controlEndpoint)
+            restrictToOwner(options.controlEndpoint)
+        } catch {
+            return started(SupervisorError(.control, "cannot bind control socket \(options.controlEndpoint): \(error)"))
+        }
+        defer {
+            control.close()
+            context.terminate()
+            for fd in logFiles.values { close(fd) }
+            for done in stopWaiters { done() }
+        }
+        started(nil)
+        logger.info("starting workers", metadata: ["workers": "\(options.pool.workers)",
+                                                   "command": "\(options.command.display)"])
+        perform(pool.start(now: Clock.monotonic()))
+        do {
+            try serve(control: control)
+        } catch {
+            logger.critical("supervisor stopped on an error", metadata: ["error": "\(error)"])
+            perform(pool.beginStop(now: Clock.monotonic()))
+            for (pid, _) in pidfds { _ = baton_kill(-pid, SIGKILL) }
+        }
+        registry.record([])
+    }
+
+    private mutating func serve(control: Socket) throws {
+        var poller = Poller()
+        let wakeItem = poller.add(fileDescriptor: server.wake)
+        let epollItem = poller.add(fileDescriptor: epoll)
+        let controlItem = poller.add(control)
+        var frames: [[UInt8]] = []
+        while !(pool.stopping && pool.allExited) {
+            let now = Clock.monotonic()
+            var timeout = 250
+            if let deadline = pool.nextDeadline {
+                timeout = deadline > now ? min(Int((deadline - now) / 1_000_000) + 1, timeout) : 0
+            }
+            try poller.poll(timeoutMilliseconds: timeout)
+            if poller.isReady(wakeItem) {
+                _ = baton_eventfd_drain(server.wake)
+                for command in server.takeCommands() { handle(command) }
+            }
+            if poller.isReady(epollItem) || pidfds.values.contains(-1) || pool.stopping {
+                reapExited()
+            }
+            if poller.isReady(controlItem) {
+                while try control.receive(into: &frames, dontWait: true) {
+                    if let reply = answerControl(frames) { try control.send(frames: reply, dontWait: true) }
+                }
+            }
+            perform(pool.tick(now: Clock.monotonic()))
+        }
+        logger.info("all workers stopped")
+    }
+
+    private mutating func handle(_ command: SupervisorServer.Command) {
+        switch command {
+        case .brokerEvent(.workerReady(let worker, _)):
+            pool.workerReady(String(decoding: worker, as: UTF8.self))
+        case .brokerEvent(.workerHung(let worker)):
+            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: Clock.monotonic()))
+        case .brokerEvent:
+            break
+        case .stop(let done):
+            stopWaiters.append(done)
+            if !pool.stopping {
+                logger.info("stopping workers", metadata: ["grace_ms": "\(options.pool.stopGrace / 1_000_000)"])
+                perform(pool.beginStop(now: Clock.monotonic()))
+            }
+        case .status(let reply):
+            reply(slotStatus())
+        }
+    }
+
+    /// Reaps every worker that has exited (only our own pids; never `waitpid(-1)`).
+    private mutating func reapExited() {
+        for (pid, pidfd) in pidfds {
+            var code: Int32 = 0
+            var signal: Int32 = 0
+            guard baton_reap(pid, &code, &signal) == 1 else { continue }
+            if pidfd >= 0 {
+                _ = baton_epoll_remove(epoll, pidfd)
+                close(pidfd)
+            }
+            pidfds[pid] = nil
+            let exit = signal != 0 ? "signal \(signal)" : "exit \(code)"
+            var generator = random
+            perform(pool.processExited(pid: pid, exit: exit, now: Clock.monotonic(), using: &generator))
+            random = generator
+        }
+        registry.record(pool.livePids)
+    }
+
+    func slotStatus() -> [SlotStatus] {
+        var slots = pool.status(now: Clock.monotonic())
+        if let workers = try? server.broker.workersBlocking() {
+            let served = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0.served) },
+                                    uniquingKeysWith: { first, _ in first })
+            for index in slots.indices { slots[index].served = slots[index].workerID.flatMap { served[$0] } ?? 0 }
+        }
+        return slots
+    }
+
+    /// Only the owner may use an ipc control socket that lives in the file system.
+    private func restrictToOwner(_ endpoint: String) {
+        guard endpoint.hasPrefix("ipc://"), !endpoint.hasPrefix("ipc://@") else { return }
+        _ = chmod(String(endpoint.dropFirst("ipc://".count)), 0o600)
+    }
+}

@@ -1,0 +1,143 @@
+import Broker
+import CBatonSys
+import Foundation
+import Logging
+import Synchronization
+import ZeroMQ
+
+/// The supervisor's I/O: one long-lived thread that spawns the workers (so their parent-death signal, which
+/// Linux ties to the spawning thread, fires only when the supervisor dies), watches them through pidfds in
+/// an epoll set, restarts them as ``PoolCore`` decides, and answers the control socket.
+public final class SupervisorServer: Sendable {
+    /// What to run and where.
+    public struct Options: Sendable {
+        /// The worker command.
+        public var command: WorkerCommand
+        /// Pool settings.
+        public var pool: PoolConfiguration
+        /// The state directory (logs, registry, control socket).
+        public var stateDirectory: String
+        /// The backend endpoint workers connect to.
+        public var backend: String
+        /// The broker's heartbeat interval, passed to workers as `BATON_HEARTBEAT_MS`.
+        public var heartbeatMilliseconds: Int
+        /// Control endpoint (`status`).
+        public var controlEndpoint: String
+
+        /// Creates options.
+        public init(command: WorkerCommand, pool: PoolConfiguration, stateDirectory: String, backend: String,
+                    heartbeatMilliseconds: Int, controlEndpoint: String) {
+            self.command = command
+            self.pool = pool
+            self.stateDirectory = stateDirectory
+            self.backend = backend
+            self.heartbeatMilliseconds = heartbeatMilliseconds
+            self.controlEndpoint = controlEndpoint
+        }
+    }
+
+    enum Command: Sendable {
+        case brokerEvent(BrokerLogEvent)
+        case stop(@Sendable () -> Void)
+        case status(@Sendable ([SlotStatus]) -> Void)
+    }
+
+    /// The options.
+    public let options: Options
+    let broker: BrokerServer
+    let logger: Logger
+    let wake: Int32
+    /// Pending commands; `nil` once the thread has finished (no more are accepted).
+    let shared = Mutex<[Command]?>([])
+    let finished = DispatchSemaphore(value: 0)
+
+    /// Creates a supervisor for a running broker.
+    public init(options: Options, broker: BrokerServer, logger: Logger) throws(SupervisorError) {
+        self.options = options
+        self.broker = broker
+        self.logger = logger
+        wake = baton_eventfd()
+        guard wake >= 0 else { throw SupervisorError(.control, "eventfd failed", errno: errno) }
+    }
+
+    deinit { close(wake) }
+
+    /// Starts the thread: binds the control socket and spawns every slot (end leftovers of a dead supervisor
+    /// with ``WorkerRegistry/endLeftovers(logger:)`` before the broker binds).
+    /// Returns once the control socket is bound, or throws why it could not be.
+    public func start() throws(SupervisorError) {
+        let started = Mutex<SupervisorError??>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            var loop = SupervisorLoop(server: self)
+            loop.run { error in
+                started.withLock { $0 = .some(error) }
+                ready.signal()
+            }
+            let leftover = shared.withLock { pending in
+                defer { pending = nil }
+                return pending ?? []
+            }
+            for command in leftover {
+                switch command {
+                case .stop(let done): done()
+                case .status(let reply): reply([])
+                case .brokerEvent: break
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "baton-supervisor"
+        thread.start()
+        ready.wait()
+        if let error = started.withLock({ $0 }) ?? nil { throw error }
+    }
+
+    /// Passes a broker event (worker ready, lost, hung) to the supervisor thread. Safe from any thread.
+    public func brokerEvent(_ event: BrokerLogEvent) {
+        send(.brokerEvent(event))
+    }
+
+    /// Stops every worker (SIGTERM, SIGKILL after the grace period) and ends the thread.
+    public func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !send(.stop { continuation.resume() }) { continuation.resume() }
+        }
+    }
+
+    /// The slots' status.
+    public func status() async -> [SlotStatus] {
+        await withCheckedContinuation { continuation in
+            if !send(.status { continuation.resume(returning: $0) }) { continuation.resume(returning: []) }
+        }
+    }
+
+    @discardableResult
+    func send(_ command: Command) -> Bool {
+        let queued = shared.withLock { pending -> Bool in
+            guard pending != nil else { return false }
+            pending!.append(command)
+            return true
+        }
+        if queued { _ = baton_eventfd_signal(wake) }
+        return queued
+    }
+
+    func takeCommands() -> [Command] {
+        shared.withLock { pending in
+            defer { if pending != nil { pending = [] } }
+            return pending ?? []
+        }
+    }
+
+    /// Waits until the supervisor thread has ended.
+    public func waitUntilFinished() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                finished.wait()
+                finished.signal()
+                continuation.resume()
+            }
+        }
+    }
+}
