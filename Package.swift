@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"], swiftSettings: upcoming),
         .testTarget(
             name: "BatonCLITests",
-            dependencies: ["BatonCLI", "ZeroMQ", "LoadGen"],
+            dependencies: ["BatonCLI", "ZeroMQ", "LoadGen", "Supervisor", "Broker"],
             swiftSettings: upcoming
         ),
     ],

@@ -7,8 +7,8 @@ struct CommandLineTests {
     func secondSupervisorRefused() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let first = try Child.baton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", directory + "/s"],
-                                    name: "first", directory: directory)
+        let first = try Child.baton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", directory + "/s",
+                                     "--workers", "0"], name: "first", directory: directory)
         #expect(first.waitForOutput("serving"))
         let (status, output) = try runBaton(["serve", "--frontend", "ipc://\(directory)/fe2",
                                              "--state-dir", directory + "/s"], directory: directory)
@@ -59,7 +59,7 @@ struct CommandLineTests {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let serve = try Child.baton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", directory + "/s",
-                                     "--queue-timeout", "0.1"], directory: directory)
+                                     "--queue-timeout", "0.1", "--workers", "0"], directory: directory)
         #expect(serve.waitForOutput("serving"))
         let (status, output) = try runBaton(["call", "--frontend", "ipc://\(directory)/fe", "hello"],
                                             directory: directory)

@@ -98,13 +98,14 @@ func runBaton(_ arguments: [String], directory: String, seconds: Double = 30) th
     return (status, child.output)
 }
 
-/// `baton serve` on ipc endpoints in a temporary directory, started and serving.
+/// `baton serve` on ipc endpoints in a temporary directory, without managed workers, started and serving.
 enum ServedBroker {
     static func start(in directory: String, _ extra: [String] = []) throws -> (Child, frontend: String, backend: String) {
         let frontend = "ipc://\(directory)/fe"
         let backend = "ipc://\(directory)/be"
         let serve = try Child.baton(["serve", "--frontend", frontend, "--backend", backend,
-                                     "--state-dir", directory + "/state"] + extra, directory: directory)
+                                     "--state-dir", directory + "/state", "--workers", "0"] + extra,
+                                    directory: directory)
         #expect(serve.waitForOutput("serving"), "\(serve.output)")
         return (serve, frontend, backend)
     }

@@ -132,3 +132,38 @@ struct BrokerCoreWorkerTests {
         #expect(broker.takeReplies().map(\.body) == [["done"]])
     }
 }
+
+@Suite("Request timeouts and ended worker processes in the pure broker core")
+struct BrokerCoreTimeoutTests {
+    @Test("a request past the request timeout drops its worker as hung, answers worker-died, and ignores the worker")
+    func requestTimeout() {
+        var broker = CoreHarness { $0.requestTimeout = 500_000_000 }
+        broker.ready("slow")
+        broker.request(from: "c", "job")
+        broker.advance(milliseconds: 300)
+        #expect(broker.core.knownWorkers.count == 1)
+        broker.advance(milliseconds: 250)
+        #expect(broker.sent.contains { if case .log(.workerHung(let id)) = $0 { id == bytes("slow") } else { false } })
+        #expect(broker.takeReplies().first?.body.prefix(2) == ["BATON-ERR", "worker-died"])
+        #expect(broker.core.stats.workersHung == 1)
+        // A late reply or a fresh READY from the hung worker does not bring it back.
+        broker.workerMessage([bytes("slow"), [], WireProtocol.token(for: 1), [], bytes("late")])
+        broker.ready("slow")
+        #expect(broker.core.knownWorkers.isEmpty)
+        #expect(broker.takeReplies().isEmpty)
+    }
+
+    @Test("when the supervisor reports a worker's process ended, its request is answered at once")
+    func processEnded() {
+        var broker = CoreHarness()
+        broker.ready("W")
+        broker.request(from: "c", "job")
+        var out: [BrokerAction] = []
+        broker.core.workerProcessEnded(bytes("W"), reason: "process ended (signal 9)", now: broker.now, into: &out)
+        broker.sent += out
+        let reply = broker.takeReplies().first
+        #expect(reply?.body.prefix(2) == ["BATON-ERR", "worker-died"])
+        #expect(reply?.body.last?.contains("signal 9") == true)
+        #expect(broker.core.knownWorkers.isEmpty)
+    }
+}
