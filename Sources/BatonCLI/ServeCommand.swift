@@ -62,6 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between SIGTERM and SIGKILL when a worker is stopped.")
     var stopGrace: Double = 5
 
+    @Option(help: "Milliseconds before the first restart of a crashed worker; doubles per crash in a row, up to 10 s.")
+    var restartDelay = 100
+
     @Option(help: "Crashes within --crash-window after which a slot is marked failed instead of restarted.")
     var maxCrashes = 5
 
@@ -84,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard workers >= 0 && workers <= 4096 else { throw ValidationError("--workers must be 0…4096") }
         guard requestTimeout >= 0 else { throw ValidationError("--request-timeout must not be negative") }
         guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
+        guard restartDelay >= 0 else { throw ValidationError("--restart-delay must not be negative") }
         guard maxCrashes >= 1, crashWindow > 0 else {
             throw ValidationError("--max-crashes must be at least 1 and --crash-window positive")
         }
@@ -128,6 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let workerCommand {
             var pool = PoolConfiguration(workers: workers, runID: String(UInt32.random(in: .min ... .max), radix: 36))
             pool.stopGrace = UInt64(stopGrace * 1e9)
+            pool.restart.initialDelay = UInt64(restartDelay) * 1_000_000
             pool.restart.maxCrashes = maxCrashes
             pool.restart.crashWindow = UInt64(crashWindow * 1e9)
             let supervisor = try SupervisorServer(

@@ -36,6 +36,8 @@ struct CommandLineTests {
             (["serve", "--max-queued", "0"], "--max-queued must be at least 1"),
             (["serve", "--log-level", "loud"], "unknown log level 'loud'"),
             (["bench", "--size", "4"], "--size must be at least 16"),
+            (["serve", "--workers=-1"], "--workers must be 0…4096"),
+            (["serve", "--request-timeout=-2"], "--request-timeout must not be negative"),
             (["frobnicate"], "Unexpected argument 'frobnicate'"),
         ] {
             let (status, output) = try runBaton(arguments, directory: directory)

@@ -66,6 +66,29 @@ struct ManagedWorkerTests {
         #expect(processIsGone(hung))
     }
 
+    @Test("a heartbeating worker that goes silent (stopped) is replaced, and its client gets worker-died")
+    func silentWorker() throws {
+        let serve = try ManagedServe(workers: 1, options: ["--stop-grace", "0.3"],
+                                     command: [Harness.exampleWorkerPath, "--freeze-on", "1"])
+        let ready = serve.waitForStatus("ready") { $0.slots.first?.state == .ready }
+        let frozen = try #require(ready?.slots.first?.pid)
+        let reply = try serve.call("freeze")
+        #expect(reply.prefix(2) == ["BATON-ERR", "worker-died"])
+        let after = serve.waitForStatus("replacement ready") {
+            $0.slots.first?.state == .ready && $0.slots.first?.pid != frozen
+        }
+        #expect(after?.broker.workersExpired == 1)
+        #expect(processIsGone(frozen))
+    }
+
+    @Test("the control socket is for the owner only")
+    func controlSocketPermissions() throws {
+        let serve = try ManagedServe(workers: 1)
+        serve.waitForStatus("ready") { $0.slots.first?.state == .ready }
+        let attributes = try FileManager.default.attributesOfItem(atPath: serve.stateDir + "/control.ipc")
+        #expect((attributes[.posixPermissions] as? Int ?? 0) & 0o777 == 0o600)
+    }
+
     @Test("when the supervisor is killed with SIGKILL its workers are gone within a few seconds")
     func noOrphans() throws {
         let serve = try ManagedServe(workers: 4)
