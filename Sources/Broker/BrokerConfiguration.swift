@@ -14,6 +14,9 @@ public struct BrokerConfiguration: Sendable, Equatable {
     /// How many times a request whose worker was lost is sent to another worker (0: answer `worker-died`).
     public var retryOnCrash: Int = 0
 
+    /// Whether request and worker events are collected in ``BrokerCore/history`` for the history database.
+    public var recordHistory = false
+
     /// One second in nanoseconds.
     public static let second: UInt64 = 1_000_000_000
 

@@ -50,6 +50,7 @@ extension BrokerCore {
             stats.inFlight -= 1
             queue.prepend(request)
             noteQueueDepth()
+            if configuration.recordHistory { history.append(.requestRequeued(id: request.id, at: now)) }
         }
         stats.workersUnreachable += 1
         removeWorker(id, reason: "unreachable", now: now, into: &out)
@@ -63,9 +64,12 @@ extension BrokerCore {
         if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
         stats.workers = workers.count
         out.append(.log(.workerLost(worker: id, reason: reason, hadRequest: worker.request != nil)))
+        if configuration.recordHistory {
+            history.append(.workerLost(workerID: String(decoding: id, as: UTF8.self), reason: reason, at: now))
+        }
         if let request = worker.request {
             stats.inFlight -= 1
-            requestLost(request, reason: reason, into: &out)
+            requestLost(request, reason: reason, now: now, into: &out)
         }
         pump(now: now, into: &out)
     }
@@ -84,7 +88,7 @@ extension BrokerCore {
                 worker.request = nil
                 stats.inFlight -= 1
                 workers[id] = worker
-                requestLost(request, reason: "worker restarted", into: &out)
+                requestLost(request, reason: "worker restarted", now: now, into: &out)
                 makeIdle(id)
             } else {
                 workers[id] = worker
@@ -99,6 +103,9 @@ extension BrokerCore {
             stats.workers = workers.count
             makeIdle(id)
             out.append(.log(.workerReady(worker: id, heartbeating: heartbeating)))
+            if configuration.recordHistory {
+                history.append(.workerReady(workerID: String(decoding: id, as: UTF8.self), at: now))
+            }
         }
         pump(now: now, into: &out)
     }
@@ -134,6 +141,9 @@ extension BrokerCore {
         workers[id] = worker
         stats.inFlight -= 1
         stats.repliesForwarded += 1
+        if configuration.recordHistory {
+            history.append(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now))
+        }
         out.append(.reply(envelope: request.envelope, body: body))
         makeIdle(id)
         pump(now: now, into: &out)
@@ -149,7 +159,7 @@ extension BrokerCore {
             worker.request = nil
             workers[id] = worker
             stats.inFlight -= 1
-            fail(request, .badReply, "the worker's reply was not [token][\"\"][body…]", into: &out)
+            fail(request, .badReply, "the worker's reply was not [token][\"\"][body…]", now: now, into: &out)
             makeIdle(id)
             pump(now: now, into: &out)
         } else {
@@ -157,13 +167,15 @@ extension BrokerCore {
         }
     }
 
-    private mutating func requestLost(_ request: PendingRequest, reason: String, into out: inout [BrokerAction]) {
+    private mutating func requestLost(_ request: PendingRequest, reason: String, now: UInt64,
+                                      into out: inout [BrokerAction]) {
         if request.attempts <= configuration.retryOnCrash {
             stats.retried += 1
             queue.prepend(request)
             noteQueueDepth()
+            if configuration.recordHistory { history.append(.requestRequeued(id: request.id, at: now)) }
         } else {
-            fail(request, .workerDied, "the worker serving the request was lost: \(reason)", into: &out)
+            fail(request, .workerDied, "the worker serving the request was lost: \(reason)", now: now, into: &out)
         }
     }
 

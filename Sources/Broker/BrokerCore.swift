@@ -22,11 +22,14 @@ public struct BrokerCore {
     var stopping = false
     /// Workers dropped as hung: whatever they send later is ignored until their process is gone.
     var banned: Set<[UInt8]> = []
+    /// History events since the caller last took them (only with ``BrokerConfiguration/recordHistory``).
+    public var history: [HistoryEvent] = []
     var nextTimeoutCheckAt: UInt64 = 0
 
     /// Creates a broker with no workers and an empty queue.
-    public init(configuration: BrokerConfiguration = BrokerConfiguration()) {
+    public init(configuration: BrokerConfiguration = BrokerConfiguration(), firstRequestID: UInt64 = 1) {
         self.configuration = configuration
+        nextRequestID = max(firstRequestID, 1)
     }
 
     /// Whether the frontend should be read: the queue is below its bound and the broker is not stopping.
@@ -52,6 +55,9 @@ public struct BrokerCore {
         }
         nextRequestID += 1
         stats.requestsReceived += 1
+        if configuration.recordHistory {
+            history.append(.requestReceived(id: request.id, client: frames[0], bytes: request.bodySize, at: now))
+        }
         queue.append(request)
         noteQueueDepth()
         pump(now: now, into: &out)
@@ -84,7 +90,7 @@ public struct BrokerCore {
         if let timeout = configuration.queueTimeout {
             while let oldest = queue.first, now >= oldest.receivedAt &+ timeout {
                 queue.removeFirst()
-                fail(oldest, .expired, "queued longer than \(timeout / 1_000_000) ms", into: &out)
+                fail(oldest, .expired, "queued longer than \(timeout / 1_000_000) ms", now: now, into: &out)
             }
             noteQueueDepth()
         }
@@ -130,10 +136,10 @@ public struct BrokerCore {
     /// Stops taking requests and answers every queued one with `shutting-down`.
     ///
     /// Requests in flight stay with their workers; ``inFlightCount`` tells when they are done.
-    public mutating func beginShutdown(into out: inout [BrokerAction]) {
+    public mutating func beginShutdown(now: UInt64, into out: inout [BrokerAction]) {
         stopping = true
         while let request = queue.popFirst() {
-            fail(request, .shuttingDown, "the broker is shutting down", into: &out)
+            fail(request, .shuttingDown, "the broker is shutting down", now: now, into: &out)
         }
         noteQueueDepth()
     }
@@ -156,15 +162,19 @@ public struct BrokerCore {
             workers[workerID] = worker
             stats.requestsDispatched += 1
             stats.inFlight += 1
+            if configuration.recordHistory {
+                history.append(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts, at: now))
+            }
         }
         stats.queueDepth = queue.count
         stats.idleWorkers = idle.count
     }
 
     /// Answers a request with a `BATON-ERR` reply.
-    mutating func fail(_ request: PendingRequest, _ code: BatonErrorCode, _ text: String,
+    mutating func fail(_ request: PendingRequest, _ code: BatonErrorCode, _ text: String, now: UInt64,
                        into out: inout [BrokerAction]) {
         stats.errorReplies += 1
+        if configuration.recordHistory { history.append(.requestFailed(id: request.id, code: code.rawValue, at: now)) }
         switch code {
         case .expired: stats.expired += 1
         case .workerDied: stats.workerDied += 1

@@ -18,7 +18,7 @@ struct BrokerLoop {
 
     init(server: BrokerServer) {
         self.server = server
-        core = BrokerCore(configuration: server.options.policy)
+        core = BrokerCore(configuration: server.options.policy, firstRequestID: server.options.firstRequestID)
         actions.reserveCapacity(64)
     }
 
@@ -115,6 +115,7 @@ struct BrokerLoop {
                 core.tick(now: now, into: &actions)
                 try perform(frontend: frontend, backend: backend)
             }
+            if let sink = server.options.history, !core.history.isEmpty { sink.submit(&core.history) }
             if let drain = draining, core.inFlightCount == 0 || now >= drain.deadline {
                 if core.inFlightCount > 0 {
                     logger.warning("shutdown drain timed out", metadata: ["in_flight": "\(core.inFlightCount)"])
@@ -147,7 +148,7 @@ struct BrokerLoop {
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",
                                                                "in_flight": "\(core.inFlightCount)"])
-                core.beginShutdown(into: &actions)
+                core.beginShutdown(now: Clock.monotonic(), into: &actions)
                 draining = (Clock.monotonic() + drainTimeout, [])
             }
             draining?.done.append(done)
@@ -158,6 +159,7 @@ struct BrokerLoop {
 
     /// Runs when the thread is about to end: answers commands that can no longer be served.
     private mutating func finish() {
+        if let sink = server.options.history, !core.history.isEmpty { sink.submit(&core.history) }
         for command in server.takeCommands(finishing: true) {
             switch command {
             case .stats(let reply): reply(core.stats)

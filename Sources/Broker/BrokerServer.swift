@@ -21,6 +21,10 @@ public final class BrokerServer: Sendable {
         public var maxMessageSize: Int64 = 16 << 20
         /// How many messages one poll wake-up may take from each socket.
         public var batch = 64
+        /// Where history events go (with `policy.recordHistory`); must never block.
+        public var history: (any HistorySink)?
+        /// The first request id to use (ids continue across runs so history rows stay unique).
+        public var firstRequestID: UInt64 = 1
         /// Called on the broker thread for worker events (ready, lost, hung); must return quickly.
         public var observer: (@Sendable (BrokerLogEvent) -> Void)?
 

@@ -116,7 +116,7 @@ struct BrokerCoreDispatchTests {
         broker.request(from: "c1", "a")
         broker.request(from: "c2", "b")
         var out: [BrokerAction] = []
-        broker.core.beginShutdown(into: &out)
+        broker.core.beginShutdown(now: broker.now, into: &out)
         broker.sent += out
         let replies = broker.takeReplies()
         #expect(replies.map(\.envelope) == [["c1"], ["c2"]])

@@ -1,0 +1,39 @@
+/// A change worth recording in the history database. Times are monotonic nanoseconds (``Clock/monotonic()``);
+/// the recorder turns them into wall-clock time.
+public enum HistoryEvent: Sendable, Equatable {
+    /// A client request was accepted into the queue.
+    case requestReceived(id: UInt64, client: [UInt8], bytes: Int, at: UInt64)
+    /// A request was sent to a worker (attempt 1, 2, … with retries).
+    case requestDispatched(id: UInt64, worker: [UInt8], attempt: Int, at: UInt64)
+    /// A request went back to the queue (its worker was lost and it will be retried).
+    case requestRequeued(id: UInt64, at: UInt64)
+    /// A request was answered by its worker.
+    case requestReplied(id: UInt64, bytes: Int, at: UInt64)
+    /// A request was answered with `BATON-ERR code`.
+    case requestFailed(id: UInt64, code: String, at: UInt64)
+    /// The supervisor started a worker process.
+    case workerSpawned(workerID: String, slot: Int, pid: Int32, generation: Int, at: UInt64)
+    /// A worker said READY.
+    case workerReady(workerID: String, at: UInt64)
+    /// The broker dropped a worker (silent, unreachable, hung) — for external workers this is their end.
+    case workerLost(workerID: String, reason: String, at: UInt64)
+    /// A worker process ended.
+    case workerExited(workerID: String, code: Int32?, signal: Int32?, reason: String, at: UInt64)
+    /// A supervisor event: started, stopped, slot failed, …
+    case supervisor(kind: String, slot: Int?, workerID: String?, generation: Int?, detail: String?, at: UInt64)
+
+    /// Whether the event is about one request (these may be dropped when the recorder falls behind; the
+    /// others never are).
+    public var isRequestEvent: Bool {
+        switch self {
+        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed: true
+        default: false
+        }
+    }
+}
+
+/// Where history events go: the recorder's queue. Implementations must never block the caller.
+public protocol HistorySink: Sendable {
+    /// Hands over a batch of events; `events` is left empty (its storage may be swapped).
+    func submit(_ events: inout [HistoryEvent])
+}
