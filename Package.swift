@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // <zmq.h> from the system's libzmq (Debian: libzmq3-dev). pkg-config is not used on purpose:
@@ -42,6 +43,15 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "CBatonSys",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "Store",
+            dependencies: [
+                "Broker", "CBatonSys",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -79,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "BatonCLI",
             dependencies: [
-                "Broker", "LoadGen", "Supervisor", "ZeroMQ",
+                "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,9 +100,10 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: upcoming),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "ZeroMQ"], swiftSettings: upcoming),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"], swiftSettings: upcoming),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Broker"], swiftSettings: upcoming),
         .testTarget(
             name: "BatonCLITests",
-            dependencies: ["BatonCLI", "ZeroMQ", "LoadGen", "Supervisor", "Broker"],
+            dependencies: ["BatonCLI", "ZeroMQ", "LoadGen", "Supervisor", "Broker", "Store"],
             swiftSettings: upcoming
         ),
     ],

@@ -64,3 +64,18 @@ void baton_write_stderr(const char *text)
     fputs(text, stderr);
     fflush(stderr);
 }
+
+void baton_format_utc(int64_t ns, char *out)
+{
+    int64_t seconds = ns / 1000000000;
+    int64_t micros = (ns % 1000000000) / 1000;
+    if (micros < 0) {
+        micros += 1000000;
+        seconds -= 1;
+    }
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%06lldZ", (long long)micros);
+}

@@ -13,6 +13,9 @@ int baton_eventfd_drain(int fd);
 uint64_t baton_monotonic_ns(void);
 /// Wall clock in nanoseconds since the Unix epoch (CLOCK_REALTIME).
 int64_t baton_realtime_ns(void);
+/// Formats nanoseconds since the Unix epoch as UTC ISO-8601 with microseconds, e.g.
+/// "2026-11-24T22:00:00.123456Z", into `out` (at least 32 bytes).
+void baton_format_utc(int64_t ns, char *out);
 /// Sets the calling thread's name (at most 15 bytes are kept).
 void baton_set_thread_name(const char *name);
 /// Line-buffers stdout so that logs reach a pipe promptly.

@@ -1,0 +1,145 @@
+import Broker
+import GRDB
+
+/// Turns batches of ``HistoryEvent``s into rows, in one transaction per batch, on the recorder's thread.
+///
+/// Request events are coalesced per request: a request received, dispatched and answered within one batch
+/// becomes one INSERT; one that is still open at the end of a batch is written as it stands (queued or in
+/// flight) and updated by a later batch.
+struct HistoryWriter {
+    /// Received time (wall ns) of requests not yet answered, to compute wait and total times later.
+    var openRequests: [UInt64: Int64] = [:]
+    /// Generation of each known worker (nil for external workers).
+    var workerGenerations: [String: Int?] = [:]
+
+    struct RequestRow {
+        var isNew = false
+        var client = ""
+        var bytes = 0
+        var received: Int64?
+        var status = "queued"
+        var worker: String?
+        var attempts = 0
+        var dispatched: Int64?
+        var finished: Int64?
+        var replyBytes: Int?
+        var error: String?
+    }
+
+    /// Writes one batch; returns the number of request rows written.
+    mutating func apply(_ events: [HistoryEvent], in db: Database) throws -> Int {
+        let offset = Clock.wall() - Int64(bitPattern: Clock.monotonic())
+        func wall(_ monotonic: UInt64) -> Int64 { offset + Int64(bitPattern: monotonic) }
+        var rows: [UInt64: RequestRow] = [:]
+        var order: [UInt64] = []
+        for event in events {
+            switch event {
+            case .requestReceived(let id, let client, let bytes, let at):
+                order.append(id)
+                let received = wall(at)
+                openRequests[id] = received
+                rows[id] = RequestRow(isNew: true, client: hex(client), bytes: bytes, received: received)
+            case .requestDispatched(let id, let worker, let attempt, let at):
+                if rows[id] == nil { order.append(id) }
+                let name = String(decoding: worker, as: UTF8.self)
+                rows[id, default: RequestRow()].status = "in_flight"
+                rows[id, default: RequestRow()].worker = name
+                rows[id, default: RequestRow()].attempts = attempt
+                rows[id, default: RequestRow()].dispatched = wall(at)
+            case .requestRequeued(let id, _):
+                if rows[id] == nil { order.append(id) }
+                rows[id, default: RequestRow()].status = "queued"
+            case .requestReplied(let id, let bytes, let at):
+                if rows[id] == nil { order.append(id) }
+                rows[id, default: RequestRow()].status = "replied"
+                rows[id, default: RequestRow()].finished = wall(at)
+                rows[id, default: RequestRow()].replyBytes = bytes
+            case .requestFailed(let id, let code, let at):
+                if rows[id] == nil { order.append(id) }
+                rows[id, default: RequestRow()].status = "failed"
+                rows[id, default: RequestRow()].finished = wall(at)
+                rows[id, default: RequestRow()].error = code
+            default:
+                try applyWorkerEvent(event, wall: wall, in: db)
+            }
+        }
+        let insert = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO request (id, client, worker_id, generation, attempts, status, error, received_at,
+                dispatched_at, replied_at, wait_us, total_us, request_bytes, reply_bytes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let update = try db.cachedStatement(sql: """
+            UPDATE request SET status = ?, worker_id = COALESCE(?, worker_id), generation = COALESCE(?, generation),
+                attempts = MAX(attempts, ?), error = COALESCE(?, error), dispatched_at = COALESCE(?, dispatched_at),
+                replied_at = COALESCE(?, replied_at), wait_us = COALESCE(?, wait_us),
+                total_us = COALESCE(?, total_us), reply_bytes = COALESCE(?, reply_bytes)
+            WHERE id = ?
+            """)
+        for id in order {
+            guard let row = rows[id] else { continue }
+            let received = row.received ?? openRequests[id]
+            let worker = row.worker.flatMap { workerGenerations[$0] != nil ? $0 : nil }
+            let generation = worker.flatMap { workerGenerations[$0] ?? nil }
+            let wait = row.dispatched.flatMap { dispatched in received.map { (dispatched - $0) / 1000 } }
+            let total = row.finished.flatMap { finished in received.map { (finished - $0) / 1000 } }
+            if row.finished != nil { openRequests[id] = nil }
+            if row.isNew {
+                try insert.execute(arguments: [
+                    Int64(bitPattern: id), row.client, worker, generation, row.attempts, row.status, row.error,
+                    Timestamp.iso(nanoseconds: row.received ?? 0), row.dispatched.map(Timestamp.iso),
+                    row.finished.map(Timestamp.iso), wait, total, row.bytes, row.replyBytes,
+                ])
+            } else {
+                try update.execute(arguments: [
+                    row.status, worker, generation, row.attempts, row.error, row.dispatched.map(Timestamp.iso),
+                    row.finished.map(Timestamp.iso), wait, total, row.replyBytes, Int64(bitPattern: id),
+                ])
+            }
+        }
+        return order.count
+    }
+
+    private mutating func applyWorkerEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {
+        switch event {
+        case .workerSpawned(let workerID, let slot, let pid, let generation, let at):
+            workerGenerations[workerID] = .some(generation)
+            try db.execute(sql: """
+                INSERT INTO worker (worker_id, slot, generation, pid, spawned_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(worker_id) DO UPDATE SET slot = excluded.slot, generation = excluded.generation,
+                    pid = excluded.pid, spawned_at = excluded.spawned_at
+                """, arguments: [workerID, slot, generation, pid, Timestamp.iso(nanoseconds: wall(at))])
+        case .workerReady(let workerID, let at):
+            if workerGenerations[workerID] == nil { workerGenerations[workerID] = .some(nil) }
+            try db.execute(sql: """
+                INSERT INTO worker (worker_id, ready_at) VALUES (?, ?)
+                ON CONFLICT(worker_id) DO UPDATE SET ready_at = excluded.ready_at
+                """, arguments: [workerID, Timestamp.iso(nanoseconds: wall(at))])
+        case .workerLost(let workerID, let reason, let at):
+            try db.execute(sql: """
+                UPDATE worker SET exited_at = ?, exit_reason = ? WHERE worker_id = ? AND exited_at IS NULL
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), reason, workerID])
+        case .workerExited(let workerID, let code, let signal, let reason, let at):
+            try db.execute(sql: """
+                UPDATE worker SET exited_at = ?, exit_code = ?, exit_signal = ?, exit_reason = ? WHERE worker_id = ?
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), code, signal, reason, workerID])
+        case .supervisor(let kind, let slot, let workerID, let generation, let detail, let at):
+            try db.execute(sql: """
+                INSERT INTO event (at, kind, slot, worker_id, generation, detail) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind, slot, workerID, generation, detail])
+        default:
+            break
+        }
+    }
+}
+
+/// Lower-case hex of bytes.
+func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}

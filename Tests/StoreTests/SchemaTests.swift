@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+func temporaryDatabasePath() -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent("baton.sqlite").path
+}
+
+/// The schema of a database as text: every table, index and trigger's SQL, sorted by name.
+func schemaDump(_ db: Database) throws -> [String] {
+    try String.fetchAll(db, sql: """
+        SELECT type || ' ' || name || ': ' || sql FROM sqlite_master
+        WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name
+        """)
+}
+
+@Suite("History schema and migrations")
+struct SchemaTests {
+    static let schemaDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../schema").standardizedFileURL
+
+    @Test("the database the code creates matches schema/*.sql exactly")
+    func codeMatchesSchemaFiles() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.schemaDirectory.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files == HistorySchema.migrations.map { $0.identifier + ".sql" })
+        let fromFiles = try DatabaseQueue()
+        try fromFiles.write { db in
+            for file in files {
+                try db.execute(sql: String(contentsOf: Self.schemaDirectory.appendingPathComponent(file),
+                                           encoding: .utf8))
+            }
+        }
+        let path = temporaryDatabasePath()
+        let database = try HistoryDatabase.openForWriting(path: path)
+        let created = try database.read(schemaDump)
+        #expect(created == (try fromFiles.read(schemaDump)))
+        #expect(created.count >= 4)
+        for (identifier, sql) in HistorySchema.migrations {
+            let file = try String(contentsOf: Self.schemaDirectory.appendingPathComponent(identifier + ".sql"),
+                                  encoding: .utf8)
+            #expect(file == sql, "schema/\(identifier).sql and the migration in code differ")
+        }
+    }
+
+    @Test("migrations run on an empty database and on one left at each older migration")
+    func migratesFromEveryOlderVersion() throws {
+        for upTo in [nil] + HistorySchema.migrations.dropLast().map(\.identifier) {
+            let path = temporaryDatabasePath()
+            if let upTo {
+                let queue = try DatabaseQueue(path: path)
+                try HistorySchema.migrator.migrate(queue, upTo: upTo)
+            }
+            let database = try HistoryDatabase.openForWriting(path: path)
+            let applied = try database.read { try HistorySchema.migrator.appliedIdentifiers($0) }
+            #expect(applied == Set(HistorySchema.migrations.map(\.identifier)))
+        }
+        // Opening again is harmless.
+        let path = temporaryDatabasePath()
+        _ = try HistoryDatabase.openForWriting(path: path)
+        _ = try HistoryDatabase.openForWriting(path: path)
+    }
+
+    @Test("a database from a newer Baton is refused by name and left untouched")
+    func newerSchemaRefused() throws {
+        let path = temporaryDatabasePath()
+        _ = try HistoryDatabase.openForWriting(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
+        }
+        try queue.close()
+        #expect {
+            _ = try HistoryDatabase.openForWriting(path: path)
+        } throws: { error in
+            guard let error = error as? StoreError else { return false }
+            return error.code == .newerSchema && error.description.contains(path)
+                && error.description.contains("9999_from_the_future")
+        }
+        #expect(throws: StoreError.self) { _ = try HistoryDatabase.openReadOnly(path: path) }
+    }
+
+    @Test("a file that is not SQLite is refused by name and not modified")
+    func notADatabase() throws {
+        let path = temporaryDatabasePath()
+        let garbage = Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try garbage.write(to: URL(fileURLWithPath: path))
+        for open in [{ _ = try HistoryDatabase.openForWriting(path: path) },
+                     { _ = try HistoryDatabase.openReadOnly(path: path) }] as [() throws -> Void] {
+            #expect {
+                try open()
+            } throws: { error in
+                (error as? StoreError)?.code == .notADatabase && "\(error)".contains(path)
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
+    }
+
+    @Test("a missing file is a clear error for the read-only commands")
+    func missingFile() {
+        #expect { _ = try HistoryDatabase.openReadOnly(path: "/nonexistent/baton.sqlite") } throws: { error in
+            (error as? StoreError)?.code == .missing
+        }
+    }
+
+    @Test("SHA-256 matches the standard test vectors")
+    func sha256() {
+        var empty = SHA256()
+        #expect(empty.finalizeHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        var abc = SHA256()
+        abc.update(Array("abc".utf8))
+        #expect(abc.finalizeHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var long = SHA256()
+        for chunk in stride(from: 0, to: 1_000_000, by: 1000) {
+            _ = chunk
+            long.update([UInt8](repeating: 0x61, count: 1000))
+        }
+        #expect(long.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test("retention parses ages, row counts and both")
+    func retentionParsing() {
+        #expect(HistoryRetention(parsing: "7d") == HistoryRetention(maxAgeSeconds: 7 * 86400))
+        #expect(HistoryRetention(parsing: "1000000") == HistoryRetention(maxRows: 1_000_000))
+        #expect(HistoryRetention(parsing: "12h,500") == HistoryRetention(maxAgeSeconds: 43200, maxRows: 500))
+        #expect(HistoryRetention(parsing: "soon") == nil)
+        #expect(HistoryRetention(parsing: "0") == nil)
+    }
+}
