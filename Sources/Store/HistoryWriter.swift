@@ -7,8 +7,8 @@ import GRDB
 /// becomes one INSERT; one that is still open at the end of a batch is written as it stands (queued or in
 /// flight) and updated by a later batch.
 struct HistoryWriter {
-    /// Received time (wall ns) of requests not yet answered, to compute wait and total times later.
-    var openRequests: [UInt64: Int64] = [:]
+    /// Received time (monotonic ns) of requests not yet answered, to compute wait and total times later.
+    var openRequests: [UInt64: UInt64] = [:]
     /// Generation of each known worker (nil for external workers).
     var workerGenerations: [String: Int?] = [:]
 
@@ -16,12 +16,12 @@ struct HistoryWriter {
         var isNew = false
         var client = ""
         var bytes = 0
-        var received: Int64?
+        var received: UInt64?
         var status = "queued"
         var worker: String?
         var attempts = 0
-        var dispatched: Int64?
-        var finished: Int64?
+        var dispatched: UInt64?
+        var finished: UInt64?
         var replyBytes: Int?
         var error: String?
     }
@@ -30,34 +30,34 @@ struct HistoryWriter {
     mutating func apply(_ events: [HistoryEvent], in db: Database) throws -> Int {
         let offset = Clock.wall() - Int64(bitPattern: Clock.monotonic())
         func wall(_ monotonic: UInt64) -> Int64 { offset + Int64(bitPattern: monotonic) }
+        func iso(_ monotonic: UInt64) -> String { Timestamp.iso(nanoseconds: wall(monotonic)) }
         var rows: [UInt64: RequestRow] = [:]
         var order: [UInt64] = []
         for event in events {
             switch event {
             case .requestReceived(let id, let client, let bytes, let at):
                 order.append(id)
-                let received = wall(at)
-                openRequests[id] = received
-                rows[id] = RequestRow(isNew: true, client: hex(client), bytes: bytes, received: received)
+                openRequests[id] = at
+                rows[id] = RequestRow(isNew: true, client: hex(client), bytes: bytes, received: at)
             case .requestDispatched(let id, let worker, let attempt, let at):
                 if rows[id] == nil { order.append(id) }
                 let name = String(decoding: worker, as: UTF8.self)
                 rows[id, default: RequestRow()].status = "in_flight"
                 rows[id, default: RequestRow()].worker = name
                 rows[id, default: RequestRow()].attempts = attempt
-                rows[id, default: RequestRow()].dispatched = wall(at)
+                rows[id, default: RequestRow()].dispatched = at
             case .requestRequeued(let id, _):
                 if rows[id] == nil { order.append(id) }
                 rows[id, default: RequestRow()].status = "queued"
             case .requestReplied(let id, let bytes, let at):
                 if rows[id] == nil { order.append(id) }
                 rows[id, default: RequestRow()].status = "replied"
-                rows[id, default: RequestRow()].finished = wall(at)
+                rows[id, default: RequestRow()].finished = at
                 rows[id, default: RequestRow()].replyBytes = bytes
             case .requestFailed(let id, let code, let at):
                 if rows[id] == nil { order.append(id) }
                 rows[id, default: RequestRow()].status = "failed"
-                rows[id, default: RequestRow()].finished = wall(at)
+                rows[id, default: RequestRow()].finished = at
                 rows[id, default: RequestRow()].error = code
             default:
                 try applyWorkerEvent(event, wall: wall, in: db)
@@ -80,19 +80,19 @@ struct HistoryWriter {
             let received = row.received ?? openRequests[id]
             let worker = row.worker.flatMap { workerGenerations[$0] != nil ? $0 : nil }
             let generation = worker.flatMap { workerGenerations[$0] ?? nil }
-            let wait = row.dispatched.flatMap { dispatched in received.map { (dispatched - $0) / 1000 } }
-            let total = row.finished.flatMap { finished in received.map { (finished - $0) / 1000 } }
+            let wait = row.dispatched.flatMap { dispatched in received.map { Int64((dispatched &- $0) / 1000) } }
+            let total = row.finished.flatMap { finished in received.map { Int64((finished &- $0) / 1000) } }
             if row.finished != nil { openRequests[id] = nil }
             if row.isNew {
                 try insert.execute(arguments: [
                     Int64(bitPattern: id), row.client, worker, generation, row.attempts, row.status, row.error,
-                    Timestamp.iso(nanoseconds: row.received ?? 0), row.dispatched.map(Timestamp.iso),
-                    row.finished.map(Timestamp.iso), wait, total, row.bytes, row.replyBytes,
+                    iso(row.received ?? 0), row.dispatched.map(iso), row.finished.map(iso), wait, total, row.bytes,
+                    row.replyBytes,
                 ])
             } else {
                 try update.execute(arguments: [
-                    row.status, worker, generation, row.attempts, row.error, row.dispatched.map(Timestamp.iso),
-                    row.finished.map(Timestamp.iso), wait, total, row.replyBytes, Int64(bitPattern: id),
+                    row.status, worker, generation, row.attempts, row.error, row.dispatched.map(iso),
+                    row.finished.map(iso), wait, total, row.replyBytes, Int64(bitPattern: id),
                 ])
             }
         }

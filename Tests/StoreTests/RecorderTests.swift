@@ -1,0 +1,116 @@
+import Broker
+import Foundation
+import GRDB
+import Logging
+import Testing
+
+@testable import Store
+
+@Suite("The history recorder against a real SQLite file")
+struct RecorderTests {
+    let ms: UInt64 = 1_000_000
+
+    func open() throws -> HistoryDatabase {
+        let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
+        _ = try database.beginRun(executable: "/bin/worker", arguments: ["-x"], sha256: "ab", detail: "test")
+        return database
+    }
+
+    func write(_ events: [HistoryEvent], _ writer: inout HistoryWriter, _ database: HistoryDatabase) throws {
+        _ = try database.write { db in try writer.apply(events, in: db) }
+    }
+
+    @Test("a request received, dispatched and answered in one batch is one complete row")
+    func oneBatch() throws {
+        let database = try open()
+        var writer = HistoryWriter()
+        try write([
+            .workerSpawned(workerID: "w1", slot: 1, pid: 99, generation: 1, at: 0),
+            .workerReady(workerID: "w1", at: 1 * ms),
+            .requestReceived(id: 7, client: [0, 0xab], bytes: 64, at: 10 * ms),
+            .requestDispatched(id: 7, worker: Array("w1".utf8), attempt: 1, at: 12 * ms),
+            .requestReplied(id: 7, bytes: 60, at: 15 * ms),
+        ], &writer, database)
+        let row = try #require(try HistoryQueries.history(HistoryFilter(), in: database).first)
+        #expect(row.id == 7 && row.client == "00ab" && row.workerID == "w1" && row.slot == 1)
+        #expect(row.generation == 1 && row.status == "replied" && row.attempts == 1)
+        #expect(row.waitMicroseconds == 2000 && row.totalMicroseconds == 5000)
+        #expect(row.requestBytes == 64 && row.replyBytes == 60)
+        #expect(row.receivedAt < row.dispatchedAt! && row.dispatchedAt! < row.repliedAt!)
+    }
+
+    @Test("a request is visible while queued and in flight, and completed by later batches")
+    func acrossBatches() throws {
+        let database = try open()
+        var writer = HistoryWriter()
+        try write([.workerReady(workerID: "ext", at: 0), .requestReceived(id: 1, client: [1], bytes: 3, at: 5 * ms)],
+                  &writer, database)
+        #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.status == "queued")
+        try write([.requestDispatched(id: 1, worker: Array("ext".utf8), attempt: 1, at: 6 * ms)], &writer, database)
+        let inFlight = try HistoryQueries.history(HistoryFilter(), in: database).first
+        #expect(inFlight?.status == "in_flight" && inFlight?.waitMicroseconds == 1000 && inFlight?.slot == nil)
+        try write([.requestFailed(id: 1, code: "worker-died", at: 9 * ms),
+                   .workerLost(workerID: "ext", reason: "unreachable", at: 9 * ms)], &writer, database)
+        let failed = try HistoryQueries.history(HistoryFilter(), in: database).first
+        #expect(failed?.status == "failed" && failed?.error == "worker-died" && failed?.totalMicroseconds == 4000)
+        #expect(try HistoryQueries.workers(limit: 5, in: database).first?.exitReason == "unreachable")
+    }
+
+    @Test("when the backlog is full, request events are dropped and counted; worker events are kept")
+    func backlogDrops() throws {
+        let database = try open()
+        var options = HistoryRecorder.Options()
+        options.maxBacklog = 10
+        options.flushIntervalMilliseconds = 60_000
+        let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
+        var first = (1...10).map { HistoryEvent.requestReceived(id: UInt64($0), client: [1], bytes: 1, at: 0) }
+        recorder.submit(&first)
+        #expect(first.isEmpty)
+        var second: [HistoryEvent] = [.requestReceived(id: 11, client: [1], bytes: 1, at: 0),
+                                      .workerReady(workerID: "kept", at: 0)]
+        recorder.submit(&second)
+        let stats = recorder.close()
+        #expect(stats.droppedEvents == 1)
+        #expect(stats.requestRows == 10)
+        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM request") } == 10)
+        #expect(try HistoryQueries.workers(limit: 5, in: database).map(\.workerID) == ["kept"])
+    }
+
+    @Test("retention by row count removes the oldest finished requests")
+    func retentionByCount() throws {
+        let database = try open()
+        var writer = HistoryWriter()
+        var events: [HistoryEvent] = [.workerReady(workerID: "w", at: 0)]
+        for id in UInt64(1)...100 {
+            events += [.requestReceived(id: id, client: [1], bytes: 1, at: id * ms),
+                       .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id * ms),
+                       .requestReplied(id: id, bytes: 1, at: id * ms + 1)]
+        }
+        events.append(.requestReceived(id: 101, client: [1], bytes: 1, at: 200 * ms))
+        try write(events, &writer, database)
+        let retention = HistoryRetention(maxRows: 10)
+        let removed = try database.write { db in try retention.prune(db, nowNanoseconds: Clock.wall()) }
+        #expect(removed == 91)
+        let ids = try database.read { try Int64.fetchAll($0, sql: "SELECT id FROM request ORDER BY id") }
+        #expect(ids == Array(92...101))
+    }
+
+    @Test("a restart closes open rows as abandoned and continues request ids; the same command keeps its generation")
+    func beginRunAbandons() throws {
+        let path = temporaryDatabasePath()
+        let database = try HistoryDatabase.openForWriting(path: path)
+        let first = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
+        var writer = HistoryWriter()
+        try write([.workerSpawned(workerID: "w", slot: 1, pid: 5, generation: 1, at: 0),
+                   .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
+                   .requestReceived(id: 2, client: [1], bytes: 1, at: 0),
+                   .requestDispatched(id: 2, worker: Array("w".utf8), attempt: 1, at: 0)], &writer, database)
+        let second = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
+        #expect(first.generation == 1 && second.generation == 1)
+        #expect(second.abandonedRequests == 2 && second.abandonedWorkers == 1 && second.firstRequestID == 3)
+        #expect(try HistoryQueries.history(HistoryFilter(), in: database).map(\.status) == ["abandoned", "abandoned"])
+        let third = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "bb", detail: "")
+        #expect(third.generation == 2)
+        #expect(try HistoryQueries.generations(in: database).map(\.state) == ["active", "retired"])
+    }
+}
