@@ -2,6 +2,7 @@ import ArgumentParser
 import Broker
 import Foundation
 import Logging
+import Store
 import ServiceLifecycle
 import Supervisor
 import UnixSignals
@@ -71,6 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds over which --max-crashes are counted.")
     var crashWindow: Double = 60
 
+    @Flag(inversion: .prefixedNo, help: "Record generations, workers and every request in STATE_DIR/baton.sqlite.")
+    var history = true
+
+    @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
+    var historyRetention: String?
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .captureForPassthrough, help: "The worker command and its arguments.")
@@ -87,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard workers >= 0 && workers <= 4096 else { throw ValidationError("--workers must be 0…4096") }
         guard requestTimeout >= 0 else { throw ValidationError("--request-timeout must not be negative") }
         guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
+        if let historyRetention, HistoryRetention(parsing: historyRetention) == nil {
+            throw ValidationError("--history-retention takes an age like 7d, 12h, 30m, 90s and/or a row count")
+        }
         guard restartDelay >= 0 else { throw ValidationError("--restart-delay must not be negative") }
         guard maxCrashes >= 1, crashWindow > 0 else {
             throw ValidationError("--max-crashes must be at least 1 and --crash-window positive")
@@ -106,6 +116,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Workers a killed supervisor left behind must not register with the new broker.
         WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
+        let recorder: HistoryRecorder?
+        let run: HistoryDatabase.RunStart?
+        do {
+            (recorder, run) = try openHistory(state: state, command: workerCommand, logger: logger)
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(2)
+        }
 
         let relay = EventRelay()
         var options = BrokerServer.Options(frontend: frontend, backend: backend ?? state.defaultBackendEndpoint)
@@ -117,6 +135,9 @@ struct ServeCommand: AsyncParsableCommand {
         options.policy.requestTimeout = requestTimeout > 0 ? UInt64(requestTimeout * 1e9) : nil
         options.maxMessageSize = maxMessageSize
         options.observer = { relay.forward($0) }
+        options.history = recorder
+        options.policy.recordHistory = recorder != nil
+        options.firstRequestID = run?.firstRequestID ?? 1
 
         let server = try BrokerServer(options: options, logger: logger)
         let bound: BrokerServer.BoundEndpoints
@@ -124,6 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
             bound = try server.start()
         } catch {
             logger.error("\(error)")
+            recorder?.close()
             throw ExitCode(2)
         }
         logger.info("serving", metadata: ["frontend": "\(bound.frontend)", "backend": "\(bound.backend)",
@@ -132,14 +154,15 @@ struct ServeCommand: AsyncParsableCommand {
         if let workerCommand {
             var pool = PoolConfiguration(workers: workers, runID: String(UInt32.random(in: .min ... .max), radix: 36))
             pool.stopGrace = UInt64(stopGrace * 1e9)
+            pool.generation = run?.generation ?? 1
             pool.restart.initialDelay = UInt64(restartDelay) * 1_000_000
             pool.restart.maxCrashes = maxCrashes
             pool.restart.crashWindow = UInt64(crashWindow * 1e9)
-            let supervisor = try SupervisorServer(
-                options: .init(command: workerCommand, pool: pool, stateDirectory: state.path,
-                               backend: bound.backend, heartbeatMilliseconds: heartbeatInterval,
-                               controlEndpoint: state.controlEndpoint),
-                broker: server, logger: logger)
+            var supervisorOptions = SupervisorServer.Options(
+                command: workerCommand, pool: pool, stateDirectory: state.path, backend: bound.backend,
+                heartbeatMilliseconds: heartbeatInterval, controlEndpoint: state.controlEndpoint)
+            supervisorOptions.history = recorder
+            let supervisor = try SupervisorServer(options: supervisorOptions, broker: server, logger: logger)
             relay.connect(supervisor)
             do {
                 try supervisor.start()
@@ -153,7 +176,34 @@ struct ServeCommand: AsyncParsableCommand {
         services.append(BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9), logger: logger))
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+        if let recorder {
+            recorder.record(.supervisor(kind: "supervisor-stopped", slot: nil, workerID: nil, generation: nil,
+                                        detail: nil, at: Clock.monotonic()))
+            let stats = recorder.close()
+            logger.info("history flushed", metadata: [
+                "request_rows": "\(stats.requestRows)", "dropped_events": "\(stats.droppedEvents)",
+                "failed_batches": "\(stats.failedBatches)",
+            ])
+        }
         withExtendedLifetime(state) {}
+    }
+
+    /// Opens the history database, closes what a dead supervisor left open, and starts the recorder.
+    private func openHistory(state: StateDirectory, command: WorkerCommand?, logger: Logger) throws
+        -> (HistoryRecorder?, HistoryDatabase.RunStart?)
+    {
+        guard history else { return (nil, nil) }
+        let database = try HistoryDatabase.openForWriting(path: state.databasePath)
+        let digest = try command.map { try SHA256.hexDigest(ofFile: $0.executable) }
+        let run = try database.beginRun(executable: command?.executable, arguments: command?.arguments ?? [],
+                                        sha256: digest, detail: "pid \(getpid())")
+        if run.abandonedRequests > 0 || run.abandonedWorkers > 0 {
+            logger.warning("the previous supervisor did not stop cleanly; its open rows are now abandoned",
+                           metadata: ["requests": "\(run.abandonedRequests)", "workers": "\(run.abandonedWorkers)"])
+        }
+        var options = HistoryRecorder.Options()
+        options.retention = historyRetention.flatMap(HistoryRetention.init(parsing:))
+        return (HistoryRecorder(database: database, options: options, logger: logger), run)
     }
 
     /// The worker command: COMMAND, or the bundled example worker next to this executable.

@@ -8,6 +8,8 @@ public struct PoolConfiguration: Sendable, Equatable {
     public var stopGrace: UInt64 = 5_000_000_000
     /// Prefix of the worker ids this supervisor mints, unique per supervisor run.
     public var runID: String
+    /// The generation the slots start with.
+    public var generation = 1
 
     /// Creates a configuration for `workers` slots.
     public init(workers: Int, runID: String) {

@@ -28,7 +28,8 @@ public struct PoolCore {
     public init(configuration: PoolConfiguration) {
         self.configuration = configuration
         slots = (0..<max(configuration.workers, 0)).map {
-            Slot(number: $0 + 1, tracker: CrashTracker(policy: configuration.restart))
+            Slot(number: $0 + 1, generation: configuration.generation,
+                 tracker: CrashTracker(policy: configuration.restart))
         }
     }
 
@@ -132,6 +133,19 @@ public struct PoolCore {
             }
         }
         return actions
+    }
+
+    /// How the process `pid` ending would be described: `stopped` (asked to, on shutdown), `hung` (ended
+    /// after a hang), or `crashed` (nobody asked).
+    public func exitReason(forPid pid: Int32) -> String {
+        guard let slot = slots.first(where: { $0.pid == pid }) else { return "unknown" }
+        if stopping { return "stopped" }
+        return slot.state == .stopping ? "hung" : "crashed"
+    }
+
+    /// The worker id and slot of a live process.
+    public func worker(forPid pid: Int32) -> (workerID: String, slot: Int, generation: Int)? {
+        slots.first { $0.pid == pid }.flatMap { slot in slot.workerID.map { ($0, slot.number, slot.generation) } }
     }
 
     /// Whether no worker process is left.

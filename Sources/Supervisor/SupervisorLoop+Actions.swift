@@ -17,6 +17,8 @@ extension SupervisorLoop {
                 server.broker.workerProcessEnded(Array(workerID.utf8), reason: reason)
             case .slotFailed(let slot, let reason):
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
+                record(.supervisor(kind: "slot-failed", slot: slot, workerID: nil, generation: nil, detail: reason,
+                                   at: Clock.monotonic()))
             case .restartScheduled(let slot, let after, let exit):
                 logger.warning("worker exited unexpectedly; restarting",
                                metadata: ["slot": "\(slot)", "exit": "\(exit)", "delay_ms": "\(after / 1_000_000)"])
@@ -50,11 +52,14 @@ extension SupervisorLoop {
             let reason = "cannot start \(command.executable): \(String(cString: strerror(code)))"
             logger.error("worker did not start", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
             let permanent = result > 0 && [ENOENT, EACCES, ENOEXEC, ENOTDIR, EISDIR].contains(code)
+            record(.supervisor(kind: "spawn-failed", slot: slot, workerID: workerID, generation: generation,
+                               detail: reason, at: now))
             var generator = random
             defer { random = generator }
             return pool.spawnFailed(slot: slot, reason: reason, permanent: permanent, now: now, using: &generator)
         }
         pool.spawned(slot: slot, pid: pid, now: now)
+        record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         pidfds[pid] = pidfd
         if pidfd >= 0 { _ = baton_epoll_add(epoll, pidfd, UInt64(pid)) }
         registry.record(pool.livePids)

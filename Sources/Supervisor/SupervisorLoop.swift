@@ -121,11 +121,22 @@ struct SupervisorLoop {
             }
             pidfds[pid] = nil
             let exit = signal != 0 ? "signal \(signal)" : "exit \(code)"
+            if let worker = pool.worker(forPid: pid) {
+                record(.workerExited(workerID: worker.workerID, code: signal == 0 ? code : nil,
+                                     signal: signal != 0 ? signal : nil, reason: pool.exitReason(forPid: pid),
+                                     at: Clock.monotonic()))
+            }
             var generator = random
             perform(pool.processExited(pid: pid, exit: exit, now: Clock.monotonic(), using: &generator))
             random = generator
         }
         registry.record(pool.livePids)
+    }
+
+    func record(_ event: HistoryEvent) {
+        guard let history = options.history else { return }
+        var events = [event]
+        history.submit(&events)
     }
 
     func slotStatus() -> [SlotStatus] {

@@ -23,6 +23,8 @@ public final class SupervisorServer: Sendable {
         public var heartbeatMilliseconds: Int
         /// Control endpoint (`status`).
         public var controlEndpoint: String
+        /// Where worker and supervisor events are recorded.
+        public var history: (any HistorySink)?
 
         /// Creates options.
         public init(command: WorkerCommand, pool: PoolConfiguration, stateDirectory: String, backend: String,
