@@ -11,7 +11,10 @@ struct Baton: AsyncParsableCommand {
             to the backend; each request goes to the worker that has been idle longest. See docs/protocol.md.
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, StatusCommand.self, CallCommand.self, BenchCommand.self],
+        subcommands: [
+            ServeCommand.self, StatusCommand.self, HistoryCommand.self, GenerationsCommand.self, WorkersCommand.self,
+            CallCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: nil
     )
 }

@@ -47,24 +47,20 @@ struct StatusTable {
     }
 
     func render() -> String {
-        var rows = [["SLOT", "STATE", "PID", "GEN", "UPTIME", "RESTARTS", "SERVED", "LAST EXIT / FAILURE"]]
+        var table = TextTable(header: ["SLOT", "STATE", "PID", "GEN", "UPTIME", "RESTARTS", "SERVED",
+                                       "LAST EXIT / FAILURE"])
         for slot in report.slots {
-            rows.append([
+            table.append([
                 "\(slot.slot)", slot.state.rawValue, slot.pid.map { "\($0)" } ?? "-", "\(slot.generation)",
                 slot.uptimeSeconds.map(Self.duration) ?? "-", "\(slot.restarts)", "\(slot.served)",
                 slot.failure ?? slot.lastExit ?? "",
             ])
         }
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         var text = "supervisor pid \(report.pid): \(report.command)\n"
         text += "queued \(report.broker.queueDepth), in flight \(report.broker.inFlight), "
             + "idle workers \(report.broker.idleWorkers), requests \(report.broker.requestsReceived), "
             + "errors \(report.broker.errorReplies)\n"
-        for row in rows {
-            text += zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
-        }
-        return text
+        return text + table.render()
     }
 
     static func duration(_ seconds: Double) -> String {

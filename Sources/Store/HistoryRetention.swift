@@ -28,7 +28,8 @@ public struct HistoryRetention: Sendable, Equatable, CustomStringConvertible {
         if maxRows == nil && maxAgeSeconds == nil { return nil }
     }
 
-    static func seconds(_ text: String) -> Double? {
+    /// Parses an age like `90s`, `10m`, `12h` or `7d` into seconds.
+    public static func seconds(_ text: String) -> Double? {
         guard let unit = text.last, let value = Double(text.dropLast()), value > 0 else { return nil }
         switch unit {
         case "s": return value
