@@ -5,7 +5,6 @@ import Logging
 import Store
 import ServiceLifecycle
 import Supervisor
-import UnixSignals
 
 /// `baton serve`: run the supervisor and its broker.
 struct ServeCommand: AsyncParsableCommand {
@@ -104,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let signals = try SignalService.install()
         let logger = log.makeLogger(label: "baton")
         let state: StateDirectory
         let workerCommand: WorkerCommand?
@@ -174,7 +174,12 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(SupervisorService(supervisor: supervisor))
         }
         services.append(BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9), logger: logger))
-        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)]
+                + services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = nil
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
         if let recorder {
             recorder.record(.supervisor(kind: "supervisor-stopped", slot: nil, workerID: nil, generation: nil,

@@ -52,7 +52,7 @@ struct ManagedWorkerTests {
 
     @Test("a hung worker is killed and replaced, and its client gets worker-died")
     func hungWorker() throws {
-        let serve = try ManagedServe(workers: 1, options: ["--request-timeout", "0.5", "--stop-grace", "0.5"],
+        let serve = try ManagedServe(workers: 1, options: ["--request-timeout", "0.5", "--stop-grace", "0.1"],
                                      command: [Harness.exampleWorkerPath, "--hang-on", "1", "--ignore-sigterm"])
         let ready = serve.waitForStatus("ready") { $0.slots.first?.state == .ready }
         let hung = try #require(ready?.slots.first?.pid)

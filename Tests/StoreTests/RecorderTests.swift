@@ -114,3 +114,34 @@ struct RecorderTests {
         #expect(try HistoryQueries.generations(in: database).map(\.state) == ["active", "retired"])
     }
 }
+
+@Suite("The recorder when the disk is full")
+struct RecorderFullDiskTests {
+    @Test("a write that fails for lack of space is counted and logged, and the recorder keeps going")
+    func fullDisk() throws {
+        let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
+        // The writer connection may not grow the file past its current size: SQLITE_FULL, as on a full disk.
+        _ = try database.write { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 1
+            try db.execute(sql: "PRAGMA max_page_count = \(pages)")
+        }
+        var options = HistoryRecorder.Options()
+        options.flushIntervalMilliseconds = 10
+        let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
+        var events: [HistoryEvent] = (1...5000).map {
+            .requestReceived(id: UInt64($0), client: Array(repeating: 7, count: 32), bytes: 100, at: UInt64($0))
+        }
+        recorder.submit(&events)
+        let deadline = Date().addingTimeInterval(5)
+        while recorder.stats.failedBatches == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        var more: [HistoryEvent] = [.supervisor(kind: "still-alive", slot: nil, workerID: nil, generation: nil,
+                                                detail: nil, at: 1)]
+        recorder.submit(&more)
+        let stats = recorder.close()
+        #expect(stats.failedBatches >= 1)
+        #expect(stats.lostEvents >= 5000)
+        #expect(stats.batches >= 1, "the small batch after the failure was written")
+        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event WHERE kind = 'still-alive'") }
+                == 1)
+    }
+}
