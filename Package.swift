@@ -86,6 +86,15 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // Measures the history recorder (docs/benchmarks.md); not installed with Baton.
+        .executableTarget(
+            name: "HistoryBench",
+            dependencies: [
+                "Store", "Broker", .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "BatonCLI",
             dependencies: [

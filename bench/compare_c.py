@@ -12,7 +12,9 @@ and scenario it runs the C broker and Baton one after the other (alternating whi
 Scenarios: a = 1 client x 1 in flight (latency), b = 16 x 1, c = 4 x 32.
 
 With --compare loadgens the broker is always Baton, and the two sides are the C load generator and
-`baton bench` (which must agree within noise).
+`baton bench` (which must agree within noise). With --compare history both sides are Baton, with history
+recording off ("c" in the per-run lines) and on ("baton"). In --compare brokers, Baton runs with
+--no-history unless --history is given, to compare the brokers alone.
 """
 import argparse
 import os
@@ -43,7 +45,7 @@ def wait_for_socket(path, timeout=10):
 
 def run_one(kind, scenario, args, tmp):
     broker_kind = kind if args.compare == "brokers" else "baton"
-    loadgen = "c" if args.compare == "brokers" else kind
+    loadgen = kind if args.compare == "loadgens" else "c"
     clients, window = SCENARIOS[scenario]
     fe, be = f"{tmp}/fe-{kind}", f"{tmp}/be-{kind}"
     for p in (fe, be):
@@ -53,9 +55,12 @@ def run_one(kind, scenario, args, tmp):
         broker = subprocess.Popen([f"{args.ref_bin}/lru_broker", f"ipc://{fe}", f"ipc://{be}"],
                                   stderr=subprocess.DEVNULL)
     else:
+        history = ["--no-history"] if args.compare == "history" and kind == "c" else []
+        if args.compare == "brokers" and not args.history:
+            history = ["--no-history"]
         broker = subprocess.Popen([args.baton, "serve", "--frontend", f"ipc://{fe}", "--backend", f"ipc://{be}",
-                                   "--state-dir", f"{tmp}/state", "--log-level", "error"],
-                                  stderr=subprocess.DEVNULL)
+                                   "--state-dir", f"{tmp}/state-{kind}", "--log-level", "error", "--workers", "0"]
+                                  + history, stderr=subprocess.DEVNULL)
     wait_for_socket(fe)
     wait_for_socket(be)
     workers = [subprocess.Popen([f"{args.ref_bin}/worker", "-m", "req", "-e", f"ipc://{be}"],
@@ -93,7 +98,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=3)
     parser.add_argument("--scenarios", default="a,b,c")
-    parser.add_argument("--compare", choices=["brokers", "loadgens"], default="brokers")
+    parser.add_argument("--compare", choices=["brokers", "loadgens", "history"], default="brokers")
+    parser.add_argument("--history", action="store_true", help="brokers: Baton records history (default: off)")
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="bcmp-", dir="/tmp") as tmp:
@@ -112,8 +118,11 @@ def main():
         return statistics.median(float(v[key]) for v in results[(scenario, kind)])
 
     print()
-    what = "broker" if args.compare == "brokers" else "load generator"
-    print(f"| scenario | metric | C {what} | Baton {what} | Baton / C |")
+    if args.compare == "history":
+        print("| scenario | metric | history off | history on | on / off |")
+    else:
+        what = "broker" if args.compare == "brokers" else "load generator"
+        print(f"| scenario | metric | C {what} | Baton {what} | Baton / C |")
     print("|---|---|---|---|---|")
     for scenario in args.scenarios.split(","):
         clients, window = SCENARIOS[scenario]

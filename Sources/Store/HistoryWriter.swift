@@ -13,6 +13,7 @@ struct HistoryWriter {
     var workerGenerations: [String: Int?] = [:]
 
     struct RequestRow {
+        let id: UInt64
         var isNew = false
         var client = ""
         var bytes = 0
@@ -26,39 +27,48 @@ struct HistoryWriter {
         var error: String?
     }
 
+    var formatter = TimestampFormatter()
+
     /// Writes one batch; returns the number of request rows written.
     mutating func apply(_ events: [HistoryEvent], in db: Database) throws -> Int {
         let offset = Clock.wall() - Int64(bitPattern: Clock.monotonic())
         func wall(_ monotonic: UInt64) -> Int64 { offset + Int64(bitPattern: monotonic) }
-        func iso(_ monotonic: UInt64) -> String { Timestamp.iso(nanoseconds: wall(monotonic)) }
-        var rows: [UInt64: RequestRow] = [:]
-        var order: [UInt64] = []
+        var rows: [RequestRow] = []
+        rows.reserveCapacity(events.count / 2)
+        var index: [UInt64: Int] = [:]
+        index.reserveCapacity(events.count / 2)
+        func row(_ id: UInt64) -> Int {
+            if let existing = index[id] { return existing }
+            rows.append(RequestRow(id: id))
+            index[id] = rows.count - 1
+            return rows.count - 1
+        }
         for event in events {
             switch event {
             case .requestReceived(let id, let client, let bytes, let at):
-                order.append(id)
-                openRequests[id] = at
-                rows[id] = RequestRow(isNew: true, client: hex(client), bytes: bytes, received: at)
+                let i = row(id)
+                rows[i].isNew = true
+                rows[i].client = hex(client)
+                rows[i].bytes = bytes
+                rows[i].received = at
             case .requestDispatched(let id, let worker, let attempt, let at):
-                if rows[id] == nil { order.append(id) }
-                let name = String(decoding: worker, as: UTF8.self)
-                rows[id, default: RequestRow()].status = "in_flight"
-                rows[id, default: RequestRow()].worker = name
-                rows[id, default: RequestRow()].attempts = attempt
-                rows[id, default: RequestRow()].dispatched = at
+                let i = row(id)
+                rows[i].status = "in_flight"
+                rows[i].worker = String(decoding: worker, as: UTF8.self)
+                rows[i].attempts = attempt
+                rows[i].dispatched = at
             case .requestRequeued(let id, _):
-                if rows[id] == nil { order.append(id) }
-                rows[id, default: RequestRow()].status = "queued"
+                rows[row(id)].status = "queued"
             case .requestReplied(let id, let bytes, let at):
-                if rows[id] == nil { order.append(id) }
-                rows[id, default: RequestRow()].status = "replied"
-                rows[id, default: RequestRow()].finished = at
-                rows[id, default: RequestRow()].replyBytes = bytes
+                let i = row(id)
+                rows[i].status = "replied"
+                rows[i].finished = at
+                rows[i].replyBytes = bytes
             case .requestFailed(let id, let code, let at):
-                if rows[id] == nil { order.append(id) }
-                rows[id, default: RequestRow()].status = "failed"
-                rows[id, default: RequestRow()].finished = at
-                rows[id, default: RequestRow()].error = code
+                let i = row(id)
+                rows[i].status = "failed"
+                rows[i].finished = at
+                rows[i].error = code
             default:
                 try applyWorkerEvent(event, wall: wall, in: db)
             }
@@ -75,28 +85,33 @@ struct HistoryWriter {
                 total_us = COALESCE(?, total_us), reply_bytes = COALESCE(?, reply_bytes)
             WHERE id = ?
             """)
-        for id in order {
-            guard let row = rows[id] else { continue }
-            let received = row.received ?? openRequests[id]
+        for row in rows {
+            let received = row.received ?? openRequests[row.id]
+            if row.finished != nil {
+                if !row.isNew { openRequests[row.id] = nil }
+            } else if row.isNew, let received {
+                openRequests[row.id] = received
+            }
             let worker = row.worker.flatMap { workerGenerations[$0] != nil ? $0 : nil }
             let generation = worker.flatMap { workerGenerations[$0] ?? nil }
             let wait = row.dispatched.flatMap { dispatched in received.map { Int64((dispatched &- $0) / 1000) } }
             let total = row.finished.flatMap { finished in received.map { Int64((finished &- $0) / 1000) } }
-            if row.finished != nil { openRequests[id] = nil }
+            let dispatchedAt = row.dispatched.map { formatter.format(wall($0)) }
+            let finishedAt = row.finished.map { formatter.format(wall($0)) }
             if row.isNew {
                 try insert.execute(arguments: [
-                    Int64(bitPattern: id), row.client, worker, generation, row.attempts, row.status, row.error,
-                    iso(row.received ?? 0), row.dispatched.map(iso), row.finished.map(iso), wait, total, row.bytes,
+                    Int64(bitPattern: row.id), row.client, worker, generation, row.attempts, row.status, row.error,
+                    formatter.format(wall(row.received ?? 0)), dispatchedAt, finishedAt, wait, total, row.bytes,
                     row.replyBytes,
                 ])
             } else {
                 try update.execute(arguments: [
-                    row.status, worker, generation, row.attempts, row.error, row.dispatched.map(iso),
-                    row.finished.map(iso), wait, total, row.replyBytes, Int64(bitPattern: id),
+                    row.status, worker, generation, row.attempts, row.error, dispatchedAt, finishedAt, wait, total,
+                    row.replyBytes, Int64(bitPattern: row.id),
                 ])
             }
         }
-        return order.count
+        return rows.count
     }
 
     private mutating func applyWorkerEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {

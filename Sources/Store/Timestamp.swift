@@ -19,3 +19,33 @@ public enum Timestamp {
         Clock.wall() - Int64(bitPattern: Clock.monotonic()) + Int64(bitPattern: monotonic)
     }
 }
+
+/// Formats wall-clock nanoseconds like ``Timestamp/iso(nanoseconds:)``, reusing the date and time part
+/// while the second does not change (the writer formats three timestamps per request).
+struct TimestampFormatter {
+    private var second: Int64 = .min
+    private var prefix: [UInt8] = []
+
+    mutating func format(_ nanoseconds: Int64) -> String {
+        var seconds = nanoseconds / 1_000_000_000
+        var micros = (nanoseconds % 1_000_000_000) / 1000
+        if micros < 0 {
+            micros += 1_000_000
+            seconds -= 1
+        }
+        if seconds != second {
+            second = seconds
+            prefix = Array(Timestamp.iso(nanoseconds: seconds * 1_000_000_000).utf8.prefix(20))  // "…T22:00:00."
+        }
+        var bytes = prefix
+        var digits = [UInt8](repeating: 0x30, count: 6)
+        var value = micros
+        for position in stride(from: 5, through: 0, by: -1) {
+            digits[position] = 0x30 + UInt8(value % 10)
+            value /= 10
+        }
+        bytes.append(contentsOf: digits)
+        bytes.append(0x5A)  // Z
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

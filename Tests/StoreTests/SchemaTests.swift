@@ -131,3 +131,18 @@ struct SchemaTests {
         #expect(HistoryRetention(parsing: "0") == nil)
     }
 }
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test("the caching formatter agrees with the plain one, across second boundaries and before 1970")
+    func formatterAgrees() {
+        var formatter = TimestampFormatter()
+        var value: Int64 = 1_764_021_600_999_999_000
+        for step: Int64 in [0, 1000, 1, 999_999_999, 123_456_789_000, -2_000_000_000_000_000_000] {
+            value += step
+            #expect(formatter.format(value) == Timestamp.iso(nanoseconds: value))
+        }
+        #expect(Timestamp.iso(nanoseconds: 0) == "1970-01-01T00:00:00.000000Z")
+        #expect(Timestamp.iso(nanoseconds: 1_764_021_600_123_456_789) == "2025-11-24T22:00:00.123456Z")
+    }
+}
