@@ -23,6 +23,9 @@ public final class HistoryRecorder: HistorySink, Sendable {
         public var retention: HistoryRetention?
         /// Seconds between retention passes.
         public var pruneIntervalSeconds: Double = 60
+        /// Nice value of the writer thread: when the machine is short of CPU, serving requests comes first
+        /// and the writer catches up afterwards (within ``maxBacklog``).
+        public var writerNice: Int32 = 10
 
         /// The defaults.
         public init() {}
@@ -49,6 +52,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
         self.logger = logger
         let thread = Thread { [self] in
             baton_set_thread_name("baton-history")
+            _ = baton_set_thread_nice(options.writerNice)
             runWriter()
             finished.signal()
         }

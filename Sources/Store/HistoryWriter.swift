@@ -73,18 +73,18 @@ struct HistoryWriter {
                 try applyWorkerEvent(event, wall: wall, in: db)
             }
         }
-        let insert = try db.cachedStatement(sql: """
+        let insert = RowBinder(try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO request (id, client, worker_id, generation, attempts, status, error, received_at,
                 dispatched_at, replied_at, wait_us, total_us, request_bytes, reply_bytes)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        let update = try db.cachedStatement(sql: """
+            """), in: db)
+        let update = RowBinder(try db.cachedStatement(sql: """
             UPDATE request SET status = ?, worker_id = COALESCE(?, worker_id), generation = COALESCE(?, generation),
                 attempts = MAX(attempts, ?), error = COALESCE(?, error), dispatched_at = COALESCE(?, dispatched_at),
                 replied_at = COALESCE(?, replied_at), wait_us = COALESCE(?, wait_us),
                 total_us = COALESCE(?, total_us), reply_bytes = COALESCE(?, reply_bytes)
             WHERE id = ?
-            """)
+            """), in: db)
         for row in rows {
             let received = row.received ?? openRequests[row.id]
             if row.finished != nil {
@@ -99,16 +99,36 @@ struct HistoryWriter {
             let dispatchedAt = row.dispatched.map { formatter.format(wall($0)) }
             let finishedAt = row.finished.map { formatter.format(wall($0)) }
             if row.isNew {
-                try insert.execute(arguments: [
-                    Int64(bitPattern: row.id), row.client, worker, generation, row.attempts, row.status, row.error,
-                    formatter.format(wall(row.received ?? 0)), dispatchedAt, finishedAt, wait, total, row.bytes,
-                    row.replyBytes,
-                ])
+                insert.reset()
+                insert.bind(1, Int64(bitPattern: row.id))
+                insert.bind(2, row.client)
+                insert.bind(3, worker)
+                insert.bind(4, generation)
+                insert.bind(5, row.attempts)
+                insert.bind(6, row.status)
+                insert.bind(7, row.error)
+                insert.bind(8, formatter.format(wall(row.received ?? 0)))
+                insert.bind(9, dispatchedAt)
+                insert.bind(10, finishedAt)
+                insert.bind(11, wait)
+                insert.bind(12, total)
+                insert.bind(13, row.bytes)
+                insert.bind(14, row.replyBytes)
+                try insert.step()
             } else {
-                try update.execute(arguments: [
-                    row.status, worker, generation, row.attempts, row.error, dispatchedAt, finishedAt, wait, total,
-                    row.replyBytes, Int64(bitPattern: row.id),
-                ])
+                update.reset()
+                update.bind(1, row.status)
+                update.bind(2, worker)
+                update.bind(3, generation)
+                update.bind(4, row.attempts)
+                update.bind(5, row.error)
+                update.bind(6, dispatchedAt)
+                update.bind(7, finishedAt)
+                update.bind(8, wait)
+                update.bind(9, total)
+                update.bind(10, row.replyBytes)
+                update.bind(11, Int64(bitPattern: row.id))
+                try update.step()
             }
         }
         return rows.count

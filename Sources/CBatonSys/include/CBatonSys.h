@@ -18,6 +18,8 @@ int64_t baton_realtime_ns(void);
 void baton_format_utc(int64_t ns, char *out);
 /// Sets the calling thread's name (at most 15 bytes are kept).
 void baton_set_thread_name(const char *name);
+/// Sets the calling thread's nice value (higher: less CPU under contention); 0 or -1 with errno.
+int baton_set_thread_nice(int nice);
 /// Line-buffers stdout so that logs reach a pipe promptly.
 void baton_line_buffer_stdout(void);
 /// Writes a string to stderr unbuffered.
