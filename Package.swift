@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "BatonCLI",
             dependencies: [
-                "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ",
+                "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ", "CBatonSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

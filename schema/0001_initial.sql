@@ -47,7 +47,7 @@ CREATE TABLE request (
 );
 CREATE INDEX request_open ON request(status) WHERE status IN ('queued', 'in_flight');
 CREATE INDEX request_received ON request(received_at);
-CREATE INDEX request_generation ON request(generation, total_us);
+CREATE INDEX request_generation ON request(generation, status, total_us);
 CREATE INDEX request_worker ON request(worker_id);
 
 -- The supervisor's own log: started, stopped, slot failed, reload started, …

@@ -1,4 +1,5 @@
 import Broker
+import CBatonSys
 import Logging
 import ServiceLifecycle
 
@@ -12,6 +13,7 @@ struct BrokerService: Service {
         await withGracefulShutdownHandler {
             await server.waitUntilStopped()
         } onGracefulShutdown: {
+            _ = baton_sd_notify("STOPPING=1")
             Task { await server.shutdown(drainTimeout: drainTimeout) }
         }
         if let stats = try? await server.stats() {

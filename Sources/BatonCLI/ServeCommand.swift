@@ -1,5 +1,6 @@
 import ArgumentParser
 import Broker
+import CBatonSys
 import Foundation
 import Logging
 import Store
@@ -162,6 +163,8 @@ struct ServeCommand: AsyncParsableCommand {
                 command: workerCommand, pool: pool, stateDirectory: state.path, backend: bound.backend,
                 heartbeatMilliseconds: heartbeatInterval, controlEndpoint: state.controlEndpoint)
             supervisorOptions.history = recorder
+            supervisorOptions.latestGeneration = run?.latestGeneration ?? pool.generation
+            supervisorOptions.sha256 = { try? SHA256.hexDigest(ofFile: $0) }
             let supervisor = try SupervisorServer(options: supervisorOptions, broker: server, logger: logger)
             relay.connect(supervisor)
             do {
@@ -174,6 +177,7 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(SupervisorService(supervisor: supervisor))
         }
         services.append(BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9), logger: logger))
+        _ = baton_sd_notify("READY=1\nMAINPID=\(getpid())")
         var configuration = ServiceGroupConfiguration(
             services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)]
                 + services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

@@ -34,4 +34,6 @@ public enum BrokerLogEvent: Sendable, Equatable {
     case workerLost(worker: [UInt8], reason: String, hadRequest: Bool)
     /// A worker held a request past the request timeout: it was removed and its process must be ended.
     case workerHung(worker: [UInt8])
+    /// A worker asked to drain holds no request any more (or was never known): it can be stopped.
+    case workerDrained(worker: [UInt8])
 }

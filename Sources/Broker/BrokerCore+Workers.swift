@@ -57,9 +57,23 @@ extension BrokerCore {
         pump(now: now, into: &out)
     }
 
+    /// Stops giving a worker requests; reports ``BrokerLogEvent/workerDrained(worker:)`` once it holds none
+    /// (at once if it is idle or unknown). Used to replace a worker without failing its request.
+    public mutating func drainWorker(_ id: [UInt8], into out: inout [BrokerAction]) {
+        guard let worker = workers[id] else {
+            out.append(.log(.workerDrained(worker: id)))
+            return
+        }
+        draining.insert(id)
+        if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
+        stats.idleWorkers = idle.count
+        if !worker.isBusy { out.append(.log(.workerDrained(worker: id))) }
+    }
+
     /// Removes a worker (it died, hung or vanished); its request is retried or answered with `worker-died`.
     public mutating func removeWorker(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
         guard let worker = workers.removeValue(forKey: id) else { return }
+        if !draining.isEmpty { draining.remove(id) }
         if worker.heartbeating { heartbeatingWorkers -= 1 }
         if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
         stats.workers = workers.count
@@ -145,6 +159,7 @@ extension BrokerCore {
             history.append(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now))
         }
         out.append(.reply(envelope: request.envelope, body: body))
+        if !draining.isEmpty && draining.contains(id) { out.append(.log(.workerDrained(worker: id))) }
         makeIdle(id)
         pump(now: now, into: &out)
     }
@@ -180,6 +195,7 @@ extension BrokerCore {
     }
 
     private mutating func makeIdle(_ id: [UInt8]) {
+        if !draining.isEmpty && draining.contains(id) { return }
         idle.append(id)
         stats.idleWorkers = idle.count
     }

@@ -22,6 +22,8 @@ public struct BrokerCore {
     var stopping = false
     /// Workers dropped as hung: whatever they send later is ignored until their process is gone.
     var banned: Set<[UInt8]> = []
+    /// Workers being drained for a replacement: they get no new requests.
+    var draining: Set<[UInt8]> = []
     /// History events since the caller last took them (only with ``BrokerConfiguration/recordHistory``).
     public var history: [HistoryEvent] = []
     var nextTimeoutCheckAt: UInt64 = 0

@@ -76,12 +76,14 @@ extension BrokerLoop {
 
     mutating func log(_ event: BrokerLogEvent) {
         switch event {
-        case .workerReady, .workerLost, .workerHung: server.options.observer?(event)
+        case .workerReady, .workerLost, .workerHung, .workerDrained: server.options.observer?(event)
         default: break
         }
         switch event {
         case .workerHung(let worker):
             logger.warning("worker hung: request timeout", metadata: ["worker": "\(Message.render(worker))"])
+        case .workerDrained(let worker):
+            logger.debug("worker drained", metadata: ["worker": "\(Message.render(worker))"])
         case .workerReady(let worker, let heartbeating):
             logger.info("worker ready", metadata: ["worker": "\(Message.render(worker))",
                                                    "heartbeats": "\(heartbeating)"])

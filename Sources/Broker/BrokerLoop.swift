@@ -144,6 +144,8 @@ struct BrokerLoop {
             })
         case .processEnded(let worker, let reason):
             core.workerProcessEnded(worker, reason: reason, now: Clock.monotonic(), into: &actions)
+        case .drain(let worker):
+            core.drainWorker(worker, into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",
@@ -165,7 +167,7 @@ struct BrokerLoop {
             case .stats(let reply): reply(core.stats)
             case .workers(let reply): reply([])
             case .shutdown(_, let done): done()
-            case .stop, .processEnded: break
+            case .stop, .processEnded, .drain: break
             }
         }
         for done in draining?.done ?? [] { done() }

@@ -47,6 +47,7 @@ public final class BrokerServer: Sendable {
         case stats(@Sendable (BrokerStats) -> Void)
         case workers(@Sendable ([WorkerSummary]) -> Void)
         case processEnded(worker: [UInt8], reason: String)
+        case drain(worker: [UInt8])
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
         case stop
     }
@@ -151,6 +152,12 @@ public final class BrokerServer: Sendable {
     /// Tells the broker a worker's process has ended, so it stops waiting for that worker at once.
     public func workerProcessEnded(_ worker: [UInt8], reason: String) {
         _ = send(.processEnded(worker: worker, reason: reason))
+    }
+
+    /// Stops giving a worker requests; the observer hears ``BrokerLogEvent/workerDrained(worker:)`` once it
+    /// holds none.
+    public func drainWorker(_ worker: [UInt8]) {
+        _ = send(.drain(worker: worker))
     }
 
     /// Graceful stop: stop reading clients, answer queued requests with `shutting-down`, wait up to

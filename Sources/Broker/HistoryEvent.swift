@@ -19,6 +19,10 @@ public enum HistoryEvent: Sendable, Equatable {
     case workerLost(workerID: String, reason: String, at: UInt64)
     /// A worker process ended.
     case workerExited(workerID: String, code: Int32?, signal: Int32?, reason: String, at: UInt64)
+    /// A new generation of the worker code (a reload started).
+    case generationCreated(id: Int, executable: String, arguments: [String], sha256: String, at: UInt64)
+    /// A generation changed state: `active`, `rolling`, `failed`, `retired`.
+    case generationState(id: Int, state: String, reason: String?, at: UInt64)
     /// A supervisor event: started, stopped, slot failed, …
     case supervisor(kind: String, slot: Int?, workerID: String?, generation: Int?, detail: String?, at: UInt64)
 

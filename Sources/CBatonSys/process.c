@@ -2,12 +2,16 @@
 #include "CBatonSys.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -164,3 +168,64 @@ int baton_install_termination_handler(int eventfd, int ignore_sigterm)
 }
 
 int baton_termination_signal(void) { return termination_signal; }
+
+static volatile sig_atomic_t hangup_pending;
+static int hangup_eventfd = -1;
+
+static void on_hangup(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    hangup_pending = 1;
+    if (hangup_eventfd >= 0) {
+        uint64_t one = 1;
+        ssize_t ignored = write(hangup_eventfd, &one, sizeof one);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+int baton_install_hangup_handler(int eventfd)
+{
+    hangup_eventfd = eventfd;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hangup;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGHUP, &sa, NULL);
+}
+
+int baton_take_hangup(void)
+{
+    int pending = hangup_pending;
+    hangup_pending = 0;
+    return pending;
+}
+
+int baton_sd_notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path)
+        return 0;
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    size_t len = strlen(path);
+    if (len >= sizeof addr.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(addr.sun_path, path, len);
+    if (addr.sun_path[0] == '@')
+        addr.sun_path[0] = 0;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    ssize_t sent = sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr,
+                          (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+    int err = errno;
+    close(fd);
+    errno = err;
+    return sent < 0 ? -1 : 1;
+}

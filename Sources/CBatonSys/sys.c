@@ -86,3 +86,5 @@ int baton_set_thread_nice(int nice)
 {
     return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }
+
+void baton_flush_stdout(void) { fflush(stdout); }

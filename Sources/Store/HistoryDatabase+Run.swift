@@ -6,6 +6,8 @@ extension HistoryDatabase {
     public struct RunStart: Sendable, Equatable {
         /// The generation its workers run (nil without managed workers).
         public let generation: Int?
+        /// The highest generation number recorded (failed ones included); a reload creates the next.
+        public let latestGeneration: Int
         /// The first request id to use, above every id already recorded.
         public let firstRequestID: UInt64
         /// Requests that were queued or in flight when the previous supervisor died, now `abandoned`.
@@ -52,6 +54,7 @@ extension HistoryDatabase {
                 }
             }
             let maxID = try Int64.fetchOne(db, sql: "SELECT max(id) FROM request") ?? 0
+            let latest = try Int.fetchOne(db, sql: "SELECT max(id) FROM generation") ?? 0
             try db.execute(sql: """
                 INSERT INTO event (at, kind, generation, detail) VALUES (?, 'supervisor-started', ?, ?)
                 """, arguments: [now, generation, detail])
@@ -60,7 +63,7 @@ extension HistoryDatabase {
                     INSERT INTO event (at, kind, detail) VALUES (?, 'abandoned', ?)
                     """, arguments: [now, "\(abandonedRequests) requests and \(abandonedWorkers) workers left open by a supervisor that did not stop cleanly"])
             }
-            return RunStart(generation: generation, firstRequestID: UInt64(maxID) + 1,
+            return RunStart(generation: generation, latestGeneration: latest, firstRequestID: UInt64(maxID) + 1,
                             abandonedRequests: abandonedRequests, abandonedWorkers: abandonedWorkers)
         }
     }

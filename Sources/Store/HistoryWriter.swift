@@ -1,4 +1,5 @@
 import Broker
+import Foundation
 import GRDB
 
 /// Turns batches of ``HistoryEvent``s into rows, in one transaction per batch, on the recorder's thread.
@@ -157,6 +158,15 @@ struct HistoryWriter {
             try db.execute(sql: """
                 UPDATE worker SET exited_at = ?, exit_code = ?, exit_signal = ?, exit_reason = ? WHERE worker_id = ?
                 """, arguments: [Timestamp.iso(nanoseconds: wall(at)), code, signal, reason, workerID])
+        case .generationCreated(let id, let executable, let arguments, let sha256, let at):
+            let json = String(decoding: try JSONEncoder().encode(arguments), as: UTF8.self)
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO generation (id, executable, arguments, sha256, created_at, state)
+                VALUES (?, ?, ?, ?, ?, 'rolling')
+                """, arguments: [id, executable, json, sha256, Timestamp.iso(nanoseconds: wall(at))])
+        case .generationState(let id, let state, let reason, _):
+            try db.execute(sql: "UPDATE generation SET state = ?, reason = ? WHERE id = ?",
+                           arguments: [state, reason, id])
         case .supervisor(let kind, let slot, let workerID, let generation, let detail, let at):
             try db.execute(sql: """
                 INSERT INTO event (at, kind, slot, worker_id, generation, detail) VALUES (?, ?, ?, ?, ?, ?)

@@ -30,6 +30,26 @@ public enum PoolAction: Sendable, Equatable {
     case slotFailed(slot: Int, reason: String)
     /// A crashed worker will be restarted after a delay (nanoseconds).
     case restartScheduled(slot: Int, after: UInt64, exit: String)
+    /// Ask the broker to stop giving a worker requests (it reports when the worker holds none).
+    case drain(workerID: String)
+    /// A reload moved on (a line for the `baton reload` caller and the log).
+    case reloadProgress(String)
+    /// A reload ended: the new generation is active, or it was rolled back.
+    case reloadFinished(succeeded: Bool, generation: Int, previous: Int, message: String)
+}
+
+/// How a rolling update proceeds. Durations are nanoseconds.
+public struct ReloadOptions: Sendable, Equatable, Codable {
+    /// Start the new worker before stopping the old one (capacity does not dip); false stops the old one
+    /// first, for workers that hold an exclusive resource (requests wait in the broker meanwhile).
+    public var surge = true
+    /// How long a new worker has to say READY before the reload is rolled back.
+    public var readyTimeout: UInt64 = 30_000_000_000
+    /// How long an old worker may take to finish its request before it is stopped anyway.
+    public var drainTimeout: UInt64 = 60_000_000_000
+
+    /// The defaults.
+    public init() {}
 }
 
 /// The life of a slot.
@@ -40,7 +60,7 @@ public enum SlotState: String, Sendable, Codable {
     case ready
     /// Its worker crashed; a new one starts after the backoff delay.
     case backoff
-    /// Too many crashes, or the binary cannot be executed: no more restarts.
+    /// Too many crashes, or the binary cannot be executed: no more restarts (a reload revives it).
     case failed
     /// Its worker was asked to stop (shutdown or hang) and has not exited yet.
     case stopping

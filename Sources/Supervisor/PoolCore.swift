@@ -15,14 +15,33 @@ public struct PoolCore {
         var restartAt: UInt64?
         var killAt: UInt64?
         var tracker: CrashTracker
+        /// The next generation's worker for this slot, while a reload starts it.
+        var incoming: Incoming?
+    }
+
+    struct Incoming {
+        let workerID: String
+        let generation: Int
+        var pid: Int32?
+        var spawnedAt: UInt64
+    }
+
+    /// A process being stopped on purpose (replaced or rolled back): its exit is expected.
+    struct Retiring {
+        let workerID: String
+        let slot: Int
+        let reason: String
+        var killAt: UInt64?
     }
 
     /// The settings.
     public let configuration: PoolConfiguration
     var slots: [Slot]
     var nextWorker = 1
+    var retiring: [Int32: Retiring] = [:]
+    var reload: ReloadState?
     /// Whether the pool is shutting down.
-    public private(set) var stopping = false
+    public internal(set) var stopping = false
 
     /// Creates a pool with every slot empty.
     public init(configuration: PoolConfiguration) {
@@ -39,16 +58,25 @@ public struct PoolCore {
     }
 
     /// The I/O thread started the process for a slot.
-    public mutating func spawned(slot: Int, pid: Int32, now: UInt64) {
+    public mutating func spawned(slot: Int, workerID: String, pid: Int32, now: UInt64) {
         guard let index = index(ofSlot: slot) else { return }
+        if slots[index].incoming?.workerID == workerID {
+            slots[index].incoming?.pid = pid
+            slots[index].incoming?.spawnedAt = now
+            return
+        }
         slots[index].pid = pid
         slots[index].spawnedAt = now
     }
 
     /// The process for a slot could not be started (`errno` from fork or exec).
-    public mutating func spawnFailed(slot: Int, reason: String, permanent: Bool, now: UInt64,
+    public mutating func spawnFailed(slot: Int, workerID: String, reason: String, permanent: Bool, now: UInt64,
                                      using random: inout some RandomNumberGenerator) -> [PoolAction] {
         guard let index = index(ofSlot: slot) else { return [] }
+        if slots[index].incoming?.workerID == workerID {
+            slots[index].incoming = nil
+            return incomingFailed(index, reason: reason, now: now)
+        }
         slots[index].workerID = nil
         slots[index].pid = nil
         if permanent || stopping {
@@ -58,10 +86,14 @@ public struct PoolCore {
     }
 
     /// A worker said READY to the broker.
-    public mutating func workerReady(_ workerID: String) {
+    public mutating func workerReady(_ workerID: String, now: UInt64) -> [PoolAction] {
+        if let index = slots.firstIndex(where: { $0.incoming?.workerID == workerID }) {
+            return incomingReady(index, now: now)
+        }
         guard let index = slots.firstIndex(where: { $0.workerID == workerID }), slots[index].state == .starting
-        else { return }
+        else { return [] }
         slots[index].state = .ready
+        return []
     }
 
     /// The broker dropped a worker for holding a request too long: end its process (it is replaced when it
@@ -78,8 +110,25 @@ public struct PoolCore {
     /// A worker process ended (reaped), with a description like "exit 3" or "signal 9".
     public mutating func processExited(pid: Int32, exit: String, now: UInt64,
                                        using random: inout some RandomNumberGenerator) -> [PoolAction] {
+        if let gone = retiring.removeValue(forKey: pid) {
+            return [.workerGone(workerID: gone.workerID, reason: "\(gone.reason) (\(exit))")]
+        }
+        if let index = slots.firstIndex(where: { $0.incoming?.pid == pid }), let incoming = slots[index].incoming {
+            slots[index].incoming = nil
+            return [.workerGone(workerID: incoming.workerID, reason: "process ended (\(exit))")]
+                + incomingFailed(index, reason: "the new worker exited (\(exit)) before READY", now: now)
+        }
         guard let index = slots.firstIndex(where: { $0.pid == pid }) else { return [] }
         var actions: [PoolAction] = []
+        if case .draining(let drainingIndex, let workerID, _)? = reload?.step, drainingIndex == index,
+           workerID == slots[index].workerID
+        {
+            // The old worker being drained ended on its own: nothing left to wait for.
+            actions.append(.workerGone(workerID: workerID, reason: "process ended (\(exit))"))
+            slots[index].pid = nil
+            slots[index].lastExit = exit
+            return actions + drained(index, now: now)
+        }
         if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: "process ended (\(exit))")) }
         let ranFor = now &- slots[index].spawnedAt
         let wasHung = slots[index].state == .stopping && !stopping
@@ -95,9 +144,16 @@ public struct PoolCore {
         return actions + crashed(index, ranFor: ranFor, exit: reason, now: now, using: &random)
     }
 
-    /// Time passed: restart slots whose backoff is over, SIGKILL workers past their stop grace.
+    /// Time passed: restart slots whose backoff is over, SIGKILL workers past their stop grace, and time out
+    /// a reload step.
     public mutating func tick(now: UInt64) -> [PoolAction] {
-        var actions: [PoolAction] = []
+        var actions: [PoolAction] = reloadTick(now: now)
+        for (pid, process) in retiring {
+            if let at = process.killAt, now >= at {
+                retiring[pid]?.killAt = nil
+                actions.append(.signal(pid: pid, signal: 9))
+            }
+        }
         for index in slots.indices {
             if let at = slots[index].restartAt, now >= at, !stopping {
                 slots[index].restartAt = nil
@@ -113,13 +169,19 @@ public struct PoolCore {
 
     /// The next time ``tick(now:)`` has something to do.
     public var nextDeadline: UInt64? {
-        slots.compactMap { [$0.restartAt, $0.killAt].compactMap { $0 }.min() }.min()
+        let slotDeadlines = slots.compactMap { [$0.restartAt, $0.killAt].compactMap { $0 }.min() }
+        let retiringDeadlines = retiring.values.compactMap(\.killAt)
+        return (slotDeadlines + retiringDeadlines + [reload?.deadline].compactMap { $0 }).min()
     }
 
     /// Stops every worker: SIGTERM now, SIGKILL after the grace period; no more restarts.
     public mutating func beginStop(now: UInt64) -> [PoolAction] {
+        var actions: [PoolAction] = abortReloadForStop(now: now)
         stopping = true
-        var actions: [PoolAction] = []
+        for (pid, process) in retiring where process.killAt == nil {
+            retiring[pid]?.killAt = now + configuration.stopGrace
+            actions.append(.signal(pid: pid, signal: 15))
+        }
         for index in slots.indices {
             slots[index].restartAt = nil
             if let pid = slots[index].pid {
@@ -138,6 +200,8 @@ public struct PoolCore {
     /// How the process `pid` ending would be described: `stopped` (asked to, on shutdown), `hung` (ended
     /// after a hang), or `crashed` (nobody asked).
     public func exitReason(forPid pid: Int32) -> String {
+        if let process = retiring[pid] { return process.reason }
+        if slots.contains(where: { $0.incoming?.pid == pid }) { return stopping ? "stopped" : "crashed" }
         guard let slot = slots.first(where: { $0.pid == pid }) else { return "unknown" }
         if stopping { return "stopped" }
         return slot.state == .stopping ? "hung" : "crashed"
@@ -145,15 +209,21 @@ public struct PoolCore {
 
     /// The worker id and slot of a live process.
     public func worker(forPid pid: Int32) -> (workerID: String, slot: Int, generation: Int)? {
-        slots.first { $0.pid == pid }.flatMap { slot in slot.workerID.map { ($0, slot.number, slot.generation) } }
+        if let process = retiring[pid] { return (process.workerID, process.slot, 0) }
+        if let slot = slots.first(where: { $0.incoming?.pid == pid }), let incoming = slot.incoming {
+            return (incoming.workerID, slot.number, incoming.generation)
+        }
+        return slots.first { $0.pid == pid }.flatMap { slot in slot.workerID.map { ($0, slot.number, slot.generation) } }
     }
 
     /// Whether no worker process is left.
-    public var allExited: Bool { slots.allSatisfy { $0.pid == nil } }
+    public var allExited: Bool { slots.allSatisfy { $0.pid == nil && $0.incoming?.pid == nil } && retiring.isEmpty }
 
-    /// Pids of live workers, with their worker ids.
+    /// Pids of live workers (incoming and retiring ones included), with their worker ids.
     public var livePids: [(pid: Int32, workerID: String)] {
         slots.compactMap { slot in slot.pid.map { ($0, slot.workerID ?? "") } }
+            + slots.compactMap { slot in slot.incoming.flatMap { incoming in incoming.pid.map { ($0, incoming.workerID) } } }
+            + retiring.map { ($0.key, $0.value.workerID) }
     }
 
     /// The slots as `status` shows them.
@@ -168,8 +238,14 @@ public struct PoolCore {
 
     // MARK: Internals
 
-    private func index(ofSlot slot: Int) -> Int? {
+    func index(ofSlot slot: Int) -> Int? {
         slots.firstIndex { $0.number == slot }
+    }
+
+    mutating func newWorkerID(_ index: Int) -> String {
+        let id = "\(configuration.runID)-\(slots[index].number)-\(nextWorker)"
+        nextWorker += 1
+        return id
     }
 
     private mutating func spawn(_ index: Int, now: UInt64) -> PoolAction {
@@ -194,7 +270,7 @@ public struct PoolCore {
         }
     }
 
-    private mutating func fail(_ index: Int, reason: String) -> [PoolAction] {
+    mutating func fail(_ index: Int, reason: String) -> [PoolAction] {
         slots[index].state = .failed
         slots[index].failure = reason
         slots[index].restartAt = nil

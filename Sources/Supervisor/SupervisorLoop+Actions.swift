@@ -2,6 +2,7 @@ import Broker
 import CBatonSys
 import Foundation
 import Logging
+import ZeroMQ
 
 extension SupervisorLoop {
     mutating func perform(_ actions: [PoolAction]) {
@@ -19,6 +20,13 @@ extension SupervisorLoop {
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: "slot-failed", slot: slot, workerID: nil, generation: nil, detail: reason,
                                    at: Clock.monotonic()))
+            case .drain(let workerID):
+                server.broker.drainWorker(Array(workerID.utf8))
+            case .reloadProgress(let line):
+                logger.info("reload: \(line)")
+                tellRequester(["PROGRESS", line])
+            case .reloadFinished(let succeeded, let generation, let previous, let message):
+                finishReload(succeeded: succeeded, generation: generation, previous: previous, message: message)
             case .restartScheduled(let slot, let after, let exit):
                 logger.warning("worker exited unexpectedly; restarting",
                                metadata: ["slot": "\(slot)", "exit": "\(exit)", "delay_ms": "\(after / 1_000_000)"])
@@ -29,7 +37,7 @@ extension SupervisorLoop {
 
     /// Forks and execs one worker; returns what the pool decides if that fails.
     private mutating func spawn(slot: Int, workerID: String, generation: Int) -> [PoolAction] {
-        let command = options.command
+        let command = commands[generation] ?? options.command
         let logFD = logFile(slot: slot)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BATON_") }
         environment["BATON_BACKEND"] = options.backend
@@ -56,9 +64,10 @@ extension SupervisorLoop {
                                detail: reason, at: now))
             var generator = random
             defer { random = generator }
-            return pool.spawnFailed(slot: slot, reason: reason, permanent: permanent, now: now, using: &generator)
+            return pool.spawnFailed(slot: slot, workerID: workerID, reason: reason, permanent: permanent, now: now,
+                                    using: &generator)
         }
-        pool.spawned(slot: slot, pid: pid, now: now)
+        pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         pidfds[pid] = pidfd
         if pidfd >= 0 { _ = baton_epoll_add(epoll, pidfd, UInt64(pid)) }
@@ -78,12 +87,32 @@ extension SupervisorLoop {
         return fd
     }
 
-    /// Answers one control request `[peer][""][command…]`; nil for a malformed one (dropped).
-    func answerControl(_ frames: [[UInt8]]) -> [[UInt8]]? {
+    /// Answers one control request `[peer][""][command…]`; nil when there is nothing to send now (a malformed
+    /// request, dropped, or a reload, answered as it progresses).
+    mutating func answerControl(_ frames: [[UInt8]]) -> [[UInt8]]? {
         guard frames.count >= 3, frames[1].isEmpty else { return nil }
         let envelope = Array(frames[..<2])
         let command = String(decoding: frames[2], as: UTF8.self)
         switch command {
+        case "reload":
+            let request = frames.count > 3 ? try? JSONDecoder().decode(ReloadCommand.self, from: Data(frames[3])) : nil
+            if frames.count > 3 && request == nil {
+                return envelope + [Array("ERR".utf8), Array("malformed reload request".utf8)]
+            }
+            var reloadOptions = ReloadOptions()
+            if let request {
+                reloadOptions.surge = request.surge
+                reloadOptions.readyTimeout = UInt64(request.readyTimeoutSeconds * 1e9)
+                reloadOptions.drainTimeout = UInt64(request.drainTimeoutSeconds * 1e9)
+            }
+            if let refusal = startReload(command: request?.command, options: reloadOptions, requester: envelope) {
+                return envelope + [Array("ERR".utf8), Array(refusal.utf8)]
+            }
+            return nil
+        case "stop":
+            logger.info("stop requested over the control socket")
+            _ = baton_kill(getpid(), SIGTERM)
+            return envelope + [Array("OK".utf8), Array("\(getpid())".utf8)]
         case "status":
             let broker = (try? server.broker.statsBlocking()) ?? BrokerStats()
             let report = StatusReport(pid: getpid(), command: options.command.display, slots: slotStatus(),
@@ -103,4 +132,95 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePo
     let pointers = strings.map { strdup($0) } + [nil]
     defer { for pointer in pointers { free(pointer) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// The body of a `reload` control request (JSON).
+public struct ReloadCommand: Codable, Sendable, Equatable {
+    /// The new command and arguments; nil reloads the current command (its binary replaced on disk).
+    public var command: [String]?
+    /// Start each new worker before stopping the old one.
+    public var surge: Bool
+    /// Seconds a new worker has to say READY.
+    public var readyTimeoutSeconds: Double
+    /// Seconds an old worker has to finish its request.
+    public var drainTimeoutSeconds: Double
+
+    /// Creates a request.
+    public init(command: [String]?, surge: Bool, readyTimeoutSeconds: Double, drainTimeoutSeconds: Double) {
+        self.command = command
+        self.surge = surge
+        self.readyTimeoutSeconds = readyTimeoutSeconds
+        self.drainTimeoutSeconds = drainTimeoutSeconds
+    }
+}
+
+extension SupervisorLoop {
+    /// Creates the next generation and starts rolling to it; returns why not, if it cannot.
+    mutating func startReload(command arguments: [String]?, options reloadOptions: ReloadOptions,
+                              requester: [[UInt8]]?) -> String? {
+        if let refusal = pool.reloadRefusal { return "\(refusal)" }
+        let current = commands[pool.currentGeneration] ?? options.command
+        let generation = latestGeneration + 1
+        let now = Clock.monotonic()
+        let command: WorkerCommand
+        do {
+            if let arguments, let name = arguments.first {
+                command = try WorkerCommand.resolve(name, arguments: Array(arguments.dropFirst()))
+            } else {
+                command = try WorkerCommand.resolve(current.executable, arguments: current.arguments)
+            }
+        } catch {
+            // The generation is recorded, and failed, so history shows the attempt.
+            latestGeneration = generation
+            let executable = arguments?.first ?? current.executable
+            record(.generationCreated(id: generation, executable: executable,
+                                      arguments: arguments.map { Array($0.dropFirst()) } ?? current.arguments,
+                                      sha256: "", at: now))
+            record(.generationState(id: generation, state: "failed", reason: "\(error)", at: now))
+            logger.error("reload refused", metadata: ["generation": "\(generation)", "reason": "\(error)"])
+            return "generation \(generation) failed: \(error)"
+        }
+        let digest = options.sha256?(command.executable) ?? ""
+        latestGeneration = generation
+        commands[generation] = command
+        record(.generationCreated(id: generation, executable: command.executable, arguments: command.arguments,
+                                  sha256: digest, at: now))
+        record(.supervisor(kind: "reload-started", slot: nil, workerID: nil, generation: generation,
+                           detail: command.display, at: now))
+        reloadRequester = requester
+        _ = baton_sd_notify("RELOADING=1")
+        do {
+            perform(try pool.beginReload(to: generation, options: reloadOptions, now: now))
+        } catch {
+            reloadRequester = nil
+            return "\(error)"
+        }
+        return nil
+    }
+
+    mutating func finishReload(succeeded: Bool, generation: Int, previous: Int, message: String) {
+        let now = Clock.monotonic()
+        if succeeded {
+            record(.generationState(id: generation, state: "active", reason: nil, at: now))
+            if previous != generation {
+                record(.generationState(id: previous, state: "retired", reason: "replaced by generation \(generation)",
+                                        at: now))
+            }
+            logger.info("reload finished: \(message)")
+        } else {
+            record(.generationState(id: generation, state: "failed", reason: message, at: now))
+            logger.error("reload failed: \(message)")
+        }
+        record(.supervisor(kind: succeeded ? "reload-finished" : "reload-rolled-back", slot: nil, workerID: nil,
+                           generation: generation, detail: message, at: now))
+        tellRequester([succeeded ? "OK" : "ERR", message])
+        reloadRequester = nil
+        _ = baton_sd_notify("READY=1")
+    }
+
+    /// Sends `[requester][""][frames…]` to the peer waiting for the reload, if any.
+    func tellRequester(_ frames: [String]) {
+        guard let requester = reloadRequester, let control else { return }
+        _ = try? control.send(frames: requester + frames.map { Array($0.utf8) }, dontWait: true)
+    }
 }

@@ -15,11 +15,20 @@ struct SupervisorLoop {
     var pidfds: [Int32: Int32] = [:]
     var logFiles: [Int: Int32] = [:]
     var stopWaiters: [@Sendable () -> Void] = []
+    /// The control socket (set while serving), for reload progress.
+    var control: Socket?
+    /// The command of each generation this supervisor has run or is rolling to.
+    var commands: [Int: WorkerCommand]
+    var latestGeneration: Int
+    /// The control peer waiting for the running reload, `[routing id][""]`.
+    var reloadRequester: [[UInt8]]?
 
     init(server: SupervisorServer) {
         self.server = server
         pool = PoolCore(configuration: server.options.pool)
         registry = WorkerRegistry(directory: server.options.stateDirectory)
+        commands = [server.options.pool.generation: server.options.command]
+        latestGeneration = max(server.options.latestGeneration, server.options.pool.generation)
     }
 
     var logger: Logger { server.logger }
@@ -46,6 +55,8 @@ struct SupervisorLoop {
             for fd in logFiles.values { close(fd) }
             for done in stopWaiters { done() }
         }
+        self.control = control
+        _ = baton_install_hangup_handler(server.wake)
         started(nil)
         logger.info("starting workers", metadata: ["workers": "\(options.pool.workers)",
                                                    "command": "\(options.command.display)"])
@@ -76,13 +87,14 @@ struct SupervisorLoop {
             if poller.isReady(wakeItem) {
                 _ = baton_eventfd_drain(server.wake)
                 for command in server.takeCommands() { handle(command) }
+                if baton_take_hangup() != 0 { handle(.hangup) }
             }
             if poller.isReady(epollItem) || pidfds.values.contains(-1) || pool.stopping {
                 reapExited()
             }
             if poller.isReady(controlItem) {
                 while try control.receive(into: &frames, dontWait: true) {
-                    if let reply = answerControl(frames) { try control.send(frames: reply, dontWait: true) }
+                    if let reply = answerControl(frames) { _ = try? control.send(frames: reply, dontWait: true) }
                 }
             }
             perform(pool.tick(now: Clock.monotonic()))
@@ -93,7 +105,14 @@ struct SupervisorLoop {
     private mutating func handle(_ command: SupervisorServer.Command) {
         switch command {
         case .brokerEvent(.workerReady(let worker, _)):
-            pool.workerReady(String(decoding: worker, as: UTF8.self))
+            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: Clock.monotonic()))
+        case .brokerEvent(.workerDrained(let worker)):
+            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: Clock.monotonic()))
+        case .hangup:
+            logger.info("SIGHUP: rolling reload of the current command")
+            if let refusal = startReload(command: nil, options: ReloadOptions(), requester: nil) {
+                logger.error("reload refused", metadata: ["reason": "\(refusal)"])
+            }
         case .brokerEvent(.workerHung(let worker)):
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: Clock.monotonic()))
         case .brokerEvent:

@@ -25,6 +25,10 @@ public final class SupervisorServer: Sendable {
         public var controlEndpoint: String
         /// Where worker and supervisor events are recorded.
         public var history: (any HistorySink)?
+        /// The highest generation number already used (a reload creates the next one).
+        public var latestGeneration = 1
+        /// Digest of the command's executable (for the generation record of a reload of the same command).
+        public var sha256: (@Sendable (String) -> String?)?
 
         /// Creates options.
         public init(command: WorkerCommand, pool: PoolConfiguration, stateDirectory: String, backend: String,
@@ -40,6 +44,7 @@ public final class SupervisorServer: Sendable {
 
     enum Command: Sendable {
         case brokerEvent(BrokerLogEvent)
+        case hangup
         case stop(@Sendable () -> Void)
         case status(@Sendable ([SlotStatus]) -> Void)
     }
@@ -84,7 +89,7 @@ public final class SupervisorServer: Sendable {
                 switch command {
                 case .stop(let done): done()
                 case .status(let reply): reply([])
-                case .brokerEvent: break
+                case .brokerEvent, .hangup: break
                 }
             }
             finished.signal()

@@ -22,6 +22,8 @@ void baton_set_thread_name(const char *name);
 int baton_set_thread_nice(int nice);
 /// Line-buffers stdout so that logs reach a pipe promptly.
 void baton_line_buffer_stdout(void);
+/// Flushes stdout.
+void baton_flush_stdout(void);
 /// Writes a string to stderr unbuffered.
 void baton_write_stderr(const char *text);
 
@@ -53,6 +55,13 @@ int baton_set_parent_death_signal(int signal, int expected_parent);
 /// Installs process-wide SIGTERM and SIGINT handlers that record the signal and signal `eventfd`
 /// (with `ignore_sigterm`, SIGTERM is ignored instead). Returns 0 or -1 with errno.
 int baton_install_termination_handler(int eventfd, int ignore_sigterm);
+/// Installs a process-wide SIGHUP handler that sets a flag and signals `eventfd`. Returns 0 or -1 with errno.
+int baton_install_hangup_handler(int eventfd);
+/// Whether SIGHUP arrived since the last call (clears the flag).
+int baton_take_hangup(void);
+/// Sends a state line ("READY=1", "RELOADING=1", "STOPPING=1") to systemd's $NOTIFY_SOCKET, if set.
+/// Returns 1 if sent, 0 if there is no notify socket, -1 with errno on error.
+int baton_sd_notify(const char *state);
 /// The last termination signal received (0 if none).
 int baton_termination_signal(void);
 

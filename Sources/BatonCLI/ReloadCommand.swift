@@ -1,0 +1,93 @@
+import ArgumentParser
+import CBatonSys
+import Foundation
+import Supervisor
+import ZeroMQ
+
+/// `baton reload`: roll the running supervisor's workers to a new generation, one slot at a time.
+struct ReloadCommandLine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Replace every worker with a new generation of the code, one slot at a time, without losing requests.",
+        usage: "baton reload [<options>] [-- COMMAND [ARGS...]]",
+        discussion: """
+            With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \\
+            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \\
+            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \\
+            old generation serves in every slot and the new generation is marked failed. Requests are held, \\
+            never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \\
+            (the reason is printed), 2 when no supervisor answers. SIGHUP to `baton serve` does the same as a \\
+            reload of the current command.
+            """
+    )
+
+    @Option(help: "The supervisor's state directory.")
+    var stateDir = ".baton"
+
+    @Option(help: "1: start each new worker before stopping the old one; 0: stop the old one first (for workers that hold an exclusive resource).")
+    var surge = 1
+
+    @Option(help: "Seconds a new worker has to send READY before the update is rolled back.")
+    var readyTimeout: Double = 30
+
+    @Option(help: "Seconds an old worker has to finish its request before it is stopped anyway.")
+    var drainTimeout: Double = 60
+
+    @Argument(parsing: .captureForPassthrough, help: "A new worker command and its arguments.")
+    var command: [String] = []
+
+    func validate() throws {
+        guard surge == 0 || surge == 1 else { throw ValidationError("--surge must be 0 or 1") }
+        guard readyTimeout > 0, drainTimeout >= 0 else {
+            throw ValidationError("--ready-timeout must be positive and --drain-timeout not negative")
+        }
+    }
+
+    func run() throws {
+        var arguments = command
+        if arguments.first == "--" { arguments.removeFirst() }
+        let request = ReloadCommand(command: arguments.isEmpty ? nil : arguments, surge: surge == 1,
+                                    readyTimeoutSeconds: readyTimeout, drainTimeoutSeconds: drainTimeout)
+        let context = try Context()
+        defer { context.terminate() }
+        let socket = try Socket(context, .dealer)
+        defer { socket.close() }
+        socket.linger = 0
+        // Each step answers within the ready or drain timeout; allow that plus a margin between messages.
+        try socket.setReceiveTimeout(milliseconds: Int32(min((readyTimeout + drainTimeout + 30) * 1000, 2e9)))
+        try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
+        try socket.send(frames: [[], Array("reload".utf8), Array(try JSONEncoder().encode(request))])
+        let terminal = isatty(1) == 1
+        while true {
+            guard let reply = try socket.receive(), reply.count >= 3 else {
+                if terminal { print("") }
+                printError("no answer from a supervisor on state directory \(stateDir)")
+                throw ExitCode(2)
+            }
+            let kind = String(decoding: reply.frames[1], as: UTF8.self)
+            let text = String(decoding: reply.frames[2], as: UTF8.self)
+            switch kind {
+            case "PROGRESS":
+                if terminal {
+                    print("\r\u{1B}[2K" + text, terminator: "")
+                    fflushStdout()
+                } else {
+                    print(text)
+                }
+            case "OK":
+                if terminal { print("\r\u{1B}[2K", terminator: "") }
+                print(text)
+                return
+            default:
+                if terminal { print("") }
+                printError("reload failed: \(text)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Flushes stdout (for a progress line without a newline).
+func fflushStdout() {
+    baton_flush_stdout()
+}

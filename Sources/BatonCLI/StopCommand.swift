@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Supervisor
+
+/// `baton stop`: graceful shutdown of a running supervisor.
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop a running supervisor gracefully, as SIGTERM does, and wait until it has exited.",
+        discussion: "Exit status: 0 once it has exited, 1 if it is still running after --timeout, 2 if none answers."
+    )
+
+    @Option(help: "The supervisor's state directory.")
+    var stateDir = ".baton"
+
+    @Option(help: "Seconds to wait for it to exit.")
+    var timeout: Double = 60
+
+    func run() throws {
+        let reply: [[UInt8]]
+        do {
+            reply = try ControlClient(stateDir: stateDir, timeout: 3).call("stop")
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        guard let pid = reply.first.flatMap({ Int32(String(decoding: $0, as: UTF8.self)) }) else { throw ExitCode(2) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if kill(pid, 0) != 0 {
+                print("supervisor \(pid) stopped")
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        printError("supervisor \(pid) is still running after \(timeout) s")
+        throw ExitCode(1)
+    }
+}

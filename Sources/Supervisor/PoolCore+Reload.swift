@@ -1,0 +1,282 @@
+/// The rolling update: for each slot in turn, start the new generation's worker, wait for its READY, drain
+/// the old one (no new requests; its request finishes), stop it. A new worker that cannot start, exits, or
+/// stays silent rolls the whole update back: its workers are ended and the old generation is restored in
+/// every slot already replaced.
+extension PoolCore {
+    struct ReloadState {
+        enum Step {
+            case idle
+            /// Waiting for slot `index`'s new worker to say READY.
+            case starting(index: Int, deadline: UInt64)
+            /// Waiting for slot `index`'s old worker to finish its request.
+            case draining(index: Int, workerID: String, deadline: UInt64)
+        }
+
+        let generation: Int
+        let previous: Int
+        let options: ReloadOptions
+        var pending: [Int]
+        var replaced: [Int] = []
+        var step = Step.idle
+        /// Set once the reload failed: slots being put back on the previous generation.
+        var failure: String?
+        var restoring: Set<Int> = []
+
+        var deadline: UInt64? {
+            switch step {
+            case .idle: nil
+            case .starting(_, let deadline), .draining(_, _, let deadline): deadline
+            }
+        }
+    }
+
+    /// Why a reload cannot start.
+    public enum ReloadRefusal: Error, Equatable, CustomStringConvertible {
+        /// Another reload is running.
+        case alreadyRunning(generation: Int)
+        /// The pool is shutting down.
+        case stopping
+        /// There are no managed workers.
+        case noWorkers
+
+        /// A sentence for the caller.
+        public var description: String {
+            switch self {
+            case .alreadyRunning(let generation): "a reload to generation \(generation) is already running"
+            case .stopping: "the supervisor is shutting down"
+            case .noWorkers: "there are no managed workers to reload (--workers 0)"
+            }
+        }
+    }
+
+    /// Whether a reload is running.
+    public var reloadInProgress: Bool { reload != nil }
+
+    /// The generation new workers of crashed slots run, the highest any slot runs.
+    public var currentGeneration: Int { slots.map(\.generation).max() ?? configuration.generation }
+
+    /// Why a reload could not start now, if it could not.
+    public var reloadRefusal: ReloadRefusal? {
+        if let reload { return .alreadyRunning(generation: reload.generation) }
+        if stopping { return .stopping }
+        if slots.isEmpty { return .noWorkers }
+        return nil
+    }
+
+    /// Starts rolling every slot to `generation`.
+    public mutating func beginReload(to generation: Int, options: ReloadOptions, now: UInt64)
+        throws(ReloadRefusal) -> [PoolAction]
+    {
+        if let refusal = reloadRefusal { throw refusal }
+        reload = ReloadState(generation: generation, previous: currentGeneration, options: options,
+                             pending: Array(slots.indices))
+        return [.reloadProgress("rolling \(slots.count) slots to generation \(generation)"
+                                + (options.surge ? "" : " (no surge: each old worker stops before its replacement starts)"))]
+            + advance(now: now)
+    }
+
+    /// The broker reports a worker holds no request any more.
+    public mutating func workerDrained(_ workerID: String, now: UInt64) -> [PoolAction] {
+        guard let reload else { return [] }
+        if case .draining(let index, let draining, _) = reload.step, draining == workerID {
+            return drained(index, now: now)
+        }
+        if reload.failure != nil, let index = slots.firstIndex(where: { $0.workerID == workerID }),
+           reload.restoring.contains(index), slots[index].incoming?.pid != nil
+        {
+            return swap(index, reason: "rolled-back", now: now) + finishRollbackIfDone()
+        }
+        return []
+    }
+
+    // MARK: Steps
+
+    /// Starts the next slot, or finishes.
+    mutating func advance(now: UInt64) -> [PoolAction] {
+        guard var state = reload, state.failure == nil, case .idle = state.step else { return [] }
+        guard let index = state.pending.first else {
+            reload = nil
+            return [.reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
+                                    message: "generation \(state.generation) is active in all \(slots.count) slots")]
+        }
+        let slot = slots[index].number
+        if state.options.surge || slots[index].pid == nil {
+            let action = startIncoming(index, generation: state.generation, now: now)
+            state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
+            reload = state
+            return [.reloadProgress("slot \(slot): starting a generation \(state.generation) worker"), action]
+        }
+        let old = slots[index].workerID ?? ""
+        state.step = .draining(index: index, workerID: old, deadline: now + state.options.drainTimeout)
+        reload = state
+        return [.reloadProgress("slot \(slot): draining the old worker first (no surge)"), .drain(workerID: old)]
+    }
+
+    mutating func incomingReady(_ index: Int, now: UInt64) -> [PoolAction] {
+        guard var state = reload else { return [] }
+        if state.failure != nil {
+            // A restored previous-generation worker is ready: drain the new one it replaces, then swap back.
+            guard state.restoring.contains(index) else { return [] }
+            guard let current = slots[index].workerID, slots[index].pid != nil else {
+                return swap(index, reason: "rolled-back", now: now) + finishRollbackIfDone()
+            }
+            return [.drain(workerID: current)]
+        }
+        guard case .starting(let starting, _) = state.step, starting == index else { return [] }
+        let slot = slots[index].number
+        if state.options.surge, let old = slots[index].workerID, slots[index].pid != nil {
+            state.step = .draining(index: index, workerID: old, deadline: now + state.options.drainTimeout)
+            reload = state
+            return [.reloadProgress("slot \(slot): new worker ready; draining the old one"), .drain(workerID: old)]
+        }
+        return [.reloadProgress("slot \(slot): new worker ready")] + swap(index, reason: "replaced", now: now)
+            + advance(now: now)
+    }
+
+    /// The old worker of slot `index` holds no request (or is gone).
+    mutating func drained(_ index: Int, now: UInt64) -> [PoolAction] {
+        guard var state = reload, case .draining(let draining, _, _) = state.step, draining == index else { return [] }
+        let slot = slots[index].number
+        if slots[index].incoming != nil {
+            state.step = .idle
+            reload = state
+            return [.reloadProgress("slot \(slot): old worker drained; stopping it")]
+                + swap(index, reason: "replaced", now: now) + advance(now: now)
+        }
+        // No surge: stop the old worker, then start its replacement.
+        var actions = retireCurrent(index, reason: "replaced", now: now)
+        let action = startIncoming(index, generation: state.generation, now: now)
+        state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
+        reload = state
+        actions += [.reloadProgress("slot \(slot): old worker stopped; starting a generation \(state.generation) worker"),
+                    action]
+        return actions
+    }
+
+    mutating func incomingFailed(_ index: Int, reason: String, now: UInt64) -> [PoolAction] {
+        guard var state = reload else { return [] }
+        if state.failure != nil {
+            // A previous-generation worker could not be restored: leave the slot as it is.
+            state.restoring.remove(index)
+            reload = state
+            return [.reloadProgress("slot \(slots[index].number): could not restore the previous generation: \(reason)")]
+                + finishRollbackIfDone()
+        }
+        return rollBack(reason: "slot \(slots[index].number): \(reason)", now: now)
+    }
+
+    mutating func reloadTick(now: UInt64) -> [PoolAction] {
+        guard let state = reload, let deadline = state.deadline, now >= deadline, state.failure == nil else { return [] }
+        switch state.step {
+        case .starting(let index, _):
+            let seconds = state.options.readyTimeout / 1_000_000_000
+            return rollBack(reason: "slot \(slots[index].number): the new worker sent no READY within \(seconds) s",
+                            now: now)
+        case .draining(let index, _, _):
+            return [.reloadProgress("slot \(slots[index].number): drain timeout; stopping the old worker anyway")]
+                + drained(index, now: now)
+        case .idle:
+            return []
+        }
+    }
+
+    mutating func abortReloadForStop(now: UInt64) -> [PoolAction] {
+        guard let state = reload else { return [] }
+        reload = nil
+        var actions: [PoolAction] = []
+        for index in slots.indices {
+            if let incoming = slots[index].incoming, let pid = incoming.pid {
+                retiring[pid] = Retiring(workerID: incoming.workerID, slot: slots[index].number, reason: "stopped",
+                                         killAt: nil)
+            }
+            slots[index].incoming = nil
+        }
+        actions.append(.reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
+                                       message: "the supervisor is shutting down"))
+        return actions
+    }
+
+    // MARK: Rollback
+
+    private mutating func rollBack(reason: String, now: UInt64) -> [PoolAction] {
+        guard var state = reload else { return [] }
+        state.failure = reason
+        state.step = .idle
+        var actions: [PoolAction] = [.reloadProgress("rolling back: \(reason)")]
+        for index in slots.indices {
+            if let incoming = slots[index].incoming {
+                slots[index].incoming = nil
+                if let pid = incoming.pid {
+                    retiring[pid] = Retiring(workerID: incoming.workerID, slot: slots[index].number,
+                                             reason: "rolled-back", killAt: now + configuration.stopGrace)
+                    actions.append(.signal(pid: pid, signal: 15))
+                }
+            }
+        }
+        // Slots already on the new generation, and a slot whose old worker was stopped (no surge), get a
+        // previous-generation worker back.
+        var restore = Set(state.replaced)
+        if let index = slots.indices.first(where: { slots[$0].pid == nil && slots[$0].state != .failed
+                                                    && slots[$0].restartAt == nil }) {
+            restore.insert(index)
+        }
+        reload = state
+        for index in restore.sorted() {
+            actions.append(startIncoming(index, generation: state.previous, now: now))
+        }
+        reload?.restoring = restore
+        return actions + finishRollbackIfDone()
+    }
+
+    private mutating func finishRollbackIfDone() -> [PoolAction] {
+        guard let state = reload, let failure = state.failure, state.restoring.isEmpty else { return [] }
+        reload = nil
+        return [.reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
+                                message: "rolled back to generation \(state.previous): \(failure)")]
+    }
+
+    // MARK: Processes
+
+    private mutating func startIncoming(_ index: Int, generation: Int, now: UInt64) -> PoolAction {
+        let id = newWorkerID(index)
+        slots[index].incoming = Incoming(workerID: id, generation: generation, pid: nil, spawnedAt: now)
+        slots[index].restartAt = nil
+        return .spawn(slot: slots[index].number, workerID: id, generation: generation)
+    }
+
+    /// Stops the slot's current worker on purpose (its exit is expected).
+    private mutating func retireCurrent(_ index: Int, reason: String, now: UInt64) -> [PoolAction] {
+        guard let pid = slots[index].pid else { return [] }
+        retiring[pid] = Retiring(workerID: slots[index].workerID ?? "", slot: slots[index].number, reason: reason,
+                                 killAt: now + configuration.stopGrace)
+        slots[index].pid = nil
+        slots[index].workerID = nil
+        return [.signal(pid: pid, signal: 15)]
+    }
+
+    /// The incoming worker becomes the slot's worker; the old one (if any) is stopped.
+    private mutating func swap(_ index: Int, reason: String, now: UInt64) -> [PoolAction] {
+        guard let incoming = slots[index].incoming else { return [] }
+        let actions = retireCurrent(index, reason: reason, now: now)
+        slots[index].incoming = nil
+        slots[index].pid = incoming.pid
+        slots[index].workerID = incoming.workerID
+        slots[index].generation = incoming.generation
+        slots[index].spawnedAt = incoming.spawnedAt
+        slots[index].state = .ready
+        slots[index].failure = nil
+        slots[index].restartAt = nil
+        slots[index].tracker.reset()
+        if var state = reload {
+            if state.failure == nil {
+                state.pending.removeAll { $0 == index }
+                state.replaced.append(index)
+                state.step = .idle
+            } else {
+                state.restoring.remove(index)
+            }
+            reload = state
+        }
+        return actions
+    }
+}
