@@ -20,8 +20,8 @@ struct PoolCoreTests {
         #expect(actions == [.spawn(slot: 1, workerID: "run-1-1", generation: 1),
                             .spawn(slot: 2, workerID: "run-2-2", generation: 1),
                             .spawn(slot: 3, workerID: "run-3-3", generation: 1)])
-        for slot in 1...3 { pool.spawned(slot: slot, pid: Int32(100 + slot), now: 0) }
-        pool.workerReady("run-2-2")
+        for slot in 1...3 { pool.spawned(slot: slot, workerID: "run-\(slot)-\(slot)", pid: Int32(100 + slot), now: 0) }
+        _ = pool.workerReady("run-2-2", now: 0)
         #expect(pool.status(now: second).map(\.state) == [.starting, .ready, .starting])
     }
 
@@ -30,8 +30,8 @@ struct PoolCoreTests {
         var pool = makePool(workers: 1)
         var random = SeededGenerator(state: 3)
         _ = pool.start(now: 0)
-        pool.spawned(slot: 1, pid: 10, now: 0)
-        pool.workerReady("run-1-1")
+        pool.spawned(slot: 1, workerID: "run-1-1", pid: 10, now: 0)
+        _ = pool.workerReady("run-1-1", now: 0)
         let actions = pool.processExited(pid: 10, exit: "signal 9", now: second, using: &random)
         #expect(actions == [.workerGone(workerID: "run-1-1", reason: "process ended (signal 9)"),
                             .restartScheduled(slot: 1, after: 100_000_000, exit: "signal 9")])
@@ -50,7 +50,7 @@ struct PoolCoreTests {
         var now: UInt64 = 0
         var last: [PoolAction] = []
         for pid in Int32(1)...3 {
-            pool.spawned(slot: 1, pid: pid, now: now)
+            pool.spawned(slot: 1, workerID: "run-1-\(pid)", pid: pid, now: now)
             now += second / 10
             last = pool.processExited(pid: pid, exit: "exit 1", now: now, using: &random)
             now += second
@@ -68,7 +68,7 @@ struct PoolCoreTests {
         var pool = makePool(workers: 2)
         var random = SeededGenerator(state: 5)
         _ = pool.start(now: 0)
-        let actions = pool.spawnFailed(slot: 2, reason: "cannot start /x: No such file or directory", permanent: true,
+        let actions = pool.spawnFailed(slot: 2, workerID: "run-2-2", reason: "cannot start /x: No such file or directory", permanent: true,
                                        now: 0, using: &random)
         #expect(actions == [.slotFailed(slot: 2, reason: "cannot start /x: No such file or directory")])
         #expect(pool.status(now: 0).map(\.state) == [.starting, .failed])
@@ -79,7 +79,7 @@ struct PoolCoreTests {
         var pool = makePool(workers: 1) { $0.stopGrace = 2 * 1_000_000_000 }
         var random = SeededGenerator(state: 6)
         _ = pool.start(now: 0)
-        pool.spawned(slot: 1, pid: 42, now: 0)
+        pool.spawned(slot: 1, workerID: "run-1-1", pid: 42, now: 0)
         #expect(pool.workerHung("run-1-1", now: second) == [.signal(pid: 42, signal: 15)])
         #expect(pool.workerHung("run-1-1", now: second).isEmpty, "signalled once")
         #expect(pool.tick(now: 3 * second) == [.signal(pid: 42, signal: 9)])
@@ -92,8 +92,8 @@ struct PoolCoreTests {
         var pool = makePool(workers: 2) { $0.stopGrace = second }
         var random = SeededGenerator(state: 8)
         _ = pool.start(now: 0)
-        pool.spawned(slot: 1, pid: 1, now: 0)
-        pool.spawned(slot: 2, pid: 2, now: 0)
+        pool.spawned(slot: 1, workerID: "run-1-1", pid: 1, now: 0)
+        pool.spawned(slot: 2, workerID: "run-2-2", pid: 2, now: 0)
         #expect(pool.beginStop(now: 10 * second) == [.signal(pid: 1, signal: 15), .signal(pid: 2, signal: 15)])
         #expect(pool.processExited(pid: 1, exit: "exit 0", now: 10 * second, using: &random)
                 == [.workerGone(workerID: "run-1-1", reason: "process ended (exit 0)")])
