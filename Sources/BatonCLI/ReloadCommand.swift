@@ -73,6 +73,7 @@ struct ReloadCommandLine: ParsableCommand {
                     fflushStdout()
                 } else {
                     print(text)
+                    fflushStdout()
                 }
             case "OK":
                 if terminal { print("\r\u{1B}[2K", terminator: "") }
