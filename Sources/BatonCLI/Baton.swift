@@ -17,4 +17,16 @@ struct Baton: AsyncParsableCommand {
         ],
         defaultSubcommand: nil
     )
+
+    /// Expands `serve --config FILE` before parsing, then runs the command.
+    static func main() async {
+        let arguments: [String]
+        do {
+            arguments = try ConfigFile.expand(CommandLine.arguments)
+        } catch {
+            printError("baton: \(error)")
+            exit(withError: ExitCode(64))
+        }
+        await main(Array(arguments.dropFirst()))
+    }
 }

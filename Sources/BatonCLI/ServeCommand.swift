@@ -24,6 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
+    @Option(help: "A config file of `key = value` lines setting any of these flags (see deploy/baton.conf); flags given here win.")
+    var config: String?
+
     @Option(help: "Endpoint clients connect to.")
     var frontend = "tcp://127.0.0.1:5555"
 

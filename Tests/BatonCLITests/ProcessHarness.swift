@@ -36,7 +36,8 @@ final class Child {
     let outputPath: String
     let name: String
 
-    init(_ executable: String, _ arguments: [String], name: String, directory: String) throws {
+    init(_ executable: String, _ arguments: [String], name: String, directory: String,
+         environment: [String: String] = [:]) throws {
         self.name = name
         outputPath = directory + "/\(name).log"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
@@ -46,6 +47,9 @@ final class Child {
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         try process.run()
     }
 
