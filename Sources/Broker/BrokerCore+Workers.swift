@@ -10,9 +10,12 @@ extension BrokerCore {
             return malformed(worker: frames.first ?? [], frames: frames.count, now: now, into: &out)
         }
         let id = frames[0]
-        if !banned.isEmpty && banned.contains(id) {
-            stats.staleReplies += 1
-            return
+        if !banned.isEmpty, let until = banned[id] {
+            if now < until {
+                stats.staleReplies += 1
+                return
+            }
+            banned[id] = nil
         }
         let framing: WorkerFraming = frames[1].isEmpty ? .request : .dealer
         let payload = frames[(framing == .request ? 2 : 1)...]

@@ -20,8 +20,11 @@ public struct BrokerCore {
     var nextHeartbeatAt: UInt64 = 0
     var heartbeatingWorkers = 0
     var stopping = false
-    /// Workers dropped as hung: whatever they send later is ignored until their process is gone.
-    var banned: Set<[UInt8]> = []
+    /// Workers dropped as hung or silent, with the time until which whatever they send is ignored: until
+    /// their process is gone (the supervisor says so), or ``banDuration`` for workers nobody supervises.
+    var banned: [[UInt8]: UInt64] = [:]
+    /// How long a dropped worker is ignored when no supervisor reports its end.
+    static let banDuration: UInt64 = 30_000_000_000
     /// Workers being drained for a replacement: they get no new requests.
     var draining: Set<[UInt8]> = []
     /// History events since the caller last took them (only with ``BrokerConfiguration/recordHistory``).
@@ -98,11 +101,12 @@ public struct BrokerCore {
         }
         if heartbeatingWorkers > 0 && now >= nextHeartbeatAt {
             nextHeartbeatAt = now + configuration.heartbeatInterval
+            if !banned.isEmpty { banned = banned.filter { $0.value > now } }
             let window = configuration.livenessWindow
             let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
             for id in silent {
                 stats.workersExpired += 1
-                banned.insert(id)
+                banned[id] = now + Self.banDuration
                 out.append(.log(.workerHung(worker: id)))
                 removeWorker(id, reason: "silent for more than \(window / 1_000_000) ms", now: now, into: &out)
             }
@@ -115,7 +119,7 @@ public struct BrokerCore {
             let hung = workers.values.filter { $0.request != nil && now &- $0.dispatchedAt >= timeout }.map(\.id)
             for id in hung {
                 stats.workersHung += 1
-                banned.insert(id)
+                banned[id] = now + Self.banDuration
                 out.append(.log(.workerHung(worker: id)))
                 removeWorker(id, reason: "request ran past \(timeout / 1_000_000) ms", now: now, into: &out)
             }
@@ -129,7 +133,7 @@ public struct BrokerCore {
     /// rather than waiting for a heartbeat to go missing, and forget any ban on its id.
     public mutating func workerProcessEnded(_ id: [UInt8], reason: String, now: UInt64,
                                             into out: inout [BrokerAction]) {
-        banned.remove(id)
+        banned[id] = nil
         removeWorker(id, reason: reason, now: now, into: &out)
     }
 

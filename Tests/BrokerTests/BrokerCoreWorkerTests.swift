@@ -153,6 +153,20 @@ struct BrokerCoreTimeoutTests {
         #expect(broker.takeReplies().isEmpty)
     }
 
+    @Test("a dropped worker nobody supervises is accepted again once its ban has run out")
+    func banExpires() {
+        var broker = CoreHarness { $0.requestTimeout = 100_000_000 }
+        broker.ready("ext")
+        broker.request(from: "c", "job")
+        broker.advance(milliseconds: 150)
+        #expect(broker.core.stats.workersHung == 1)
+        broker.ready("ext")
+        #expect(broker.core.knownWorkers.isEmpty, "still banned")
+        broker.advance(milliseconds: 31_000)
+        broker.ready("ext")
+        #expect(broker.core.knownWorkers.count == 1, "back after the ban")
+    }
+
     @Test("when the supervisor reports a worker's process ended, its request is answered at once")
     func processEnded() {
         var broker = CoreHarness()
@@ -165,5 +179,54 @@ struct BrokerCoreTimeoutTests {
         #expect(reply?.body.prefix(2) == ["BATON-ERR", "worker-died"])
         #expect(reply?.body.last?.contains("signal 9") == true)
         #expect(broker.core.knownWorkers.isEmpty)
+    }
+}
+
+@Suite("Draining workers for a rolling update, in the pure broker core")
+struct BrokerCoreDrainTests {
+    func drained(_ broker: CoreHarness) -> [String] {
+        broker.sent.compactMap { if case .log(.workerDrained(let id)) = $0 { text(id) } else { nil } }
+    }
+
+    @Test("an idle worker drains at once and gets no more requests")
+    func idleDrain() {
+        var broker = CoreHarness()
+        broker.ready("old")
+        broker.ready("new")
+        var out: [BrokerAction] = []
+        broker.core.drainWorker(bytes("old"), into: &out)
+        broker.sent += out
+        #expect(drained(broker) == ["old"])
+        broker.request(from: "c", "a")
+        broker.request(from: "c", "b")
+        #expect(broker.takeDispatches().map(\.worker) == ["new"])
+    }
+
+    @Test("a busy worker finishes its request, is reported drained, and is not made idle")
+    func busyDrain() {
+        var broker = CoreHarness()
+        broker.ready("old")
+        broker.request(from: "c", "in flight")
+        var out: [BrokerAction] = []
+        broker.core.drainWorker(bytes("old"), into: &out)
+        broker.sent += out
+        #expect(drained(broker).isEmpty)
+        broker.request(from: "c", "waits")
+        broker.answer("old")
+        #expect(drained(broker) == ["old"])
+        #expect(broker.takeReplies().map(\.body) == [["in flight"]])
+        #expect(broker.core.idleWorkers.isEmpty)
+        #expect(broker.core.stats.queueDepth == 1, "the next request waits for a new worker")
+        broker.ready("new")
+        #expect(broker.takeDispatches().map(\.worker).last == "new")
+    }
+
+    @Test("draining a worker the broker does not know reports it drained at once")
+    func unknownDrain() {
+        var broker = CoreHarness()
+        var out: [BrokerAction] = []
+        broker.core.drainWorker(bytes("ghost"), into: &out)
+        broker.sent += out
+        #expect(drained(broker) == ["ghost"])
     }
 }
