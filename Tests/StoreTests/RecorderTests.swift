@@ -95,6 +95,25 @@ struct RecorderTests {
         #expect(ids == Array(92...101))
     }
 
+    @Test("retention by age removes finished requests received before the cutoff, and keeps open ones")
+    func retentionByAge() throws {
+        let database = try open()
+        _ = try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO request (id, client, status, received_at, request_bytes) VALUES
+                  (1, 'aa', 'replied', '2020-01-01T00:00:00.000000Z', 1),
+                  (2, 'aa', 'in_flight', '2020-01-01T00:00:01.000000Z', 1),
+                  (3, 'aa', 'failed', '2020-01-01T00:00:02.000000Z', 1),
+                  (4, 'aa', 'replied', ?, 1)
+                """, arguments: [Timestamp.now()])
+        }
+        let removed = try database.write { db in
+            try HistoryRetention(maxAgeSeconds: 86400).prune(db, nowNanoseconds: Clock.wall())
+        }
+        #expect(removed == 2)
+        #expect(try database.read { try Int64.fetchAll($0, sql: "SELECT id FROM request ORDER BY id") } == [2, 4])
+    }
+
     @Test("a restart closes open rows as abandoned and continues request ids; the same command keeps its generation")
     func beginRunAbandons() throws {
         let path = temporaryDatabasePath()
