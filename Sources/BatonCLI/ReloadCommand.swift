@@ -53,12 +53,18 @@ struct ReloadCommandLine: ParsableCommand {
         let socket = try Socket(context, .dealer)
         defer { socket.close() }
         socket.linger = 0
-        // Each step answers within the ready or drain timeout; allow that plus a margin between messages.
-        try socket.setReceiveTimeout(milliseconds: Int32(min((readyTimeout + drainTimeout + 30) * 1000, 2e9)))
+        // The supervisor answers at once (first step, or a refusal); after that each step answers within the
+        // ready or drain timeout, so allow that plus a margin between messages.
+        try socket.setReceiveTimeout(milliseconds: 5_000)
         try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
         try socket.send(frames: [[], Array("reload".utf8), Array(try JSONEncoder().encode(request))])
         let terminal = isatty(1) == 1
+        var first = true
         while true {
+            if !first {
+                try socket.setReceiveTimeout(milliseconds: Int32(min((readyTimeout + drainTimeout + 30) * 1000, 2e9)))
+            }
+            first = false
             guard let reply = try socket.receive(), reply.count >= 3 else {
                 if terminal { print("") }
                 printError("no answer from a supervisor on state directory \(stateDir)")

@@ -155,10 +155,12 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("serving", metadata: ["frontend": "\(bound.frontend)", "backend": "\(bound.backend)",
                                           "state_dir": "\(state.path)"])
         var services: [any Service] = []
-        if let workerCommand {
+        do {
+            // The supervisor also runs with --workers 0: it answers status and stop for the broker alone.
+            let workerCommand = workerCommand ?? WorkerCommand(executable: "(no managed workers)", arguments: [])
             var pool = PoolConfiguration(workers: workers, runID: String(UInt32.random(in: .min ... .max), radix: 36))
             pool.stopGrace = UInt64(stopGrace * 1e9)
-            pool.generation = run?.generation ?? 1
+            pool.generation = run?.generation ?? max(run?.latestGeneration ?? 1, 1)
             pool.restart.initialDelay = UInt64(restartDelay) * 1_000_000
             pool.restart.maxCrashes = maxCrashes
             pool.restart.crashWindow = UInt64(crashWindow * 1e9)
