@@ -82,13 +82,17 @@ struct BrokerLoop {
         let frontendItem = poller.add(frontend)  // last, so that polling two items leaves it out
         var frames: [[UInt8]] = []
         let batch = max(server.options.batch, 1)
+        var nextSweep: UInt64 = 0
         while running {
-            // Clients wake the broker only while a worker is idle; otherwise pending requests are read on
-            // every wake-up (a worker's reply) and at least every sweep interval. Under load that halves the
-            // wake-ups per request without ever leaving a request unread for longer than the sweep.
+            // Clients wake the broker only while a worker is idle. While every worker is busy, requests wait in
+            // ZeroMQ's pipes (as in the zguide broker) and are read when a reply frees a worker, and at least
+            // every sweep interval, so the broker's queue (depth, expiry, history) lags by at most the sweep.
+            // Reading clients eagerly on every wake-up instead empties the pipes, and each request then costs
+            // an extra cross-thread wake-up inside libzmq.
             let accepting = core.acceptsRequests
             let frontendPolled = accepting && core.hasIdleWorker
-            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic(), sweeping: accepting),
+            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic(),
+                                                            sweepAt: accepting && !frontendPolled ? nextSweep : nil),
                             limit: frontendPolled ? 3 : 2)
             if poller.isReady(backendItem) {
                 for _ in 0..<batch {
@@ -97,13 +101,17 @@ struct BrokerLoop {
                     try perform(frontend: frontend, backend: backend)
                 }
             }
-            // Read clients when they woke the poll, or, while they could not (every worker busy), on any
-            // wake-up: a reply that frees a worker then finds the requests waiting.
-            let readFrontend = poller.isReady(frontendItem) || !frontendPolled
-            for _ in 0..<batch where readFrontend && core.acceptsRequests {
-                guard try frontend.receive(into: &frames, dontWait: true) else { break }
-                core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
-                try perform(frontend: frontend, backend: backend)
+            let sweepDue = Clock.monotonic() >= nextSweep
+            if poller.isReady(frontendItem) || (!frontendPolled && (core.hasIdleWorker || sweepDue)) {
+                // A sweep reads everything waiting (up to the queue bound); otherwise one batch.
+                var budget = sweepDue ? Int.max : batch
+                while budget > 0 && core.acceptsRequests {
+                    guard try frontend.receive(into: &frames, dontWait: true) else { break }
+                    core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
+                    try perform(frontend: frontend, backend: backend)
+                    budget -= 1
+                }
+                if sweepDue { nextSweep = Clock.monotonic() + Self.frontendSweep }
             }
             if poller.isReady(wakeItem) {
                 server.wakeup.drain()
@@ -125,9 +133,9 @@ struct BrokerLoop {
         }
     }
 
-    private func pollTimeout(now: UInt64, sweeping: Bool) -> Int {
+    private func pollTimeout(now: UInt64, sweepAt: UInt64?) -> Int {
         var deadline = core.nextDeadline
-        if sweeping && !core.hasIdleWorker { deadline = min(deadline ?? .max, now + Self.frontendSweep) }
+        if let sweepAt { deadline = min(deadline ?? .max, sweepAt) }
         if let drain = draining { deadline = min(deadline ?? .max, drain.deadline) }
         guard let deadline else { return -1 }
         guard deadline > now else { return 0 }
