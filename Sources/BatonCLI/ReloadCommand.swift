@@ -33,7 +33,7 @@ struct ReloadCommandLine: ParsableCommand {
     @Option(help: "Seconds an old worker has to finish its request before it is stopped anyway.")
     var drainTimeout: Double = 60
 
-    @Argument(parsing: .captureForPassthrough, help: "A new worker command and its arguments.")
+    @Argument(parsing: .postTerminator, help: "A new worker command and its arguments, after `--`.")
     var command: [String] = []
 
     func validate() throws {

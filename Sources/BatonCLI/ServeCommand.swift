@@ -12,7 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the supervisor: the broker, and --workers managed copies of COMMAND.",
-        usage: "baton serve [<options>] [--] [COMMAND [ARGS...]]",
+        usage: "baton serve [<options>] [-- COMMAND [ARGS...]]",
         discussion: """
             With no COMMAND, Baton runs its bundled example worker (baton-example-worker, an echo server). \
             Workers get BATON_BACKEND, BATON_WORKER_ID, BATON_SLOT, BATON_GENERATION and BATON_HEARTBEAT_MS \
@@ -83,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var log: LogOptions
 
-    @Argument(parsing: .captureForPassthrough, help: "The worker command and its arguments.")
+    @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
     var command: [String] = []
 
     func validate() throws {

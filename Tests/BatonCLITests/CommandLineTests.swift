@@ -39,11 +39,28 @@ struct CommandLineTests {
             (["serve", "--workers=-1"], "--workers must be 0…4096"),
             (["serve", "--request-timeout=-2"], "--request-timeout must not be negative"),
             (["frobnicate"], "Unexpected argument 'frobnicate'"),
+            (["serve", "--wokers", "3"], "Unknown option '--wokers'. Did you mean '--workers'?"),
+            (["reload", "--surge", "2"], "--surge must be 0 or 1"),
+            (["history", "--status", "lost"], "--status must be one of queued, in_flight, replied, failed, abandoned"),
         ] {
             let (status, output) = try runBaton(arguments, directory: directory)
             #expect(status == 64, "\(arguments)")
             #expect(output.contains(message), "\(arguments): \(output)")
         }
+    }
+
+    @Test("every command has --help, and serve's names the worker command after --")
+    func help() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for command in ["serve", "status", "reload", "stop", "history", "generations", "workers", "call", "bench"] {
+            let (status, output) = try runBaton([command, "--help"], directory: directory)
+            #expect(status == 0, "\(command)")
+            #expect(output.contains("USAGE: baton \(command)"), "\(command): \(output)")
+        }
+        let (_, serve) = try runBaton(["serve", "--help"], directory: directory)
+        #expect(serve.contains("USAGE: baton serve [<options>] [-- COMMAND [ARGS...]]"))
+        #expect(serve.contains("--history-retention"))
     }
 
     @Test("baton call reports a missing broker as a timeout with exit status 4")
