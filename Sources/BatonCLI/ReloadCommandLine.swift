@@ -46,7 +46,7 @@ struct ReloadCommandLine: ParsableCommand {
     func run() throws {
         var arguments = command
         if arguments.first == "--" { arguments.removeFirst() }
-        let request = ReloadCommand(command: arguments.isEmpty ? nil : arguments, surge: surge == 1,
+        let request = ReloadRequest(command: arguments.isEmpty ? nil : arguments, surge: surge == 1,
                                     readyTimeoutSeconds: readyTimeout, drainTimeoutSeconds: drainTimeout)
         let context = try Context()
         defer { context.terminate() }

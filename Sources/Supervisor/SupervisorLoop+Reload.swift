@@ -1,0 +1,76 @@
+import Broker
+import CBatonSys
+import Foundation
+import Logging
+import ZeroMQ
+
+extension SupervisorLoop {
+    /// Creates the next generation and starts rolling to it; returns why not, if it cannot.
+    mutating func startReload(command arguments: [String]?, options reloadOptions: ReloadOptions,
+                              requester: [[UInt8]]?) -> String? {
+        if let refusal = pool.reloadRefusal { return "\(refusal)" }
+        let current = commands[pool.currentGeneration] ?? options.command
+        let generation = latestGeneration + 1
+        let now = Clock.monotonic()
+        let command: WorkerCommand
+        do {
+            if let arguments, let name = arguments.first {
+                command = try WorkerCommand.resolve(name, arguments: Array(arguments.dropFirst()))
+            } else {
+                command = try WorkerCommand.resolve(current.executable, arguments: current.arguments)
+            }
+        } catch {
+            // The generation is recorded, and failed, so history shows the attempt.
+            latestGeneration = generation
+            let executable = arguments?.first ?? current.executable
+            record(.generationCreated(id: generation, executable: executable,
+                                      arguments: arguments.map { Array($0.dropFirst()) } ?? current.arguments,
+                                      sha256: "", at: now))
+            record(.generationState(id: generation, state: "failed", reason: "\(error)", at: now))
+            logger.error("reload refused", metadata: ["generation": "\(generation)", "reason": "\(error)"])
+            return "generation \(generation) failed: \(error)"
+        }
+        let digest = options.sha256?(command.executable) ?? ""
+        latestGeneration = generation
+        commands[generation] = command
+        record(.generationCreated(id: generation, executable: command.executable, arguments: command.arguments,
+                                  sha256: digest, at: now))
+        record(.supervisor(kind: "reload-started", slot: nil, workerID: nil, generation: generation,
+                           detail: command.display, at: now))
+        reloadRequester = requester
+        _ = baton_sd_notify("RELOADING=1")
+        do {
+            perform(try pool.beginReload(to: generation, options: reloadOptions, now: now))
+        } catch {
+            reloadRequester = nil
+            return "\(error)"
+        }
+        return nil
+    }
+
+    mutating func finishReload(succeeded: Bool, generation: Int, previous: Int, message: String) {
+        let now = Clock.monotonic()
+        if succeeded {
+            record(.generationState(id: generation, state: "active", reason: nil, at: now))
+            if previous != generation {
+                record(.generationState(id: previous, state: "retired", reason: "replaced by generation \(generation)",
+                                        at: now))
+            }
+            logger.info("reload finished: \(message)")
+        } else {
+            record(.generationState(id: generation, state: "failed", reason: message, at: now))
+            logger.error("reload failed: \(message)")
+        }
+        record(.supervisor(kind: succeeded ? "reload-finished" : "reload-rolled-back", slot: nil, workerID: nil,
+                           generation: generation, detail: message, at: now))
+        tellRequester([succeeded ? "OK" : "ERR", message])
+        reloadRequester = nil
+        _ = baton_sd_notify("READY=1")
+    }
+
+    /// Sends `[requester][""][frames…]` to the peer waiting for the reload, if any.
+    func tellRequester(_ frames: [String]) {
+        guard let requester = reloadRequester, let control else { return }
+        _ = try? control.send(frames: requester + frames.map { Array($0.utf8) }, dontWait: true)
+    }
+}
