@@ -101,11 +101,12 @@ struct BrokerLoop {
                     try perform(frontend: frontend, backend: backend)
                 }
             }
+            // Read clients while a worker is idle to take the request (stop as soon as none is, and leave the
+            // rest in the pipes), or everything waiting when the sweep is due (up to the queue bound).
             let sweepDue = Clock.monotonic() >= nextSweep
-            if poller.isReady(frontendItem) || (!frontendPolled && (core.hasIdleWorker || sweepDue)) {
-                // A sweep reads everything waiting (up to the queue bound); otherwise one batch.
+            if poller.isReady(frontendItem) || core.hasIdleWorker || sweepDue {
                 var budget = sweepDue ? Int.max : batch
-                while budget > 0 && core.acceptsRequests {
+                while budget > 0 && core.acceptsRequests && (sweepDue || core.hasIdleWorker) {
                     guard try frontend.receive(into: &frames, dontWait: true) else { break }
                     core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
                     try perform(frontend: frontend, backend: backend)
