@@ -1,13 +1,11 @@
 import Broker
 import CBatonSys
-import Logging
 import ServiceLifecycle
 
 /// Runs a ``BrokerServer`` as a service: started already, it serves until graceful shutdown, then drains.
 struct BrokerService: Service {
     let server: BrokerServer
     let drainTimeout: UInt64
-    let logger: Logger
 
     func run() async throws {
         await withGracefulShutdownHandler {
@@ -15,11 +13,6 @@ struct BrokerService: Service {
         } onGracefulShutdown: {
             _ = baton_sd_notify("STOPPING=1")
             Task { await server.shutdown(drainTimeout: drainTimeout) }
-        }
-        if let stats = try? await server.stats() {
-            logger.info("broker stopped", metadata: ["requests": "\(stats.requestsReceived)",
-                                                     "replies": "\(stats.repliesForwarded)",
-                                                     "errors": "\(stats.errorReplies)"])
         }
     }
 }

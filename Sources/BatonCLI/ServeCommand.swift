@@ -181,7 +181,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             services.append(SupervisorService(supervisor: supervisor))
         }
-        services.append(BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9), logger: logger))
+        services.append(BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9)))
         _ = baton_sd_notify("READY=1\nMAINPID=\(getpid())")
         var configuration = ServiceGroupConfiguration(
             services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)]

@@ -171,6 +171,13 @@ struct BrokerLoop {
     /// Runs when the thread is about to end: answers commands that can no longer be served.
     private mutating func finish() {
         if let sink = server.options.history, !core.history.isEmpty { sink.submit(&core.history) }
+        let stats = core.stats
+        if stats.requestsReceived > 0 || stats.workers > 0 {
+            logger.info("broker stopped", metadata: [
+                "requests": "\(stats.requestsReceived)", "replies": "\(stats.repliesForwarded)",
+                "errors": "\(stats.errorReplies)", "malformed": "\(stats.malformedClientMessages + stats.malformedWorkerMessages)",
+            ])
+        }
         for command in server.takeCommands(finishing: true) {
             switch command {
             case .stats(let reply): reply(core.stats)
