@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Broker", "CBatonSys",
+                "Broker", "Store", "CBatonSys",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming

@@ -168,6 +168,7 @@ struct ServeCommand: AsyncParsableCommand {
                 command: workerCommand, pool: pool, stateDirectory: state.path, backend: bound.backend,
                 heartbeatMilliseconds: heartbeatInterval, controlEndpoint: state.controlEndpoint)
             supervisorOptions.history = recorder
+            if let recorder { supervisorOptions.historyStats = { recorder.stats } }
             supervisorOptions.latestGeneration = run?.latestGeneration ?? pool.generation
             supervisorOptions.sha256 = { try? SHA256.hexDigest(ofFile: $0) }
             let supervisor = try SupervisorServer(options: supervisorOptions, broker: server, logger: logger)

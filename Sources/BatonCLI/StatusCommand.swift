@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Broker
+import Store
 import Supervisor
 
 /// `baton status`: the slots, the queue and in-flight requests of a running supervisor.
@@ -60,6 +61,10 @@ struct StatusTable {
         text += "queued \(report.broker.queueDepth), in flight \(report.broker.inFlight), "
             + "idle workers \(report.broker.idleWorkers), requests \(report.broker.requestsReceived), "
             + "errors \(report.broker.errorReplies)\n"
+        if let history = report.history {
+            text += "history: \(history.requestRows) request rows written, \(history.droppedEvents) events dropped, "
+                + "\(history.failedBatches) failed writes\n"
+        }
         return text + table.render()
     }
 

@@ -1,4 +1,5 @@
 import Broker
+import Store
 
 /// What `baton status` shows: the supervisor, its slots and its broker.
 public struct StatusReport: Sendable, Codable, Equatable {
@@ -10,12 +11,15 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var slots: [SlotStatus]
     /// The broker's counters (queue depth and in-flight included).
     public var broker: BrokerStats
+    /// The history recorder's counters (nil when recording is off): rows written, events dropped, failed writes.
+    public var history: RecorderStats?
 
     /// Creates a report.
-    public init(pid: Int32, command: String, slots: [SlotStatus], broker: BrokerStats) {
+    public init(pid: Int32, command: String, slots: [SlotStatus], broker: BrokerStats, history: RecorderStats? = nil) {
         self.pid = pid
         self.command = command
         self.slots = slots
         self.broker = broker
+        self.history = history
     }
 }

@@ -116,7 +116,7 @@ extension SupervisorLoop {
         case "status":
             let broker = (try? server.broker.statsBlocking()) ?? BrokerStats()
             let report = StatusReport(pid: getpid(), command: options.command.display, slots: slotStatus(),
-                                      broker: broker)
+                                      broker: broker, history: options.historyStats?())
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             guard let json = try? encoder.encode(report) else { return envelope + [Array("ERR".utf8)] }

@@ -1,4 +1,5 @@
 import Broker
+import Store
 import CBatonSys
 import Foundation
 import Logging
@@ -25,6 +26,8 @@ public final class SupervisorServer: Sendable {
         public var controlEndpoint: String
         /// Where worker and supervisor events are recorded.
         public var history: (any HistorySink)?
+        /// The history recorder's counters, for `status`.
+        public var historyStats: (@Sendable () -> RecorderStats)?
         /// The highest generation number already used (a reload creates the next one).
         public var latestGeneration = 1
         /// Digest of the command's executable (for the generation record of a reload of the same command).

@@ -27,6 +27,8 @@ struct HistoryServeTests {
         let (benchStatus, output) = try runBaton(["bench", "--frontend", serve.frontend, "--clients", "4", "--window",
                                                   "4", "--total", "500"], directory: serve.directory)
         #expect(benchStatus == 0, "\(output)")
+        let live = serve.waitForStatus("history written") { ($0.history?.requestRows ?? 0) >= 500 }
+        #expect(live?.history?.droppedEvents == 0 && live?.history?.failedBatches == 0)
         serve.child.signal(SIGTERM)
         #expect(serve.child.wait() == 0)
         let database = try database(serve)
