@@ -109,6 +109,11 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: upcoming),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "ZeroMQ"], swiftSettings: upcoming),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"], swiftSettings: upcoming),
+        .testTarget(
+            name: "BatonWorkerTests",
+            dependencies: ["BatonWorker", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Broker"], swiftSettings: upcoming),
         .testTarget(
             name: "BatonCLITests",

@@ -1,0 +1,66 @@
+import BatonWorker
+import Broker
+import Foundation
+import Logging
+import Testing
+import ZeroMQ
+
+@Suite("The BatonWorker library", .serialized, .timeLimit(.minutes(1)))
+struct BatonWorkerTests {
+    @Test("the environment contract is read from BATON_* variables, and a backend is required")
+    func environment() throws {
+        let environment = try WorkerEnvironment.from([
+            "BATON_BACKEND": "ipc:///tmp/x", "BATON_WORKER_ID": "run-2-7", "BATON_SLOT": "2",
+            "BATON_GENERATION": "3", "BATON_HEARTBEAT_MS": "250",
+        ])
+        #expect(environment.backend == "ipc:///tmp/x")
+        #expect(environment.workerID == Array("run-2-7".utf8))
+        #expect(environment.slot == 2 && environment.generation == 3)
+        #expect(environment.heartbeatIntervalMilliseconds == 250)
+        #expect(environment.isManaged)
+        #expect(try WorkerEnvironment.from([:], backend: "tcp://127.0.0.1:1").isManaged == false)
+        #expect(throws: WorkerError.self) { _ = try WorkerEnvironment.from([:]) }
+    }
+
+    @Test("a heartbeating worker serves requests and stays registered while idle past the liveness window")
+    func heartbeatingWorkerStaysAlive() async throws {
+        var options = BrokerServer.Options(frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*")
+        options.policy.heartbeatInterval = 50_000_000
+        options.policy.heartbeatLiveness = 3
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let broker = try BrokerServer(options: options, logger: logger)
+        let endpoints = try broker.start()
+        defer { broker.stop() }
+
+        var workerOptions = WorkerOptions()
+        workerOptions.heartbeatIntervalMilliseconds = 50
+        let environment = WorkerEnvironment(backend: endpoints.backend, workerID: Array("lib-1".utf8))
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread { [workerOptions, logger] in
+            let runtime = WorkerRuntime(environment: environment, options: workerOptions, logger: logger)
+            _ = try? runtime.run { body in
+                body.first == Array("stop".utf8) ? .replyAndStop([Array("bye".utf8)]) : .reply([Array("echo:".utf8)] + body)
+            }
+            finished.signal()
+        }
+        thread.start()
+
+        let context = try Context()
+        defer { context.terminate() }
+        let client = try Socket(context, .req)
+        defer { client.close() }
+        client.linger = 0
+        try client.setReceiveTimeout(milliseconds: 5_000)
+        try client.connect(endpoints.frontend)
+        try client.send(frame: Array("hi".utf8))
+        #expect(try client.receive()?.frames == [Array("echo:".utf8), Array("hi".utf8)])
+        // Idle for four liveness windows: heartbeats keep the worker registered.
+        try await Task.sleep(for: .milliseconds(600))
+        let stats = try await broker.stats()
+        #expect(stats.workers == 1 && stats.workersExpired == 0)
+        try client.send(frame: Array("stop".utf8))
+        #expect(try client.receive()?.frames == [Array("bye".utf8)])
+        #expect(finished.wait(timeout: .now() + 5) == .success, "replyAndStop ends run()")
+    }
+}
