@@ -90,4 +90,19 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     public var failure: String?
     /// Requests its current worker has answered.
     public var served: UInt64 = 0
+
+    /// Creates a slot status.
+    public init(slot: Int, state: SlotState, pid: Int32?, workerID: String?, generation: Int, uptimeSeconds: Double?,
+                restarts: Int, lastExit: String?, failure: String?, served: UInt64 = 0) {
+        self.slot = slot
+        self.state = state
+        self.pid = pid
+        self.workerID = workerID
+        self.generation = generation
+        self.uptimeSeconds = uptimeSeconds
+        self.restarts = restarts
+        self.lastExit = lastExit
+        self.failure = failure
+        self.served = served
+    }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import Broker
 import Store
+import Supervisor
 import Testing
 
 @testable import BatonCLI
@@ -98,6 +100,31 @@ struct GoldenOutputTests {
         let workers = try HistoryQueries.workers(limit: 10, in: database)
         #expect(workers.map(\.replied) == [0, 0, 2])
         try expectGolden("workers.txt", WorkersCommand.table(workers))
+    }
+
+    @Test("status: table, including failed slots and history counters")
+    func status() throws {
+        var broker = BrokerStats()
+        broker.queueDepth = 3
+        broker.inFlight = 2
+        broker.idleWorkers = 0
+        broker.requestsReceived = 1234
+        broker.errorReplies = 5
+        var history = RecorderStats()
+        history.requestRows = 1229
+        let report = StatusReport(
+            pid: 4242, command: "/opt/game/server --map arena",
+            slots: [
+                SlotStatus(slot: 1, state: .ready, pid: 5001, workerID: "r-1-9", generation: 2, uptimeSeconds: 3725,
+                           restarts: 1, lastExit: "signal 9", failure: nil, served: 610),
+                SlotStatus(slot: 2, state: .failed, pid: nil, workerID: nil, generation: 2, uptimeSeconds: nil,
+                           restarts: 5, lastExit: "exit 1", failure: "crashed 6 times within 60 s; last: exit 1",
+                           served: 0),
+                SlotStatus(slot: 3, state: .backoff, pid: nil, workerID: nil, generation: 2, uptimeSeconds: nil,
+                           restarts: 2, lastExit: "signal 6", failure: nil, served: 0),
+            ],
+            broker: broker, history: history)
+        try expectGolden("status.txt", StatusTable(report).render())
     }
 
     @Test("baton history reads the file with no supervisor running, and reports a missing database")
