@@ -52,7 +52,9 @@ struct StatusTable {
                                        "LAST EXIT / FAILURE"])
         for slot in report.slots {
             table.append([
-                "\(slot.slot)", slot.state.rawValue, slot.pid.map { "\($0)" } ?? "-", "\(slot.generation)",
+                "\(slot.slot)",
+                slot.state.rawValue + (slot.incomingGeneration.map { " (gen \($0) starting)" } ?? ""),
+                slot.pid.map { "\($0)" } ?? "-", "\(slot.generation)",
                 slot.uptimeSeconds.map(Self.duration) ?? "-", "\(slot.restarts)", "\(slot.served)",
                 slot.failure ?? slot.lastExit ?? "",
             ])

@@ -90,6 +90,10 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     public var failure: String?
     /// Requests its current worker has answered.
     public var served: UInt64 = 0
+    /// While a reload starts this slot's next worker: its generation (and pid, once spawned).
+    public var incomingGeneration: Int?
+    /// Pid of the next worker a reload is starting.
+    public var incomingPid: Int32?
 
     /// Creates a slot status.
     public init(slot: Int, state: SlotState, pid: Int32?, workerID: String?, generation: Int, uptimeSeconds: Double?,

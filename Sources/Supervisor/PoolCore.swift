@@ -229,10 +229,13 @@ public struct PoolCore {
     /// The slots as `status` shows them.
     public func status(now: UInt64) -> [SlotStatus] {
         slots.map { slot in
-            SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID,
-                       generation: slot.generation,
-                       uptimeSeconds: slot.pid == nil ? nil : Double(now &- slot.spawnedAt) / 1e9,
-                       restarts: slot.restarts, lastExit: slot.lastExit, failure: slot.failure)
+            var status = SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID,
+                                    generation: slot.generation,
+                                    uptimeSeconds: slot.pid == nil ? nil : Double(now &- slot.spawnedAt) / 1e9,
+                                    restarts: slot.restarts, lastExit: slot.lastExit, failure: slot.failure)
+            status.incomingGeneration = slot.incoming?.generation
+            status.incomingPid = slot.incoming?.pid
+            return status
         }
     }
 

@@ -122,6 +122,13 @@ struct GoldenOutputTests {
                            served: 0),
                 SlotStatus(slot: 3, state: .backoff, pid: nil, workerID: nil, generation: 2, uptimeSeconds: nil,
                            restarts: 2, lastExit: "signal 6", failure: nil, served: 0),
+                {
+                    var reloading = SlotStatus(slot: 4, state: .ready, pid: 5004, workerID: "r-4-4", generation: 2,
+                                               uptimeSeconds: 42, restarts: 0, lastExit: nil, failure: nil, served: 12)
+                    reloading.incomingGeneration = 3
+                    reloading.incomingPid = 5010
+                    return reloading
+                }(),
             ],
             broker: broker, history: history)
         try expectGolden("status.txt", StatusTable(report).render())

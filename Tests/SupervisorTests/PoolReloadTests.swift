@@ -33,6 +33,7 @@ struct PoolReloadTests {
         actions = pool.workerReady(first.id, now: second)
         #expect(actions.contains(.drain(workerID: "r-1-1")))
         #expect(pool.status(now: second)[0].pid == 101, "the old worker still serves while it drains")
+        #expect(pool.status(now: second)[0].incomingGeneration == 2 && pool.status(now: second)[0].incomingPid == 201)
         actions = pool.workerDrained("r-1-1", now: second)
         #expect(actions.contains(.signal(pid: 101, signal: 15)))
         let next = try #require(spawns(actions).first)
