@@ -13,11 +13,6 @@ public enum Timestamp {
 
     /// Now, formatted.
     public static func now() -> String { iso(nanoseconds: Clock.wall()) }
-
-    /// Converts a monotonic reading into wall-clock nanoseconds, using the current offset between the clocks.
-    public static func wall(fromMonotonic monotonic: UInt64) -> Int64 {
-        Clock.wall() - Int64(bitPattern: Clock.monotonic()) + Int64(bitPattern: monotonic)
-    }
 }
 
 /// Formats wall-clock nanoseconds like ``Timestamp/iso(nanoseconds:)``, reusing the date and time part

@@ -26,11 +26,4 @@ public final class Context: @unchecked Sendable {
     public func terminate() {
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
     }
-
-    /// The libzmq version this process is linked with, as (major, minor, patch).
-    public static var libraryVersion: (major: Int32, minor: Int32, patch: Int32) {
-        var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
-        zmq_version(&major, &minor, &patch)
-        return (major, minor, patch)
-    }
 }

@@ -41,20 +41,6 @@ extension Socket {
     /// Milliseconds a blocking receive waits before returning nothing (-1: forever).
     public func setReceiveTimeout(milliseconds: Int32) throws(ZMQError) { try setIntOption(ZMQ_RCVTIMEO, milliseconds) }
 
-    /// Milliseconds a blocking send waits before failing with `EAGAIN` (-1: forever).
-    public func setSendTimeout(milliseconds: Int32) throws(ZMQError) { try setIntOption(ZMQ_SNDTIMEO, milliseconds) }
-
-    /// Milliseconds between reconnection attempts of a connecting socket.
-    public func setReconnectInterval(milliseconds: Int32) throws(ZMQError) {
-        try setIntOption(ZMQ_RECONNECT_IVL, milliseconds)
-    }
-
-    /// REQ only: accept a reply only to the latest request, and allow a new request after a lost reply.
-    public func setRequestRelaxed(_ on: Bool) throws(ZMQError) {
-        try setIntOption(ZMQ_REQ_RELAXED, on ? 1 : 0)
-        try setIntOption(ZMQ_REQ_CORRELATE, on ? 1 : 0)
-    }
-
     /// The endpoint the socket bound last, with the real port for `tcp://…:*`.
     public func lastEndpoint() throws(ZMQError) -> String {
         var buffer = [CChar](repeating: 0, count: 1024)
@@ -63,11 +49,6 @@ extension Socket {
         if rc != 0 { throw ZMQError.last("zmq_getsockopt LAST_ENDPOINT") }
         let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// Whether the socket can send or has a message to receive right now (`ZMQ_EVENTS`).
-    public func pendingEvents() throws(ZMQError) -> PollEvents {
-        PollEvents(rawValue: Int16(truncatingIfNeeded: try intOption(ZMQ_EVENTS)))
     }
 
     func intOption(_ option: Int32) throws(ZMQError) -> Int32 {
