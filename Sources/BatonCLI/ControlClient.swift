@@ -1,10 +1,14 @@
 import Supervisor
 import ZeroMQ
 
-/// Sends one command to a running supervisor's control socket and returns the reply frames after `OK`.
-struct ControlClient {
+/// A connection to a running supervisor's control socket (`STATE_DIR/control.ipc`).
+///
+/// Requests are `[""][command][argument…]`; answers are `[""][kind][text…]` where kind is `OK`, `ERR`, or
+/// (while a reload runs) `PROGRESS`.
+final class ControlClient {
     let stateDir: String
-    let timeout: Double
+    private let context: Context
+    private let socket: Socket
 
     enum Failure: Error, CustomStringConvertible {
         case noSupervisor(String)
@@ -18,20 +22,44 @@ struct ControlClient {
         }
     }
 
-    func call(_ command: String) throws -> [[UInt8]] {
-        let context = try Context()
-        defer { context.terminate() }
-        let socket = try Socket(context, .dealer)
-        defer { socket.close() }
-        socket.linger = 0
-        try socket.setReceiveTimeout(milliseconds: Int32(timeout * 1000))
-        try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
-        try socket.send(frames: [[], Array(command.utf8)])
-        guard let reply = try socket.receive(), reply.count >= 2 else { throw Failure.noSupervisor(stateDir) }
-        let body = Array(reply.frames.dropFirst())
-        guard body.first == Array("OK".utf8) else {
-            throw Failure.refused(body.dropFirst().map(Message.render).joined(separator: " "))
+    init(stateDir: String) throws {
+        self.stateDir = stateDir
+        context = try Context()
+        do {
+            socket = try Socket(context, .dealer)
+            socket.linger = 0
+            try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
+        } catch {
+            context.terminate()
+            throw error
         }
-        return Array(body.dropFirst())
+    }
+
+    deinit {
+        socket.close()
+        context.terminate()
+    }
+
+    /// Sends a command with optional argument frames.
+    func send(_ command: String, _ arguments: [[UInt8]] = []) throws {
+        try socket.send(frames: [[], Array(command.utf8)] + arguments)
+    }
+
+    /// The next answer, as (kind, frames after it); throws ``Failure/noSupervisor(_:)`` after `timeout` seconds.
+    func receive(timeout: Double) throws -> (kind: String, frames: [[UInt8]]) {
+        try socket.setReceiveTimeout(milliseconds: Int32(min(timeout * 1000, 2e9)))
+        guard let reply = try socket.receive(), reply.count >= 2 else { throw Failure.noSupervisor(stateDir) }
+        return (String(decoding: reply.frames[1], as: UTF8.self), Array(reply.frames.dropFirst(2)))
+    }
+
+    /// Sends one command and returns the frames after `OK`; throws ``Failure/refused(_:)`` on `ERR`.
+    static func call(_ command: String, stateDir: String, timeout: Double) throws -> [[UInt8]] {
+        let client = try ControlClient(stateDir: stateDir)
+        try client.send(command)
+        let answer = try client.receive(timeout: timeout)
+        guard answer.kind == "OK" else {
+            throw Failure.refused(answer.frames.map(Message.render).joined(separator: " "))
+        }
+        return answer.frames
     }
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import CBatonSys
 import Foundation
 import Supervisor
-import ZeroMQ
 
 /// `baton reload`: roll the running supervisor's workers to a new generation, one slot at a time.
 struct ReloadCommandLine: ParsableCommand {
@@ -48,39 +47,27 @@ struct ReloadCommandLine: ParsableCommand {
         if arguments.first == "--" { arguments.removeFirst() }
         let request = ReloadRequest(command: arguments.isEmpty ? nil : arguments, surge: surge == 1,
                                     readyTimeoutSeconds: readyTimeout, drainTimeoutSeconds: drainTimeout)
-        let context = try Context()
-        defer { context.terminate() }
-        let socket = try Socket(context, .dealer)
-        defer { socket.close() }
-        socket.linger = 0
+        let client = try ControlClient(stateDir: stateDir)
+        try client.send("reload", [Array(try JSONEncoder().encode(request))])
+        let terminal = isatty(1) == 1
         // The supervisor answers at once (first step, or a refusal); after that each step answers within the
         // ready or drain timeout, so allow that plus a margin between messages.
-        try socket.setReceiveTimeout(milliseconds: 5_000)
-        try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
-        try socket.send(frames: [[], Array("reload".utf8), Array(try JSONEncoder().encode(request))])
-        let terminal = isatty(1) == 1
-        var first = true
+        var timeout = 5.0
         while true {
-            if !first {
-                try socket.setReceiveTimeout(milliseconds: Int32(min((readyTimeout + drainTimeout + 30) * 1000, 2e9)))
-            }
-            first = false
-            guard let reply = try socket.receive(), reply.count >= 3 else {
+            let answer: (kind: String, frames: [[UInt8]])
+            do {
+                answer = try client.receive(timeout: timeout)
+            } catch {
                 if terminal { print("") }
-                printError("no answer from a supervisor on state directory \(stateDir)")
+                printError("\(error)")
                 throw ExitCode(2)
             }
-            let kind = String(decoding: reply.frames[1], as: UTF8.self)
-            let text = String(decoding: reply.frames[2], as: UTF8.self)
-            switch kind {
+            timeout = readyTimeout + drainTimeout + 30
+            let text = answer.frames.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            switch answer.kind {
             case "PROGRESS":
-                if terminal {
-                    print("\r\u{1B}[2K" + text, terminator: "")
-                    fflushStdout()
-                } else {
-                    print(text)
-                    fflushStdout()
-                }
+                print(terminal ? "\r\u{1B}[2K" + text : text, terminator: terminal ? "" : "\n")
+                fflushStdout()
             case "OK":
                 if terminal { print("\r\u{1B}[2K", terminator: "") }
                 print(text)

@@ -24,7 +24,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let reply: [[UInt8]]
         do {
-            reply = try ControlClient(stateDir: stateDir, timeout: timeout).call("status")
+            reply = try ControlClient.call("status", stateDir: stateDir, timeout: timeout)
         } catch {
             printError("\(error)")
             throw ExitCode(1)

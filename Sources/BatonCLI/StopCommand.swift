@@ -19,7 +19,7 @@ struct StopCommand: ParsableCommand {
     func run() throws {
         let reply: [[UInt8]]
         do {
-            reply = try ControlClient(stateDir: stateDir, timeout: 3).call("stop")
+            reply = try ControlClient.call("stop", stateDir: stateDir, timeout: 3)
         } catch {
             printError("\(error)")
             throw ExitCode(2)

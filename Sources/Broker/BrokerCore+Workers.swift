@@ -51,9 +51,7 @@ extension BrokerCore {
             worker.request = nil
             workers[id] = worker
             stats.inFlight -= 1
-            queue.prepend(request)
-            noteQueueDepth()
-            if configuration.recordHistory { history.append(.requestRequeued(id: request.id, at: now)) }
+            requeue(request, now: now)
         }
         stats.workersUnreachable += 1
         removeWorker(id, reason: "unreachable", now: now, into: &out)
@@ -189,9 +187,7 @@ extension BrokerCore {
                                       into out: inout [BrokerAction]) {
         if request.attempts <= configuration.retryOnCrash {
             stats.retried += 1
-            queue.prepend(request)
-            noteQueueDepth()
-            if configuration.recordHistory { history.append(.requestRequeued(id: request.id, at: now)) }
+            requeue(request, now: now)
         } else {
             fail(request, .workerDied, "the worker serving the request was lost: \(reason)", now: now, into: &out)
         }

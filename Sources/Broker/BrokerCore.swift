@@ -106,9 +106,7 @@ public struct BrokerCore {
             let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
             for id in silent {
                 stats.workersExpired += 1
-                banned[id] = now + Self.banDuration
-                out.append(.log(.workerHung(worker: id)))
-                removeWorker(id, reason: "silent for more than \(window / 1_000_000) ms", now: now, into: &out)
+                dropHung(id, reason: "silent for more than \(window / 1_000_000) ms", now: now, into: &out)
             }
             for worker in workers.values where worker.heartbeating {
                 out.append(.heartbeat(worker: worker.id))
@@ -119,12 +117,8 @@ public struct BrokerCore {
             let hung = workers.values.filter { $0.request != nil && now &- $0.dispatchedAt >= timeout }.map(\.id)
             for id in hung {
                 stats.workersHung += 1
-                banned[id] = now + Self.banDuration
-                out.append(.log(.workerHung(worker: id)))
-                removeWorker(id, reason: "request ran past \(timeout / 1_000_000) ms", now: now, into: &out)
+                dropHung(id, reason: "request ran past \(timeout / 1_000_000) ms", now: now, into: &out)
             }
-        } else if stats.inFlight == 0 {
-            nextTimeoutCheckAt = now + min((configuration.requestTimeout ?? 0) / 10 + 1, 100_000_000)
         }
         pump(now: now, into: &out)
     }
@@ -154,6 +148,20 @@ public struct BrokerCore {
     public var inFlightCount: Int { stats.inFlight }
 
     // MARK: Internals
+
+    /// Removes a worker that hung or went silent, ignores it for a while, and asks for its process to end.
+    private mutating func dropHung(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
+        banned[id] = now + Self.banDuration
+        out.append(.log(.workerHung(worker: id)))
+        removeWorker(id, reason: reason, now: now, into: &out)
+    }
+
+    /// Puts a request back at the front of the queue (its worker was lost before answering).
+    mutating func requeue(_ request: PendingRequest, now: UInt64) {
+        queue.prepend(request)
+        noteQueueDepth()
+        if configuration.recordHistory { history.append(.requestRequeued(id: request.id, at: now)) }
+    }
 
     /// Sends queued requests to idle workers, least recently used first, while both exist.
     mutating func pump(now: UInt64, into out: inout [BrokerAction]) {

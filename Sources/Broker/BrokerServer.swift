@@ -118,33 +118,24 @@ public final class BrokerServer: Sendable {
 
     /// Returns a snapshot of the broker's counters, blocking the calling thread (not for async code).
     public func statsBlocking() throws(BrokerError) -> BrokerStats {
-        let result = Mutex<BrokerStats?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        guard send(.stats { stats in
-            result.withLock { $0 = stats }
-            done.signal()
-        }) else { throw BrokerError(.notRunning, "stats") }
-        done.wait()
-        return result.withLock { $0! }
+        try askBlocking("stats", Command.stats)
     }
 
-    /// A snapshot of the workers the broker knows.
-    public func workers() async throws(BrokerError) -> [WorkerSummary] {
-        let result: [WorkerSummary]? = await withCheckedContinuation { continuation in
-            if !send(.workers { continuation.resume(returning: $0) }) { continuation.resume(returning: nil) }
-        }
-        guard let result else { throw BrokerError(.notRunning, "workers") }
-        return result
-    }
-
-    /// A snapshot of the workers, blocking the calling thread (not for async code).
+    /// A snapshot of the workers the broker knows, blocking the calling thread (not for async code).
     public func workersBlocking() throws(BrokerError) -> [WorkerSummary] {
-        let result = Mutex<[WorkerSummary]?>(nil)
+        try askBlocking("workers", Command.workers)
+    }
+
+    /// Sends a query command and waits on this thread for the broker thread's answer.
+    private func askBlocking<Answer: Sendable>(
+        _ what: String, _ command: (@escaping @Sendable (Answer) -> Void) -> Command
+    ) throws(BrokerError) -> Answer {
+        let result = Mutex<Answer?>(nil)
         let done = DispatchSemaphore(value: 0)
-        guard send(.workers { workers in
-            result.withLock { $0 = workers }
+        guard send(command { answer in
+            result.withLock { $0 = answer }
             done.signal()
-        }) else { throw BrokerError(.notRunning, "workers") }
+        }) else { throw BrokerError(.notRunning, what) }
         done.wait()
         return result.withLock { $0! }
     }

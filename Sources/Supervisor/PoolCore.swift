@@ -197,23 +197,16 @@ public struct PoolCore {
         return actions
     }
 
-    /// How the process `pid` ending would be described: `stopped` (asked to, on shutdown), `hung` (ended
-    /// after a hang), or `crashed` (nobody asked).
-    public func exitReason(forPid pid: Int32) -> String {
-        if let process = retiring[pid] { return process.reason }
-        if slots.contains(where: { $0.incoming?.pid == pid }) { return stopping ? "stopped" : "crashed" }
-        guard let slot = slots.first(where: { $0.pid == pid }) else { return "unknown" }
-        if stopping { return "stopped" }
-        return slot.state == .stopping ? "hung" : "crashed"
-    }
-
-    /// The worker id and slot of a live process.
-    public func worker(forPid pid: Int32) -> (workerID: String, slot: Int, generation: Int)? {
-        if let process = retiring[pid] { return (process.workerID, process.slot, 0) }
-        if let slot = slots.first(where: { $0.incoming?.pid == pid }), let incoming = slot.incoming {
-            return (incoming.workerID, slot.number, incoming.generation)
+    /// The worker id of a live process, and how its ending is described: the reason it was retired
+    /// (`replaced`, `rolled-back`), `stopped` (on shutdown), `hung` (ended after a hang), or `crashed`.
+    public func exitingWorker(pid: Int32) -> (workerID: String, reason: String)? {
+        if let process = retiring[pid] { return (process.workerID, process.reason) }
+        if let incoming = slots.lazy.compactMap(\.incoming).first(where: { $0.pid == pid }) {
+            return (incoming.workerID, stopping ? "stopped" : "crashed")
         }
-        return slots.first { $0.pid == pid }.flatMap { slot in slot.workerID.map { ($0, slot.number, slot.generation) } }
+        guard let slot = slots.first(where: { $0.pid == pid }), let workerID = slot.workerID else { return nil }
+        if stopping { return (workerID, "stopped") }
+        return (workerID, slot.state == .stopping ? "hung" : "crashed")
     }
 
     /// Whether no worker process is left.

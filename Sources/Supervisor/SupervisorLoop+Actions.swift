@@ -62,10 +62,9 @@ extension SupervisorLoop {
             let permanent = result > 0 && [ENOENT, EACCES, ENOEXEC, ENOTDIR, EISDIR].contains(code)
             record(.supervisor(kind: "spawn-failed", slot: slot, workerID: workerID, generation: generation,
                                detail: reason, at: now))
-            var generator = random
-            defer { random = generator }
+            var random = SystemRandomNumberGenerator()
             return pool.spawnFailed(slot: slot, workerID: workerID, reason: reason, permanent: permanent, now: now,
-                                    using: &generator)
+                                    using: &random)
         }
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))

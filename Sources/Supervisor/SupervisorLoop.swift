@@ -8,7 +8,6 @@ import ZeroMQ
 struct SupervisorLoop {
     let server: SupervisorServer
     var pool: PoolCore
-    var random = SystemRandomNumberGenerator()
     let registry: WorkerRegistry
     var epoll: Int32 = -1
     /// Live worker processes: pid → pidfd (-1 when the kernel gave none).
@@ -140,14 +139,12 @@ struct SupervisorLoop {
             }
             pidfds[pid] = nil
             let exit = signal != 0 ? "signal \(signal)" : "exit \(code)"
-            if let worker = pool.worker(forPid: pid) {
+            if let worker = pool.exitingWorker(pid: pid) {
                 record(.workerExited(workerID: worker.workerID, code: signal == 0 ? code : nil,
-                                     signal: signal != 0 ? signal : nil, reason: pool.exitReason(forPid: pid),
-                                     at: Clock.monotonic()))
+                                     signal: signal != 0 ? signal : nil, reason: worker.reason, at: Clock.monotonic()))
             }
-            var generator = random
-            perform(pool.processExited(pid: pid, exit: exit, now: Clock.monotonic(), using: &generator))
-            random = generator
+            var random = SystemRandomNumberGenerator()
+            perform(pool.processExited(pid: pid, exit: exit, now: Clock.monotonic(), using: &random))
         }
         registry.record(pool.livePids)
     }
