@@ -180,14 +180,14 @@ public enum HistoryQueries {
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM generation ORDER BY id DESC")
             return try rows.map { row in
                 let id: Int = row["id"]
-                let requests = try Int.fetchOne(db, sql: "SELECT count(*) FROM request WHERE generation = ?",
-                                                arguments: [id]) ?? 0
-                let errors = try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM request WHERE generation = ? AND status = 'failed'
-                    """, arguments: [id]) ?? 0
-                let replied = try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM request WHERE generation = ? AND total_us IS NOT NULL AND status = 'replied'
-                    """, arguments: [id]) ?? 0
+                let counts = try Row.fetchOne(db, sql: """
+                    SELECT count(*) AS requests, total(status = 'failed') AS errors,
+                        total(status = 'replied' AND total_us IS NOT NULL) AS replied
+                    FROM request WHERE generation = ?
+                    """, arguments: [id])
+                let requests: Int = counts?["requests"] ?? 0
+                let errors = Int(counts?["errors"] as Double? ?? 0)
+                let replied = Int(counts?["replied"] as Double? ?? 0)
                 func percentile(_ fraction: Double) throws -> Int64? {
                     guard replied > 0 else { return nil }
                     let offset = min(replied - 1, Int(Double(replied) * fraction))
