@@ -14,6 +14,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
     /// How many times a request whose worker was lost is sent to another worker (0: answer `worker-died`).
     public var retryOnCrash: Int = 0
 
+    /// Largest request or reply, in bytes summed over its frames, the broker passes on; a larger one is
+    /// answered `too-large`. `nil`: no limit (the server sets it from its per-frame limit).
+    public var maxMessageBytes: Int?
+
     /// Whether request and worker events are collected in ``BrokerCore/history`` for the history database.
     public var recordHistory = false
 

@@ -155,6 +155,12 @@ extension BrokerCore {
         worker.served += 1
         workers[id] = worker
         stats.inFlight -= 1
+        if let limit = configuration.maxMessageBytes, PendingRequest.size(of: body) > limit {
+            fail(request, .tooLarge, "the worker's reply is larger than \(limit) bytes", now: now, into: &out)
+            if !draining.isEmpty && draining.contains(id) { out.append(.log(.workerDrained(worker: id))) }
+            makeIdle(id)
+            return pump(now: now, into: &out)
+        }
         stats.repliesForwarded += 1
         if configuration.recordHistory {
             history.append(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now))

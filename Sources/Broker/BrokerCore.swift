@@ -63,6 +63,9 @@ public struct BrokerCore {
         if configuration.recordHistory {
             history.append(.requestReceived(id: request.id, client: frames[0], bytes: request.bodySize, at: now))
         }
+        if let limit = configuration.maxMessageBytes, request.clientBytes > limit {
+            return fail(request, .tooLarge, "the request is larger than \(limit) bytes", now: now, into: &out)
+        }
         queue.append(request)
         noteQueueDepth()
         pump(now: now, into: &out)
@@ -192,6 +195,7 @@ public struct BrokerCore {
         switch code {
         case .expired: stats.expired += 1
         case .workerDied: stats.workerDied += 1
+        case .tooLarge: stats.tooLarge += 1
         case .badReply, .shuttingDown: break
         }
         out.append(.reply(envelope: request.envelope, body: code.body(text)[...]))

@@ -12,8 +12,10 @@ extension BrokerLoop {
                         unreachableWorkers.append(worker)
                     }
                 case .reply(let envelope, let body):
-                    if try !sendToClient(frontend, envelope: envelope, body: body) {
-                        core.replyUndeliverable()
+                    switch try sendToClient(frontend, envelope: envelope, body: body) {
+                    case .sent: break
+                    case .gone: core.replyUndeliverable()
+                    case .full: unreadReplyDropped(client: envelope.first ?? [])
                     }
                 case .heartbeat(let worker):
                     if try !sendHeartbeat(backend, worker) { unreachableWorkers.append(worker) }
@@ -39,15 +41,17 @@ extension BrokerLoop {
         return true
     }
 
-    /// `[envelope…][""][body…]`; `false` if the client is gone or not reading.
+    /// `[envelope…][""][body…]`; whether it was sent, or the client is gone or not reading.
     private func sendToClient(_ frontend: Socket, envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>)
-        throws -> Bool
+        throws -> ClientRoute
     {
-        guard let first = envelope.first, try sendRoutingFrame(frontend, first) else { return false }
+        guard let first = envelope.first else { return .gone }
+        let route = try routeToClient(frontend, first)
+        guard route == .sent else { return route }
         for frame in envelope.dropFirst() { try frontend.send(frame: frame, more: true) }
         try frontend.send(frame: WireProtocol.delimiter, more: true)
         try sendLast(frontend, body)
-        return true
+        return .sent
     }
 
     private func sendHeartbeat(_ backend: Socket, _ worker: [UInt8]) throws -> Bool {

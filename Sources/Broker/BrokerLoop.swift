@@ -13,12 +13,18 @@ struct BrokerLoop {
     /// When a graceful shutdown began, its deadline, and who to tell when it is done.
     var draining: (deadline: UInt64, done: [@Sendable () -> Void])?
     var running = true
+    /// The ZAP handler and connection counts (``BrokerLoop/secure(frontend:backend:)``), once the sockets exist.
+    var guarded: BrokerGuard?
     /// Longest time a client request waits unread in ZeroMQ's queues while every worker is busy.
     static let frontendSweep: UInt64 = 10_000_000
 
     init(server: BrokerServer) {
         self.server = server
-        core = BrokerCore(configuration: server.options.policy, firstRequestID: server.options.firstRequestID)
+        var policy = server.options.policy
+        if policy.maxMessageBytes == nil, server.options.maxMessageSize > 0 {
+            policy.maxMessageBytes = Int(server.options.maxMessageSize)
+        }
+        core = BrokerCore(configuration: policy, firstRequestID: server.options.firstRequestID)
         actions.reserveCapacity(64)
     }
 
@@ -41,6 +47,7 @@ struct BrokerLoop {
         defer {
             frontend.close()
             backend.close()
+            guarded?.stop()
             finish()
         }
         do {
@@ -50,7 +57,7 @@ struct BrokerLoop {
         }
     }
 
-    private func bindSockets() throws -> (Socket, Socket) {
+    private mutating func bindSockets() throws -> (Socket, Socket) {
         let options = server.options
         let frontend = try Socket(server.context, .router)
         let backend = try Socket(server.context, .router)
@@ -58,10 +65,11 @@ struct BrokerLoop {
             socket.linger = 0
             try socket.setRouterMandatory(true)
             try socket.setMaxMessageSize(options.maxMessageSize)
-            // The broker's own queue is the bounded one; ZeroMQ's pipes must not drop replies to a client
-            // with many requests in flight.
+            // The broker's own queue is the bounded one; ZeroMQ's pipes must not drop requests to workers.
+            // The frontend's bound on unread replies is set by `secure`.
             try socket.setSendHighWaterMark(0)
         }
+        guarded = try secure(frontend: frontend, backend: backend)
         do {
             try frontend.bind(options.frontend)
         } catch {
@@ -146,7 +154,7 @@ struct BrokerLoop {
     private mutating func handle(_ command: BrokerServer.Command) {
         switch command {
         case .stats(let reply):
-            reply(core.stats)
+            reply(stats)
         case .workers(let reply):
             reply(core.knownWorkers.values.map {
                 WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating)
@@ -180,7 +188,7 @@ struct BrokerLoop {
         }
         for command in server.takeCommands(finishing: true) {
             switch command {
-            case .stats(let reply): reply(core.stats)
+            case .stats(let reply): reply(stats)
             case .workers(let reply): reply([])
             case .shutdown(_, let done): done()
             case .stop, .processEnded, .drain: break

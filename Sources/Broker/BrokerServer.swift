@@ -27,6 +27,8 @@ public final class BrokerServer: Sendable {
         public var firstRequestID: UInt64 = 1
         /// Called on the broker thread for worker events (ready, lost, hung); must return quickly.
         public var observer: (@Sendable (BrokerLogEvent) -> Void)?
+        /// CURVE on tcp endpoints, authorised keys, and the bounds on clients and unread replies.
+        public var security = BrokerSecurity()
 
         /// Creates options for the given endpoints with default policy.
         public init(frontend: String, backend: String) {

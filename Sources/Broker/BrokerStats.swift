@@ -30,6 +30,12 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var workersHung: UInt64 = 0
     /// Workers removed because a send to them failed (they disconnected).
     public var workersUnreachable: UInt64 = 0
+    /// Replies dropped because their client already held the most unread replies the broker keeps for it.
+    public var unreadRepliesDropped: UInt64 = 0
+    /// `too-large` error replies: requests or replies over the message size limit.
+    public var tooLarge: UInt64 = 0
+    /// Connections, refusals and failed handshakes (from the broker's ZAP handler and socket monitors).
+    public var connections = ConnectionStats()
     /// Requests waiting in the broker's queue now.
     public var queueDepth: Int = 0
     /// The deepest the queue has been.

@@ -41,6 +41,8 @@ public enum BatonErrorCode: String, Sendable, CaseIterable, Codable {
     case badReply = "bad-reply"
     /// The supervisor is shutting down and will not serve the request.
     case shuttingDown = "shutting-down"
+    /// The request, or the worker's reply, is larger than `--max-message-size` (summed over its frames).
+    case tooLarge = "too-large"
 
     /// The error reply body: `["BATON-ERR", code, text]`.
     public func body(_ text: String) -> [[UInt8]] {

@@ -1,0 +1,84 @@
+import Logging
+import ZeroMQ
+
+/// The connection guard and the ZAP handler thread that runs it, for the life of the broker thread.
+struct BrokerGuard {
+    let connections: ConnectionGuard
+    let authenticator: ZAPAuthenticator
+
+    /// Stops the ZAP handler (after the guarded sockets are closed, before the context is terminated).
+    func stop() {
+        authenticator.stop()
+    }
+}
+
+/// Whether a reply reached a client's pipe.
+enum ClientRoute {
+    /// Queued for the client.
+    case sent
+    /// The client has disconnected.
+    case gone
+    /// The client holds ``BrokerSecurity/maxUnreadReplies`` replies it has not read: this one is dropped.
+    case full
+}
+
+extension BrokerLoop {
+    /// Applies ``BrokerServer/Options/security`` to the two sockets before they bind: CURVE on tcp endpoints,
+    /// ZAP domains, the frontend's high-water mark and handshake timeout, monitors; then starts the ZAP
+    /// handler that runs the ``ConnectionGuard`` on its own thread.
+    func secure(frontend: Socket, backend: Socket) throws -> BrokerGuard {
+        let options = server.options
+        let security = options.security
+        try frontend.setSendHighWaterMark(max(security.maxUnreadReplies, 1))
+        for socket in [frontend, backend] {
+            try socket.setHandshakeInterval(milliseconds: security.handshakeTimeoutMilliseconds)
+        }
+        if let keys = security.curveKeys {
+            if BrokerSecurity.isTCP(options.frontend) { try frontend.useCurveServer(keys) }
+            if BrokerSecurity.isTCP(options.backend) {
+                try backend.useCurveServer(keys)
+                try backend.setZAPDomain(ConnectionGuard.backendDomain)
+            }
+        }
+        // Every frontend connection, NULL mechanism included, goes to the ZAP handler (for --max-clients).
+        try frontend.setZAPDomain(ConnectionGuard.frontendDomain)
+        try frontend.startMonitor(endpoint: ConnectionGuard.frontendMonitor, events: ConnectionGuard.monitoredEvents)
+        try backend.startMonitor(endpoint: ConnectionGuard.backendMonitor, events: ConnectionGuard.monitoredEvents)
+        let connections = ConnectionGuard(security: security, logger: logger)
+        let authenticator = ZAPAuthenticator(context: server.context, handler: connections.authorize)
+        try authenticator.start(monitors: [
+            (ConnectionGuard.frontendMonitor, connections.frontendEvent),
+            (ConnectionGuard.backendMonitor, connections.backendEvent),
+        ])
+        return BrokerGuard(connections: connections, authenticator: authenticator)
+    }
+
+    /// The core's counters with the connection guard's.
+    var stats: BrokerStats {
+        var stats = core.stats
+        if let connections = guarded?.connections { stats.connections = connections.stats }
+        return stats
+    }
+
+    /// Sends a client's routing frame; tells apart a client that has gone from one that is not reading.
+    func routeToClient(_ frontend: Socket, _ id: [UInt8]) throws -> ClientRoute {
+        do {
+            return try frontend.send(frame: id, more: true, dontWait: true) ? .sent : .full
+        } catch where error.isHostUnreachable {
+            return .gone
+        }
+    }
+
+    /// Counts and logs (rate limited) a reply dropped because its client holds too many unread replies.
+    mutating func unreadReplyDropped(client: [UInt8]) {
+        core.unreadReplyDropped()
+        let (allowed, suppressed) = logLimiter.allow(now: Clock.monotonic())
+        if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
+        if allowed {
+            logger.warning("dropped a reply: the client is not reading its replies", metadata: [
+                "client": "\(Message.render(client))",
+                "max_unread_replies": "\(server.options.security.maxUnreadReplies)",
+            ])
+        }
+    }
+}

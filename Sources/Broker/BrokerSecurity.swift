@@ -1,0 +1,62 @@
+import ZeroMQ
+
+/// Who may connect to the broker, and how much one peer may make it hold.
+///
+/// CURVE applies to tcp endpoints only: an ipc endpoint is a file in a directory only its owner can enter,
+/// so the file system already decides who connects. Every frontend connection, whatever its transport and
+/// mechanism, goes through the broker's ZAP handler, which enforces ``maxClients``.
+public struct BrokerSecurity: Sendable {
+    /// The server's CURVE key pair; with one, every tcp endpoint requires CURVE. `nil`: no CURVE.
+    public var curveKeys: CurveKeyPair?
+    /// CURVE public keys (32 bytes) allowed on a tcp backend. No other worker may connect there over tcp.
+    public var authorizedWorkers: Set<[UInt8]> = []
+    /// CURVE public keys allowed on a tcp frontend; `nil`: any client that completes the CURVE handshake
+    /// (it knows the server's public key).
+    public var authorizedClients: Set<[UInt8]>?
+    /// Frontend connections open at once (handshakes in progress included); more are refused. `nil`: no bound.
+    public var maxClients: Int?
+    /// Replies the broker holds for one client that does not read them (the frontend's send high-water mark,
+    /// in messages); further replies to that client are dropped and counted.
+    public var maxUnreadReplies: Int32 = BrokerSecurity.defaultMaxUnreadReplies
+    /// Milliseconds a new connection has to finish its handshake, so a peer that connects and says nothing
+    /// does not hold a descriptor for long.
+    public var handshakeTimeoutMilliseconds: Int32 = 10_000
+
+    /// The default of ``maxUnreadReplies``: libzmq's own default high-water mark (see docs/protocol.md).
+    public static let defaultMaxUnreadReplies: Int32 = 1_000
+
+    /// No CURVE, no client bound, the default unread-reply bound.
+    public init() {}
+
+    /// Whether an endpoint is one CURVE protects (tcp).
+    public static func isTCP(_ endpoint: String) -> Bool {
+        endpoint.hasPrefix("tcp://")
+    }
+}
+
+/// Counters of the broker's connection guard: connections, refusals and failed handshakes.
+public struct ConnectionStats: Sendable, Equatable, Codable {
+    /// Frontend connections open now (handshakes in progress included).
+    public var clients = 0
+    /// The bound on ``clients`` (`nil`: none).
+    public var maxClients: Int?
+    /// Backend connections open now.
+    public var workerConnections = 0
+    /// Frontend connections refused because ``maxClients`` were open.
+    public var clientsOverLimit: UInt64 = 0
+    /// Frontend CURVE connections refused because their key is not authorised.
+    public var unauthorizedClients: UInt64 = 0
+    /// Backend connections refused because their key is not authorised (or they did not use CURVE keys).
+    public var unauthorizedWorkers: UInt64 = 0
+    /// Handshakes that failed before authentication: a plain peer on a CURVE endpoint, a wrong server key,
+    /// a peer that said nothing within the handshake timeout.
+    public var failedHandshakes: UInt64 = 0
+    /// Connections the listener could not accept (for example when descriptors ran out).
+    public var acceptFailures: UInt64 = 0
+
+    /// Zero counters.
+    public init() {}
+
+    /// Every refusal: over the client bound, unauthorised keys, failed handshakes.
+    public var refused: UInt64 { clientsOverLimit + unauthorizedClients + unauthorizedWorkers + failedHandshakes }
+}
