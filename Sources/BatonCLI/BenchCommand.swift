@@ -37,6 +37,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @OptionGroup var curve: CurveClientOptions
+
     func validate() throws {
         guard clients >= 1, window >= 1 else { throw ValidationError("--clients and --window must be at least 1") }
         guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be positive") }
@@ -52,6 +54,7 @@ struct BenchCommand: ParsableCommand {
         options.total = total
         options.warmup = total == nil ? warmup : 0
         options.size = size
+        options.curve = try curve.credentials()
         let report = try LoadGenerator(options: options).run()
         if json {
             let encoder = JSONEncoder()

@@ -16,6 +16,8 @@ struct CallCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the reply.")
     var timeout: Double = 5
 
+    @OptionGroup var curve: CurveClientOptions
+
     @Argument(help: "The request's frames.")
     var frames: [String]
 
@@ -31,6 +33,7 @@ struct CallCommand: ParsableCommand {
         defer { socket.close() }
         socket.linger = 0
         try socket.setReceiveTimeout(milliseconds: Int32(min(timeout * 1000, Double(Int32.max))))
+        if let credentials = try curve.credentials() { try socket.useCurveClient(credentials) }
         try socket.connect(frontend)
         try socket.send(frames: [[]] + frames.map { Array($0.utf8) })
         guard let reply = try socket.receive() else {

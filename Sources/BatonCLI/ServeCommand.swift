@@ -81,6 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
     var historyRetention: String?
 
+    @OptionGroup var security: SecurityOptions
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
@@ -111,9 +113,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = log.makeLogger(label: "baton")
         let state: StateDirectory
         let workerCommand: WorkerCommand?
+        let secured: SecurityOptions.Resolved
         do {
             state = try StateDirectory(path: stateDir)
             workerCommand = workers > 0 ? try resolveCommand() : nil
+            secured = try security.resolve(frontend: frontend, backend: backend ?? state.defaultBackendEndpoint,
+                                           workers: workers, logger: logger)
         } catch {
             logger.error("\(error)")
             throw ExitCode(2)
@@ -142,6 +147,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.history = recorder
         options.policy.recordHistory = recorder != nil
         options.firstRequestID = run?.firstRequestID ?? 1
+        options.security = secured.broker
 
         let server = try BrokerServer(options: options, logger: logger)
         let bound: BrokerServer.BoundEndpoints
@@ -168,6 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
                 command: workerCommand, pool: pool, stateDirectory: state.path, backend: bound.backend,
                 heartbeatMilliseconds: heartbeatInterval, controlEndpoint: state.controlEndpoint)
             supervisorOptions.history = recorder
+            supervisorOptions.workerEnvironment = secured.workerEnvironment
             if let recorder { supervisorOptions.historyStats = { recorder.stats } }
             supervisorOptions.latestGeneration = run?.latestGeneration ?? pool.generation
             supervisorOptions.sha256 = { try? SHA256.hexDigest(ofFile: $0) }

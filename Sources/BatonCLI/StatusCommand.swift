@@ -67,6 +67,7 @@ struct StatusTable {
             text += "history: \(history.requestRows) request rows written, \(history.droppedEvents) events dropped, "
                 + "\(history.failedBatches) failed writes\n"
         }
+        if let descriptors = report.descriptors { text += Self.bounds(report.broker, descriptors) }
         return text + table.render()
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ZeroMQ
 
 /// The environment contract between the supervisor and a managed worker (docs/workers.md).
 ///
@@ -16,6 +17,9 @@ public struct WorkerEnvironment: Sendable, Equatable {
     public var generation: Int?
     /// The broker's heartbeat interval in milliseconds (`BATON_HEARTBEAT_MS`), if it said.
     public var heartbeatIntervalMilliseconds: Int?
+    /// CURVE towards a tcp backend that requires it (`BATON_SERVER_KEY`, `BATON_CLIENT_PUBLIC_KEY`,
+    /// `BATON_CLIENT_SECRET_KEY`); nil: no CURVE.
+    public var curve: CurveClientCredentials?
 
     /// Creates an environment explicitly.
     public init(backend: String, workerID: [UInt8]? = nil, slot: Int? = nil, generation: Int? = nil) {
@@ -40,6 +44,7 @@ public struct WorkerEnvironment: Sendable, Equatable {
                                        slot: environment["BATON_SLOT"].flatMap(Int.init),
                                        generation: environment["BATON_GENERATION"].flatMap(Int.init))
         result.heartbeatIntervalMilliseconds = environment["BATON_HEARTBEAT_MS"].flatMap(Int.init)
+        result.curve = try curveCredentials(from: environment)
         return result
     }
 }

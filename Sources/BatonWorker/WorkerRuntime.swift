@@ -43,6 +43,7 @@ public final class WorkerRuntime {
         defer { socket.close() }
         socket.linger = 0
         if let id = environment.workerID { try socket.setRoutingID(id) }
+        if let curve = environment.curve { try socket.useCurveClient(curve) }
         try socket.connect(environment.backend)
         let framing: [[UInt8]] = options.heartbeats ? [] : [[]]
         try socket.send(frames: framing + [options.heartbeats ? [0x01] : Array("READY".utf8)])

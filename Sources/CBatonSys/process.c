@@ -59,6 +59,7 @@ int baton_spawn(const char *path, char *const argv[], char *const envp[], int ou
             dup2(out_fd, 1);
         if (err_fd >= 0)
             dup2(err_fd, 2);
+        baton_restore_child_limits();
         execve(path, argv, envp);
         int err = errno;
         ssize_t ignored = write(report[1], &err, sizeof err);

@@ -35,6 +35,7 @@ public struct LoadGenerator {
             socket.linger = 0
             try socket.setSendHighWaterMark(0)
             try socket.setReceiveHighWaterMark(0)
+            if let curve = options.curve { try socket.useCurveClient(curve) }
             try socket.connect(options.endpoint)
             poller.add(socket)
             sockets.append(socket)

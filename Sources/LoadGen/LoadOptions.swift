@@ -1,3 +1,5 @@
+import ZeroMQ
+
 /// What load to generate.
 public struct LoadOptions: Sendable {
     /// The broker's frontend endpoint.
@@ -16,6 +18,8 @@ public struct LoadOptions: Sendable {
     public var size = 64
     /// Seconds to wait for outstanding replies once sending stops; what is still missing then is lost.
     public var drainTimeout: Double = 5
+    /// CURVE towards a broker that requires it (every client uses the same key pair); nil: no CURVE.
+    public var curve: CurveClientCredentials?
 
     /// Creates options for a broker endpoint with the defaults above.
     public init(endpoint: String) {

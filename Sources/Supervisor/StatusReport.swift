@@ -13,6 +13,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var broker: BrokerStats
     /// The history recorder's counters (nil when recording is off): rows written, events dropped, failed writes.
     public var history: RecorderStats?
+    /// The supervisor's descriptors in use and its limit (nil from a supervisor that did not report them).
+    public var descriptors: DescriptorUsage?
 
     /// Creates a report.
     public init(pid: Int32, command: String, slots: [SlotStatus], broker: BrokerStats, history: RecorderStats? = nil) {

@@ -45,6 +45,7 @@ extension SupervisorLoop {
         environment["BATON_SLOT"] = "\(slot)"
         environment["BATON_GENERATION"] = "\(generation)"
         environment["BATON_HEARTBEAT_MS"] = "\(options.heartbeatMilliseconds)"
+        environment.merge(options.workerEnvironment) { $1 }
         let argv = [command.executable] + command.arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
         var pid: Int32 = 0
@@ -114,8 +115,9 @@ extension SupervisorLoop {
             return envelope + [Array("OK".utf8), Array("\(getpid())".utf8)]
         case "status":
             let broker = (try? server.broker.statsBlocking()) ?? BrokerStats()
-            let report = StatusReport(pid: getpid(), command: options.command.display, slots: slotStatus(),
+            var report = StatusReport(pid: getpid(), command: options.command.display, slots: slotStatus(),
                                       broker: broker, history: options.historyStats?())
+            report.descriptors = DescriptorUsage.current()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             guard let json = try? encoder.encode(report) else { return envelope + [Array("ERR".utf8)] }

@@ -32,6 +32,9 @@ public final class SupervisorServer: Sendable {
         public var latestGeneration = 1
         /// Digest of the command's executable (for the generation record of a reload of the same command).
         public var sha256: (@Sendable (String) -> String?)?
+        /// Extra environment for every worker (CURVE keys for a tcp backend: `BATON_SERVER_KEY`,
+        /// `BATON_CLIENT_PUBLIC_KEY`, `BATON_CLIENT_SECRET_KEY`); set after the `BATON_*` contract.
+        public var workerEnvironment: [String: String] = [:]
 
         /// Creates options.
         public init(command: WorkerCommand, pool: PoolConfiguration, stateDirectory: String, backend: String,

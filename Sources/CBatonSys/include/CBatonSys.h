@@ -65,4 +65,13 @@ int baton_sd_notify(const char *state);
 /// The last termination signal received (0 if none).
 int baton_termination_signal(void);
 
+/// Raises the soft RLIMIT_NOFILE to the hard limit; *before and *after get the soft limit before and after.
+/// Workers spawned afterwards get the original soft limit back (programs that use select() expect it).
+/// Returns 0, or -1 with errno (then *after is the unchanged limit).
+int baton_raise_nofile_limit(uint64_t *before, uint64_t *after);
+/// The current soft RLIMIT_NOFILE (0 if it cannot be read).
+uint64_t baton_nofile_limit(void);
+/// In a spawned child before exec: restores the soft RLIMIT_NOFILE saved by baton_raise_nofile_limit.
+void baton_restore_child_limits(void);
+
 #endif

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Broker
+import Logging
+import Supervisor
+import ZeroMQ
+
+/// `baton serve`'s flags for CURVE on tcp and for the bounds on what clients can make Baton hold.
+struct SecurityOptions: ParsableArguments {
+    @Option(help: "CURVE key pair file (PREFIX.key from `baton keygen`): CURVE on every tcp endpoint.")
+    var curveKey: String?
+
+    @Option(help: "Public keys (one Z85 key per line) of workers allowed on a tcp backend; managed workers always are.")
+    var authorizedWorkers: String?
+
+    @Option(help: "Public keys of clients allowed on a tcp frontend (default: any client that has the server's public key).")
+    var authorizedClients: String?
+
+    @Option(help: "Client connections at once; more are refused (default: what the descriptor limit leaves after a reserve).")
+    var maxClients: Int?
+
+    @Option(help: "Replies kept for a client that does not read them; more are dropped and counted.")
+    var maxUnreadReplies = Int(BrokerSecurity.defaultMaxUnreadReplies)
+
+    /// What `serve` applies: the broker's security options and the managed workers' extra environment.
+    struct Resolved {
+        var broker = BrokerSecurity()
+        var workerEnvironment: [String: String] = [:]
+    }
+
+    func validate() throws {
+        if curveKey == nil && (authorizedWorkers != nil || authorizedClients != nil) {
+            throw ValidationError("--authorized-workers and --authorized-clients need --curve-key")
+        }
+        if let maxClients, maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }
+        guard (1...Int(Int32.max)).contains(maxUnreadReplies) else {
+            throw ValidationError("--max-unread-replies must be at least 1")
+        }
+    }
+
+    /// Raises the descriptor limit, reads the key files and derives the bounds; throws ``KeyFiles/Failure``
+    /// for a key file that is missing, malformed or not safely owned.
+    func resolve(frontend: String, backend: String, workers: Int, logger: Logger) throws -> Resolved {
+        var resolved = Resolved()
+        let limits = DescriptorUsage.raiseLimit()
+        let usage = DescriptorUsage.current()
+        let fitting = usage.defaultMaxClients(workers: workers)
+        resolved.broker.maxClients = maxClients ?? fitting
+        if let maxClients, maxClients > fitting {
+            logger.warning("--max-clients is more than the descriptor limit leaves room for", metadata: [
+                "max_clients": "\(maxClients)", "fits": "\(fitting)", "descriptor_limit": "\(usage.limit)",
+            ])
+        }
+        logger.debug("descriptor limit", metadata: ["before": "\(limits.before)", "now": "\(limits.after)",
+                                                    "max_clients": "\(resolved.broker.maxClients ?? 0)"])
+        resolved.broker.maxUnreadReplies = Int32(maxUnreadReplies)
+        guard let curveKey else { return resolved }
+
+        let keys = try KeyFiles.readKeyPair(curveKey)
+        resolved.broker.curveKeys = keys
+        resolved.broker.authorizedClients = try authorizedClients.map(KeyFiles.readAuthorizedKeys)
+        resolved.broker.authorizedWorkers = try authorizedWorkers.map(KeyFiles.readAuthorizedKeys) ?? []
+        let tcpFrontend = BrokerSecurity.isTCP(frontend)
+        let tcpBackend = BrokerSecurity.isTCP(backend)
+        if !tcpFrontend && !tcpBackend {
+            logger.warning("--curve-key has no effect: no endpoint is tcp (ipc is protected by file permissions)")
+        }
+        if tcpBackend && workers > 0 {
+            // Managed workers get a key pair of this run, authorised on the backend.
+            let workerKeys = try CurveKeyPair.generate()
+            resolved.broker.authorizedWorkers.insert(workerKeys.publicKey)
+            resolved.workerEnvironment = [
+                "BATON_SERVER_KEY": keys.publicText,
+                "BATON_CLIENT_PUBLIC_KEY": workerKeys.publicText,
+                "BATON_CLIENT_SECRET_KEY": workerKeys.secretText,
+            ]
+        }
+        logger.info("CURVE on tcp endpoints", metadata: [
+            "server_key": "\(keys.publicText)",
+            "frontend": "\(tcpFrontend ? (authorizedClients == nil ? "any client key" : "authorised keys") : "ipc")",
+            "backend": "\(tcpBackend ? "authorised keys" : "ipc")",
+        ])
+        return resolved
+    }
+}
