@@ -76,8 +76,8 @@ struct SecurityOptions: ParsableArguments {
         }
         logger.info("CURVE on tcp endpoints", metadata: [
             "server_key": "\(keys.publicText)",
-            "frontend": "\(tcpFrontend ? (authorizedClients == nil ? "any client key" : "authorised keys") : "ipc")",
-            "backend": "\(tcpBackend ? "authorised keys" : "ipc")",
+            "clients": "\(tcpFrontend ? (authorizedClients == nil ? "any key" : "authorised keys") : "ipc, no CURVE")",
+            "workers": "\(tcpBackend ? "authorised keys" : "ipc, no CURVE")",
         ])
         return resolved
     }

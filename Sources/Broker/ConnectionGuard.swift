@@ -84,25 +84,25 @@ final class ConnectionGuard: Sendable {
             state.withLock { $0.stats[keyPath: connections] = max($0.stats[keyPath: connections] - 1, 0) }
         case .acceptFailed:
             let text = String(cString: strerror(Int32(bitPattern: event.value)))
-            note(\.acceptFailures, "\(side) could not accept a connection: \(text)", event.endpoint)
+            note(\.acceptFailures, "\(side) could not accept a connection: \(text)", ["endpoint": "\(event.endpoint)"])
         case .handshakeFailedProtocol, .handshakeFailedNoDetail:
             note(\.failedHandshakes, "\(side) handshake failed (a peer without the right CURVE keys, or silent)",
-                 event.endpoint)
+                 ["endpoint": "\(event.endpoint)"])
         default:
             break
         }
     }
 
     private func refuse(_ request: ZAPRequest, _ reason: String, _ counter: WritableKeyPath<ConnectionStats, UInt64>) {
-        note(counter, "refused a connection: \(reason)", request.address)
+        note(counter, "refused a connection: \(reason)", ["peer": "\(request.address)"])
     }
 
-    private func note(_ counter: WritableKeyPath<ConnectionStats, UInt64>, _ message: String, _ peer: String) {
+    private func note(_ counter: WritableKeyPath<ConnectionStats, UInt64>, _ message: String, _ metadata: Logger.Metadata) {
         let (allowed, suppressed) = state.withLock { state in
             state.stats[keyPath: counter] += 1
             return state.limiter.allow(now: Clock.monotonic())
         }
         if suppressed > 0 { logger.warning("\(suppressed) similar connection messages were not logged") }
-        if allowed { logger.warning("\(message)", metadata: ["peer": "\(peer)"]) }
+        if allowed { logger.warning("\(message)", metadata: metadata) }
     }
 }

@@ -2,11 +2,14 @@
 one at a time and prints each reply. Exits 1 on a timeout or a wrong reply.
 
     python3 lbbroker_client.py FRONTEND COUNT [--expect-prefix TEXT]  (a reply must start with TEXT and end with the request) [--timeout-ms N]
+                               [--server-key FILE.pub --curve-key FILE.key]  (CURVE, keys from `baton keygen`)
 """
 import argparse
 import sys
 
 import zmq
+
+from curve_keys import add_curve_arguments, use_curve
 
 
 def main():
@@ -15,12 +18,14 @@ def main():
     parser.add_argument("count", type=int)
     parser.add_argument("--expect-prefix", default="")
     parser.add_argument("--timeout-ms", type=int, default=5000)
+    add_curve_arguments(parser)
     args = parser.parse_args()
 
     context = zmq.Context()
     client = context.socket(zmq.REQ)
     client.setsockopt(zmq.LINGER, 0)
     client.setsockopt(zmq.RCVTIMEO, args.timeout_ms)
+    use_curve(client, args)
     client.connect(args.frontend)
     failures = 0
     try:

@@ -2,12 +2,15 @@
 then echoes each request as [client][""][reply]. Used by Baton's tests as a third-party ZeroMQ peer.
 
     python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N]
+                               [--server-key FILE.pub --curve-key FILE.key]  (CURVE, keys from `baton keygen`)
 """
 import argparse
 import sys
 import time
 
 import zmq
+
+from curve_keys import add_curve_arguments, use_curve
 
 
 def main():
@@ -16,6 +19,7 @@ def main():
     parser.add_argument("--prefix", default="")
     parser.add_argument("--identity")
     parser.add_argument("--delay-ms", type=int, default=0)
+    add_curve_arguments(parser)
     args = parser.parse_args()
 
     context = zmq.Context()
@@ -23,6 +27,7 @@ def main():
     worker.setsockopt(zmq.LINGER, 0)
     if args.identity:
         worker.setsockopt(zmq.IDENTITY, args.identity.encode())
+    use_curve(worker, args)
     worker.connect(args.backend)
     worker.send(b"READY")
     print("ready", flush=True)
