@@ -30,6 +30,7 @@ extension BrokerLoop {
         let options = server.options
         let security = options.security
         try frontend.setSendHighWaterMark(max(security.maxUnreadReplies, 1))
+        try frontend.setListenBacklog(security.listenBacklog)
         for socket in [frontend, backend] {
             try socket.setHandshakeInterval(milliseconds: security.handshakeTimeoutMilliseconds)
         }

@@ -22,6 +22,13 @@ public struct BrokerSecurity: Sendable {
     /// does not hold a descriptor for long.
     public var handshakeTimeoutMilliseconds: Int32 = 10_000
 
+    /// Connections waiting to be accepted on the frontend. Accepted connections take a descriptor each before
+    /// the ZAP handler can refuse them, so this is part of the descriptor reserve beyond ``maxClients``.
+    public var listenBacklog: Int32 = BrokerSecurity.defaultListenBacklog
+
+    /// The default of ``listenBacklog``.
+    public static let defaultListenBacklog: Int32 = 64
+
     /// The default of ``maxUnreadReplies``: libzmq's own default high-water mark (see docs/protocol.md).
     public static let defaultMaxUnreadReplies: Int32 = 1_000
 

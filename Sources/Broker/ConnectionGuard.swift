@@ -83,7 +83,9 @@ final class ConnectionGuard: Sendable {
         case .disconnected:
             state.withLock { $0.stats[keyPath: connections] = max($0.stats[keyPath: connections] - 1, 0) }
         case .acceptFailed:
-            let text = String(cString: strerror(Int32(bitPattern: event.value)))
+            // EAGAIN here is Baton's accept wrapper closing a connection it had no descriptor for (accept.c).
+            let code = Int32(bitPattern: event.value)
+            let text = code == EAGAIN ? "no descriptor left, the connection was closed" : String(cString: strerror(code))
             note(\.acceptFailures, "\(side) could not accept a connection: \(text)", ["endpoint": "\(event.endpoint)"])
         case .handshakeFailedProtocol, .handshakeFailedNoDetail:
             note(\.failedHandshakes, "\(side) handshake failed (a peer without the right CURVE keys, or silent)",

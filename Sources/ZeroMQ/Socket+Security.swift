@@ -26,6 +26,12 @@ extension Socket {
         try setBytesOption(ZMQ_ZAP_DOMAIN, Array(domain.utf8))
     }
 
+    /// Connections the kernel queues for a listener before libzmq accepts them (`listen`'s backlog); beyond it
+    /// a connecting peer retries later. Set before `bind`.
+    public func setListenBacklog(_ connections: Int32) throws(ZMQError) {
+        try setIntOption(ZMQ_BACKLOG, connections)
+    }
+
     /// Milliseconds a new connection has to finish its ZMTP handshake before it is closed (0: no limit).
     public func setHandshakeInterval(milliseconds: Int32) throws(ZMQError) {
         try setIntOption(ZMQ_HANDSHAKE_IVL, milliseconds)

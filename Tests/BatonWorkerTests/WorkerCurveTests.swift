@@ -44,25 +44,24 @@ struct WorkerCurveTests {
             "BATON_BACKEND": endpoints.backend, "BATON_SERVER_KEY": server.publicText,
             "BATON_CLIENT_PUBLIC_KEY": workerKeys.publicText, "BATON_CLIENT_SECRET_KEY": workerKeys.secretText,
         ])
-        let finished = DispatchSemaphore(value: 0)
-        let thread = Thread { [logger] in
-            let runtime = WorkerRuntime(environment: environment, logger: logger)
-            _ = try? runtime.run { _ in .replyAndStop([Array("secret handshake".utf8)]) }
-            finished.signal()
-        }
-        thread.start()
-
         let context = try Context()
         defer { context.terminate() }
-        let client = try Socket(context, .req)
+        let client = try Socket(context, .dealer)
         defer { client.close() }
         client.linger = 0
         try client.setReceiveTimeout(milliseconds: 5_000)
         let clientKeys = try CurveKeyPair.generate()
         try client.useCurveClient(try #require(CurveClientCredentials(serverKey: server.publicKey, keys: clientKeys)))
         try client.connect(endpoints.frontend)
-        try client.send(frame: Array("hi".utf8))
-        #expect(try client.receive()?.frames == [Array("secret handshake".utf8)])
+        try client.send(frames: [[], Array("hi".utf8)])
+
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { [logger] in
+            let runtime = WorkerRuntime(environment: environment, logger: logger)
+            _ = try? runtime.run { _ in .replyAndStop([Array("secret handshake".utf8)]) }
+            finished.signal()
+        }
+        #expect(try client.receive()?.frames == [[], Array("secret handshake".utf8)])
         #expect(finished.wait(timeout: .now() + 5) == .success)
     }
 }

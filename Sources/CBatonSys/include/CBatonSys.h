@@ -73,5 +73,10 @@ int baton_raise_nofile_limit(uint64_t *before, uint64_t *after);
 uint64_t baton_nofile_limit(void);
 /// In a spawned child before exec: restores the soft RLIMIT_NOFILE saved by baton_raise_nofile_limit.
 void baton_restore_child_limits(void);
+/// Opens the reserve descriptor that lets accept() and accept4() drop a connection instead of failing with
+/// EMFILE when descriptors run out (see accept.c). Returns 0, or -1 with errno.
+int baton_reserve_descriptor(void);
+/// Connections dropped at once because no descriptor was left (since the process started).
+unsigned long baton_dropped_connections(void);
 
 #endif
