@@ -1,3 +1,4 @@
+import BatonProtocol
 import ArgumentParser
 import Broker
 import CBatonSys
@@ -170,7 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
             supervisorOptions.history = recorder
             if let recorder { supervisorOptions.historyStats = { recorder.stats } }
             supervisorOptions.latestGeneration = run?.latestGeneration ?? pool.generation
-            supervisorOptions.sha256 = { try? SHA256.hexDigest(ofFile: $0) }
+            supervisorOptions.sha256 = { try? ExecutableDigest.hexDigest(ofFile: $0) }
             let supervisor = try SupervisorServer(options: supervisorOptions, broker: server, logger: logger)
             relay.connect(supervisor)
             do {
@@ -192,8 +193,8 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: configuration)
         try await group.run()
         if let recorder {
-            recorder.record(.supervisor(kind: "supervisor-stopped", slot: nil, workerID: nil, generation: nil,
-                                        detail: nil, at: Clock.monotonic()))
+            recorder.record(.supervisor(kind: .supervisorStopped, slot: nil, workerID: nil, generation: nil,
+                                        detail: nil, at: BatonClock.monotonic()))
             let stats = recorder.close()
             logger.info("history flushed", metadata: [
                 "request_rows": "\(stats.requestRows)", "dropped_events": "\(stats.droppedEvents)",
@@ -209,7 +210,7 @@ struct ServeCommand: AsyncParsableCommand {
     {
         guard history else { return (nil, nil) }
         let database = try HistoryDatabase.openForWriting(path: state.databasePath)
-        let digest = try command.map { try SHA256.hexDigest(ofFile: $0.executable) }
+        let digest = try command.map { try ExecutableDigest.hexDigest(ofFile: $0.executable) }
         let run = try database.beginRun(executable: command?.executable, arguments: command?.arguments ?? [],
                                         sha256: digest, detail: "pid \(getpid())")
         if run.abandonedRequests > 0 || run.abandonedWorkers > 0 {

@@ -26,7 +26,7 @@ final class EventRelay: Sendable {
         target.withLock { $0 = supervisor }
     }
 
-    func forward(_ event: BrokerLogEvent) {
+    func forward(_ event: WorkerEvent) {
         target.withLock { $0 }?.brokerEvent(event)
     }
 }

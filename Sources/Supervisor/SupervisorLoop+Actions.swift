@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import CBatonSys
 import Foundation
@@ -18,8 +19,8 @@ extension SupervisorLoop {
                 server.broker.workerProcessEnded(Array(workerID.utf8), reason: reason)
             case .slotFailed(let slot, let reason):
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
-                record(.supervisor(kind: "slot-failed", slot: slot, workerID: nil, generation: nil, detail: reason,
-                                   at: Clock.monotonic()))
+                record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
+                                   at: BatonClock.monotonic()))
             case .drain(let workerID):
                 server.broker.drainWorker(Array(workerID.utf8))
             case .reloadProgress(let line):
@@ -54,13 +55,13 @@ extension SupervisorLoop {
                 baton_spawn(command.executable, argvPointer, envPointer, logFD, logFD, &pid, &pidfd)
             }
         }
-        let now = Clock.monotonic()
+        let now = BatonClock.monotonic()
         guard result == 0 else {
             let code = abs(result)
             let reason = "cannot start \(command.executable): \(String(cString: strerror(code)))"
             logger.error("worker did not start", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
             let permanent = result > 0 && [ENOENT, EACCES, ENOEXEC, ENOTDIR, EISDIR].contains(code)
-            record(.supervisor(kind: "spawn-failed", slot: slot, workerID: workerID, generation: generation,
+            record(.supervisor(kind: .spawnFailed, slot: slot, workerID: workerID, generation: generation,
                                detail: reason, at: now))
             var random = SystemRandomNumberGenerator()
             return pool.spawnFailed(slot: slot, workerID: workerID, reason: reason, permanent: permanent, now: now,

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import CBatonSys
 import Foundation
@@ -11,7 +12,7 @@ extension SupervisorLoop {
         if let refusal = pool.reloadRefusal { return "\(refusal)" }
         let current = commands[pool.currentGeneration] ?? options.command
         let generation = latestGeneration + 1
-        let now = Clock.monotonic()
+        let now = BatonClock.monotonic()
         let command: WorkerCommand
         do {
             if let arguments, let name = arguments.first {
@@ -26,7 +27,7 @@ extension SupervisorLoop {
             record(.generationCreated(id: generation, executable: executable,
                                       arguments: arguments.map { Array($0.dropFirst()) } ?? current.arguments,
                                       sha256: "", at: now))
-            record(.generationState(id: generation, state: "failed", reason: "\(error)", at: now))
+            record(.generationState(id: generation, state: .failed, reason: "\(error)", at: now))
             logger.error("reload refused", metadata: ["generation": "\(generation)", "reason": "\(error)"])
             return "generation \(generation) failed: \(error)"
         }
@@ -35,7 +36,7 @@ extension SupervisorLoop {
         commands[generation] = command
         record(.generationCreated(id: generation, executable: command.executable, arguments: command.arguments,
                                   sha256: digest, at: now))
-        record(.supervisor(kind: "reload-started", slot: nil, workerID: nil, generation: generation,
+        record(.supervisor(kind: .reloadStarted, slot: nil, workerID: nil, generation: generation,
                            detail: command.display, at: now))
         reloadRequester = requester
         _ = baton_sd_notify("RELOADING=1")
@@ -49,19 +50,19 @@ extension SupervisorLoop {
     }
 
     mutating func finishReload(succeeded: Bool, generation: Int, previous: Int, message: String) {
-        let now = Clock.monotonic()
+        let now = BatonClock.monotonic()
         if succeeded {
-            record(.generationState(id: generation, state: "active", reason: nil, at: now))
+            record(.generationState(id: generation, state: .active, reason: nil, at: now))
             if previous != generation {
-                record(.generationState(id: previous, state: "retired", reason: "replaced by generation \(generation)",
+                record(.generationState(id: previous, state: .retired, reason: "replaced by generation \(generation)",
                                         at: now))
             }
             logger.info("reload finished: \(message)")
         } else {
-            record(.generationState(id: generation, state: "failed", reason: message, at: now))
+            record(.generationState(id: generation, state: .failed, reason: message, at: now))
             logger.error("reload failed: \(message)")
         }
-        record(.supervisor(kind: succeeded ? "reload-finished" : "reload-rolled-back", slot: nil, workerID: nil,
+        record(.supervisor(kind: succeeded ? .reloadFinished : .reloadRolledBack, slot: nil, workerID: nil,
                            generation: generation, detail: message, at: now))
         tellRequester([succeeded ? "OK" : "ERR", message])
         reloadRequester = nil

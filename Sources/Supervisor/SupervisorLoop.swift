@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import CBatonSys
 import Foundation
@@ -59,12 +60,12 @@ struct SupervisorLoop {
         started(nil)
         logger.info("starting workers", metadata: ["workers": "\(options.pool.workers)",
                                                    "command": "\(options.command.display)"])
-        perform(pool.start(now: Clock.monotonic()))
+        perform(pool.start(now: BatonClock.monotonic()))
         do {
             try serve(control: control)
         } catch {
             logger.critical("supervisor stopped on an error", metadata: ["error": "\(error)"])
-            perform(pool.beginStop(now: Clock.monotonic()))
+            perform(pool.beginStop(now: BatonClock.monotonic()))
             for (pid, _) in pidfds { _ = baton_kill(-pid, SIGKILL) }
         }
         registry.record([])
@@ -77,7 +78,7 @@ struct SupervisorLoop {
         let controlItem = poller.add(control)
         var frames: [[UInt8]] = []
         while !(pool.stopping && pool.allExited) {
-            let now = Clock.monotonic()
+            let now = BatonClock.monotonic()
             var timeout = 250
             if let deadline = pool.nextDeadline {
                 timeout = deadline > now ? min(Int((deadline - now) / 1_000_000) + 1, timeout) : 0
@@ -96,31 +97,31 @@ struct SupervisorLoop {
                     if let reply = answerControl(frames) { _ = try? control.send(frames: reply, dontWait: true) }
                 }
             }
-            perform(pool.tick(now: Clock.monotonic()))
+            perform(pool.tick(now: BatonClock.monotonic()))
         }
         logger.info("all workers stopped")
     }
 
     private mutating func handle(_ command: SupervisorServer.Command) {
         switch command {
-        case .brokerEvent(.workerReady(let worker, _)):
-            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: Clock.monotonic()))
-        case .brokerEvent(.workerDrained(let worker)):
-            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: Clock.monotonic()))
+        case .brokerEvent(.ready(let worker, _)):
+            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: BatonClock.monotonic()))
+        case .brokerEvent(.drained(let worker)):
+            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: BatonClock.monotonic()))
         case .hangup:
             logger.info("SIGHUP: rolling reload of the current command")
             if let refusal = startReload(command: nil, options: ReloadOptions(), requester: nil) {
                 logger.error("reload refused", metadata: ["reason": "\(refusal)"])
             }
-        case .brokerEvent(.workerHung(let worker)):
-            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: Clock.monotonic()))
+        case .brokerEvent(.hung(let worker, _)):
+            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: BatonClock.monotonic()))
         case .brokerEvent:
             break
         case .stop(let done):
             stopWaiters.append(done)
             if !pool.stopping {
                 logger.info("stopping workers", metadata: ["grace_ms": "\(options.pool.stopGrace / 1_000_000)"])
-                perform(pool.beginStop(now: Clock.monotonic()))
+                perform(pool.beginStop(now: BatonClock.monotonic()))
             }
         case .status(let reply):
             reply(slotStatus())
@@ -141,10 +142,10 @@ struct SupervisorLoop {
             let exit = signal != 0 ? "signal \(signal)" : "exit \(code)"
             if let worker = pool.exitingWorker(pid: pid) {
                 record(.workerExited(workerID: worker.workerID, code: signal == 0 ? code : nil,
-                                     signal: signal != 0 ? signal : nil, reason: worker.reason, at: Clock.monotonic()))
+                                     signal: signal != 0 ? signal : nil, reason: worker.reason, at: BatonClock.monotonic()))
             }
             var random = SystemRandomNumberGenerator()
-            perform(pool.processExited(pid: pid, exit: exit, now: Clock.monotonic(), using: &random))
+            perform(pool.processExited(pid: pid, exit: exit, now: BatonClock.monotonic(), using: &random))
         }
         registry.record(pool.livePids)
     }
@@ -156,7 +157,7 @@ struct SupervisorLoop {
     }
 
     func slotStatus() -> [SlotStatus] {
-        var slots = pool.status(now: Clock.monotonic())
+        var slots = pool.status(now: BatonClock.monotonic())
         if let workers = try? server.broker.workersBlocking() {
             let served = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0.served) },
                                     uniquingKeysWith: { first, _ in first })

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Store
 import CBatonSys
@@ -46,7 +47,7 @@ public final class SupervisorServer: Sendable {
     }
 
     enum Command: Sendable {
-        case brokerEvent(BrokerLogEvent)
+        case brokerEvent(WorkerEvent)
         case hangup
         case stop(@Sendable () -> Void)
         case status(@Sendable ([SlotStatus]) -> Void)
@@ -104,7 +105,7 @@ public final class SupervisorServer: Sendable {
     }
 
     /// Passes a broker event (worker ready, lost, hung) to the supervisor thread. Safe from any thread.
-    public func brokerEvent(_ event: BrokerLogEvent) {
+    public func brokerEvent(_ event: WorkerEvent) {
         send(.brokerEvent(event))
     }
 

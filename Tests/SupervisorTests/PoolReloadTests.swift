@@ -1,3 +1,4 @@
+import BatonProtocol
 import Testing
 
 @testable import Supervisor
@@ -48,7 +49,7 @@ struct PoolReloadTests {
         var random = SeededGenerator(state: 1)
         #expect(pool.processExited(pid: 101, exit: "exit 0", now: 2 * second, using: &random)
                 == [.workerGone(workerID: "r-1-1", reason: "replaced (exit 0)")], "a replaced worker is not restarted")
-        #expect(pool.exitingWorker(pid: 102)?.reason == "replaced")
+        #expect(pool.exitingWorker(pid: 102)?.reason == .replaced)
     }
 
     @Test("without surge, the old worker is drained and stopped before its replacement starts")
@@ -93,7 +94,7 @@ struct PoolReloadTests {
             succeeded: false, generation: 2, previous: 1,
             message: "rolled back to generation 1: slot 2: the new worker exited (exit 1) before READY"))
         #expect(pool.status(now: 20).map(\.generation) == [1, 1])
-        #expect(pool.exitingWorker(pid: 201)?.reason == "rolled-back")
+        #expect(pool.exitingWorker(pid: 201)?.reason == .rolledBack)
     }
 
     @Test("a new worker that sends no READY in time rolls back; a second reload meanwhile is refused")
