@@ -211,7 +211,7 @@ extension PoolCore {
                 if let pid = incoming.pid {
                     retiring[pid] = Retiring(workerID: incoming.workerID, slot: slots[index].number,
                                              reason: .rolledBack, killAt: now + configuration.stopGrace)
-                    actions.append(.signal(pid: pid, signal: 15))
+                    actions.append(.signal(pid: pid, signal: .terminate))
                 }
             }
         }
@@ -253,7 +253,7 @@ extension PoolCore {
                                  killAt: now + configuration.stopGrace)
         slots[index].pid = nil
         slots[index].workerID = nil
-        return [.signal(pid: pid, signal: 15)]
+        return [.signal(pid: pid, signal: .terminate)]
     }
 
     /// The incoming worker becomes the slot's worker; the old one (if any) is stopped.
