@@ -18,7 +18,8 @@ import Synchronization
 public final class BatonApplication: Sendable {
     /// The settings.
     public let configuration: BatonConfiguration
-    let logger: Logger
+    /// Where it logs.
+    public let logger: Logger
     private let group = Mutex<GroupState>(.notStarted)
 
     private enum GroupState {

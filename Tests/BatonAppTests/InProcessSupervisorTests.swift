@@ -34,15 +34,20 @@ struct InProcessSupervisorTests {
         return configuration
     }
 
-    @Test("workers are launched with the contract's environment, a crashed one is relaunched, and stop ends all")
-    func launchRestartAndStop() async throws {
+    /// An application on a fresh state directory (removed by the caller), quiet in the test log.
+    func makeApplication(_ launcher: FakeLauncher) -> (BatonApplication, directory: String) {
         let directory = "/tmp/baton-app-\(UInt32.random(in: 0 ... .max))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let launcher = FakeLauncher()
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let application = BatonApplication(configuration: makeConfiguration(launcher, stateDirectory: directory),
-                                           logger: logger)
+        return (BatonApplication(configuration: makeConfiguration(launcher, stateDirectory: directory), logger: logger),
+                directory)
+    }
+
+    @Test("workers are launched with the contract's environment, a crashed one is relaunched, and stop ends all")
+    func launchRestartAndStop() async throws {
+        let launcher = FakeLauncher()
+        let (application, directory) = makeApplication(launcher)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let backend = Mutex<String?>(nil)
         let running = Task {
             try await application.run(handleSignals: false) { endpoints in backend.withLock { $0 = endpoints.backend } }
@@ -80,11 +85,9 @@ struct InProcessSupervisorTests {
 
     @Test("a stop requested before serving begins ends the run as soon as it starts")
     func stopBeforeServing() async throws {
-        let directory = "/tmp/baton-app-\(UInt32.random(in: 0 ... .max))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let launcher = FakeLauncher()
-        let application = BatonApplication(configuration: makeConfiguration(launcher, stateDirectory: directory),
-                                           logger: Logger(label: "test"))
+        let (application, directory) = makeApplication(launcher)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         await application.stop()
         try await application.run(handleSignals: false)
         #expect(launcher.live.isEmpty)
@@ -92,17 +95,13 @@ struct InProcessSupervisorTests {
 
     @Test("a second application on the same state directory fails to start with the reason")
     func lockedStateDirectory() async throws {
-        let directory = "/tmp/baton-app-\(UInt32.random(in: 0 ... .max))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         let launcher = FakeLauncher()
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let application = BatonApplication(configuration: makeConfiguration(launcher, stateDirectory: directory),
-                                           logger: logger)
+        let (application, directory) = makeApplication(launcher)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let running = Task { try await application.run(handleSignals: false) }
         #expect(try await waitUntil { launcher.launches.count == 2 })
         let second = BatonApplication(configuration: makeConfiguration(FakeLauncher(), stateDirectory: directory),
-                                      logger: logger)
+                                      logger: application.logger)
         await #expect { try await second.run(handleSignals: false) } throws: { error in
             "\(error)".contains("another supervisor")
         }
