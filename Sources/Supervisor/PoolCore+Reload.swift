@@ -98,8 +98,9 @@ extension PoolCore {
         guard var state = reload, state.failure == nil, case .idle = state.step else { return [] }
         guard let index = state.pending.first else {
             reload = nil
+            let slotsText = slots.count == 1 ? "its one slot" : "all \(slots.count) slots"
             return [.reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
-                                    message: "generation \(state.generation) is active in all \(slots.count) slots")]
+                                    message: "generation \(state.generation) is active in \(slotsText)")]
         }
         let slot = slots[index].number
         if state.options.surge || slots[index].pid == nil {

@@ -66,7 +66,7 @@ struct PoolReloadTests {
         pool.spawned(slot: 1, workerID: replacement.id, pid: 201, now: second)
         actions = pool.workerReady(replacement.id, now: second)
         #expect(actions.last == .reloadFinished(succeeded: true, generation: 2, previous: 1,
-                                                message: "generation 2 is active in all 1 slots"))
+                                                message: "generation 2 is active in its one slot"))
     }
 
     @Test("a new worker that exits before READY rolls back: new workers end, replaced slots get the old generation")
@@ -139,7 +139,7 @@ struct PoolReloadTests {
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
         let actions = pool.workerReady(incoming.id, now: 0)
         #expect(actions.last == .reloadFinished(succeeded: true, generation: 2, previous: 1,
-                                                message: "generation 2 is active in all 1 slots"))
+                                                message: "generation 2 is active in its one slot"))
         #expect(pool.status(now: 0).first?.state == .ready)
         #expect(pool.status(now: 0).first?.failure == nil)
     }
