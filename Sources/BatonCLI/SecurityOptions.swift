@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonApp
 import Broker
 import Logging
 import Supervisor
@@ -21,12 +22,6 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "Replies kept for a client that does not read them; more are dropped and counted.")
     var maxUnreadReplies = Int(BrokerSecurity.defaultMaxUnreadReplies)
 
-    /// What `serve` applies: the broker's security options and the managed workers' extra environment.
-    struct Resolved {
-        var broker = BrokerSecurity()
-        var workerEnvironment: [String: String] = [:]
-    }
-
     func validate() throws {
         if curveKey == nil && (authorizedWorkers != nil || authorizedClients != nil) {
             throw ValidationError("--authorized-workers and --authorized-clients need --curve-key")
@@ -37,10 +32,18 @@ struct SecurityOptions: ParsableArguments {
         }
     }
 
-    /// Raises the descriptor limit, reads the key files and derives the bounds; throws ``KeyFiles/Failure``
-    /// for a key file that is missing, malformed or not safely owned.
-    func resolve(frontend: String, backend: String, workers: Int, logger: Logger) throws -> Resolved {
-        var resolved = Resolved()
+    /// Raises the descriptor limit, reads the key files and derives the bounds into the configuration's
+    /// ``BatonConfiguration/security`` and the managed workers' environment; throws ``KeyFiles/Failure`` for
+    /// a key file that is missing, malformed or not safely owned.
+    func apply(to configuration: inout BatonConfiguration, logger: Logger) throws {
+        let (frontend, workers) = (configuration.frontend, configuration.workers)
+        // Without a backend flag, the backend is an ipc socket in the state directory.
+        let backend = configuration.backend ?? "ipc://"
+        var resolved = (broker: BrokerSecurity(), workerEnvironment: [String: String]())
+        defer {
+            configuration.security = resolved.broker
+            configuration.workerEnvironment.merge(resolved.workerEnvironment) { $1 }
+        }
         let limits = DescriptorUsage.raiseLimit()
         let usage = DescriptorUsage.current()
         let fitting = usage.defaultMaxClients(workers: workers)
@@ -53,7 +56,7 @@ struct SecurityOptions: ParsableArguments {
         logger.debug("descriptor limit", metadata: ["before": "\(limits.before)", "now": "\(limits.after)",
                                                     "max_clients": "\(resolved.broker.maxClients ?? 0)"])
         resolved.broker.maxUnreadReplies = Int32(maxUnreadReplies)
-        guard let curveKey else { return resolved }
+        guard let curveKey else { return }
 
         let keys = try KeyFiles.readKeyPair(curveKey)
         resolved.broker.curveKeys = keys
@@ -79,6 +82,5 @@ struct SecurityOptions: ParsableArguments {
             "clients": "\(tcpFrontend ? (authorizedClients == nil ? "any key" : "authorised keys") : "ipc, no CURVE")",
             "workers": "\(tcpBackend ? "authorised keys" : "ipc, no CURVE")",
         ])
-        return resolved
     }
 }

@@ -1,3 +1,4 @@
+import BatonProtocol
 import CBatonSys
 import Foundation
 import Logging
@@ -46,7 +47,7 @@ public final class WorkerRuntime {
         if let curve = environment.curve { try socket.useCurveClient(curve) }
         try socket.connect(environment.backend)
         let framing: [[UInt8]] = options.heartbeats ? [] : [[]]
-        try socket.send(frames: framing + [options.heartbeats ? [0x01] : Array("READY".utf8)])
+        try socket.send(frames: framing + [options.heartbeats ? WireProtocol.readyByte : WireProtocol.readyText])
         logger.info("worker ready", metadata: ["backend": "\(environment.backend)",
                                                "heartbeats": "\(options.heartbeats)"])
 
@@ -71,7 +72,7 @@ public final class WorkerRuntime {
             if stopAfterReply && !busy { return .stopRequested }
             if options.heartbeats {
                 if now >= nextHeartbeat {
-                    try socket.send(frame: WorkerRuntime.heartbeat)
+                    try socket.send(frame: WireProtocol.heartbeatByte)
                     nextHeartbeat = now + interval
                 }
                 if environment.isManaged && now &- lastHeard > liveness {
@@ -85,7 +86,7 @@ public final class WorkerRuntime {
                 while try socket.receive(into: &frames, dontWait: true) {
                     lastHeard = baton_monotonic_ns()
                     let payload = options.heartbeats ? frames[...] : frames.dropFirst()
-                    if payload.count == 1 && payload.first == WorkerRuntime.heartbeat { continue }
+                    if payload.count == 1 && payload.first == WireProtocol.heartbeatByte { continue }
                     guard payload.count >= 3, payload[payload.startIndex + 1].isEmpty, !busy, stopping == nil else {
                         logger.warning("unexpected message from the broker", metadata: ["frames": "\(frames.count)"])
                         continue
@@ -110,12 +111,11 @@ public final class WorkerRuntime {
                         body = frames
                         stopAfterReply = true
                     }
-                    try socket.send(frames: framing + [result.token, []] + (body.isEmpty ? [[]] : body))
+                    try socket.send(frames: framing + [result.token, WireProtocol.delimiter] + (body.isEmpty ? [[]] : body))
                     busy = false
                 }
             }
         }
     }
 
-    static let heartbeat: [UInt8] = [0x02]
 }

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Logging
 import ZeroMQ
 
@@ -73,7 +74,7 @@ extension BrokerLoop {
     /// Counts and logs (rate limited) a reply dropped because its client holds too many unread replies.
     mutating func unreadReplyDropped(client: [UInt8]) {
         core.unreadReplyDropped()
-        let (allowed, suppressed) = logLimiter.allow(now: Clock.monotonic())
+        let (allowed, suppressed) = logLimiter.allow(now: BatonClock.monotonic())
         if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
         if allowed {
             logger.warning("dropped a reply: the client is not reading its replies", metadata: [

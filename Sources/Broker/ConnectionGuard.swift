@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import Logging
 import Synchronization
@@ -102,7 +103,7 @@ final class ConnectionGuard: Sendable {
     private func note(_ counter: WritableKeyPath<ConnectionStats, UInt64>, _ message: String, _ metadata: Logger.Metadata) {
         let (allowed, suppressed) = state.withLock { state in
             state.stats[keyPath: counter] += 1
-            return state.limiter.allow(now: Clock.monotonic())
+            return state.limiter.allow(now: BatonClock.monotonic())
         }
         if suppressed > 0 { logger.warning("\(suppressed) similar connection messages were not logged") }
         if allowed { logger.warning("\(message)", metadata: metadata) }
