@@ -8,6 +8,9 @@ import Foundation
 /// workers = 8
 /// request-timeout = 5
 /// history = true
+/// curve-key = /etc/baton/server.key
+/// authorized-workers = /etc/baton/authorized-workers
+/// max-clients = 10000
 /// command = /opt/game/bin/match-server --map "big arena"
 /// ```
 /// Keys are the long flag names without `--`. `true`/`false` turn a flag on or off (`history = false` is

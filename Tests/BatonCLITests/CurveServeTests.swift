@@ -139,6 +139,36 @@ struct CurveServeTests {
         #expect(serve.wait() == 0, "\(serve.output)")
     }
 
+    @Test("the CURVE and bound flags work as config-file keys")
+    func configFileKeys() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for name in ["server", "client"] { _ = try runBaton(["keygen", "\(directory)/\(name)"], directory: directory) }
+        try copyKey(from: directory + "/client.pub", to: directory + "/clients")
+        try """
+            frontend = tcp://127.0.0.1:*
+            state-dir = \(directory)/state
+            workers = 0
+            curve-key = \(directory)/server.key
+            authorized-clients = \(directory)/clients
+            max-clients = 7
+            max-unread-replies = 50
+            """.write(toFile: directory + "/baton.conf", atomically: true, encoding: .utf8)
+        let serve = try Child.baton(["serve", "--config", directory + "/baton.conf"], directory: directory)
+        defer { serve.signal(SIGKILL) }
+        #expect(serve.waitForOutput("serving"), "\(serve.output)")
+        #expect(serve.output.contains("CURVE on tcp endpoints"))
+        let report = waitForStatus(directory + "/state", directory: directory) { _ in true }
+        #expect(report?.broker.connections.maxClients == 7)
+        let (frontend, _) = try #require(boundEndpoints(serve.output))
+        let (status, _) = try runBaton(["call", "--frontend", frontend, "--server-key", directory + "/server.pub",
+                                        "--timeout", "0.5", "unlisted"], directory: directory)
+        #expect(status == 4)
+        _ = waitForStatus(directory + "/state", directory: directory) { $0.broker.connections.unauthorizedClients == 1 }
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0, "\(serve.output)")
+    }
+
     /// Writes the key line of a `.pub` file, with a comment, to an authorised-keys file (mode 0600).
     private func copyKey(from publicFile: String, to path: String) throws {
         let key = try String(contentsOfFile: publicFile, encoding: .utf8)
