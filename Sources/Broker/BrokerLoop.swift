@@ -50,7 +50,6 @@ struct BrokerLoop {
         defer {
             frontend.close()
             backend.close()
-            guarded?.stop()
             finish()
         }
         do {
@@ -181,6 +180,7 @@ struct BrokerLoop {
 
     /// Runs when the thread is about to end: answers commands that can no longer be served.
     private mutating func finish() {
+        guarded?.stop()  // after the guarded sockets are closed (or were never bound), before the context ends
         if let sink = server.options.history, !history.isEmpty { sink.submit(&history) }
         let stats = core.stats
         if stats.requestsReceived > 0 || stats.workers > 0 {
@@ -191,7 +191,7 @@ struct BrokerLoop {
         }
         for command in server.takeCommands(finishing: true) {
             switch command {
-            case .stats(let reply): reply(stats)
+            case .stats(let reply): reply(self.stats)
             case .workers(let reply): reply([])
             case .shutdown(_, let done): done()
             case .stop, .processEnded, .drain: break
