@@ -19,7 +19,9 @@ struct ServeCommand: AsyncParsableCommand {
             the broker runs alone, for external workers. Every endpoint takes any ZeroMQ endpoint: \
             tcp://HOST:PORT, ipc:///path, ipc://@abstract-name. SIGTERM or SIGINT stops gracefully: queued \
             requests are answered with BATON-ERR shutting-down, in-flight ones get up to --drain-timeout to \
-            finish, then workers get SIGTERM and, after --stop-grace, SIGKILL.
+            finish, then workers get SIGTERM and, after --stop-grace, SIGKILL. With --curve-key, tcp endpoints \
+            use CURVE, and with a tcp backend workers also get BATON_SERVER_KEY and a key pair \
+            (BATON_CLIENT_PUBLIC_KEY, BATON_CLIENT_SECRET_KEY); see docs/security-curve.md.
             """
     )
 
