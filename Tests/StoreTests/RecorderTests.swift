@@ -2,6 +2,7 @@ import Broker
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import Testing
 
 @testable import Store
@@ -63,12 +64,17 @@ struct RecorderTests {
         options.maxBacklog = 10
         options.flushIntervalMilliseconds = 60_000
         let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
-        var first = (1...10).map { HistoryEvent.requestReceived(id: UInt64($0), client: [1], bytes: 1, at: 0) }
-        recorder.submit(&first)
-        #expect(first.isEmpty)
-        var second: [HistoryEvent] = [.requestReceived(id: 11, client: [1], bytes: 1, at: 0),
-                                      .workerReady(workerID: "kept", at: 0)]
-        recorder.submit(&second)
+        // The writer cannot take pending events while the gate is held, so the backlog is full for the second
+        // batch however the threads are scheduled.
+        recorder.writerGate.withLock { _ in
+            var first = (1...10).map { HistoryEvent.requestReceived(id: UInt64($0), client: [1], bytes: 1, at: 0) }
+            recorder.submit(&first)
+            #expect(first.isEmpty)
+            var second: [HistoryEvent] = [.requestReceived(id: 11, client: [1], bytes: 1, at: 0),
+                                          .workerReady(workerID: "kept", at: 0)]
+            recorder.submit(&second)
+            #expect(recorder.stats.droppedEvents == 1)
+        }
         let stats = recorder.close()
         #expect(stats.droppedEvents == 1)
         #expect(stats.requestRows == 10)
