@@ -121,6 +121,11 @@ let package = Package(
             exclude: ["golden"],
             swiftSettings: upcoming
         ),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: ["LoadGen", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
