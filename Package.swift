@@ -126,6 +126,11 @@ let package = Package(
             dependencies: ["LoadGen", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
+        .testTarget(
+            name: "ExampleWorkerTests",
+            dependencies: ["ExampleWorker", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
