@@ -57,6 +57,23 @@ struct RecorderTests {
         #expect(try HistoryQueries.workers(limit: 5, in: database).first?.exitReason == "unreachable")
     }
 
+    @Test("a worker whose routing id starts with a zero byte, as ZeroMQ generates them, is recorded with its requests")
+    func generatedRoutingID() throws {
+        let database = try open()
+        var writer = HistoryWriter()
+        let id: [UInt8] = [0x00, 0xe4, 0x3c, 0x98, 0x69]
+        withKnownIssue("""
+            A worker id with a zero byte is stored cut short in the worker table, so the request rows that \
+            reference it fail their foreign key and the whole batch is lost.
+            """) {
+            try write([.workerReady(workerID: String(decoding: id, as: UTF8.self), at: 0),
+                       .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
+                       .requestDispatched(id: 1, worker: id, attempt: 1, at: 0)], &writer, database)
+            #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.workerID
+                    == String(decoding: id, as: UTF8.self))
+        }
+    }
+
     @Test("when the backlog is full, request events are dropped and counted; worker events are kept")
     func backlogDrops() throws {
         let database = try open()
