@@ -150,6 +150,16 @@ let package = Package(
             exclude: ["golden"],
             swiftSettings: upcoming
         ),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: ["LoadGen", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ExampleWorkerTests",
+            dependencies: ["ExampleWorker", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
