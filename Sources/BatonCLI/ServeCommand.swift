@@ -17,10 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
             With no COMMAND, Baton runs its bundled example worker (baton-example-worker, an echo server). \
             Workers get BATON_BACKEND, BATON_WORKER_ID, BATON_SLOT, BATON_GENERATION and BATON_HEARTBEAT_MS \
             in their environment; their stdout and stderr go to STATE_DIR/logs/slot-N.log. With --workers 0 \
-            the broker runs alone, for external workers. Every endpoint takes any ZeroMQ endpoint: \
-            tcp://HOST:PORT, ipc:///path, ipc://@abstract-name. SIGTERM or SIGINT stops gracefully: queued \
-            requests are answered with BATON-ERR shutting-down, in-flight ones get up to --drain-timeout to \
-            finish, then workers get SIGTERM and, after --stop-grace, SIGKILL.
+            the broker runs alone, for external workers. Every endpoint takes a ZeroMQ endpoint: \
+            tcp://HOST:PORT or ipc:///path (abstract socket names are refused: they have no permissions). \
+            SIGTERM or SIGINT stops gracefully: queued requests are answered with BATON-ERR shutting-down, \
+            in-flight ones get up to --drain-timeout to finish, then workers get SIGTERM and, after \
+            --stop-grace, SIGKILL.
             """
     )
 
@@ -87,6 +88,11 @@ struct ServeCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        for (flag, endpoint) in [("--frontend", frontend), ("--backend", backend ?? "")]
+        where Self.isAbstractSocket(endpoint) {
+            throw ValidationError("\(flag) \(endpoint): an abstract socket name has no permissions, so any local "
+                                  + "user could connect; give a socket path in a directory only Baton's user may write")
+        }
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
         guard queueTimeout >= 0 else { throw ValidationError("--queue-timeout must not be negative") }
         guard heartbeatInterval >= 10 else { throw ValidationError("--heartbeat-interval must be at least 10 ms") }
@@ -119,7 +125,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         // Workers a killed supervisor left behind must not register with the new broker.
-        WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
+        do {
+            try WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
+        } catch {
+            logger.error("\(error)")
+            throw ExitCode(2)
+        }
         let recorder: HistoryRecorder?
         let run: HistoryDatabase.RunStart?
         do {
@@ -219,6 +230,11 @@ struct ServeCommand: AsyncParsableCommand {
         var options = HistoryRecorder.Options()
         options.retention = historyRetention.flatMap(HistoryRetention.init(parsing:))
         return (HistoryRecorder(database: database, options: options, logger: logger), run)
+    }
+
+    /// Whether an endpoint is an ipc socket in Linux's abstract namespace (a name starting with `@`).
+    static func isAbstractSocket(_ endpoint: String) -> Bool {
+        endpoint.hasPrefix("ipc://") && endpoint.dropFirst("ipc://".count).hasPrefix("@")
     }
 
     /// The worker command: COMMAND, or the bundled example worker next to this executable.

@@ -7,7 +7,10 @@ struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
         abstract: "Stop a running supervisor gracefully, as SIGTERM does, and wait until it has exited.",
-        discussion: "Exit status: 0 once it has exited, 1 if it is still running after --timeout, 2 if none answers."
+        discussion: """
+            Exit status: 0 once it has exited, 1 if it is still running after --timeout, 2 if none answers, 77 \
+            when permission is denied.
+            """
     )
 
     @Option(help: "The supervisor's state directory.")
@@ -22,7 +25,7 @@ struct StopCommand: ParsableCommand {
             reply = try ControlClient.call("stop", stateDir: stateDir, timeout: 3)
         } catch {
             printError("\(error)")
-            throw ExitCode(2)
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
         }
         guard let pid = reply.first.flatMap({ Int32(String(decoding: $0, as: UTF8.self)) }) else { throw ExitCode(2) }
         let deadline = Date().addingTimeInterval(timeout)

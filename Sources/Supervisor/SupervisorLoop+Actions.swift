@@ -114,8 +114,9 @@ extension SupervisorLoop {
             return envelope + [Array("OK".utf8), Array("\(getpid())".utf8)]
         case "status":
             let broker = (try? server.broker.statsBlocking()) ?? BrokerStats()
-            let report = StatusReport(pid: getpid(), command: options.command.display, slots: slotStatus(),
+            var report = StatusReport(pid: getpid(), command: options.command.display, slots: slotStatus(),
                                       broker: broker, history: options.historyStats?())
+            report.controlPeersRefused = peerPolicy.refused
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             guard let json = try? encoder.encode(report) else { return envelope + [Array("ERR".utf8)] }

@@ -21,6 +21,8 @@ struct SupervisorLoop {
     var latestGeneration: Int
     /// The control peer waiting for the running reload, `[routing id][""]`.
     var reloadRequester: [[UInt8]]?
+    /// Who may send control commands, and how many were refused.
+    var peerPolicy = ControlPeerPolicy()
 
     init(server: SupervisorServer) {
         self.server = server
@@ -76,6 +78,7 @@ struct SupervisorLoop {
         let epollItem = poller.add(fileDescriptor: epoll)
         let controlItem = poller.add(control)
         var frames: [[UInt8]] = []
+        var peerAddress: String?
         while !(pool.stopping && pool.allExited) {
             let now = Clock.monotonic()
             var timeout = 250
@@ -92,8 +95,10 @@ struct SupervisorLoop {
                 reapExited()
             }
             if poller.isReady(controlItem) {
-                while try control.receive(into: &frames, dontWait: true) {
-                    if let reply = answerControl(frames) { _ = try? control.send(frames: reply, dontWait: true) }
+                while try control.receive(into: &frames, peerAddress: &peerAddress, dontWait: true) {
+                    let reply = peerPolicy.refusal(of: frames, peerAddress: peerAddress, logger: logger)
+                        ?? answerControl(frames)
+                    if let reply { _ = try? control.send(frames: reply, dontWait: true) }
                 }
             }
             perform(pool.tick(now: Clock.monotonic()))
@@ -167,7 +172,7 @@ struct SupervisorLoop {
 
     /// Only the owner may use an ipc control socket that lives in the file system.
     private func restrictToOwner(_ endpoint: String) {
-        guard endpoint.hasPrefix("ipc://"), !endpoint.hasPrefix("ipc://@") else { return }
+        guard endpoint.hasPrefix("ipc://") else { return }
         _ = chmod(String(endpoint.dropFirst("ipc://".count)), 0o600)
     }
 }

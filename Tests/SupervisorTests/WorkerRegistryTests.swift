@@ -30,7 +30,7 @@ struct WorkerRegistryTests {
             + "\(stranger.processIdentifier) \(start + 1) old-2-2\n"
         try text.write(toFile: registry.path, atomically: true, encoding: .utf8)
 
-        #expect(registry.endLeftovers(logger: Logger(label: "test")) == 1)
+        #expect(try registry.endLeftovers(logger: Logger(label: "test")) == 1)
         let deadline = Date().addingTimeInterval(5)
         while leftover.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(!leftover.isRunning)
