@@ -93,7 +93,7 @@ public enum RuntimeDirectory {
     }
 
     /// `base/name`, both created if missing (mode 0700) and checked, `base` first.
-    private static func privateDirectory(base: String, name: String, uid: UInt32) throws(SupervisorError) -> String {
+    static func privateDirectory(base: String, name: String, uid: UInt32) throws(SupervisorError) -> String {
         do throws(SupervisorError) {
             let trustedBase = try FileTrust.trustedDirectory(base, uid: uid)
             return try FileTrust.trustedDirectory(trustedBase + "/" + name, uid: uid)
