@@ -64,7 +64,8 @@ public struct FileTrust: Sendable, Equatable {
 
     var isSymbolicLink: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFLNK) }
 
-    func `is`(_ kind: Kind) -> Bool {
+    /// Whether this is a `kind` (a symbolic link is none of them).
+    public func `is`(_ kind: Kind) -> Bool {
         let type = mode & UInt32(S_IFMT)
         switch kind {
         case .directory: return type == UInt32(S_IFDIR)
