@@ -211,7 +211,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "failed_batches": "\(stats.failedBatches)",
             ])
         }
-        withExtendedLifetime(state) {}
+        state.removeSockets()
     }
 
     /// Opens the history database, closes what a dead supervisor left open, and starts the recorder.

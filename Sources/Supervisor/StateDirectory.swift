@@ -101,6 +101,16 @@ public final class StateDirectory: Sendable {
         }
     }
 
+    /// Removes the socket files of ``controlEndpoint`` and ``defaultBackendEndpoint`` (libzmq leaves them
+    /// behind), so that a command looking for this supervisor does not find a stale one. Call it once the
+    /// sockets are closed, while the lock is still held.
+    public func removeSockets() {
+        for name in ["control", "backend"] {
+            let socket = socketDirectory + "/" + name + ".ipc"
+            if FileTrust(path: socket)?.is(.socket) == true { unlink(socket) }
+        }
+    }
+
     /// The default backend endpoint: an ipc socket in ``socketDirectory``.
     public var defaultBackendEndpoint: String { endpoint(named: "backend") }
 

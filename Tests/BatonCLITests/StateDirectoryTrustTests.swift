@@ -123,6 +123,7 @@ struct StateDirectoryTrustTests {
                              environment: environment)
         #expect(stop.wait() == 0, "\(stop.output)")
         #expect(serve.wait() == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: runtime).isEmpty, "sockets removed on stop")
     }
 
     @Test("a state directory path too long for a socket: sockets go to $XDG_RUNTIME_DIR/baton-HASH, never abstract")
