@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // <zmq.h> from the system's libzmq (Debian: libzmq3-dev). pkg-config is not used on purpose:
@@ -33,6 +34,8 @@ let package = Package(
         ),
         // Small C helpers for Linux calls Swift's Glibc module does not expose (eventfd, prctl, …).
         .target(name: "CBatonSys"),
+        // What peers and modules share, with no I/O: wire constants, history events, the clock, rate limiting.
+        .target(name: "BatonProtocol", dependencies: ["CBatonSys"], swiftSettings: upcoming),
         .target(
             name: "ZeroMQ",
             dependencies: ["CZeroMQ"],
@@ -41,7 +44,7 @@ let package = Package(
         .target(
             name: "Broker",
             dependencies: [
-                "ZeroMQ", "CBatonSys",
+                "BatonProtocol", "ZeroMQ", "CBatonSys",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -50,24 +53,25 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "Broker", "CBatonSys",
+                "BatonProtocol", "CBatonSys",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcoming
         ),
         .target(
             name: "LoadGen",
             dependencies: [
-                "ZeroMQ", "Broker",
+                "ZeroMQ", "BatonProtocol",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: upcoming
         ),
         .target(
             name: "BatonWorker",
-            dependencies: ["ZeroMQ", "CBatonSys", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BatonProtocol", "ZeroMQ", "CBatonSys", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
         .executableTarget(
@@ -82,8 +86,18 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Broker", "Store", "CBatonSys",
+                "BatonProtocol", "Broker", "Store", "ZeroMQ", "CBatonSys",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The composition root: wires broker, supervisor, recorder and services (what `baton serve` runs).
+        .target(
+            name: "BatonApp",
+            dependencies: [
+                "BatonProtocol", "Broker", "Supervisor", "Store", "CBatonSys",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -91,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "HistoryBench",
             dependencies: [
-                "Store", "Broker", .product(name: "Logging", package: "swift-log"),
+                "Store", "BatonProtocol", .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: upcoming
@@ -99,25 +113,40 @@ let package = Package(
         .executableTarget(
             name: "BatonCLI",
             dependencies: [
-                "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ", "CBatonSys",
+                "BatonApp", "BatonProtocol", "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ", "CBatonSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: upcoming),
-        .testTarget(name: "BrokerTests", dependencies: ["Broker", "ZeroMQ"], swiftSettings: upcoming),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor"], swiftSettings: upcoming),
+        .testTarget(name: "BatonProtocolTests", dependencies: ["BatonProtocol"], swiftSettings: upcoming),
+        .testTarget(name: "BrokerTests", dependencies: [
+            "Broker", "BatonProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: upcoming),
+        .testTarget(name: "SupervisorTests", dependencies: [
+            "Supervisor", "BatonProtocol", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: upcoming),
         .testTarget(
             name: "BatonWorkerTests",
-            dependencies: ["BatonWorker", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BatonWorker", "BatonProtocol", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Broker"], swiftSettings: upcoming),
+        .testTarget(name: "StoreTests", dependencies: [
+            "Store", "BatonProtocol", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: upcoming),
+        .testTarget(name: "BatonAppTests", dependencies: [
+            "BatonApp", "Broker", "Supervisor", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: upcoming),
         .testTarget(
             name: "BatonCLITests",
-            dependencies: ["BatonCLI", "ZeroMQ", "LoadGen", "Supervisor", "Broker", "Store"],
+            dependencies: [
+                "BatonCLI", "BatonProtocol", "ZeroMQ", "LoadGen", "Supervisor", "Broker", "Store",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             exclude: ["golden"],
             swiftSettings: upcoming
         ),

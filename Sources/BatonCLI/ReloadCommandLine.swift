@@ -54,13 +54,13 @@ struct ReloadCommandLine: ParsableCommand {
             printError("\(error)")
             throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
         }
-        try client.send("reload", [Array(try JSONEncoder().encode(request))])
+        try client.send(.reload(request))
         let terminal = isatty(1) == 1
         // The supervisor answers at once (first step, or a refusal); after that each step answers within the
         // ready or drain timeout, so allow that plus a margin between messages.
         var timeout = 5.0
         while true {
-            let answer: (kind: String, frames: [[UInt8]])
+            let answer: ControlReply
             do {
                 answer = try client.receive(timeout: timeout)
             } catch {
@@ -69,18 +69,21 @@ struct ReloadCommandLine: ParsableCommand {
                 throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
             }
             timeout = readyTimeout + drainTimeout + 30
-            let text = answer.frames.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            switch answer.kind {
-            case "PROGRESS":
+            switch answer {
+            case .progress(let text):
                 print(terminal ? "\r\u{1B}[2K" + text : text, terminator: terminal ? "" : "\n")
                 fflushStdout()
-            case "OK":
+            case .reloaded(let text):
                 if terminal { print("\r\u{1B}[2K", terminator: "") }
                 print(text)
                 return
-            default:
+            case .refused(let text):
                 if terminal { print("") }
                 printError("reload failed: \(text)")
+                throw ExitCode(1)
+            case .status, .stopping, .denied:
+                if terminal { print("") }
+                printError("\(ControlClient.Failure.unexpected(answer))")
                 throw ExitCode(1)
             }
         }

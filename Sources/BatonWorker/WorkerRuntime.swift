@@ -1,3 +1,4 @@
+import BatonProtocol
 import CBatonSys
 import Foundation
 import Logging
@@ -45,7 +46,7 @@ public final class WorkerRuntime {
         if let id = environment.workerID { try socket.setRoutingID(id) }
         try socket.connect(environment.backend)
         let framing: [[UInt8]] = options.heartbeats ? [] : [[]]
-        try socket.send(frames: framing + [options.heartbeats ? [0x01] : Array("READY".utf8)])
+        try socket.send(frames: framing + [options.heartbeats ? WireProtocol.readyByte : WireProtocol.readyText])
         logger.info("worker ready", metadata: ["backend": "\(environment.backend)",
                                                "heartbeats": "\(options.heartbeats)"])
 
@@ -70,7 +71,7 @@ public final class WorkerRuntime {
             if stopAfterReply && !busy { return .stopRequested }
             if options.heartbeats {
                 if now >= nextHeartbeat {
-                    try socket.send(frame: WorkerRuntime.heartbeat)
+                    try socket.send(frame: WireProtocol.heartbeatByte)
                     nextHeartbeat = now + interval
                 }
                 if environment.isManaged && now &- lastHeard > liveness {
@@ -84,7 +85,7 @@ public final class WorkerRuntime {
                 while try socket.receive(into: &frames, dontWait: true) {
                     lastHeard = baton_monotonic_ns()
                     let payload = options.heartbeats ? frames[...] : frames.dropFirst()
-                    if payload.count == 1 && payload.first == WorkerRuntime.heartbeat { continue }
+                    if payload.count == 1 && payload.first == WireProtocol.heartbeatByte { continue }
                     guard payload.count >= 3, payload[payload.startIndex + 1].isEmpty, !busy, stopping == nil else {
                         logger.warning("unexpected message from the broker", metadata: ["frames": "\(frames.count)"])
                         continue
@@ -109,12 +110,11 @@ public final class WorkerRuntime {
                         body = frames
                         stopAfterReply = true
                     }
-                    try socket.send(frames: framing + [result.token, []] + (body.isEmpty ? [[]] : body))
+                    try socket.send(frames: framing + [result.token, WireProtocol.delimiter] + (body.isEmpty ? [[]] : body))
                     busy = false
                 }
             }
         }
     }
 
-    static let heartbeat: [UInt8] = [0x02]
 }

@@ -1,3 +1,5 @@
+import BatonProtocol
+
 /// How a worker frames its messages, learned from the first message it sends.
 public enum WorkerFraming: Sendable, Equatable {
     /// A REQ socket (or a DEALER imitating one): messages carry an empty delimiter after the routing id.
@@ -16,11 +18,35 @@ public enum BrokerAction {
     case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>)
     /// Send a heartbeat to a heartbeating worker: `[worker][0x02]`.
     case heartbeat(worker: [UInt8])
+    /// Tell the supervisor about a worker's lifecycle (it drives restarts and rolling updates).
+    case worker(WorkerEvent)
+    /// Record an event in the history database (only with ``BrokerConfiguration/recordHistory``).
+    case record(HistoryEvent)
     /// Something worth a log line (rate limited by the caller's logger).
     case log(BrokerLogEvent)
 }
 
-/// A noteworthy event inside the broker, for the log.
+/// A change in a worker's life that the supervisor acts on.
+public enum WorkerEvent: Sendable, Equatable {
+    /// A worker registered (said READY for the first time).
+    case ready(worker: [UInt8], heartbeating: Bool)
+    /// A worker was removed: silent past its liveness, unreachable, or its process ended.
+    case lost(worker: [UInt8], reason: String, hadRequest: Bool)
+    /// A worker held a request past the request timeout, or went silent: it was removed and its process
+    /// must be ended.
+    case hung(worker: [UInt8], reason: String)
+    /// A worker asked to drain holds no request any more (or was never known): it can be stopped.
+    case drained(worker: [UInt8])
+
+    /// The worker's routing id.
+    public var worker: [UInt8] {
+        switch self {
+        case .ready(let worker, _), .lost(let worker, _, _), .hung(let worker, _), .drained(let worker): worker
+        }
+    }
+}
+
+/// Bad or late input the broker dropped, for the (rate-limited) log.
 public enum BrokerLogEvent: Sendable, Equatable {
     /// A client message without an envelope delimiter, or without a body, was dropped.
     case malformedClientMessage(frames: Int)
@@ -28,12 +54,4 @@ public enum BrokerLogEvent: Sendable, Equatable {
     case malformedWorkerMessage(worker: [UInt8], frames: Int)
     /// A reply for a request the worker no longer holds (late after a timeout, or duplicated).
     case staleReply(worker: [UInt8])
-    /// A worker registered.
-    case workerReady(worker: [UInt8], heartbeating: Bool)
-    /// A worker was removed: silent past its liveness, unreachable, or its process ended.
-    case workerLost(worker: [UInt8], reason: String, hadRequest: Bool)
-    /// A worker held a request past the request timeout: it was removed and its process must be ended.
-    case workerHung(worker: [UInt8])
-    /// A worker asked to drain holds no request any more (or was never known): it can be stopped.
-    case workerDrained(worker: [UInt8])
 }

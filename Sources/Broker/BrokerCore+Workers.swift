@@ -1,3 +1,4 @@
+import BatonProtocol
 import DequeModule
 
 extension BrokerCore {
@@ -51,24 +52,24 @@ extension BrokerCore {
             worker.request = nil
             workers[id] = worker
             stats.inFlight -= 1
-            requeue(request, now: now)
+            requeue(request, now: now, into: &out)
         }
         stats.workersUnreachable += 1
         removeWorker(id, reason: "unreachable", now: now, into: &out)
         pump(now: now, into: &out)
     }
 
-    /// Stops giving a worker requests; reports ``BrokerLogEvent/workerDrained(worker:)`` once it holds none
+    /// Stops giving a worker requests; reports ``WorkerEvent/drained(worker:)`` once it holds none
     /// (at once if it is idle or unknown). Used to replace a worker without failing its request.
     public mutating func drainWorker(_ id: [UInt8], into out: inout [BrokerAction]) {
         guard let worker = workers[id] else {
-            out.append(.log(.workerDrained(worker: id)))
+            out.append(.worker(.drained(worker: id)))
             return
         }
         draining.insert(id)
         if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
         stats.idleWorkers = idle.count
-        if !worker.isBusy { out.append(.log(.workerDrained(worker: id))) }
+        if !worker.isBusy { out.append(.worker(.drained(worker: id))) }
     }
 
     /// Removes a worker (it died, hung or vanished); its request is retried or answered with `worker-died`.
@@ -78,9 +79,9 @@ extension BrokerCore {
         if worker.heartbeating { heartbeatingWorkers -= 1 }
         if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
         stats.workers = workers.count
-        out.append(.log(.workerLost(worker: id, reason: reason, hadRequest: worker.request != nil)))
+        out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.request != nil)))
         if configuration.recordHistory {
-            history.append(.workerLost(workerID: String(decoding: id, as: UTF8.self), reason: reason, at: now))
+            out.append(.record(.workerLost(workerID: String(decoding: id, as: UTF8.self), reason: reason, at: now)))
         }
         if let request = worker.request {
             stats.inFlight -= 1
@@ -117,9 +118,9 @@ extension BrokerCore {
             }
             stats.workers = workers.count
             makeIdle(id)
-            out.append(.log(.workerReady(worker: id, heartbeating: heartbeating)))
+            out.append(.worker(.ready(worker: id, heartbeating: heartbeating)))
             if configuration.recordHistory {
-                history.append(.workerReady(workerID: String(decoding: id, as: UTF8.self), at: now))
+                out.append(.record(.workerReady(workerID: String(decoding: id, as: UTF8.self), at: now)))
             }
         }
         pump(now: now, into: &out)
@@ -157,10 +158,10 @@ extension BrokerCore {
         stats.inFlight -= 1
         stats.repliesForwarded += 1
         if configuration.recordHistory {
-            history.append(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now))
+            out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now)))
         }
         out.append(.reply(envelope: request.envelope, body: body))
-        if !draining.isEmpty && draining.contains(id) { out.append(.log(.workerDrained(worker: id))) }
+        if !draining.isEmpty && draining.contains(id) { out.append(.worker(.drained(worker: id))) }
         makeIdle(id)
         pump(now: now, into: &out)
     }
@@ -187,7 +188,7 @@ extension BrokerCore {
                                       into out: inout [BrokerAction]) {
         if request.attempts <= configuration.retryOnCrash {
             stats.retried += 1
-            requeue(request, now: now)
+            requeue(request, now: now, into: &out)
         } else {
             fail(request, .workerDied, "the worker serving the request was lost: \(reason)", now: now, into: &out)
         }

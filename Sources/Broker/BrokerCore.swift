@@ -1,3 +1,4 @@
+import BatonProtocol
 import DequeModule
 
 /// The broker's policy as a pure state machine: LRU dispatch, the bounded queue and its expiry, worker
@@ -27,8 +28,6 @@ public struct BrokerCore {
     static let banDuration: UInt64 = 30_000_000_000
     /// Workers being drained for a replacement: they get no new requests.
     var draining: Set<[UInt8]> = []
-    /// History events since the caller last took them (only with ``BrokerConfiguration/recordHistory``).
-    public var history: [HistoryEvent] = []
     var nextTimeoutCheckAt: UInt64 = 0
 
     /// Creates a broker with no workers and an empty queue.
@@ -61,7 +60,7 @@ public struct BrokerCore {
         nextRequestID += 1
         stats.requestsReceived += 1
         if configuration.recordHistory {
-            history.append(.requestReceived(id: request.id, client: frames[0], bytes: request.bodySize, at: now))
+            out.append(.record(.requestReceived(id: request.id, client: frames[0], bytes: request.bodySize, at: now)))
         }
         queue.append(request)
         noteQueueDepth()
@@ -152,15 +151,15 @@ public struct BrokerCore {
     /// Removes a worker that hung or went silent, ignores it for a while, and asks for its process to end.
     private mutating func dropHung(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
         banned[id] = now + Self.banDuration
-        out.append(.log(.workerHung(worker: id)))
+        out.append(.worker(.hung(worker: id, reason: reason)))
         removeWorker(id, reason: reason, now: now, into: &out)
     }
 
     /// Puts a request back at the front of the queue (its worker was lost before answering).
-    mutating func requeue(_ request: PendingRequest, now: UInt64) {
+    mutating func requeue(_ request: PendingRequest, now: UInt64, into out: inout [BrokerAction]) {
         queue.prepend(request)
         noteQueueDepth()
-        if configuration.recordHistory { history.append(.requestRequeued(id: request.id, at: now)) }
+        if configuration.recordHistory { out.append(.record(.requestRequeued(id: request.id, at: now))) }
     }
 
     /// Sends queued requests to idle workers, least recently used first, while both exist.
@@ -177,7 +176,8 @@ public struct BrokerCore {
             stats.requestsDispatched += 1
             stats.inFlight += 1
             if configuration.recordHistory {
-                history.append(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts, at: now))
+                out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
+                                                      at: now)))
             }
         }
         stats.queueDepth = queue.count
@@ -188,7 +188,7 @@ public struct BrokerCore {
     mutating func fail(_ request: PendingRequest, _ code: BatonErrorCode, _ text: String, now: UInt64,
                        into out: inout [BrokerAction]) {
         stats.errorReplies += 1
-        if configuration.recordHistory { history.append(.requestFailed(id: request.id, code: code.rawValue, at: now)) }
+        if configuration.recordHistory { out.append(.record(.requestFailed(id: request.id, code: code, at: now))) }
         switch code {
         case .expired: stats.expired += 1
         case .workerDied: stats.workerDied += 1

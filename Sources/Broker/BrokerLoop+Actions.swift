@@ -1,3 +1,4 @@
+import BatonProtocol
 import Logging
 import ZeroMQ
 
@@ -17,12 +18,16 @@ extension BrokerLoop {
                     }
                 case .heartbeat(let worker):
                     if try !sendHeartbeat(backend, worker) { unreachableWorkers.append(worker) }
+                case .worker(let event):
+                    workerEvent(event)
+                case .record(let event):
+                    history.append(event)
                 case .log(let event):
                     log(event)
                 }
             }
             actions.removeAll(keepingCapacity: true)
-            let now = Clock.monotonic()
+            let now = BatonClock.monotonic()
             for worker in unreachableWorkers { core.workerUnreachable(worker, now: now, into: &actions) }
             unreachableWorkers.removeAll(keepingCapacity: true)
         }
@@ -74,37 +79,37 @@ extension BrokerLoop {
         }
     }
 
-    mutating func log(_ event: BrokerLogEvent) {
+    /// Logs a worker's lifecycle event and passes it to the supervisor.
+    mutating func workerEvent(_ event: WorkerEvent) {
+        server.options.observer?(event)
+        let worker = Message.render(event.worker)
         switch event {
-        case .workerReady, .workerLost, .workerHung, .workerDrained: server.options.observer?(event)
-        default: break
-        }
-        switch event {
-        case .workerHung(let worker):
-            logger.warning("worker hung: request timeout", metadata: ["worker": "\(Message.render(worker))"])
-        case .workerDrained(let worker):
-            logger.debug("worker drained", metadata: ["worker": "\(Message.render(worker))"])
-        case .workerReady(let worker, let heartbeating):
-            logger.info("worker ready", metadata: ["worker": "\(Message.render(worker))",
-                                                   "heartbeats": "\(heartbeating)"])
-        case .workerLost(let worker, let reason, let hadRequest):
-            logger.warning("worker lost", metadata: ["worker": "\(Message.render(worker))", "reason": "\(reason)",
+        case .hung(_, let reason):
+            logger.warning("worker hung", metadata: ["worker": "\(worker)", "reason": "\(reason)"])
+        case .drained:
+            logger.debug("worker drained", metadata: ["worker": "\(worker)"])
+        case .ready(_, let heartbeating):
+            logger.info("worker ready", metadata: ["worker": "\(worker)", "heartbeats": "\(heartbeating)"])
+        case .lost(_, let reason, let hadRequest):
+            logger.warning("worker lost", metadata: ["worker": "\(worker)", "reason": "\(reason)",
                                                      "had_request": "\(hadRequest)"])
-        case .malformedClientMessage, .malformedWorkerMessage, .staleReply:
-            let (allowed, suppressed) = logLimiter.allow(now: Clock.monotonic())
-            if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
-            guard allowed else { return }
-            switch event {
-            case .malformedClientMessage(let frames):
-                logger.warning("dropped a malformed client message", metadata: ["frames": "\(frames)"])
-            case .malformedWorkerMessage(let worker, let frames):
-                logger.warning("dropped a malformed worker message",
-                               metadata: ["worker": "\(Message.render(worker))", "frames": "\(frames)"])
-            case .staleReply(let worker):
-                logger.notice("dropped a reply for a request the worker no longer holds",
-                              metadata: ["worker": "\(Message.render(worker))"])
-            default: break
-            }
+        }
+    }
+
+    /// Logs dropped input, at most ``logLimiter``'s burst per window, with a count of what was held back.
+    mutating func log(_ event: BrokerLogEvent) {
+        let (allowed, suppressed) = logLimiter.allow(now: BatonClock.monotonic())
+        if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
+        guard allowed else { return }
+        switch event {
+        case .malformedClientMessage(let frames):
+            logger.warning("dropped a malformed client message", metadata: ["frames": "\(frames)"])
+        case .malformedWorkerMessage(let worker, let frames):
+            logger.warning("dropped a malformed worker message",
+                           metadata: ["worker": "\(Message.render(worker))", "frames": "\(frames)"])
+        case .staleReply(let worker):
+            logger.notice("dropped a reply for a request the worker no longer holds",
+                          metadata: ["worker": "\(Message.render(worker))"])
         }
     }
 }

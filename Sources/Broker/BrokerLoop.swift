@@ -1,3 +1,4 @@
+import BatonProtocol
 import CBatonSys
 import Logging
 import ZeroMQ
@@ -9,6 +10,8 @@ struct BrokerLoop {
     var core: BrokerCore
     var actions: [BrokerAction] = []
     var unreachableWorkers: [[UInt8]] = []
+    /// History events since they were last handed to the recorder (once per loop iteration).
+    var history: [HistoryEvent] = []
     var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
     /// When a graceful shutdown began, its deadline, and who to tell when it is done.
     var draining: (deadline: UInt64, done: [@Sendable () -> Void])?
@@ -91,40 +94,40 @@ struct BrokerLoop {
             // an extra cross-thread wake-up inside libzmq.
             let accepting = core.acceptsRequests
             let frontendPolled = accepting && core.hasIdleWorker
-            try poller.poll(timeoutMilliseconds: pollTimeout(now: Clock.monotonic(),
+            try poller.poll(timeoutMilliseconds: pollTimeout(now: BatonClock.monotonic(),
                                                             sweepAt: accepting && !frontendPolled ? nextSweep : nil),
                             limit: frontendPolled ? 3 : 2)
             if poller.isReady(backendItem) {
                 for _ in 0..<batch {
                     guard try backend.receive(into: &frames, dontWait: true) else { break }
-                    core.workerMessage(frames, now: Clock.monotonic(), into: &actions)
+                    core.workerMessage(frames, now: BatonClock.monotonic(), into: &actions)
                     try perform(frontend: frontend, backend: backend)
                 }
             }
             // Read clients while a worker is idle to take the request (stop as soon as none is, and leave the
             // rest in the pipes), or everything waiting when the sweep is due (up to the queue bound).
-            let sweepDue = Clock.monotonic() >= nextSweep
+            let sweepDue = BatonClock.monotonic() >= nextSweep
             if poller.isReady(frontendItem) || core.hasIdleWorker || sweepDue {
                 var budget = sweepDue ? Int.max : batch
                 while budget > 0 && core.acceptsRequests && (sweepDue || core.hasIdleWorker) {
                     guard try frontend.receive(into: &frames, dontWait: true) else { break }
-                    core.clientMessage(frames, now: Clock.monotonic(), into: &actions)
+                    core.clientMessage(frames, now: BatonClock.monotonic(), into: &actions)
                     try perform(frontend: frontend, backend: backend)
                     budget -= 1
                 }
-                if sweepDue { nextSweep = Clock.monotonic() + Self.frontendSweep }
+                if sweepDue { nextSweep = BatonClock.monotonic() + Self.frontendSweep }
             }
             if poller.isReady(wakeItem) {
                 server.wakeup.drain()
                 for command in server.takeCommands() { handle(command) }
                 try perform(frontend: frontend, backend: backend)
             }
-            let now = Clock.monotonic()
+            let now = BatonClock.monotonic()
             if let deadline = core.nextDeadline, now >= deadline {
                 core.tick(now: now, into: &actions)
                 try perform(frontend: frontend, backend: backend)
             }
-            if let sink = server.options.history, !core.history.isEmpty { sink.submit(&core.history) }
+            if let sink = server.options.history, !history.isEmpty { sink.submit(&history) }
             if let drain = draining, core.inFlightCount == 0 || now >= drain.deadline {
                 if core.inFlightCount > 0 {
                     logger.warning("shutdown drain timed out", metadata: ["in_flight": "\(core.inFlightCount)"])
@@ -152,15 +155,15 @@ struct BrokerLoop {
                 WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating)
             })
         case .processEnded(let worker, let reason):
-            core.workerProcessEnded(worker, reason: reason, now: Clock.monotonic(), into: &actions)
+            core.workerProcessEnded(worker, reason: reason, now: BatonClock.monotonic(), into: &actions)
         case .drain(let worker):
             core.drainWorker(worker, into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",
                                                                "in_flight": "\(core.inFlightCount)"])
-                core.beginShutdown(now: Clock.monotonic(), into: &actions)
-                draining = (Clock.monotonic() + drainTimeout, [])
+                core.beginShutdown(now: BatonClock.monotonic(), into: &actions)
+                draining = (BatonClock.monotonic() + drainTimeout, [])
             }
             draining?.done.append(done)
         case .stop:
@@ -170,7 +173,7 @@ struct BrokerLoop {
 
     /// Runs when the thread is about to end: answers commands that can no longer be served.
     private mutating func finish() {
-        if let sink = server.options.history, !core.history.isEmpty { sink.submit(&core.history) }
+        if let sink = server.options.history, !history.isEmpty { sink.submit(&history) }
         let stats = core.stats
         if stats.requestsReceived > 0 || stats.workers > 0 {
             logger.info("broker stopped", metadata: [

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import Logging
 import Synchronization
@@ -25,8 +26,8 @@ public final class BrokerServer: Sendable {
         public var history: (any HistorySink)?
         /// The first request id to use (ids continue across runs so history rows stay unique).
         public var firstRequestID: UInt64 = 1
-        /// Called on the broker thread for worker events (ready, lost, hung); must return quickly.
-        public var observer: (@Sendable (BrokerLogEvent) -> Void)?
+        /// Called on the broker thread for worker events (ready, lost, hung, drained); must return quickly.
+        public var observer: (@Sendable (WorkerEvent) -> Void)?
 
         /// Creates options for the given endpoints with default policy.
         public init(frontend: String, backend: String) {
@@ -145,7 +146,7 @@ public final class BrokerServer: Sendable {
         _ = send(.processEnded(worker: worker, reason: reason))
     }
 
-    /// Stops giving a worker requests; the observer hears ``BrokerLogEvent/workerDrained(worker:)`` once it
+    /// Stops giving a worker requests; the observer hears ``WorkerEvent/drained(worker:)`` once it
     /// holds none.
     public func drainWorker(_ worker: [UInt8]) {
         _ = send(.drain(worker: worker))

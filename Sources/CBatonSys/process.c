@@ -116,27 +116,6 @@ int baton_epoll_add(int epfd, int fd, uint64_t tag)
 
 int baton_epoll_remove(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
 
-int baton_epoll_ready(int epfd, uint64_t *tags, int max)
-{
-    struct epoll_event events[64];
-    if (max > 64)
-        max = 64;
-    int n;
-    do {
-        n = epoll_wait(epfd, events, max, 0);
-    } while (n < 0 && errno == EINTR);
-    for (int i = 0; i < n; i++)
-        tags[i] = events[i].data.u64;
-    return n;
-}
-
-int baton_set_parent_death_signal(int signal, int expected_parent)
-{
-    if (prctl(PR_SET_PDEATHSIG, signal) != 0)
-        return -1;
-    return getppid() == expected_parent ? 0 : 1;
-}
-
 static volatile sig_atomic_t termination_signal;
 static int termination_eventfd = -1;
 

@@ -1,4 +1,4 @@
-import Broker
+import BatonProtocol
 import Foundation
 import GRDB
 import Logging
@@ -46,7 +46,7 @@ struct HistoryBench {
         let worker = Array("bench-1".utf8)
         let client: [UInt8] = [0, 1, 2, 3, 4]
         let started = Date()
-        var now = Clock.monotonic()
+        var now = BatonClock.monotonic()
         for index in 0..<requests {
             let id = run.firstRequestID + UInt64(index)
             now += 1000

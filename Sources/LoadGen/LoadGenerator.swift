@@ -1,4 +1,4 @@
-import Broker
+import BatonProtocol
 import Histogram
 import ZeroMQ
 
@@ -47,7 +47,7 @@ public struct LoadGenerator {
         var outstanding = 0
         var measured: UInt64 = 0
 
-        let start = Clock.monotonic()
+        let start = BatonClock.monotonic()
         let warmEnd = start + UInt64(options.warmup * 1e9)
         let sendEnd = warmEnd + UInt64(options.duration * 1e9)
         var sending = true
@@ -58,7 +58,7 @@ public struct LoadGenerator {
             let seq = nextSeq[client]
             nextSeq[client] += 1
             let tag = Self.tag(client: client, slot: slot, seq: seq)
-            slots[client][slot] = Slot(seq: seq, sentAt: Clock.monotonic(), busy: true)
+            slots[client][slot] = Slot(seq: seq, sentAt: BatonClock.monotonic(), busy: true)
             try sockets[client].send(frames: [tag, [], Self.body(tag: tag, size: size)])
             report.sent += 1
             outstanding += 1
@@ -72,7 +72,7 @@ public struct LoadGenerator {
         }
         var frames: [[UInt8]] = []
         while true {
-            let now = Clock.monotonic()
+            let now = BatonClock.monotonic()
             if sending {
                 let done = options.total.map { report.sent >= UInt64($0) } ?? (now >= sendEnd)
                 if done {
@@ -85,7 +85,7 @@ public struct LoadGenerator {
             try poller.poll(timeoutMilliseconds: Int(Swift.min(wait / 1_000_000 + 1, 100)))
             for client in 0..<options.clients where poller.isReady(client) {
                 while try sockets[client].receive(into: &frames, dontWait: true) {
-                    let received = Clock.monotonic()
+                    let received = BatonClock.monotonic()
                     guard frames.count >= 3, frames[1].isEmpty,
                           let (tagClient, slot, seq) = Self.parse(tag: frames[0]),
                           tagClient == client, slot < options.window,

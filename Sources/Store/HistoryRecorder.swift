@@ -1,4 +1,4 @@
-import Broker
+import BatonProtocol
 import CBatonSys
 import Foundation
 import GRDB
@@ -101,7 +101,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
 
     private func runWriter() {
         var writer = HistoryWriter()
-        var lastPrune = Clock.monotonic() &- UInt64(options.pruneIntervalSeconds * 1e9)
+        var lastPrune = BatonClock.monotonic() &- UInt64(options.pruneIntervalSeconds * 1e9)
         var failuresLogged = RateLimiter(burst: 3, window: 60 * 1_000_000_000)
         while true {
             _ = wake.wait(timeout: .now() + .milliseconds(options.flushIntervalMilliseconds))
@@ -111,10 +111,10 @@ public final class HistoryRecorder: HistorySink, Sendable {
                 return (batch, state.stopping)
             }
             if !batch.isEmpty {
-                let started = Clock.monotonic()
+                let started = BatonClock.monotonic()
                 do {
                     let rows = try database.write { db in try writer.apply(batch, in: db) }
-                    let elapsed = Clock.monotonic() - started
+                    let elapsed = BatonClock.monotonic() - started
                     state.withLock {
                         $0.stats.batches += 1
                         $0.stats.events += UInt64(batch.count)
@@ -126,7 +126,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
                         $0.stats.failedBatches += 1
                         $0.stats.lostEvents += UInt64(batch.count)
                     }
-                    let (allowed, _) = failuresLogged.allow(now: Clock.monotonic())
+                    let (allowed, _) = failuresLogged.allow(now: BatonClock.monotonic())
                     if allowed {
                         logger.error("history write failed; clients are still served, these rows are lost",
                                      metadata: ["events": "\(batch.count)", "error": "\(error)"])
@@ -136,8 +136,8 @@ public final class HistoryRecorder: HistorySink, Sendable {
                 spare.removeAll(keepingCapacity: true)
                 state.withLock { if $0.spare.capacity < spare.capacity { swap(&$0.spare, &spare) } }
             }
-            if let retention = options.retention, Clock.monotonic() &- lastPrune >= UInt64(options.pruneIntervalSeconds * 1e9) {
-                lastPrune = Clock.monotonic()
+            if let retention = options.retention, BatonClock.monotonic() &- lastPrune >= UInt64(options.pruneIntervalSeconds * 1e9) {
+                lastPrune = BatonClock.monotonic()
                 prune(retention)
             }
             if stopping && state.withLock({ $0.pending.isEmpty }) { return }
@@ -148,7 +148,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
         var removed = 0
         do {
             while true {
-                let count = try database.write { db in try retention.prune(db, nowNanoseconds: Clock.wall()) }
+                let count = try database.write { db in try retention.prune(db, nowNanoseconds: BatonClock.wall()) }
                 removed += count
                 if count == 0 { break }
             }

@@ -1,4 +1,4 @@
-import Broker
+import BatonProtocol
 import Foundation
 import GRDB
 
@@ -32,7 +32,7 @@ struct HistoryWriter {
 
     /// Writes one batch; returns the number of request rows written.
     mutating func apply(_ events: [HistoryEvent], in db: Database) throws -> Int {
-        let offset = Clock.wall() - Int64(bitPattern: Clock.monotonic())
+        let offset = BatonClock.wall() - Int64(bitPattern: BatonClock.monotonic())
         func wall(_ monotonic: UInt64) -> Int64 { offset + Int64(bitPattern: monotonic) }
         var rows: [RequestRow] = []
         rows.reserveCapacity(events.count / 2)
@@ -54,7 +54,7 @@ struct HistoryWriter {
                 rows[i].received = at
             case .requestDispatched(let id, let worker, let attempt, let at):
                 let i = row(id)
-                rows[i].status = "in_flight"
+                rows[i].status = RequestStatus.inFlight.rawValue
                 rows[i].worker = String(decoding: worker, as: UTF8.self)
                 rows[i].attempts = attempt
                 rows[i].dispatched = at
@@ -69,7 +69,7 @@ struct HistoryWriter {
                 let i = row(id)
                 rows[i].status = "failed"
                 rows[i].finished = at
-                rows[i].error = code
+                rows[i].error = code.rawValue
             default:
                 try applyWorkerEvent(event, wall: wall, in: db)
             }
@@ -157,20 +157,22 @@ struct HistoryWriter {
         case .workerExited(let workerID, let code, let signal, let reason, let at):
             try db.execute(sql: """
                 UPDATE worker SET exited_at = ?, exit_code = ?, exit_signal = ?, exit_reason = ? WHERE worker_id = ?
-                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), code, signal, reason, workerID])
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), code, signal, reason.rawValue, workerID])
         case .generationCreated(let id, let executable, let arguments, let sha256, let at):
             let json = String(decoding: try JSONEncoder().encode(arguments), as: UTF8.self)
             try db.execute(sql: """
                 INSERT OR IGNORE INTO generation (id, executable, arguments, sha256, created_at, state)
                 VALUES (?, ?, ?, ?, ?, 'rolling')
                 """, arguments: [id, executable, json, sha256, Timestamp.iso(nanoseconds: wall(at))])
+        case .generationDigest(let id, let sha256):
+            try db.execute(sql: "UPDATE generation SET sha256 = ? WHERE id = ?", arguments: [sha256, id])
         case .generationState(let id, let state, let reason, _):
             try db.execute(sql: "UPDATE generation SET state = ?, reason = ? WHERE id = ?",
-                           arguments: [state, reason, id])
+                           arguments: [state.rawValue, reason, id])
         case .supervisor(let kind, let slot, let workerID, let generation, let detail, let at):
             try db.execute(sql: """
                 INSERT INTO event (at, kind, slot, worker_id, generation, detail) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind, slot, workerID, generation, detail])
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind.rawValue, slot, workerID, generation, detail])
         default:
             break
         }

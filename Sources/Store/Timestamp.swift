@@ -1,4 +1,4 @@
-import Broker
+import BatonProtocol
 import CBatonSys
 
 /// Wall-clock timestamps as the database stores them: UTC ISO-8601 text with microseconds.
@@ -12,7 +12,7 @@ public enum Timestamp {
     }
 
     /// Now, formatted.
-    public static func now() -> String { iso(nanoseconds: Clock.wall()) }
+    public static func now() -> String { iso(nanoseconds: BatonClock.wall()) }
 }
 
 /// Formats wall-clock nanoseconds like ``Timestamp/iso(nanoseconds:)``, reusing the date and time part

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Logging
@@ -27,10 +28,9 @@ struct ControlPeerPolicy {
         return credentials.uid == ownerUID || credentials.uid == 0
     }
 
-    /// The reply that refuses a request `[peer][""][command…]` from the peer at `peerAddress`, or nil when the
-    /// peer may send commands. A refusal is counted and logged (rate-limited).
-    mutating func refusal(of frames: [[UInt8]], peerAddress: String?, logger: Logger,
-                          now: UInt64 = Clock.monotonic()) -> [[UInt8]]? {
+    /// Why the peer at `peerAddress` may not send commands, for the reply, or nil when it may. A refusal is
+    /// counted and logged (rate-limited).
+    mutating func refusal(peerAddress: String?, logger: Logger, now: UInt64 = BatonClock.monotonic()) -> String? {
         let credentials = peerAddress.flatMap(PeerCredentials.init(peerAddress:))
         if Self.allows(credentials, ownerUID: ownerUID) { return nil }
         refused += 1
@@ -42,8 +42,7 @@ struct ControlPeerPolicy {
             logger.warning("control request refused: only the supervisor's uid and root may send commands",
                            metadata: metadata)
         }
-        let text = "permission denied: \(credentials.map { "uid \($0.uid)" } ?? "this peer") may not control a "
+        return "permission denied: \(credentials.map { "uid \($0.uid)" } ?? "this peer") may not control a "
             + "supervisor running as uid \(ownerUID) (only that uid and root may)"
-        return [frames.first ?? [], [], Array("DENIED".utf8), Array(text.utf8)]
     }
 }

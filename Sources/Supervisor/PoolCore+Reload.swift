@@ -1,3 +1,5 @@
+import BatonProtocol
+
 /// The rolling update: for each slot in turn, start the new generation's worker, wait for its READY, drain
 /// the old one (no new requests; its request finishes), stop it. A new worker that cannot start, exits, or
 /// stays silent rolls the whole update back: its workers are ended and the old generation is restored in
@@ -84,7 +86,7 @@ extension PoolCore {
         if reload.failure != nil, let index = slots.firstIndex(where: { $0.workerID == workerID }),
            reload.restoring.contains(index), slots[index].incoming?.pid != nil
         {
-            return swap(index, reason: "rolled-back", now: now) + finishRollbackIfDone()
+            return swap(index, reason: .rolledBack, now: now) + finishRollbackIfDone()
         }
         return []
     }
@@ -96,8 +98,9 @@ extension PoolCore {
         guard var state = reload, state.failure == nil, case .idle = state.step else { return [] }
         guard let index = state.pending.first else {
             reload = nil
+            let slotsText = slots.count == 1 ? "its one slot" : "all \(slots.count) slots"
             return [.reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
-                                    message: "generation \(state.generation) is active in all \(slots.count) slots")]
+                                    message: "generation \(state.generation) is active in \(slotsText)")]
         }
         let slot = slots[index].number
         if state.options.surge || slots[index].pid == nil {
@@ -118,7 +121,7 @@ extension PoolCore {
             // A restored previous-generation worker is ready: drain the new one it replaces, then swap back.
             guard state.restoring.contains(index) else { return [] }
             guard let current = slots[index].workerID, slots[index].pid != nil else {
-                return swap(index, reason: "rolled-back", now: now) + finishRollbackIfDone()
+                return swap(index, reason: .rolledBack, now: now) + finishRollbackIfDone()
             }
             return [.drain(workerID: current)]
         }
@@ -129,7 +132,7 @@ extension PoolCore {
             reload = state
             return [.reloadProgress("slot \(slot): new worker ready; draining the old one"), .drain(workerID: old)]
         }
-        return [.reloadProgress("slot \(slot): new worker ready")] + swap(index, reason: "replaced", now: now)
+        return [.reloadProgress("slot \(slot): new worker ready")] + swap(index, reason: .replaced, now: now)
             + advance(now: now)
     }
 
@@ -141,10 +144,10 @@ extension PoolCore {
             state.step = .idle
             reload = state
             return [.reloadProgress("slot \(slot): old worker drained; stopping it")]
-                + swap(index, reason: "replaced", now: now) + advance(now: now)
+                + swap(index, reason: .replaced, now: now) + advance(now: now)
         }
         // No surge: stop the old worker, then start its replacement.
-        var actions = retireCurrent(index, reason: "replaced", now: now)
+        var actions = retireCurrent(index, reason: .replaced, now: now)
         let action = startIncoming(index, generation: state.generation, now: now)
         state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
         reload = state
@@ -186,7 +189,7 @@ extension PoolCore {
         var actions: [PoolAction] = []
         for index in slots.indices {
             if let incoming = slots[index].incoming, let pid = incoming.pid {
-                retiring[pid] = Retiring(workerID: incoming.workerID, slot: slots[index].number, reason: "stopped",
+                retiring[pid] = Retiring(workerID: incoming.workerID, slot: slots[index].number, reason: .stopped,
                                          killAt: nil)
             }
             slots[index].incoming = nil
@@ -208,8 +211,8 @@ extension PoolCore {
                 slots[index].incoming = nil
                 if let pid = incoming.pid {
                     retiring[pid] = Retiring(workerID: incoming.workerID, slot: slots[index].number,
-                                             reason: "rolled-back", killAt: now + configuration.stopGrace)
-                    actions.append(.signal(pid: pid, signal: 15))
+                                             reason: .rolledBack, killAt: now + configuration.stopGrace)
+                    actions.append(.signal(pid: pid, signal: .terminate))
                 }
             }
         }
@@ -245,17 +248,17 @@ extension PoolCore {
     }
 
     /// Stops the slot's current worker on purpose (its exit is expected).
-    private mutating func retireCurrent(_ index: Int, reason: String, now: UInt64) -> [PoolAction] {
+    private mutating func retireCurrent(_ index: Int, reason: WorkerExitReason, now: UInt64) -> [PoolAction] {
         guard let pid = slots[index].pid else { return [] }
         retiring[pid] = Retiring(workerID: slots[index].workerID ?? "", slot: slots[index].number, reason: reason,
                                  killAt: now + configuration.stopGrace)
         slots[index].pid = nil
         slots[index].workerID = nil
-        return [.signal(pid: pid, signal: 15)]
+        return [.signal(pid: pid, signal: .terminate)]
     }
 
     /// The incoming worker becomes the slot's worker; the old one (if any) is stopped.
-    private mutating func swap(_ index: Int, reason: String, now: UInt64) -> [PoolAction] {
+    private mutating func swap(_ index: Int, reason: WorkerExitReason, now: UInt64) -> [PoolAction] {
         guard let incoming = slots[index].incoming else { return [] }
         let actions = retireCurrent(index, reason: reason, now: now)
         slots[index].incoming = nil

@@ -1,3 +1,5 @@
+import BatonProtocol
+
 /// The managed worker pool as a pure state machine: which slot runs which process, restarts with backoff,
 /// hung workers, and stopping. The I/O thread around it spawns, signals and reaps; tests drive it with a
 /// fake clock and a seeded random generator.
@@ -30,7 +32,7 @@ public struct PoolCore {
     struct Retiring {
         let workerID: String
         let slot: Int
-        let reason: String
+        let reason: WorkerExitReason
         var killAt: UInt64?
     }
 
@@ -104,14 +106,14 @@ public struct PoolCore {
         else { return [] }
         slots[index].state = .stopping
         slots[index].killAt = now + configuration.stopGrace
-        return [.signal(pid: pid, signal: 15)]
+        return [.signal(pid: pid, signal: .terminate)]
     }
 
     /// A worker process ended (reaped), with a description like "exit 3" or "signal 9".
     public mutating func processExited(pid: Int32, exit: String, now: UInt64,
                                        using random: inout some RandomNumberGenerator) -> [PoolAction] {
         if let gone = retiring.removeValue(forKey: pid) {
-            return [.workerGone(workerID: gone.workerID, reason: "\(gone.reason) (\(exit))")]
+            return [.workerGone(workerID: gone.workerID, reason: "\(gone.reason.rawValue) (\(exit))")]
         }
         if let index = slots.firstIndex(where: { $0.incoming?.pid == pid }), let incoming = slots[index].incoming {
             slots[index].incoming = nil
@@ -151,7 +153,7 @@ public struct PoolCore {
         for (pid, process) in retiring {
             if let at = process.killAt, now >= at {
                 retiring[pid]?.killAt = nil
-                actions.append(.signal(pid: pid, signal: 9))
+                actions.append(.signal(pid: pid, signal: .kill))
             }
         }
         for index in slots.indices {
@@ -161,7 +163,7 @@ public struct PoolCore {
             }
             if let at = slots[index].killAt, now >= at, let pid = slots[index].pid {
                 slots[index].killAt = nil
-                actions.append(.signal(pid: pid, signal: 9))
+                actions.append(.signal(pid: pid, signal: .kill))
             }
         }
         return actions
@@ -180,7 +182,7 @@ public struct PoolCore {
         stopping = true
         for (pid, process) in retiring where process.killAt == nil {
             retiring[pid]?.killAt = now + configuration.stopGrace
-            actions.append(.signal(pid: pid, signal: 15))
+            actions.append(.signal(pid: pid, signal: .terminate))
         }
         for index in slots.indices {
             slots[index].restartAt = nil
@@ -189,7 +191,7 @@ public struct PoolCore {
                     slots[index].killAt = now + configuration.stopGrace
                 }
                 slots[index].state = .stopping
-                actions.append(.signal(pid: pid, signal: 15))
+                actions.append(.signal(pid: pid, signal: .terminate))
             } else if slots[index].state != .failed {
                 slots[index].state = .stopped
             }
@@ -199,14 +201,14 @@ public struct PoolCore {
 
     /// The worker id of a live process, and how its ending is described: the reason it was retired
     /// (`replaced`, `rolled-back`), `stopped` (on shutdown), `hung` (ended after a hang), or `crashed`.
-    public func exitingWorker(pid: Int32) -> (workerID: String, reason: String)? {
+    public func exitingWorker(pid: Int32) -> (workerID: String, reason: WorkerExitReason)? {
         if let process = retiring[pid] { return (process.workerID, process.reason) }
         if let incoming = slots.lazy.compactMap(\.incoming).first(where: { $0.pid == pid }) {
-            return (incoming.workerID, stopping ? "stopped" : "crashed")
+            return (incoming.workerID, stopping ? .stopped : .crashed)
         }
         guard let slot = slots.first(where: { $0.pid == pid }), let workerID = slot.workerID else { return nil }
-        if stopping { return (workerID, "stopped") }
-        return (workerID, slot.state == .stopping ? "hung" : "crashed")
+        if stopping { return (workerID, .stopped) }
+        return (workerID, slot.state == .stopping ? .hung : .crashed)
     }
 
     /// Whether no worker process is left.

@@ -39,10 +39,3 @@ public struct Message: Hashable, Sendable, ExpressibleByArrayLiteral, CustomStri
         }.joined()
     }
 }
-
-extension Array where Element == UInt8 {
-    /// The UTF-8 bytes of a string, as a frame.
-    public init(frame text: String) {
-        self = Array(text.utf8)
-    }
-}

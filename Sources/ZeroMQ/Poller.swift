@@ -14,11 +14,10 @@ public struct PollEvents: OptionSet, Sendable {
 
 /// `zmq_poll` over a fixed list of sockets and plain file descriptors.
 ///
-/// Add items once, then call ``poll(timeoutMilliseconds:)`` as often as needed; ``setEnabled(_:_:)`` takes an
-/// item out of the poll without reordering (how a broker stops reading a frontend under back-pressure).
+/// Add items once, then call ``poll(timeoutMilliseconds:limit:)`` as often as needed; `limit` leaves the last
+/// items out of a poll (how a broker stops reading a frontend under back-pressure).
 public struct Poller {
     private var items: [zmq_pollitem_t] = []
-    private var wanted: [Int16] = []
 
     /// Creates an empty poller.
     public init() {}
@@ -27,7 +26,6 @@ public struct Poller {
     @discardableResult
     public mutating func add(_ socket: Socket, events: PollEvents = .readable) -> Int {
         items.append(zmq_pollitem_t(socket: socket.pollHandle, fd: -1, events: events.rawValue, revents: 0))
-        wanted.append(events.rawValue)
         return items.count - 1
     }
 
@@ -35,13 +33,7 @@ public struct Poller {
     @discardableResult
     public mutating func add(fileDescriptor: Int32, events: PollEvents = .readable) -> Int {
         items.append(zmq_pollitem_t(socket: nil, fd: fileDescriptor, events: events.rawValue, revents: 0))
-        wanted.append(events.rawValue)
         return items.count - 1
-    }
-
-    /// Includes or leaves out an item in the next polls.
-    public mutating func setEnabled(_ index: Int, _ enabled: Bool) {
-        items[index].events = enabled ? wanted[index] : 0
     }
 
     /// Waits until an item is ready or the timeout passes (-1: no timeout). Returns the number ready.

@@ -41,11 +41,6 @@ public final class Socket {
         _ = try retryingInterrupts("zmq_connect \(endpoint)") { zmq_connect(handle, endpoint) }
     }
 
-    /// Disconnects from an endpoint previously connected.
-    public func disconnect(_ endpoint: String) throws(ZMQError) {
-        _ = try retryingInterrupts("zmq_disconnect \(endpoint)") { zmq_disconnect(handle, endpoint) }
-    }
-
     // MARK: Sending
 
     /// Sends one frame. Returns `false` if `dontWait` was set and the message could not be queued (`EAGAIN`).

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Testing
 
 @testable import Broker

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Testing
 
 @testable import Broker
@@ -143,7 +144,7 @@ struct BrokerCoreTimeoutTests {
         broker.advance(milliseconds: 300)
         #expect(broker.core.knownWorkers.count == 1)
         broker.advance(milliseconds: 250)
-        #expect(broker.sent.contains { if case .log(.workerHung(let id)) = $0 { id == bytes("slow") } else { false } })
+        #expect(broker.sent.contains { if case .worker(.hung(let id, _)) = $0 { id == bytes("slow") } else { false } })
         #expect(broker.takeReplies().first?.body.prefix(2) == ["BATON-ERR", "worker-died"])
         #expect(broker.core.stats.workersHung == 1)
         // A late reply or a fresh READY from the hung worker does not bring it back.
@@ -185,7 +186,7 @@ struct BrokerCoreTimeoutTests {
 @Suite("Draining workers for a rolling update, in the pure broker core")
 struct BrokerCoreDrainTests {
     func drained(_ broker: CoreHarness) -> [String] {
-        broker.sent.compactMap { if case .log(.workerDrained(let id)) = $0 { text(id) } else { nil } }
+        broker.sent.compactMap { if case .worker(.drained(let id)) = $0 { text(id) } else { nil } }
     }
 
     @Test("an idle worker drains at once and gets no more requests")

@@ -1,3 +1,4 @@
+import BatonProtocol
 @testable import Broker
 
 /// Drives a ``BrokerCore`` with a fake clock and collects what it asks to send.

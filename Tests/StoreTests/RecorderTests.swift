@@ -1,4 +1,4 @@
-import Broker
+import BatonProtocol
 import Foundation
 import GRDB
 import Logging
@@ -49,7 +49,7 @@ struct RecorderTests {
         try write([.requestDispatched(id: 1, worker: Array("ext".utf8), attempt: 1, at: 6 * ms)], &writer, database)
         let inFlight = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(inFlight?.status == "in_flight" && inFlight?.waitMicroseconds == 1000 && inFlight?.slot == nil)
-        try write([.requestFailed(id: 1, code: "worker-died", at: 9 * ms),
+        try write([.requestFailed(id: 1, code: .workerDied, at: 9 * ms),
                    .workerLost(workerID: "ext", reason: "unreachable", at: 9 * ms)], &writer, database)
         let failed = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(failed?.status == "failed" && failed?.error == "worker-died" && failed?.totalMicroseconds == 4000)
@@ -89,7 +89,7 @@ struct RecorderTests {
         events.append(.requestReceived(id: 101, client: [1], bytes: 1, at: 200 * ms))
         try write(events, &writer, database)
         let retention = HistoryRetention(maxRows: 10)
-        let removed = try database.write { db in try retention.prune(db, nowNanoseconds: Clock.wall()) }
+        let removed = try database.write { db in try retention.prune(db, nowNanoseconds: BatonClock.wall()) }
         #expect(removed == 91)
         let ids = try database.read { try Int64.fetchAll($0, sql: "SELECT id FROM request ORDER BY id") }
         #expect(ids == Array(92...101))
@@ -108,7 +108,7 @@ struct RecorderTests {
                 """, arguments: [Timestamp.now()])
         }
         let removed = try database.write { db in
-            try HistoryRetention(maxAgeSeconds: 86400).prune(db, nowNanoseconds: Clock.wall())
+            try HistoryRetention(maxAgeSeconds: 86400).prune(db, nowNanoseconds: BatonClock.wall())
         }
         #expect(removed == 2)
         #expect(try database.read { try Int64.fetchAll($0, sql: "SELECT id FROM request ORDER BY id") } == [2, 4])
@@ -153,14 +153,14 @@ struct RecorderFullDiskTests {
         recorder.submit(&events)
         let deadline = Date().addingTimeInterval(5)
         while recorder.stats.failedBatches == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        var more: [HistoryEvent] = [.supervisor(kind: "still-alive", slot: nil, workerID: nil, generation: nil,
+        var more: [HistoryEvent] = [.supervisor(kind: .supervisorStarted, slot: nil, workerID: nil, generation: nil,
                                                 detail: nil, at: 1)]
         recorder.submit(&more)
         let stats = recorder.close()
         #expect(stats.failedBatches >= 1)
         #expect(stats.lostEvents >= 5000)
         #expect(stats.batches >= 1, "the small batch after the failure was written")
-        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event WHERE kind = 'still-alive'") }
+        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event WHERE kind = 'supervisor-started'") }
                 == 1)
     }
 }

@@ -107,19 +107,24 @@ struct SchemaTests {
         }
     }
 
-    @Test("SHA-256 matches the standard test vectors")
-    func sha256() {
-        var empty = SHA256()
-        #expect(empty.finalizeHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        var abc = SHA256()
-        abc.update(Array("abc".utf8))
-        #expect(abc.finalizeHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        var long = SHA256()
-        for chunk in stride(from: 0, to: 1_000_000, by: 1000) {
-            _ = chunk
-            long.update([UInt8](repeating: 0x61, count: 1000))
+    @Test("an executable's digest is its SHA-256, read in chunks larger and smaller than the file")
+    func executableDigest() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-digest-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vectors: [(Data, String)] = [
+            (Data(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (Data("abc".utf8), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (Data(repeating: 0x61, count: 3_000_000), "2a152c894398719c0570f83fac34ac03a0f6e8e474b995c2403aa5434f7b9dd4"),
+        ]
+        for (index, (contents, digest)) in vectors.enumerated() {
+            let file = directory.appendingPathComponent("file-\(index)")
+            try contents.write(to: file)
+            #expect(try ExecutableDigest.hexDigest(ofFile: file.path) == digest)
         }
-        #expect(long.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(throws: (any Error).self) {
+            try ExecutableDigest.hexDigest(ofFile: directory.appendingPathComponent("none").path)
+        }
     }
 
     @Test("retention parses ages, row counts and both")

@@ -17,20 +17,18 @@ struct ControlPeerPolicyTests {
         #expect(!ControlPeerPolicy.allows(nil, ownerUID: 0))
     }
 
-    @Test("a refused request gets a DENIED reply naming the uid; it is counted; an allowed one is left to the loop")
-    func refusalReply() {
+    @Test("a refused peer gets a reason naming its uid and is counted; an allowed one gets none")
+    func refusalReason() {
         let log = LogCollector()
         var policy = ControlPeerPolicy(ownerUID: 1000)
-        let request: [[UInt8]] = [[0, 1, 2], [], Array("reload".utf8)]
-        #expect(policy.refusal(of: request, peerAddress: "localhost:0:0:42", logger: log.logger) == nil)
-        #expect(policy.refusal(of: request, peerAddress: "localhost:1000:1000:42", logger: log.logger) == nil)
+        #expect(policy.refusal(peerAddress: "localhost:0:0:42", logger: log.logger) == nil)
+        #expect(policy.refusal(peerAddress: "localhost:1000:1000:42", logger: log.logger) == nil)
         #expect(policy.refused == 0)
         #expect(log.lines.isEmpty)
-        let reply = policy.refusal(of: request, peerAddress: "localhost:65534:65534:42", logger: log.logger)
-        #expect(reply == [[0, 1, 2], [], Array("DENIED".utf8), Array(("permission denied: uid 65534 may not control "
-            + "a supervisor running as uid 1000 (only that uid and root may)").utf8)])
-        #expect(policy.refusal(of: request, peerAddress: "127.0.0.1", logger: log.logger)?[2] == Array("DENIED".utf8))
-        #expect(policy.refusal(of: request, peerAddress: nil, logger: log.logger) != nil)
+        #expect(policy.refusal(peerAddress: "localhost:65534:65534:42", logger: log.logger)
+            == "permission denied: uid 65534 may not control a supervisor running as uid 1000 (only that uid and root may)")
+        #expect(policy.refusal(peerAddress: "127.0.0.1", logger: log.logger)?.hasPrefix("permission denied") == true)
+        #expect(policy.refusal(peerAddress: nil, logger: log.logger) != nil)
         #expect(policy.refused == 3)
         #expect(log.lines.count == 3)
         #expect(log.lines.first?.contains("peer=uid 65534 gid 65534 pid 42") == true, "\(log.lines)")
@@ -42,11 +40,10 @@ struct ControlPeerPolicyTests {
         var policy = ControlPeerPolicy(ownerUID: 0)
         let start: UInt64 = 1_000 * BrokerConfiguration.second
         for index in 0..<25 {
-            _ = policy.refusal(of: [[1], []], peerAddress: "localhost:7:7:\(index)", logger: log.logger,
-                               now: start + UInt64(index))
+            _ = policy.refusal(peerAddress: "localhost:7:7:\(index)", logger: log.logger, now: start + UInt64(index))
         }
         #expect(log.lines.count == 20)
-        _ = policy.refusal(of: [[1], []], peerAddress: "localhost:7:7:99", logger: log.logger,
+        _ = policy.refusal(peerAddress: "localhost:7:7:99", logger: log.logger,
                            now: start + 10 * BrokerConfiguration.second)
         #expect(log.lines.count == 21)
         #expect(log.lines.last?.contains("not_logged=5") == true)

@@ -39,8 +39,9 @@ struct SocketTests {
             try dealer.send(Message(strings: ["ping"]))
             #expect(try poller.poll(timeoutMilliseconds: 5_000) == 1)
             #expect(poller.isReady(item))
-            poller.setEnabled(item, false)
-            #expect(try poller.poll(timeoutMilliseconds: 10) == 0)
+            // Left out by `limit`, a socket with a message waiting neither wakes the poll nor reports ready.
+            #expect(try poller.poll(timeoutMilliseconds: 10, limit: 0) == 0)
+            #expect(!poller.isReady(item))
         }
     }
 

@@ -47,11 +47,6 @@ int baton_epoll_create(void);
 int baton_epoll_add(int epfd, int fd, uint64_t tag);
 /// Stops watching `fd`; 0 or -1 with errno.
 int baton_epoll_remove(int epfd, int fd);
-/// Collects up to `max` tags of readable fds without blocking; returns how many, or -1 with errno.
-int baton_epoll_ready(int epfd, uint64_t *tags, int max);
-/// Sets the calling process's parent-death signal and returns 0 if the parent is still `expected_parent`,
-/// 1 if the parent has already changed (it died before the call), -1 with errno on error.
-int baton_set_parent_death_signal(int signal, int expected_parent);
 /// Installs process-wide SIGTERM and SIGINT handlers that record the signal and signal `eventfd`
 /// (with `ignore_sigterm`, SIGTERM is ignored instead). Returns 0 or -1 with errno.
 int baton_install_termination_handler(int eventfd, int ignore_sigterm);

@@ -1,4 +1,4 @@
-/// A change worth recording in the history database. Times are monotonic nanoseconds (``Clock/monotonic()``);
+/// A change worth recording in the history database. Times are monotonic nanoseconds (``BatonClock/monotonic()``);
 /// the recorder turns them into wall-clock time.
 public enum HistoryEvent: Sendable, Equatable {
     /// A client request was accepted into the queue.
@@ -10,7 +10,7 @@ public enum HistoryEvent: Sendable, Equatable {
     /// A request was answered by its worker.
     case requestReplied(id: UInt64, bytes: Int, at: UInt64)
     /// A request was answered with `BATON-ERR code`.
-    case requestFailed(id: UInt64, code: String, at: UInt64)
+    case requestFailed(id: UInt64, code: BatonErrorCode, at: UInt64)
     /// The supervisor started a worker process.
     case workerSpawned(workerID: String, slot: Int, pid: Int32, generation: Int, at: UInt64)
     /// A worker said READY.
@@ -18,13 +18,15 @@ public enum HistoryEvent: Sendable, Equatable {
     /// The broker dropped a worker (silent, unreachable, hung) — for external workers this is their end.
     case workerLost(workerID: String, reason: String, at: UInt64)
     /// A worker process ended.
-    case workerExited(workerID: String, code: Int32?, signal: Int32?, reason: String, at: UInt64)
+    case workerExited(workerID: String, code: Int32?, signal: Int32?, reason: WorkerExitReason, at: UInt64)
     /// A new generation of the worker code (a reload started).
     case generationCreated(id: Int, executable: String, arguments: [String], sha256: String, at: UInt64)
-    /// A generation changed state: `active`, `rolling`, `failed`, `retired`.
-    case generationState(id: Int, state: String, reason: String?, at: UInt64)
+    /// The digest of a generation's executable became known (it is computed off the supervisor thread).
+    case generationDigest(id: Int, sha256: String)
+    /// A generation changed state.
+    case generationState(id: Int, state: GenerationState, reason: String?, at: UInt64)
     /// A supervisor event: started, stopped, slot failed, …
-    case supervisor(kind: String, slot: Int?, workerID: String?, generation: Int?, detail: String?, at: UInt64)
+    case supervisor(kind: SupervisorEventKind, slot: Int?, workerID: String?, generation: Int?, detail: String?, at: UInt64)
 
     /// Whether the event is about one request (these may be dropped when the recorder falls behind; the
     /// others never are).

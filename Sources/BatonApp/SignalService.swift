@@ -33,7 +33,4 @@ struct SignalService: Service {
             _ = baton_eventfd_signal(eventfd)
         }
     }
-
-    /// The signal that arrived, if any (0 if none).
-    var signal: Int32 { baton_termination_signal() }
 }

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Broker
+@testable import BatonProtocol
 
 @Suite("Rate-limited logging of bad input")
 struct RateLimiterTests {

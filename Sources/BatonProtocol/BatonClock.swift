@@ -1,7 +1,7 @@
 import CBatonSys
 
 /// Clock readings used by the broker: plain nanosecond counts, cheap to read and to compare.
-public enum Clock {
+public enum BatonClock {
     /// Nanoseconds on the monotonic clock (`CLOCK_MONOTONIC`); only differences mean anything.
     @inline(__always)
     public static func monotonic() -> UInt64 { baton_monotonic_ns() }

@@ -1,0 +1,57 @@
+/// Why a worker process ended, as recorded in the `worker.exit_reason` column.
+public enum WorkerExitReason: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Stopped on purpose: a shutdown, or a new worker whose reload was abandoned.
+    case stopped
+    /// Exited or was killed without being asked to.
+    case crashed
+    /// Held a request past the request timeout, or went silent, and was ended.
+    case hung
+    /// Retired by a rolling update: a worker of the new generation took its slot.
+    case replaced
+    /// Retired by the rollback of a failed rolling update.
+    case rolledBack = "rolled-back"
+}
+
+/// The state of a generation of the worker code, as recorded in the `generation.state` column.
+public enum GenerationState: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Serving in every slot.
+    case active
+    /// A rolling update to it is under way.
+    case rolling
+    /// Its rolling update was rolled back.
+    case failed
+    /// Replaced by a newer generation.
+    case retired
+}
+
+/// The kind of a supervisor event, as recorded in the `event.kind` column.
+public enum SupervisorEventKind: String, Sendable, Equatable, CaseIterable, Codable {
+    /// The supervisor started serving.
+    case supervisorStarted = "supervisor-started"
+    /// The supervisor stopped after a graceful shutdown.
+    case supervisorStopped = "supervisor-stopped"
+    /// A slot crashed too often and gets no more restarts.
+    case slotFailed = "slot-failed"
+    /// A worker process could not be started.
+    case spawnFailed = "spawn-failed"
+    /// A rolling update began.
+    case reloadStarted = "reload-started"
+    /// A rolling update finished: the new generation serves in every slot.
+    case reloadFinished = "reload-finished"
+    /// A rolling update failed and the previous generation was restored.
+    case reloadRolledBack = "reload-rolled-back"
+}
+
+/// The status of a request row, as recorded in the `request.status` column.
+public enum RequestStatus: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Waiting in the broker's queue.
+    case queued
+    /// Sent to a worker, not yet answered.
+    case inFlight = "in_flight"
+    /// Answered by a worker.
+    case replied
+    /// Answered with a `BATON-ERR` reply.
+    case failed
+    /// Still open when its supervisor died; closed by the next one.
+    case abandoned
+}

@@ -1,0 +1,63 @@
+import BatonProtocol
+import Testing
+
+@testable import Broker
+
+@Suite("What the broker's state machine asks for besides sends: worker events and history records")
+struct BrokerCoreOutputTests {
+    func records(_ broker: CoreHarness) -> [HistoryEvent] {
+        broker.sent.compactMap { if case .record(let event) = $0 { event } else { nil } }
+    }
+
+    func workerEvents(_ broker: CoreHarness) -> [WorkerEvent] {
+        broker.sent.compactMap { if case .worker(let event) = $0 { event } else { nil } }
+    }
+
+    @Test("with history on, a request's life is recorded in order: received, dispatched, replied")
+    func requestRecords() {
+        var broker = CoreHarness { $0.recordHistory = true }
+        broker.ready("w1")
+        broker.advance(milliseconds: 1)
+        broker.request(from: "c1", "hello")
+        broker.advance(milliseconds: 2)
+        broker.answer("w1")
+        let at = broker.now
+        #expect(records(broker) == [
+            .workerReady(workerID: "w1", at: at - 3_000_000),
+            .requestReceived(id: 1, client: bytes("c1"), bytes: 5, at: at - 2_000_000),
+            .requestDispatched(id: 1, worker: bytes("w1"), attempt: 1, at: at - 2_000_000),
+            .requestReplied(id: 1, bytes: 5, at: at),
+        ])
+    }
+
+    @Test("with history off, nothing is recorded but worker events still reach the supervisor")
+    func historyOff() {
+        var broker = CoreHarness()
+        broker.ready("w1")
+        broker.request(from: "c1", "hello")
+        broker.answer("w1")
+        #expect(records(broker).isEmpty)
+        #expect(workerEvents(broker) == [.ready(worker: bytes("w1"), heartbeating: false)])
+    }
+
+    @Test("a lost worker's request is recorded as requeued with retries, or failed without")
+    func lostWorkerRecords() {
+        for retries in [0, 1] {
+            var broker = CoreHarness {
+                $0.recordHistory = true
+                $0.retryOnCrash = retries
+            }
+            broker.ready("w1")
+            broker.request(from: "c1", "hello")
+            broker.sent.removeAll()
+            var out: [BrokerAction] = []
+            broker.core.workerProcessEnded(bytes("w1"), reason: "exit 1", now: broker.now, into: &out)
+            broker.sent += out
+            #expect(workerEvents(broker) == [.lost(worker: bytes("w1"), reason: "exit 1", hadRequest: true)])
+            let expected: HistoryEvent = retries == 0
+                ? .requestFailed(id: 1, code: .workerDied, at: broker.now)
+                : .requestRequeued(id: 1, at: broker.now)
+            #expect(records(broker) == [.workerLost(workerID: "w1", reason: "exit 1", at: broker.now), expected])
+        }
+    }
+}
