@@ -115,7 +115,9 @@ struct StateDirectoryTrustTests {
         while Date() < deadline, report?.slots.first?.state != .ready {
             let status = try Child(Harness.batonPath, ["status", "--state-dir", state, "--json"], name: "status",
                                    directory: directory, environment: environment)
-            if status.wait() == 0 { report = try? JSONDecoder().decode(StatusReport.self, from: Data(status.output.utf8)) }
+            if status.wait() == 0 {
+                report = try? JSONDecoder().decode(StatusReport.self, from: Data(status.output.utf8))
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect(report?.slots.first?.state == .ready, "the worker connects to the backend in the runtime directory")
@@ -137,7 +139,8 @@ struct StateDirectoryTrustTests {
     func longPathWithoutXDG() throws {
         let uid = geteuid()
         try serveWithLongPath(environment: ["XDG_RUNTIME_DIR": ""]) { key in
-            uid == 0 && FileManager.default.fileExists(atPath: "/run") ? "/run/baton-0/" + key : "/tmp/baton-\(uid)/" + key
+            uid == 0 && FileManager.default.fileExists(atPath: "/run")
+                ? "/run/baton-0/" + key : "/tmp/baton-\(uid)/" + key
         }
     }
 }

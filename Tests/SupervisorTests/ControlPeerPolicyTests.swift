@@ -26,7 +26,8 @@ struct ControlPeerPolicyTests {
         #expect(policy.refused == 0)
         #expect(log.lines.isEmpty)
         #expect(policy.refusal(peerAddress: "localhost:65534:65534:42", logger: log.logger)
-            == "permission denied: uid 65534 may not control a supervisor running as uid 1000 (only that uid and root may)")
+            == "permission denied: uid 65534 may not control a supervisor running as uid 1000 "
+            + "(only that uid and root may)")
         #expect(policy.refusal(peerAddress: "127.0.0.1", logger: log.logger)?.hasPrefix("permission denied") == true)
         #expect(policy.refusal(peerAddress: nil, logger: log.logger) != nil)
         #expect(policy.refused == 3)

@@ -134,7 +134,8 @@ struct StateDirectoryTrustTests {
             let target = try makeTemporaryDirectory()
             defer { removeTree(target) }
             if name.hasPrefix("logs/") { mkdir(directory + "/logs", 0o700) }
-            try FileManager.default.createSymbolicLink(atPath: directory + "/" + name, withDestinationPath: target + "/x")
+            try FileManager.default.createSymbolicLink(atPath: directory + "/" + name,
+                                                       withDestinationPath: target + "/x")
             let error = #expect(throws: SupervisorError.self, "\(name)") { try StateDirectory(path: directory) }
             #expect(error?.code == .untrusted, "\(name)")
             #expect(error?.message.contains("\(directory)/\(name)") == true, "\(name): \(String(describing: error))")
@@ -161,7 +162,8 @@ struct StateDirectoryTrustTests {
         try FileManager.default.createSymbolicLink(atPath: parent + "/alias", withDestinationPath: parent + "/real")
         let state = try StateDirectory(path: parent + "/alias/state")
         #expect(state.path == parent + "/real/state")
-        try FileManager.default.createSymbolicLink(atPath: parent + "/state-link", withDestinationPath: parent + "/real")
+        try FileManager.default.createSymbolicLink(atPath: parent + "/state-link",
+                                                   withDestinationPath: parent + "/real")
         let linkError = #expect(throws: SupervisorError.self) { try StateDirectory(path: parent + "/state-link") }
         #expect(linkError?.message == "refusing \(parent)/state-link: it is a symbolic link, not a directory")
     }

@@ -6,7 +6,8 @@ import ZeroMQ
 struct PeerCredentialsTests {
     @Test("the last three fields of an ipc peer address are uid, gid and pid")
     func parsesCredentials() {
-        #expect(PeerCredentials(peerAddress: "localhost:1000:100:4242") == PeerCredentials(uid: 1000, gid: 100, pid: 4242))
+        #expect(PeerCredentials(peerAddress: "localhost:1000:100:4242")
+            == PeerCredentials(uid: 1000, gid: 100, pid: 4242))
         #expect(PeerCredentials(peerAddress: ":0:0:1") == PeerCredentials(uid: 0, gid: 0, pid: 1))
         // Whatever comes before may contain colons itself.
         #expect(PeerCredentials(peerAddress: "::1:65534:65534:7")?.uid == 65534)
