@@ -37,12 +37,17 @@ struct StateDirOption: ParsableArguments {
         get throws { try resolve().path }
     }
 
-    /// A sentence for "nothing answered there": which directory was tried, and how to point elsewhere.
-    func notFoundHint() -> String {
+    /// "state directory PATH (from SOURCE); point to another with …", for messages about finding nothing there.
+    func described() -> String {
         let (path, source) = (try? resolve()) ?? (stateDir ?? ".baton", "--state-dir")
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        return "no supervisor is answering on state directory \(absolute) (from \(source)); "
+        return "state directory \(absolute) (from \(source)); "
             + "point to another with --state-dir DIR, BATON_STATE_DIR=DIR or --config FILE"
+    }
+
+    /// A sentence for "nothing answered there": which directory was tried, and how to point elsewhere.
+    func notFoundHint() -> String {
+        "no supervisor is answering on " + described()
     }
 }
 
