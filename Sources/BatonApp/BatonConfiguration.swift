@@ -33,6 +33,10 @@ public struct BatonConfiguration: Sendable {
     public var workerEnvironment: [String: String] = [:]
     /// CURVE on tcp endpoints, authorised keys, and the bounds on clients and unread replies.
     public var security = BrokerSecurity()
+    /// Size-based rotation of the workers' logs (`logs/slot-N.log`) and of the supervisor's own (`logs/baton.log`).
+    public var logRotation = RotatingLogFile.Policy()
+    /// Where the supervisor's own log lines also go once the state directory is checked (`logs/baton.log`).
+    public var logFile: LogFileTarget?
     /// Makes the launcher of worker processes; nil: real processes (``ProcessLauncher``).
     public var makeLauncher: (@Sendable (_ logDirectory: String) -> any WorkerLauncher)?
 

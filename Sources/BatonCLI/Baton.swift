@@ -12,8 +12,9 @@ struct Baton: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ServeCommand.self, StatusCommand.self, ReloadCommandLine.self, StopCommand.self, HistoryCommand.self,
-            GenerationsCommand.self, WorkersCommand.self, CallCommand.self, BenchCommand.self, KeygenCommand.self,
+            ServeCommand.self, StatusCommand.self, ReloadCommandLine.self, StopCommand.self, LogsCommand.self,
+            HistoryCommand.self, GenerationsCommand.self, WorkersCommand.self, CallCommand.self, BenchCommand.self,
+            KeygenCommand.self,
         ],
         defaultSubcommand: nil
     )

@@ -10,18 +10,17 @@ struct ReloadCommandLine: ParsableCommand {
         abstract: "Replace every worker with a new generation of the code, one slot at a time, without losing requests.",
         usage: "baton reload [<options>] [-- COMMAND [ARGS...]]",
         discussion: """
-            With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \\
-            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \\
-            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \\
-            old generation serves in every slot and the new generation is marked failed. Requests are held, \\
-            never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \\
-            (the reason is printed), 2 when no supervisor answers. SIGHUP to `baton serve` does the same as a \\
-            reload of the current command.
+            With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \
+            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \
+            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \
+            old generation serves in every slot and the new generation is marked failed. Requests are held, \
+            never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \
+            (the reason is printed), 3 when no supervisor answers, 77 when permission is denied. SIGHUP to \
+            `baton serve` does the same as a reload of the current command.
             """
     )
 
-    @Option(help: "The supervisor's state directory.")
-    var stateDir = ".baton"
+    @OptionGroup var location: StateDirOption
 
     @Option(help: "1: start each new worker before stopping the old one; 0: stop the old one first (for workers that hold an exclusive resource).")
     var surge = 1
@@ -47,7 +46,13 @@ struct ReloadCommandLine: ParsableCommand {
         if arguments.first == "--" { arguments.removeFirst() }
         let request = ReloadRequest(command: arguments.isEmpty ? nil : arguments, surge: surge == 1,
                                     readyTimeoutSeconds: readyTimeout, drainTimeoutSeconds: drainTimeout)
-        let client = try ControlClient(stateDir: stateDir)
+        let client: ControlClient
+        do {
+            client = try ControlClient(location: location)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
+        }
         try client.send(.reload(request))
         let terminal = isatty(1) == 1
         // The supervisor answers at once (first step, or a refusal); after that each step answers within the
@@ -60,7 +65,7 @@ struct ReloadCommandLine: ParsableCommand {
             } catch {
                 if terminal { print("") }
                 printError("\(error)")
-                throw ExitCode(2)
+                throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
             }
             timeout = readyTimeout + drainTimeout + 30
             switch answer {
@@ -75,7 +80,7 @@ struct ReloadCommandLine: ParsableCommand {
                 if terminal { print("") }
                 printError("reload failed: \(text)")
                 throw ExitCode(1)
-            case .status, .stopping:
+            case .status, .stopping, .denied:
                 if terminal { print("") }
                 printError("\(ControlClient.Failure.unexpected(answer))")
                 throw ExitCode(1)

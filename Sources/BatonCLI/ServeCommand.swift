@@ -16,12 +16,13 @@ struct ServeCommand: AsyncParsableCommand {
             With no COMMAND, Baton runs its bundled example worker (baton-example-worker, an echo server). \
             Workers get BATON_BACKEND, BATON_WORKER_ID, BATON_SLOT, BATON_GENERATION and BATON_HEARTBEAT_MS \
             in their environment; their stdout and stderr go to STATE_DIR/logs/slot-N.log. With --workers 0 \
-            the broker runs alone, for external workers. Every endpoint takes any ZeroMQ endpoint: \
-            tcp://HOST:PORT, ipc:///path, ipc://@abstract-name. SIGTERM or SIGINT stops gracefully: queued \
-            requests are answered with BATON-ERR shutting-down, in-flight ones get up to --drain-timeout to \
-            finish, then workers get SIGTERM and, after --stop-grace, SIGKILL. With --curve-key, tcp endpoints \
-            use CURVE, and with a tcp backend workers also get BATON_SERVER_KEY and a key pair \
-            (BATON_CLIENT_PUBLIC_KEY, BATON_CLIENT_SECRET_KEY); see docs/security-curve.md.
+            the broker runs alone, for external workers. Every endpoint takes a ZeroMQ endpoint: \
+            tcp://HOST:PORT or ipc:///path (abstract socket names are refused: they have no permissions). \
+            SIGTERM or SIGINT stops gracefully: queued requests are answered with BATON-ERR shutting-down, \
+            in-flight ones get up to --drain-timeout to finish, then workers get SIGTERM and, after \
+            --stop-grace, SIGKILL. With --curve-key, tcp endpoints use CURVE, and with a tcp backend workers \
+            also get BATON_SERVER_KEY and a key pair (BATON_CLIENT_PUBLIC_KEY, BATON_CLIENT_SECRET_KEY); see \
+            docs/security.md.
             """
     )
 
@@ -82,6 +83,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
     var historyRetention: String?
 
+    @Option(help: "Size past which a worker's log (logs/slot-N.log) and the supervisor's (logs/baton.log) is rotated: bytes, or with KB, MB, GB, KiB, MiB, GiB; 0: never.")
+    var logMaxSize = "64MiB"
+
+    @Option(help: "Rotated log files kept per log (NAME.1 … NAME.N).")
+    var logKeep = 5
+
     @OptionGroup var security: SecurityOptions
 
     @OptionGroup var log: LogOptions
@@ -90,6 +97,15 @@ struct ServeCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        guard ByteCount.parse(logMaxSize) != nil else {
+            throw ValidationError("--log-max-size takes a byte count like 64MiB, 100MB or 1048576")
+        }
+        guard logKeep >= 0 else { throw ValidationError("--log-keep must not be negative") }
+        for (flag, endpoint) in [("--frontend", frontend), ("--backend", backend ?? "")]
+        where Self.isAbstractSocket(endpoint) {
+            throw ValidationError("\(flag) \(endpoint): an abstract socket name has no permissions, so any local "
+                                  + "user could connect; give a socket path in a directory only Baton's user may write")
+        }
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
         guard queueTimeout >= 0 else { throw ValidationError("--queue-timeout must not be negative") }
         guard heartbeatInterval >= 10 else { throw ValidationError("--heartbeat-interval must be at least 10 ms") }
@@ -112,11 +128,13 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // Handlers first: a closed log pipe must never kill the supervisor.
         signal(SIGPIPE, SIG_IGN)
-        let logger = log.makeLogger(label: "baton")
+        let logFile = LogFileTarget()
+        let logger = log.makeLogger(label: "baton", file: logFile)
         let application: BatonApplication
         do {
             var configuration = try makeConfiguration()
             try security.apply(to: &configuration, logger: logger)
+            configuration.logFile = logFile
             application = BatonApplication(configuration: configuration, logger: logger)
         } catch {
             logger.error("\(error)")
@@ -151,8 +169,15 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.restart.maxCrashes = maxCrashes
         configuration.restart.crashWindow = UInt64(crashWindow * 1e9)
         configuration.history = history
+        configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
+                                                           keep: logKeep)
         configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
         return configuration
+    }
+
+    /// Whether an endpoint is an ipc socket in Linux's abstract namespace (a name starting with `@`).
+    static func isAbstractSocket(_ endpoint: String) -> Bool {
+        endpoint.hasPrefix("ipc://") && endpoint.dropFirst("ipc://".count).hasPrefix("@")
     }
 
     /// The worker command: COMMAND, or the bundled example worker next to this executable.

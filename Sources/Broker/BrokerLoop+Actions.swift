@@ -19,7 +19,7 @@ extension BrokerLoop {
                     case .full: unreadReplyDropped(client: envelope.first ?? [])
                     }
                 case .heartbeat(let worker):
-                    if try !sendHeartbeat(backend, worker) { unreachableWorkers.append(worker) }
+                    if try !sendHeartbeat(backend, worker) { silentlyGoneWorkers.append(worker) }
                 case .worker(let event):
                     workerEvent(event)
                 case .record(let event):
@@ -32,6 +32,10 @@ extension BrokerLoop {
             let now = BatonClock.monotonic()
             for worker in unreachableWorkers { core.workerUnreachable(worker, now: now, into: &actions) }
             unreachableWorkers.removeAll(keepingCapacity: true)
+            for worker in silentlyGoneWorkers {
+                core.workerUnreachable(worker, dispatchFailed: false, now: now, into: &actions)
+            }
+            silentlyGoneWorkers.removeAll(keepingCapacity: true)
         }
     }
 

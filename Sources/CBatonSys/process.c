@@ -20,8 +20,8 @@
 #define SYS_pidfd_open 434
 #endif
 
-int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int *pid,
-                int *pidfd)
+int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int cgroup_procs_fd,
+                int *pid, int *pidfd)
 {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0)
@@ -40,6 +40,10 @@ int baton_spawn(const char *path, char *const argv[], char *const envp[], int ou
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(127);
         setpgid(0, 0);
+        if (cgroup_procs_fd >= 0) {
+            ssize_t ignored = write(cgroup_procs_fd, "0", 1);
+            (void)ignored;
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -144,7 +148,15 @@ int baton_install_termination_handler(int eventfd, int ignore_sigterm)
         return -1;
     if (ignore_sigterm)
         sa.sa_handler = SIG_IGN;
-    return sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    /* A parent that blocks these signals (a test runner, some init scripts) passes the block on through exec:
+       without this, SIGTERM would never arrive and the process could not be stopped gracefully. */
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGTERM);
+    return pthread_sigmask(SIG_UNBLOCK, &wanted, NULL) == 0 ? 0 : -1;
 }
 
 int baton_termination_signal(void) { return termination_signal; }

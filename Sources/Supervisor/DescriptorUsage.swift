@@ -40,12 +40,13 @@ public struct DescriptorUsage: Sendable, Codable, Equatable {
         return (Int(clamping: before), Int(clamping: after))
     }
 
-    /// Descriptors kept free of clients: 64 for the supervisor's own use (control connections, the database,
-    /// libzmq's threads and mailboxes), 4 per worker slot (its backend connection, its pidfd, its log file,
-    /// and a surge replacement during a reload), and the frontend's listen backlog (connections libzmq
-    /// accepts in a burst before the ZAP handler can refuse the ones over the bound).
+    /// Descriptors kept free of clients: 96 for the supervisor's own use (libzmq's threads and mailboxes, the
+    /// database, the watchdog, control connections, a reload's replacement worker; about 40 are in use with
+    /// no worker and no client), 4 per worker slot (its backend connection, pidfd, output pipe and log file),
+    /// and the frontend's listen backlog (connections libzmq accepts in a burst before the ZAP handler can
+    /// refuse the ones over the bound).
     public static func reserve(workers: Int) -> Int {
-        64 + 4 * workers + Int(BrokerSecurity.defaultListenBacklog)
+        96 + 4 * workers + Int(BrokerSecurity.defaultListenBacklog)
     }
 
     /// The default bound on frontend connections: what the limit leaves after the descriptors open now and

@@ -1,29 +1,70 @@
 import CBatonSys
 import Foundation
 
-/// The real ``WorkerLauncher``: fork and exec (each worker leads its own process group, dies with the
-/// supervisor through its parent-death signal, and writes stdout and stderr to `logs/slot-N.log`), exits
-/// watched through pidfds in one epoll set, and only its own pids reaped (never `waitpid(-1)`).
+/// The real ``WorkerLauncher``: fork and exec, exits watched through pidfds in one epoll set, and only its
+/// own children reaped (never `waitpid(-1)`).
+///
+/// A worker's whole process tree ends with it, so a worker command that is a wrapper script (which starts the
+/// real server in the background) leaves nothing behind:
+/// - each worker leads its own process group, gets SIGKILL when the supervisor dies (parent-death signal), and
+///   is signalled as a group;
+/// - the supervisor is a child subreaper, so a wrapper's orphans become its children and their process group
+///   id stays reserved until it reaps them: when a worker's leader exits, what is left of its group gets
+///   SIGTERM, then SIGKILL after the stop grace;
+/// - a watchdog process that outlives the supervisor knows every live group, and when the supervisor dies
+///   (even by SIGKILL) it SIGKILLs them all, and the pool's cgroup when there is one;
+/// - with cgroup v2 available, every worker joins the pool's cgroup (``WorkerCgroup``), which also holds
+///   processes that left their group.
+/// Workers' stdout and stderr reach the supervisor through a pipe each, which it appends to
+/// `logs/slot-N.log`, rotated by size (``RotatingLogFile``): a worker never writes to a file the supervisor
+/// has rotated away, and output the worker's orphans write after it exited is kept until they end.
 public final class ProcessLauncher: WorkerLauncher {
     private let logDirectory: String
+    private let logPolicy: RotatingLogFile.Policy
+    private let outputEpoll: Int32
+    /// Output pipes being read: read end → slot.
+    private var outputs: [Int32: Int] = [:]
+    private var slotLogs: [Int: RotatingLogFile] = [:]
     private let epoll: Int32
+    private let cgroup: WorkerCgroup?
+    private let stopGrace: UInt64
     /// Live processes: pid → pidfd (-1 when the kernel gave none).
     private var pidfds: [Int32: Int32] = [:]
-    private var logFiles: [Int: Int32] = [:]
+    /// Process groups whose leader has exited but that still have members: pgid → when to SIGKILL them.
+    private var lingering: [Int32: UInt64] = [:]
+    private var watchdog: (pid: Int32, channel: Int32)?
 
-    /// Creates a launcher whose workers write their output under `logDirectory`.
-    public init(logDirectory: String) {
+    /// Creates a launcher whose workers write their output under `logDirectory`, join `cgroup` if given, and
+    /// whose leftover processes get `stopGrace` nanoseconds between SIGTERM and SIGKILL.
+    public init(logDirectory: String, cgroup: WorkerCgroup? = nil, stopGrace: UInt64 = 5_000_000_000,
+                logPolicy: RotatingLogFile.Policy = RotatingLogFile.Policy()) {
         self.logDirectory = logDirectory
+        self.logPolicy = logPolicy
+        outputEpoll = baton_epoll_create()
+        self.cgroup = cgroup
+        self.stopGrace = stopGrace
         epoll = baton_epoll_create()
+        _ = baton_set_child_subreaper()
+        var channel: Int32 = -1
+        let pid = baton_start_watchdog(cgroup?.killFD ?? -1, &channel)
+        if pid > 0 { watchdog = (pid, channel) }
     }
 
     public var exitDescriptor: Int32 { epoll }
 
-    public var needsPolling: Bool { epoll < 0 || pidfds.values.contains(-1) }
+    public var needsPolling: Bool { epoll < 0 || !lingering.isEmpty || pidfds.values.contains(-1) }
+
+    /// Process groups of exited workers that still have members (for tests and status).
+    public var lingeringGroups: [Int32] { Array(lingering.keys) }
 
     public func launch(_ launch: WorkerLaunch) throws(LaunchFailure) -> Int32 {
         let command = launch.command
-        let logFD = logFile(slot: launch.slot)
+        // The worker's stdout and stderr: a pipe the supervisor reads, or straight to the log when none can be made.
+        var readEnd: Int32 = -1
+        var writeEnd: Int32 = -1
+        if baton_output_pipe(&readEnd, &writeEnd) != 0 { (readEnd, writeEnd) = (-1, -1) }
+        defer { if writeEnd >= 0 { Glibc.close(writeEnd) } }
+        if readEnd >= 0 { _ = slotLog(launch.slot) }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BATON_") }
         environment.merge(launch.environment) { _, new in new }
         let argv = [command.executable] + command.arguments
@@ -32,17 +73,47 @@ public final class ProcessLauncher: WorkerLauncher {
         var pidfd: Int32 = -1
         let result = withCStrings(argv) { argvPointer in
             withCStrings(envp) { envPointer in
-                baton_spawn(command.executable, argvPointer, envPointer, logFD, logFD, &pid, &pidfd)
+                baton_spawn(command.executable, argvPointer, envPointer, writeEnd, writeEnd, cgroup?.procsFD ?? -1,
+                            &pid, &pidfd)
             }
         }
         guard result == 0 else {
+            if readEnd >= 0 { Glibc.close(readEnd) }
             let code = abs(result)
             throw LaunchFailure(reason: "cannot start \(command.executable): \(String(cString: strerror(code)))",
                                 permanent: result > 0 && [ENOENT, EACCES, ENOEXEC, ENOTDIR, EISDIR].contains(code))
         }
         pidfds[pid] = pidfd
         if pidfd >= 0 && epoll >= 0 { _ = baton_epoll_add(epoll, pidfd, UInt64(pid)) }
+        if let watchdog { _ = baton_watchdog_note(watchdog.channel, 1, pid) }
+        if readEnd >= 0 {
+            outputs[readEnd] = launch.slot
+            if outputEpoll >= 0 { _ = baton_epoll_add(outputEpoll, readEnd, UInt64(readEnd)) }
+        }
         return pid
+    }
+
+    public var outputDescriptor: Int32 { outputEpoll }
+
+    public func pumpOutput() {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        for (fd, slot) in outputs {
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    buffer.withUnsafeBytes { slotLog(slot)?.write(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                    continue
+                }
+                if count < 0 && errno == EINTR { continue }
+                if count == 0 {
+                    // Every writer is gone (the worker and whatever it started).
+                    if outputEpoll >= 0 { _ = baton_epoll_remove(outputEpoll, fd) }
+                    Glibc.close(fd)
+                    outputs[fd] = nil
+                }
+                break
+            }
+        }
     }
 
     public func signal(_ pid: Int32, _ signal: WorkerSignal) {
@@ -62,25 +133,71 @@ public final class ProcessLauncher: WorkerLauncher {
             }
             pidfds[pid] = nil
             exited.append((pid, signal != 0 ? ProcessExit(signal: signal) : ProcessExit(code: code)))
+            // What the worker started may still run (a wrapper's server): give it the stop grace, then end it.
+            if baton_kill(-pid, 0) == 0 {
+                _ = baton_kill(-pid, SIGTERM)
+                lingering[pid] = baton_monotonic_ns() + stopGrace
+            } else {
+                forget(group: pid)
+            }
         }
+        endLingering(now: baton_monotonic_ns())
         return exited
+    }
+
+    /// Reaps what is left of exited workers' groups, SIGKILLs groups past their grace, forgets empty ones.
+    private func endLingering(now: UInt64) {
+        for (pgid, killAt) in lingering {
+            // Orphans are this process's children (it is their subreaper): reaping them is what frees the group.
+            if baton_reap_group(pgid) == 0 && baton_kill(-pgid, 0) != 0 {
+                lingering[pgid] = nil
+                forget(group: pgid)
+            } else if now >= killAt {
+                _ = baton_kill(-pgid, SIGKILL)
+            }
+        }
+    }
+
+    private func forget(group pgid: Int32) {
+        if let watchdog { _ = baton_watchdog_note(watchdog.channel, 0, pgid) }
     }
 
     public func close(killing: Bool) {
         if killing { for pid in pidfds.keys { signal(pid, .kill) } }
-        for fd in logFiles.values { Glibc.close(fd) }
-        logFiles = [:]
+        // Leftovers of exited workers get the rest of their grace, then SIGKILL.
+        while !lingering.isEmpty {
+            endLingering(now: baton_monotonic_ns())
+            if !lingering.isEmpty { usleep(10_000) }
+        }
+        if let cgroup {
+            cgroup.killAll()
+            cgroup.remove()
+        }
+        pumpOutput()
+        for fd in outputs.keys { Glibc.close(fd) }
+        outputs = [:]
+        slotLogs = [:]
         if epoll >= 0 { Glibc.close(epoll) }
+        if outputEpoll >= 0 { Glibc.close(outputEpoll) }
+        if let watchdog {
+            // Closing the channel ends the watchdog (every group it knew of is gone by now).
+            Glibc.close(watchdog.channel)
+            var code: Int32 = 0
+            var signal: Int32 = 0
+            for _ in 0..<200 where baton_reap(watchdog.pid, &code, &signal) == 0 { usleep(5_000) }
+            self.watchdog = nil
+        }
     }
 
-    /// The append-only log file a slot's workers write their stdout and stderr to.
-    private func logFile(slot: Int) -> Int32 {
-        if let fd = logFiles[slot] { return fd }
+    /// The log of a slot's workers' stdout and stderr.
+    private func slotLog(_ slot: Int) -> RotatingLogFile? {
+        if let log = slotLogs[slot] { return log }
         try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
-        let fd = open(logDirectory + "/slot-\(slot).log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        if fd >= 0 { logFiles[slot] = fd }
-        return fd
+        // Never through a symbolic link: the state directory was checked at start, this keeps it so.
+        let log = RotatingLogFile(path: logDirectory + "/slot-\(slot).log", policy: logPolicy)
+        slotLogs[slot] = log
+        return log
     }
 }
 

@@ -15,6 +15,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var history: RecorderStats?
     /// The supervisor's descriptors in use and its limit (nil from a supervisor that did not report them).
     public var descriptors: DescriptorUsage?
+    /// Control requests refused because the peer was neither the supervisor's uid nor root.
+    public var controlPeersRefused = 0
 
     /// Creates a report.
     public init(pid: Int32, command: String, slots: [SlotStatus], broker: BrokerStats, history: RecorderStats? = nil) {

@@ -91,6 +91,7 @@ extension SupervisorLoop {
             var report = StatusReport(pid: getpid(), command: command.display, slots: slotStatus(), broker: broker,
                                       history: options.historyStats?())
             report.descriptors = DescriptorUsage.current()
+            report.controlPeersRefused = control?.refusedPeers ?? 0
             control?.send(.status(report), to: peer)
         }
     }

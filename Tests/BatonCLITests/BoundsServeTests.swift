@@ -42,7 +42,7 @@ struct BoundsServeTests {
         let chunk = String(repeating: "a", count: 1000)
         var (status, output) = try runBaton(["call", "--frontend", serve.frontend, chunk, chunk, chunk],
                                             directory: serve.directory)
-        #expect(status == 3)
+        #expect(status == 4)
         #expect(output.contains("BATON-ERR too-large: the request is larger than 1024 bytes"), "\(output)")
         (status, output) = try runBaton(["call", "--frontend", serve.frontend, chunk], directory: serve.directory)
         #expect(status == 0 && output == chunk + "\n")
