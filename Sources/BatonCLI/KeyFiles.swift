@@ -104,7 +104,9 @@ enum KeyFiles {
             throw Failure(description: "--server-key: '\(value)' is neither a 40-character Z85 key nor a file")
         }
         let keys = try publicKeys(value)
-        guard keys.count == 1 else { throw Failure(description: "\(value): expected one public key, found \(keys.count)") }
+        guard keys.count == 1 else {
+            throw Failure(description: "\(value): expected one public key, found \(keys.count)")
+        }
         return keys[0]
     }
 
@@ -143,11 +145,13 @@ enum KeyFiles {
             throw Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))")
         }
         guard info.st_uid == geteuid() || info.st_uid == 0 else {
-            throw Failure(description: "\(path) is owned by uid \(info.st_uid), not by this user (\(geteuid())) or root")
+            throw Failure(description:
+                "\(path) is owned by uid \(info.st_uid), not by this user (\(geteuid())) or root")
         }
         let mode = info.st_mode & 0o777
         guard mode & forbidden == 0 else {
-            throw Failure(description: "\(path) has mode \(String(mode, radix: 8)): \(what) (chmod \(String(0o777 & ~forbidden & mode, radix: 8)) \(path))")
+            let fixed = String(0o777 & ~forbidden & mode, radix: 8)
+            throw Failure(description: "\(path) has mode \(String(mode, radix: 8)): \(what) (chmod \(fixed) \(path))")
         }
     }
 }

@@ -86,7 +86,8 @@ final class ConnectionGuard: Sendable {
         case .acceptFailed:
             // EAGAIN here is Baton's accept wrapper closing a connection it had no descriptor for (accept.c).
             let code = Int32(bitPattern: event.value)
-            let text = code == EAGAIN ? "no descriptor left, the connection was closed" : String(cString: strerror(code))
+            let text = code == EAGAIN
+                ? "no descriptor left, the connection was closed" : String(cString: strerror(code))
             note(\.acceptFailures, "\(side) could not accept a connection: \(text)", ["endpoint": "\(event.endpoint)"])
         case .handshakeFailedProtocol, .handshakeFailedNoDetail:
             note(\.failedHandshakes, "\(side) handshake failed (a peer without the right CURVE keys, or silent)",
@@ -100,7 +101,8 @@ final class ConnectionGuard: Sendable {
         note(counter, "refused a connection: \(reason)", ["peer": "\(request.address)"])
     }
 
-    private func note(_ counter: WritableKeyPath<ConnectionStats, UInt64>, _ message: String, _ metadata: Logger.Metadata) {
+    private func note(_ counter: WritableKeyPath<ConnectionStats, UInt64>, _ message: String,
+                      _ metadata: Logger.Metadata) {
         let (allowed, suppressed) = state.withLock { state in
             state.stats[keyPath: counter] += 1
             return state.limiter.allow(now: BatonClock.monotonic())

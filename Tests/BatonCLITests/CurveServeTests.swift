@@ -74,7 +74,9 @@ struct CurveServeTests {
         ], directory: directory)
         #expect(serve.waitForOutput("serving"), "\(serve.output)")
         let (frontend, backend) = try #require(boundEndpoints(serve.output))
-        let curve = { (name: String) in ["--server-key", directory + "/server.pub", "--curve-key", "\(directory)/\(name).key"] }
+        let curve = { (name: String) in
+            ["--server-key", directory + "/server.pub", "--curve-key", "\(directory)/\(name).key"]
+        }
         let workers = try [
             Child.python("lbbroker_worker.py", [backend, "--prefix", "good:"] + curve("worker"), name: "good",
                          directory: directory),
@@ -83,21 +85,25 @@ struct CurveServeTests {
             Child.python("lbbroker_worker.py", [backend, "--prefix", "plain:"], name: "plain", directory: directory),
         ]
         defer { for worker in workers { worker.signal(SIGKILL) } }
-        let refused = waitForStatus(directory + "/state", directory: directory) {
+        let refused = waitForStatus("the good worker registers and both others are refused",
+                                    stateDir: directory + "/state", directory: directory, log: serve) {
             $0.broker.workers == 1 && $0.broker.connections.unauthorizedWorkers >= 1
                 && $0.broker.connections.failedHandshakes >= 1
         }
         #expect(refused != nil, "\(serve.output)")
 
-        let client = try Child.python("lbbroker_client.py", [frontend, "30", "--expect-prefix", "good:"] + curve("client"),
+        let client = try Child.python("lbbroker_client.py",
+                                      [frontend, "30", "--expect-prefix", "good:"] + curve("client"),
                                       name: "client", directory: directory)
         #expect(client.wait() == 0, "\(client.output)")
         #expect(client.output.split(separator: "\n").filter { $0.hasPrefix("good:") }.count == 30, "\(client.output)")
-        let stranger = try Child.python("lbbroker_client.py", [frontend, "1", "--timeout-ms", "500"] + curve("stranger"),
+        let stranger = try Child.python("lbbroker_client.py",
+                                        [frontend, "1", "--timeout-ms", "500"] + curve("stranger"),
                                         name: "stranger", directory: directory)
         #expect(stranger.wait() == 1)
         #expect(stranger.output.contains("timeout waiting for reply 0"), "\(stranger.output)")
-        let counted = waitForStatus(directory + "/state", directory: directory) {
+        let counted = waitForStatus("the stranger's refusal is counted",
+                                    stateDir: directory + "/state", directory: directory, log: serve) {
             $0.broker.connections.unauthorizedClients >= 1
         }
         #expect(counted?.broker.requestsReceived == 30)
@@ -115,12 +121,14 @@ struct CurveServeTests {
         _ = try runBaton(["keygen", directory + "/server"], directory: directory)
         let serve = try Child.baton([
             "serve", "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--workers", "2",
-            "--state-dir", directory + "/state", "--curve-key", directory + "/server.key", "--heartbeat-interval", "200",
+            "--state-dir", directory + "/state", "--curve-key", directory + "/server.key",
+            "--heartbeat-interval", "200",
         ], directory: directory)
         defer { serve.signal(SIGKILL) }
         #expect(serve.waitForOutput("serving"), "\(serve.output)")
         let (frontend, _) = try #require(boundEndpoints(serve.output))
-        let ready = waitForStatus(directory + "/state", directory: directory) {
+        let ready = waitForStatus("both managed workers are ready",
+                                  stateDir: directory + "/state", directory: directory, log: serve) {
             $0.slots.allSatisfy { $0.state == .ready } && $0.broker.workers == 2
         }
         #expect(ready != nil, "\(serve.output)")
@@ -158,13 +166,17 @@ struct CurveServeTests {
         defer { serve.signal(SIGKILL) }
         #expect(serve.waitForOutput("serving"), "\(serve.output)")
         #expect(serve.output.contains("CURVE on tcp endpoints"))
-        let report = waitForStatus(directory + "/state", directory: directory) { _ in true }
+        let report = waitForStatus("the supervisor answers",
+                                   stateDir: directory + "/state", directory: directory, log: serve) { _ in true }
         #expect(report?.broker.connections.maxClients == 7)
         let (frontend, _) = try #require(boundEndpoints(serve.output))
         let (status, _) = try runBaton(["call", "--frontend", frontend, "--server-key", directory + "/server.pub",
                                         "--timeout", "0.5", "unlisted"], directory: directory)
         #expect(status == 3)
-        _ = waitForStatus(directory + "/state", directory: directory) { $0.broker.connections.unauthorizedClients == 1 }
+        _ = waitForStatus("the unlisted client's refusal is counted",
+                          stateDir: directory + "/state", directory: directory, log: serve) {
+            $0.broker.connections.unauthorizedClients == 1
+        }
         serve.signal(SIGTERM)
         #expect(serve.wait() == 0, "\(serve.output)")
     }
@@ -186,22 +198,4 @@ func boundEndpoints(_ output: String) -> (frontend: String, backend: String)? {
     }
     guard let frontend = value("frontend"), let backend = value("backend") else { return nil }
     return (frontend, backend)
-}
-
-/// Polls `baton status --json` until `condition` holds, up to `seconds`; nil (and an issue) on timeout.
-func waitForStatus(_ stateDir: String, directory: String, seconds: Double = 15,
-                   _ condition: (StatusReport) -> Bool) -> StatusReport? {
-    let deadline = Date().addingTimeInterval(seconds)
-    var last: StatusReport?
-    while Date() < deadline {
-        if let (status, output) = try? runBaton(["status", "--state-dir", stateDir, "--json", "--timeout", "2"],
-                                                directory: directory),
-           status == 0, let report = try? JSONDecoder().decode(StatusReport.self, from: Data(output.utf8)) {
-            last = report
-            if condition(report) { return report }
-        }
-        Thread.sleep(forTimeInterval: 0.05)
-    }
-    Issue.record("timed out waiting for a status; last: \(String(describing: last))")
-    return nil
 }

@@ -6,17 +6,20 @@ import ZeroMQ
 
 @Suite("baton serve under a small descriptor limit", .serialized, .timeLimit(.minutes(3)))
 struct DescriptorServeTests {
-    @Test("under a 256-descriptor limit, 300 idle clients and a burst of 300 more neither abort nor starve the supervisor")
+    @Test("under a 256-descriptor limit, 300 idle clients and a burst of 300 more neither abort nor starve it")
     func descriptorExhaustion() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let stateDir = directory + "/state"
         let frontend = "ipc://\(directory)/fe"
-        let serve = try Child("/usr/bin/prlimit", ["--nofile=256:256", Harness.batonPath, "serve", "--frontend", frontend,
-                                                   "--state-dir", stateDir, "--workers", "2"],
+        let serve = try Child("/usr/bin/prlimit", ["--nofile=256:256", Harness.batonPath, "serve",
+                                                   "--frontend", frontend, "--state-dir", stateDir, "--workers", "2"],
                               name: "serve", directory: directory)
         defer { serve.signal(SIGKILL) }
-        let ready = waitForStatus(stateDir, directory: directory) { $0.slots.allSatisfy { $0.state == .ready } }
+        let ready = waitForStatus("both workers are ready",
+                                  stateDir: stateDir, directory: directory, log: serve) {
+            $0.slots.allSatisfy { $0.state == .ready }
+        }
         let maxClients = try #require(ready?.broker.connections.maxClients)
         #expect(ready?.descriptors?.limit == 256)
         #expect(maxClients > 50 && maxClients < 256 - 64)
@@ -55,7 +58,7 @@ struct DescriptorServeTests {
         #expect(burst.wait() == 0, "\(burst.output)")
         let burstReplies = try #require(burst.output.split(separator: "\n").last { $0.hasPrefix("replies ") }
             .flatMap { Int($0.dropFirst("replies ".count)) })
-        let full = waitForStatus(stateDir, directory: directory) {
+        let full = waitForStatus("every reply is counted", stateDir: stateDir, directory: directory, log: serve) {
             $0.broker.repliesForwarded == UInt64(replies + burstReplies)
         }
         #expect(full != nil, "\(serve.output)")
@@ -67,7 +70,8 @@ struct DescriptorServeTests {
 
         for client in clients { client.close() }
         clients.removeAll()
-        _ = waitForStatus(stateDir, directory: directory) { $0.broker.connections.clients == 0 }
+        _ = waitForStatus("every client has gone",
+                          stateDir: stateDir, directory: directory, log: serve) { $0.broker.connections.clients == 0 }
         let (status, output) = try runBaton(["call", "--frontend", frontend, "after the flood"], directory: directory)
         #expect(status == 0 && output == "after the flood\n", "\(output)")
         serve.signal(SIGTERM)
@@ -75,17 +79,21 @@ struct DescriptorServeTests {
         #expect(!serve.output.contains("Too many open files"), "\(serve.output)")
     }
 
-    @Test("with --max-clients beyond what descriptors allow, the last connections are closed at accept: no abort, no spin")
+    @Test("with --max-clients beyond the descriptors, the last connections are closed at accept: no abort, no spin")
     func descriptorsRunOut() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let stateDir = directory + "/state"
         let frontend = "ipc://\(directory)/fe"
-        let serve = try Child("/usr/bin/prlimit", ["--nofile=256:256", Harness.batonPath, "serve", "--frontend", frontend,
-                                                   "--state-dir", stateDir, "--workers", "2", "--max-clients", "1000"],
+        let serve = try Child("/usr/bin/prlimit", ["--nofile=256:256", Harness.batonPath, "serve",
+                                                   "--frontend", frontend, "--state-dir", stateDir, "--workers", "2",
+                                                   "--max-clients", "1000"],
                               name: "serve", directory: directory)
         defer { serve.signal(SIGKILL) }
-        let ready = waitForStatus(stateDir, directory: directory) { $0.slots.allSatisfy { $0.state == .ready } }
+        let ready = waitForStatus("both workers are ready",
+                                  stateDir: stateDir, directory: directory, log: serve) {
+            $0.slots.allSatisfy { $0.state == .ready }
+        }
         let pid = try #require(ready?.pid)
         #expect(serve.output.contains("--max-clients is more than the descriptor limit leaves room for"))
 
@@ -112,7 +120,10 @@ struct DescriptorServeTests {
 
         for client in clients { client.close() }
         clients.removeAll()
-        let recovered = waitForStatus(stateDir, directory: directory) { $0.broker.connections.clients == 0 }
+        let recovered = waitForStatus("every client has gone",
+                                      stateDir: stateDir, directory: directory, log: serve) {
+            $0.broker.connections.clients == 0
+        }
         #expect((recovered?.descriptors?.droppedAtLimit ?? 0) > 0)
         let (status, output) = try runBaton(["call", "--frontend", frontend, "recovered"], directory: directory)
         #expect(status == 0 && output == "recovered\n", "\(output)")

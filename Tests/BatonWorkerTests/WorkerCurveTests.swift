@@ -24,7 +24,8 @@ struct WorkerCurveTests {
                     ["BATON_SERVER_KEY": server.publicText, "BATON_CLIENT_SECRET_KEY": "nope"],
                     ["BATON_SERVER_KEY": server.publicText, "BATON_CLIENT_SECRET_KEY": worker.secretText,
                      "BATON_CLIENT_PUBLIC_KEY": server.publicText]] {
-            #expect(throws: WorkerError.self) { _ = try WorkerEnvironment.from(bad.merging(["BATON_BACKEND": "x"]) { $1 }) }
+            let environment = bad.merging(["BATON_BACKEND": "x"]) { $1 }
+            #expect(throws: WorkerError.self) { _ = try WorkerEnvironment.from(environment) }
         }
     }
 
