@@ -31,6 +31,8 @@ public struct BatonConfiguration: Sendable {
     public var historyRetention: HistoryRetention?
     /// Variables every managed worker gets besides the contract's `BATON_*` ones.
     public var workerEnvironment: [String: String] = [:]
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, `HOST:PORT`; nil: nowhere.
+    public var metrics: String?
     /// Makes the launcher of worker processes; nil: real processes (``ProcessLauncher``).
     public var makeLauncher: (@Sendable (_ logDirectory: String) -> any WorkerLauncher)?
 

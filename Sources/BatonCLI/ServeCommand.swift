@@ -80,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
     var historyRetention: String?
 
+    @Option(help: "Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP at HOST:PORT (off by default).")
+    var metrics: String?
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
@@ -146,6 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.restart.crashWindow = UInt64(crashWindow * 1e9)
         configuration.history = history
         configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
+        configuration.metrics = metrics
         return configuration
     }
 
