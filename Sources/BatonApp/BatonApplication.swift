@@ -51,7 +51,8 @@ public final class BatonApplication: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let signals { services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)) }
         if let metrics {
-            services.append(.init(service: metricsService(metrics, parts.broker, parts.supervisor, parts.recorder)))
+            let service = metricsService(metrics, parts.broker, parts.supervisor, parts.recorder)
+            services.append(.init(service: service))
         }
         services.append(.init(service: SupervisorService(supervisor: parts.supervisor)))
         services.append(.init(service: BrokerService(server: parts.broker, drainTimeout: configuration.drainTimeout)))

@@ -38,7 +38,7 @@ public struct MetricsService: Service {
     public func run() async throws {
         let server = HTTPServer(address: try address.socketAddress(), timeout: 10, logger: ServerLogger(logger: logger))
         await server.appendRoute("GET /metrics") { _ in await metrics() }
-        await server.appendRoute("GET /healthz") { _ in health(await Health(broker: broker.snapshot(), supervisor: nil).live) }
+        await server.appendRoute("GET /healthz") { _ in await liveness() }
         await server.appendRoute("GET /readyz") { _ in await readiness() }
         let stopping = StopFlag()
         do {
@@ -76,13 +76,17 @@ public struct MetricsService: Service {
 
     private func readiness() async -> HTTPResponse {
         let state = Health(broker: await broker.snapshot(), supervisor: await supervisor.snapshot())
-        return HTTPResponse(statusCode: state.ready ? .ok : .serviceUnavailable,
-                            headers: [.contentType: "text/plain; charset=utf-8"], body: Data((state.reason + "\n").utf8))
+        return text(state.reason, status: state.ready ? .ok : .serviceUnavailable)
     }
 
-    private func health(_ live: Bool) -> HTTPResponse {
-        HTTPResponse(statusCode: live ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
-                     body: Data((live ? "ok\n" : "the broker is not running\n").utf8))
+    private func liveness() async -> HTTPResponse {
+        let state = Health(broker: await broker.snapshot(), supervisor: nil)
+        return text(state.live ? "ok" : state.reason, status: state.live ? .ok : .serviceUnavailable)
+    }
+
+    private func text(_ line: String, status: HTTPStatusCode) -> HTTPResponse {
+        HTTPResponse(statusCode: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                     body: Data((line + "\n").utf8))
     }
 }
 

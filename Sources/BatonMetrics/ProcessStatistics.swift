@@ -23,7 +23,8 @@ public struct ProcessStatistics: Sendable, Equatable {
         else { return nil }
         let openFileDescriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
         var limit = rlimit()
-        let maxFileDescriptors = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? Int64(clamping: limit.rlim_cur) : 0
+        let maxFileDescriptors = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0
+            ? Int64(clamping: limit.rlim_cur) : 0
         return ProcessStatistics(stat: stat, bootTime: bootTime, ticksPerSecond: Int(sysconf(Int32(_SC_CLK_TCK))),
                                  pageSize: Int(sysconf(Int32(_SC_PAGESIZE))),
                                  openFileDescriptors: max(openFileDescriptors - 1, 0),  // less the one listing

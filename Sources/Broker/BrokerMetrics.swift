@@ -7,13 +7,13 @@ import BatonProtocol
 /// by a ``BrokerServer/snapshot()`` command.
 public struct BrokerMetrics: Sendable, Equatable {
     /// Time from receipt to the answer (the worker's reply or a `BATON-ERR` one), for every answered request.
-    public internal(set) var requestDuration = LatencyHistogram(bounds: LatencyHistogram.requestBounds)
+    public var requestDuration = LatencyHistogram(bounds: LatencyHistogram.requestBounds)
     /// Time from receipt to the first dispatch to a worker.
-    public internal(set) var queueWait = LatencyHistogram(bounds: LatencyHistogram.requestBounds)
+    public var queueWait = LatencyHistogram(bounds: LatencyHistogram.requestBounds)
     /// Requests answered with a worker's reply.
-    public internal(set) var replied: UInt64 = 0
+    public var replied: UInt64 = 0
     /// Requests answered with a `BATON-ERR` reply, by code (every code present, from zero).
-    public internal(set) var errors: [BatonErrorCode: UInt64]
+    public var errors: [BatonErrorCode: UInt64]
 
     /// Creates empty metrics.
     public init() {
@@ -28,7 +28,7 @@ public struct BrokerMetrics: Sendable, Equatable {
 
     /// A worker's reply to a request was forwarded.
     @inline(__always)
-    mutating func replied(_ request: PendingRequest, now: UInt64) {
+    mutating func answered(_ request: PendingRequest, now: UInt64) {
         replied &+= 1
         requestDuration.record(now &- request.receivedAt)
     }

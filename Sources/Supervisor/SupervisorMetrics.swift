@@ -11,24 +11,28 @@ public struct SupervisorMetrics: Sendable, Equatable {
     public static let reloadResults = ["succeeded", "rolled-back", "refused"]
 
     /// Slots in each state (every state present, from zero).
-    public internal(set) var slots: [SlotState: Int] = Dictionary(uniqueKeysWithValues: SlotState.allCases.map { ($0, 0) })
+    public var slots = Self.zeros(SlotState.allCases)
     /// Restarts scheduled, by ``restartReasons``.
-    public internal(set) var restarts: [String: UInt64] = Dictionary(uniqueKeysWithValues: Self.restartReasons.map { ($0, 0) })
+    public var restarts = Self.zeros(restartReasons).mapValues(UInt64.init)
     /// Reloads, by ``reloadResults``.
-    public internal(set) var reloads: [String: UInt64] = Dictionary(uniqueKeysWithValues: Self.reloadResults.map { ($0, 0) })
+    public var reloads = Self.zeros(reloadResults).mapValues(UInt64.init)
     /// Duration of the reloads that began (succeeded or rolled back).
-    public internal(set) var reloadDuration = LatencyHistogram(bounds: LatencyHistogram.reloadBounds)
+    public var reloadDuration = LatencyHistogram(bounds: LatencyHistogram.reloadBounds)
     /// The generation the slots run (the active one).
-    public internal(set) var generation = 1
+    public var generation = 1
     /// The active generation's executable; nil without managed workers.
-    public internal(set) var executable: String?
+    public var executable: String?
     /// Whether the supervisor is stopping its workers.
-    public internal(set) var stopping = false
+    public var stopping = false
     /// When the running reload began.
     var reloadStartedAt: UInt64?
 
     /// Empty metrics.
     public init() {}
+
+    private static func zeros<Key: Hashable>(_ keys: [Key]) -> [Key: Int] {
+        Dictionary(uniqueKeysWithValues: keys.map { ($0, 0) })
+    }
 
     /// Counts the restarts among a pool's actions, for one reason.
     mutating func countRestarts(_ actions: [PoolAction], reason: String) {
