@@ -45,7 +45,8 @@ struct MetricsServeTests {
         let first = HTTPProbe.waitFor(port: port, "/metrics", "one ready worker") {
             sample($0.body, "baton_workers{state=\"ready\"}") == 1
         }?.body ?? ""
-        let digest = try #require(first.firstMatch(of: /baton_generation_info\{generation="1",digest="([0-9a-f]{64})"\} 1/))
+        let info = /baton_generation_info\{generation="1",digest="([0-9a-f]{64})"\}/
+        let digest = try #require(first.firstMatch(of: info), "\(first)")
 
         kill(victim, SIGKILL)
         HTTPProbe.waitFor(port: port, "/metrics", "the crash counted and the slot back") {
@@ -53,8 +54,8 @@ struct MetricsServeTests {
                 && sample($0.body, "baton_workers{state=\"ready\"}") == 1
         }
 
-        let (reloaded, reloadOutput) = try runBaton(["reload", "--state-dir", serve.stateDir], directory: serve.directory,
-                                                    seconds: 60)
+        let (reloaded, reloadOutput) = try runBaton(["reload", "--state-dir", serve.stateDir],
+                                                    directory: serve.directory, seconds: 60)
         #expect(reloaded == 0, "\(reloadOutput)")
         let (refused, _) = try runBaton(["reload", "--state-dir", serve.stateDir, "--", "/nonexistent/worker"],
                                         directory: serve.directory)

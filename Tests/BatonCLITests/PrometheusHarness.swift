@@ -119,7 +119,8 @@ enum GrafanaDashboard {
         }
         walk(json)
         return found.map {
-            $0.replacingOccurrences(of: "$__rate_interval", with: "1m").replacingOccurrences(of: "$__interval", with: "1m")
+            $0.replacingOccurrences(of: "$__rate_interval", with: "1m")
+                .replacingOccurrences(of: "$__interval", with: "1m")
                 .replacingOccurrences(of: "$instance", with: ".*")
         }
     }
