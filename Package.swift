@@ -142,7 +142,7 @@ let package = Package(
             "Broker", "BatonProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: upcoming),
         .testTarget(name: "SupervisorTests", dependencies: [
-            "Supervisor", "BatonProtocol", "Broker", .product(name: "Logging", package: "swift-log"),
+            "Supervisor", "BatonProtocol", "Broker", "CBatonSys", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: upcoming),
         .testTarget(
             name: "BatonWorkerTests",
@@ -168,6 +168,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["golden"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: ["LoadGen", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ExampleWorkerTests",
+            dependencies: ["ExampleWorker", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
     ],

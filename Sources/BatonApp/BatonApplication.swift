@@ -107,6 +107,14 @@ public final class BatonApplication: Sendable {
         }
         // Workers a killed supervisor left behind must not register with the new broker.
         WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
+        let cgroup = configuration.makeLauncher == nil ? WorkerCgroup.open(name: Self.cgroupName(for: state.path)) : nil
+        if let cgroup {
+            let ended = cgroup.killAll()
+            if ended > 0 {
+                logger.warning("ended processes a previous supervisor left in its cgroup",
+                               metadata: ["processes": "\(ended)", "cgroup": "\(cgroup.path)"])
+            }
+        }
         let recorder: HistoryRecorder?
         let run: HistoryDatabase.RunStart?
         do {
@@ -136,7 +144,7 @@ public final class BatonApplication: Sendable {
                                           "state_dir": "\(state.path)"])
         do {
             let supervisor = try makeSupervisor(state: state, broker: broker, backend: bound.backend,
-                                                recorder: recorder, run: run)
+                                                recorder: recorder, run: run, cgroup: cgroup)
             relay.connect(supervisor)
             try supervisor.start()
             return Parts(state: state, recorder: recorder, broker: broker, supervisor: supervisor, endpoints: bound)
@@ -149,7 +157,8 @@ public final class BatonApplication: Sendable {
 
     /// The supervisor; it also runs with no workers, to answer status and stop for the broker alone.
     private func makeSupervisor(state: StateDirectory, broker: BrokerServer, backend: String,
-                                recorder: HistoryRecorder?, run: HistoryDatabase.RunStart?) throws -> SupervisorServer {
+                                recorder: HistoryRecorder?, run: HistoryDatabase.RunStart?,
+                                cgroup: WorkerCgroup?) throws -> SupervisorServer {
         let command = configuration.command ?? WorkerCommand(executable: "(no managed workers)", arguments: [])
         var pool = PoolConfiguration(workers: configuration.workers,
                                      runID: String(UInt32.random(in: .min ... .max), radix: 36))
@@ -165,11 +174,21 @@ public final class BatonApplication: Sendable {
         options.latestGeneration = run?.latestGeneration ?? pool.generation
         options.sha256 = { try? ExecutableDigest.hexDigest(ofFile: $0) }
         options.workerEnvironment = configuration.workerEnvironment
+        let logs = state.path + "/logs"
         if let makeLauncher = configuration.makeLauncher {
-            let logs = state.path + "/logs"
             options.makeLauncher = { makeLauncher(logs) }
+        } else {
+            let stopGrace = configuration.stopGrace
+            options.makeLauncher = { ProcessLauncher(logDirectory: logs, cgroup: cgroup, stopGrace: stopGrace) }
         }
         return try SupervisorServer(options: options, broker: broker, logger: logger)
+    }
+
+    /// The pool's cgroup name: stable for a state directory, so the next supervisor finds what a killed one left.
+    static func cgroupName(for stateDirectory: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in stateDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "baton-" + String(hash, radix: 16)
     }
 
     /// Opens the history database, closes what a dead supervisor left open, and starts the recorder.

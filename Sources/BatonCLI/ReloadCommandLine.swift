@@ -10,12 +10,12 @@ struct ReloadCommandLine: ParsableCommand {
         abstract: "Replace every worker with a new generation of the code, one slot at a time, without losing requests.",
         usage: "baton reload [<options>] [-- COMMAND [ARGS...]]",
         discussion: """
-            With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \\
-            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \\
-            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \\
-            old generation serves in every slot and the new generation is marked failed. Requests are held, \\
-            never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \\
-            (the reason is printed), 2 when no supervisor answers. SIGHUP to `baton serve` does the same as a \\
+            With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \
+            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \
+            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \
+            old generation serves in every slot and the new generation is marked failed. Requests are held, \
+            never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \
+            (the reason is printed), 2 when no supervisor answers. SIGHUP to `baton serve` does the same as a \
             reload of the current command.
             """
     )
