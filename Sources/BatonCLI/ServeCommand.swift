@@ -80,7 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
     var historyRetention: String?
 
-    @Option(help: "Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP at HOST:PORT (off by default).")
+    @Option(help: ArgumentHelp("Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP (off by default).",
+                               valueName: "host:port"))
     var metrics: String?
 
     @OptionGroup var log: LogOptions
