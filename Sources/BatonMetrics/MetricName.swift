@@ -3,24 +3,43 @@ import Prometheus
 /// Every metric family Baton exposes on `/metrics`, with its type and help text (docs/metrics.md lists the
 /// same table).
 public enum MetricName: String, Sendable, CaseIterable {
+    /// Requests answered, by `outcome`.
     case requests = "baton_requests_total"
+    /// Receipt-to-answer time (histogram).
     case requestDuration = "baton_request_duration_seconds"
+    /// Time in the broker's queue before the first dispatch (histogram).
     case queueWait = "baton_queue_wait_seconds"
+    /// Requests queued now.
     case queueDepth = "baton_queue_depth"
+    /// Requests with a worker now.
     case inFlight = "baton_requests_in_flight"
+    /// Slots by `state`.
     case workers = "baton_workers"
+    /// Worker restarts by `reason`.
     case restarts = "baton_worker_restarts_total"
+    /// Rolling reloads by `result`.
     case reloads = "baton_reloads_total"
+    /// Rolling reload time (histogram).
     case reloadDuration = "baton_reload_duration_seconds"
+    /// The active generation and its digest, as labels.
     case generationInfo = "baton_generation_info"
+    /// History events dropped.
     case historyDropped = "baton_history_dropped_events_total"
+    /// History batches not written.
     case historyFailedWrites = "baton_history_failed_writes_total"
+    /// Malformed messages by `socket`.
     case malformed = "baton_malformed_messages_total"
+    /// CPU time of the process.
     case cpuSeconds = "process_cpu_seconds_total"
+    /// Start time of the process.
     case startTime = "process_start_time_seconds"
+    /// Resident memory of the process.
     case residentMemory = "process_resident_memory_bytes"
+    /// Virtual memory of the process.
     case virtualMemory = "process_virtual_memory_bytes"
+    /// Open file descriptors.
     case openFDs = "process_open_fds"
+    /// The file descriptor limit.
     case maxFDs = "process_max_fds"
 
     /// The Prometheus type: `counter`, `gauge` or `histogram`.
