@@ -43,11 +43,14 @@ extension BrokerCore {
 
     /// A send to a worker failed because it is gone (`EHOSTUNREACH`): remove it.
     ///
-    /// If the failed send was a dispatch, the request never reached the worker, so it is queued again at the
-    /// front without counting as an attempt.
-    public mutating func workerUnreachable(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    /// If the failed send was the dispatch of its request (`dispatchFailed`), the request never reached the
+    /// worker, so it is queued again at the front without counting as an attempt. Otherwise (a heartbeat
+    /// found it gone) the worker may have died of its request: that request is lost as with any dead worker
+    /// (retried under `--retry-on-crash`, else answered `worker-died`).
+    public mutating func workerUnreachable(_ id: [UInt8], dispatchFailed: Bool = true, now: UInt64,
+                                           into out: inout [BrokerAction]) {
         guard var worker = workers[id] else { return }
-        if var request = worker.request {
+        if dispatchFailed, var request = worker.request {
             request.attempts -= 1
             worker.request = nil
             workers[id] = worker

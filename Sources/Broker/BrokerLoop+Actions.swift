@@ -17,7 +17,7 @@ extension BrokerLoop {
                         core.replyUndeliverable()
                     }
                 case .heartbeat(let worker):
-                    if try !sendHeartbeat(backend, worker) { unreachableWorkers.append(worker) }
+                    if try !sendHeartbeat(backend, worker) { silentlyGoneWorkers.append(worker) }
                 case .worker(let event):
                     workerEvent(event)
                 case .record(let event):
@@ -30,6 +30,10 @@ extension BrokerLoop {
             let now = BatonClock.monotonic()
             for worker in unreachableWorkers { core.workerUnreachable(worker, now: now, into: &actions) }
             unreachableWorkers.removeAll(keepingCapacity: true)
+            for worker in silentlyGoneWorkers {
+                core.workerUnreachable(worker, dispatchFailed: false, now: now, into: &actions)
+            }
+            silentlyGoneWorkers.removeAll(keepingCapacity: true)
         }
     }
 

@@ -7,7 +7,7 @@ import CZeroMQ
 public final class Socket {
     let handle: UnsafeMutableRawPointer
     /// One reusable libzmq message for receiving, so a receive allocates only the frames' bytes.
-    private let scratch: UnsafeMutablePointer<zmq_msg_t>
+    let scratch: UnsafeMutablePointer<zmq_msg_t>
     private var closed = false
 
     /// Creates a socket of the given type in a context.
@@ -31,7 +31,7 @@ public final class Socket {
         zmq_close(handle)
     }
 
-    /// Binds to an endpoint (`tcp://127.0.0.1:*`, `ipc:///path`, `ipc://@abstract`, `inproc://name`).
+    /// Binds to an endpoint (`tcp://127.0.0.1:*`, `ipc:///path`, `inproc://name`).
     public func bind(_ endpoint: String) throws(ZMQError) {
         _ = try retryingInterrupts("zmq_bind \(endpoint)") { zmq_bind(handle, endpoint) }
     }
