@@ -47,6 +47,7 @@ public final class BrokerServer: Sendable {
     enum Command: Sendable {
         case stats(@Sendable (BrokerStats) -> Void)
         case workers(@Sendable ([WorkerSummary]) -> Void)
+        case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case processEnded(worker: [UInt8], reason: String)
         case drain(worker: [UInt8])
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
