@@ -5,7 +5,7 @@
 /// them until the next ``record(_:)``, which then copies the counts once: one allocation per snapshot, none
 /// per observation). Buckets follow Prometheus' `le` rule: a value lands in the first bucket whose upper bound
 /// is at least the value; the last bucket (`+Inf`) takes the rest.
-public struct LatencyHistogram: Sendable, Equatable {
+public struct LatencyHistogram: Sendable, Equatable, Codable {
     /// Upper bounds of the finite buckets, in nanoseconds, ascending.
     public let bounds: [UInt64]
     /// Observations per bucket (not cumulative); one more entry than ``bounds``, the last for `+Inf`.
@@ -40,6 +40,23 @@ public struct LatencyHistogram: Sendable, Equatable {
             running &+= count
             return running
         }
+    }
+
+    /// The upper bound of the bucket that holds the `q`-quantile (0…1) of the observations made since `earlier`
+    /// (a previous copy of this histogram; nil: all of them): "p99 ≤ this". Nil without observations, and
+    /// `UInt64.max` when the quantile is past the last finite bound.
+    public func quantile(_ q: Double, since earlier: LatencyHistogram? = nil) -> UInt64? {
+        let base = earlier.flatMap { $0.bounds == bounds ? $0.counts : nil } ?? Array(repeating: 0, count: counts.count)
+        let window = zip(counts, base).map { $0 &- $1 }
+        let total = window.reduce(0, &+)
+        guard total > 0 else { return nil }
+        let rank = UInt64((Double(total) * min(max(q, 0), 1)).rounded(.up))
+        var running: UInt64 = 0
+        for (index, count) in window.enumerated() {
+            running &+= count
+            if running >= max(rank, 1) { return index < bounds.count ? bounds[index] : .max }
+        }
+        return .max
     }
 
     /// Buckets for request latency: 100 µs to 60 s.

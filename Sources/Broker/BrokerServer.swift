@@ -128,6 +128,11 @@ public final class BrokerServer: Sendable {
         try askBlocking("workers", Command.workers)
     }
 
+    /// The broker's counters and latency histograms, blocking the calling thread (not for async code).
+    public func snapshotBlocking() throws(BrokerError) -> BrokerSnapshot {
+        try askBlocking("snapshot", Command.snapshot)
+    }
+
     /// Sends a query command and waits on this thread for the broker thread's answer.
     private func askBlocking<Answer: Sendable>(
         _ what: String, _ command: (@escaping @Sendable (Answer) -> Void) -> Command

@@ -89,11 +89,13 @@ extension SupervisorLoop {
             _ = baton_kill(getpid(), SIGTERM)
             control?.send(.stopping(pid: getpid()), to: peer)
         case .status:
-            let broker = (try? server.broker.statsBlocking()) ?? BrokerStats()
+            let snapshot = try? server.broker.snapshotBlocking()
+            let broker = snapshot?.stats ?? BrokerStats()
             let command = generations.command(of: pool.currentGeneration) ?? options.command
             var report = StatusReport(pid: getpid(), command: command.display, slots: slotStatus(), broker: broker,
                                       history: options.historyStats?())
             report.controlPeersRefused = control?.refusedPeers ?? 0
+            report.requestLatency = snapshot?.metrics.requestDuration
             control?.send(.status(report), to: peer)
         }
     }
