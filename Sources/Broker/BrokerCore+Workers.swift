@@ -163,6 +163,7 @@ extension BrokerCore {
             fail(request, .tooLarge, "the worker's reply is larger than \(limit) bytes", now: now, into: &out)
         } else {
             stats.repliesForwarded += 1
+            metrics.answered(request, now: now)
             if configuration.recordHistory {
                 out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now)))
             }
