@@ -55,7 +55,7 @@ struct HistoryWriter {
             case .requestDispatched(let id, let worker, let attempt, let at):
                 let i = row(id)
                 rows[i].status = RequestStatus.inFlight.rawValue
-                rows[i].worker = String(decoding: worker, as: UTF8.self)
+                rows[i].worker = HistoryEvent.workerID(forRoutingID: worker)
                 rows[i].attempts = attempt
                 rows[i].dispatched = at
             case .requestRequeued(let id, _):

@@ -68,6 +68,7 @@ extension SupervisorLoop {
                                     using: &random)
         }
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
+        server.broker.workerProcessStarted(Array(workerID.utf8))
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         pidfds[pid] = pidfd
         if pidfd >= 0 { _ = baton_epoll_add(epoll, pidfd, UInt64(pid)) }

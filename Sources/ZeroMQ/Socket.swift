@@ -7,7 +7,7 @@ import CZeroMQ
 public final class Socket {
     let handle: UnsafeMutableRawPointer
     /// One reusable libzmq message for receiving, so a receive allocates only the frames' bytes.
-    private let scratch: UnsafeMutablePointer<zmq_msg_t>
+    let scratch: UnsafeMutablePointer<zmq_msg_t>
     private var closed = false
 
     /// Creates a socket of the given type in a context.
