@@ -17,7 +17,9 @@ extension BrokerLoop {
                         core.replyUndeliverable()
                     }
                 case .heartbeat(let worker):
-                    if try !sendHeartbeat(backend, worker) { unreachableWorkers.append(worker) }
+                    // A heartbeat that cannot be sent does not remove the worker: it may be reconnecting (its
+                    // connection was closed), and one that is gone is removed by its liveness.
+                    _ = try sendHeartbeat(backend, worker)
                 case .worker(let event):
                     workerEvent(event)
                 case .record(let event):

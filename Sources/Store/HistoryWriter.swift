@@ -148,7 +148,7 @@ struct HistoryWriter {
             if workerGenerations[workerID] == nil { workerGenerations[workerID] = .some(nil) }
             try db.execute(sql: """
                 INSERT INTO worker (worker_id, ready_at) VALUES (?, ?)
-                ON CONFLICT(worker_id) DO UPDATE SET ready_at = excluded.ready_at
+                ON CONFLICT(worker_id) DO UPDATE SET ready_at = excluded.ready_at, exited_at = NULL, exit_reason = NULL
                 """, arguments: [workerID, Timestamp.iso(nanoseconds: wall(at))])
         case .workerLost(let workerID, let reason, let at):
             try db.execute(sql: """
