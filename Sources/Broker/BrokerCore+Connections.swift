@@ -67,9 +67,11 @@ extension BrokerCore {
         worker.request = nil
         workers[id] = worker
         stats.inFlight -= 1
+        let code: BatonErrorCode = aliveEvidence ? .badReply : .workerDied
+        out.append(.log(.lostReply(worker: id, code: code)))
         if aliveEvidence {
             fail(request, .badReply, "the worker's connection closed before its reply arrived (a reply larger than "
-                 + "the maximum message size is dropped and its connection closed)", now: now, into: &out)
+                 + "the maximum message size closes it)", now: now, into: &out)
         } else {
             fail(request, .workerDied, "the worker serving the request was lost: its connection closed",
                  now: now, into: &out)

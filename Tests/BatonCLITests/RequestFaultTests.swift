@@ -11,7 +11,7 @@ func callBaton(_ frontend: String, _ body: String, timeout: Int, directory: Stri
 
 @Suite("Requests a worker cannot answer still get one reply", .serialized, .timeLimit(.minutes(3)))
 struct RequestFaultTests {
-    @Test("a stopped (SIGSTOP) REQ-style worker under default flags: worker-died after the request timeout, slot refilled")
+    @Test("a stopped (SIGSTOP) REQ-style worker, default flags: worker-died after the request timeout, slot refilled")
     func stoppedRequestWorker() throws {
         let serve = try ManagedServe(workers: 1, command: [Harness.exampleWorkerPath, "--no-heartbeats",
                                                            "--freeze-on", "1"])

@@ -56,7 +56,8 @@ struct ServeFaultTests {
         #expect(serve.wait() == 0)
         #expect(!serve.output.contains("history write failed"), "\(serve.output)")
         let stateDir = directory + "/state"
-        let (historyStatus, history) = try runBaton(["history", "--state-dir", stateDir, "--json"], directory: directory)
+        let (historyStatus, history) = try runBaton(["history", "--state-dir", stateDir, "--json"],
+                                                    directory: directory)
         #expect(historyStatus == 0, "\(history)")
         let rows = try JSONSerialization.jsonObject(with: Data(history.utf8)) as? [[String: Any]] ?? []
         #expect(rows.count == 3, "\(history)")

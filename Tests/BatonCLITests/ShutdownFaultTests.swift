@@ -10,14 +10,16 @@ import ZeroMQ
 func requestStatusCounts(_ stateDir: String) throws -> [String: Int] {
     let database = try HistoryDatabase.openReadOnly(path: stateDir + "/baton.sqlite")
     return try database.read { db in
-        try Row.fetchAll(db, sql: "SELECT status || COALESCE('/' || error, '') AS s, count(*) AS n FROM request GROUP BY s")
+        try Row.fetchAll(db, sql: """
+            SELECT status || COALESCE('/' || error, '') AS s, count(*) AS n FROM request GROUP BY s
+            """)
             .reduce(into: [String: Int]()) { $0[$1["s"]] = $1["n"] }
     }
 }
 
 @Suite("A graceful stop answers every request it read", .serialized, .timeLimit(.minutes(3)))
 struct ShutdownFaultTests {
-    @Test("SIGTERM with 1024 requests from 16 DEALER clients, most still in ZeroMQ's queues: one reply each, no row open")
+    @Test("SIGTERM with 1024 requests from 16 DEALER clients, most in ZeroMQ's queues: one reply each, no row open")
     func everyQueuedRequestAnswered() throws {
         let clientCount = 16
         let perClient = 64

@@ -9,6 +9,7 @@ struct WorkerNameTests {
         #expect(HistoryEvent.workerID(forRoutingID: [0x00, 0xe4, 0x3c, 0x98, 0x69]) == "ext-00e43c9869")
         #expect(HistoryEvent.workerID(forRoutingID: [0x41, 0x0a]) == "ext-410a")
         #expect(HistoryEvent.workerID(forRoutingID: [0xff, 0xfe]) == "ext-fffe")
-        #expect(HistoryEvent.workerID(forRoutingID: Array("ext-1".utf8)) == "ext-6578742d31", "no clash with a generated name")
+        #expect(HistoryEvent.workerID(forRoutingID: Array("ext-1".utf8)) == "ext-6578742d31",
+                "no clash with a generated name")
     }
 }

@@ -136,7 +136,7 @@ struct BrokerCoreWorkerTests {
 
 @Suite("Request timeouts and ended worker processes in the pure broker core")
 struct BrokerCoreTimeoutTests {
-    @Test("a request past the request timeout drops its managed worker as hung, answers worker-died, and ignores the worker")
+    @Test("a request past the request timeout drops its managed worker as hung, answers worker-died, ignores it")
     func requestTimeout() {
         var broker = CoreHarness { $0.requestTimeout = 500_000_000 }
         broker.core.workerProcessStarted(bytes("slow"))
