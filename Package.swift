@@ -91,6 +91,16 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The composition root: wires broker, supervisor, recorder and services (what `baton serve` runs).
+        .target(
+            name: "BatonApp",
+            dependencies: [
+                "BatonProtocol", "Broker", "Supervisor", "Store", "CBatonSys",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
         // Measures the history recorder (docs/benchmarks.md); not installed with Baton.
         .executableTarget(
             name: "HistoryBench",
@@ -103,10 +113,9 @@ let package = Package(
         .executableTarget(
             name: "BatonCLI",
             dependencies: [
-                "BatonProtocol", "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ", "CBatonSys",
+                "BatonApp", "BatonProtocol", "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ", "CBatonSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -116,7 +125,7 @@ let package = Package(
             "Broker", "BatonProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: upcoming),
         .testTarget(name: "SupervisorTests", dependencies: [
-            "Supervisor", "BatonProtocol", .product(name: "Logging", package: "swift-log"),
+            "Supervisor", "BatonProtocol", "Broker", "CBatonSys", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: upcoming),
         .testTarget(
             name: "BatonWorkerTests",
@@ -129,6 +138,9 @@ let package = Package(
             "Store", "BatonProtocol", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: upcoming),
+        .testTarget(name: "BatonAppTests", dependencies: [
+            "BatonApp", "Broker", "Supervisor", .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: upcoming),
         .testTarget(
             name: "BatonCLITests",
             dependencies: [
@@ -136,6 +148,16 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["golden"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: ["LoadGen", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "ExampleWorkerTests",
+            dependencies: ["ExampleWorker", "Broker", "ZeroMQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: upcoming
         ),
     ],

@@ -1,10 +1,8 @@
 import Supervisor
 import ZeroMQ
 
-/// A connection to a running supervisor's control socket (`STATE_DIR/control.ipc`).
-///
-/// Requests are `[""][command][argument…]`; answers are `[""][kind][text…]` where kind is `OK`, `ERR`, or
-/// (while a reload runs) `PROGRESS`.
+/// A connection to a running supervisor's control socket (`STATE_DIR/control.ipc`): sends
+/// ``ControlRequest``s and reads ``ControlReply``s (docs/protocol.md, "Control protocol").
 final class ControlClient {
     let stateDir: String
     private let context: Context
@@ -13,11 +11,13 @@ final class ControlClient {
     enum Failure: Error, CustomStringConvertible {
         case noSupervisor(String)
         case refused(String)
+        case unexpected(ControlReply)
 
         var description: String {
             switch self {
             case .noSupervisor(let directory): "no supervisor is answering on state directory \(directory)"
             case .refused(let text): "the supervisor refused: \(text)"
+            case .unexpected(let reply): "unexpected answer from the supervisor: \(reply)"
             }
         }
     }
@@ -40,26 +40,26 @@ final class ControlClient {
         context.terminate()
     }
 
-    /// Sends a command with optional argument frames.
-    func send(_ command: String, _ arguments: [[UInt8]] = []) throws {
-        try socket.send(frames: [[], Array(command.utf8)] + arguments)
+    /// Sends a request: `[""][JSON]`.
+    func send(_ request: ControlRequest) throws {
+        try socket.send(frames: [[], ControlCodec.encode(request)])
     }
 
-    /// The next answer, as (kind, frames after it); throws ``Failure/noSupervisor(_:)`` after `timeout` seconds.
-    func receive(timeout: Double) throws -> (kind: String, frames: [[UInt8]]) {
+    /// The next answer; throws ``Failure/noSupervisor(_:)`` after `timeout` seconds without one.
+    func receive(timeout: Double) throws -> ControlReply {
         try socket.setReceiveTimeout(milliseconds: Int32(min(timeout * 1000, 2e9)))
-        guard let reply = try socket.receive(), reply.count >= 2 else { throw Failure.noSupervisor(stateDir) }
-        return (String(decoding: reply.frames[1], as: UTF8.self), Array(reply.frames.dropFirst(2)))
+        guard let reply = try socket.receive(), reply.count == 2,
+              let answer = ControlCodec.decode(ControlReply.self, from: reply.frames[1])
+        else { throw Failure.noSupervisor(stateDir) }
+        return answer
     }
 
-    /// Sends one command and returns the frames after `OK`; throws ``Failure/refused(_:)`` on `ERR`.
-    static func call(_ command: String, stateDir: String, timeout: Double) throws -> [[UInt8]] {
+    /// Sends one request and returns its answer; throws ``Failure/refused(_:)`` when it is refused.
+    static func call(_ request: ControlRequest, stateDir: String, timeout: Double) throws -> ControlReply {
         let client = try ControlClient(stateDir: stateDir)
-        try client.send(command)
+        try client.send(request)
         let answer = try client.receive(timeout: timeout)
-        guard answer.kind == "OK" else {
-            throw Failure.refused(answer.frames.map(Message.render).joined(separator: " "))
-        }
-        return answer.frames
+        if case .refused(let reason) = answer { throw Failure.refused(reason) }
+        return answer
     }
 }

@@ -8,7 +8,7 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history",
         abstract: "Show recent requests: who served them, how long they waited, how they ended.",
         discussion: """
-            Reads STATE_DIR/baton.sqlite directly (read-only), so it works whether or not the supervisor is \\
+            Reads STATE_DIR/baton.sqlite directly (read-only), so it works whether or not the supervisor is \
             running. Times are UTC; WAIT is receipt to dispatch and TOTAL receipt to reply, in milliseconds.
             """
     )

@@ -10,12 +10,12 @@ struct ReloadCommandLine: ParsableCommand {
         abstract: "Replace every worker with a new generation of the code, one slot at a time, without losing requests.",
         usage: "baton reload [<options>] [-- COMMAND [ARGS...]]",
         discussion: """
-            With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \\
-            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \\
-            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \\
-            old generation serves in every slot and the new generation is marked failed. Requests are held, \\
-            never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \\
-            (the reason is printed), 2 when no supervisor answers. SIGHUP to `baton serve` does the same as a \\
+            With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \
+            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \
+            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \
+            old generation serves in every slot and the new generation is marked failed. Requests are held, \
+            never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \
+            (the reason is printed), 2 when no supervisor answers. SIGHUP to `baton serve` does the same as a \
             reload of the current command.
             """
     )
@@ -48,13 +48,13 @@ struct ReloadCommandLine: ParsableCommand {
         let request = ReloadRequest(command: arguments.isEmpty ? nil : arguments, surge: surge == 1,
                                     readyTimeoutSeconds: readyTimeout, drainTimeoutSeconds: drainTimeout)
         let client = try ControlClient(stateDir: stateDir)
-        try client.send("reload", [Array(try JSONEncoder().encode(request))])
+        try client.send(.reload(request))
         let terminal = isatty(1) == 1
         // The supervisor answers at once (first step, or a refusal); after that each step answers within the
         // ready or drain timeout, so allow that plus a margin between messages.
         var timeout = 5.0
         while true {
-            let answer: (kind: String, frames: [[UInt8]])
+            let answer: ControlReply
             do {
                 answer = try client.receive(timeout: timeout)
             } catch {
@@ -63,18 +63,21 @@ struct ReloadCommandLine: ParsableCommand {
                 throw ExitCode(2)
             }
             timeout = readyTimeout + drainTimeout + 30
-            let text = answer.frames.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            switch answer.kind {
-            case "PROGRESS":
+            switch answer {
+            case .progress(let text):
                 print(terminal ? "\r\u{1B}[2K" + text : text, terminator: terminal ? "" : "\n")
                 fflushStdout()
-            case "OK":
+            case .reloaded(let text):
                 if terminal { print("\r\u{1B}[2K", terminator: "") }
                 print(text)
                 return
-            default:
+            case .refused(let text):
                 if terminal { print("") }
                 printError("reload failed: \(text)")
+                throw ExitCode(1)
+            case .status, .stopping:
+                if terminal { print("") }
+                printError("\(ControlClient.Failure.unexpected(answer))")
                 throw ExitCode(1)
             }
         }

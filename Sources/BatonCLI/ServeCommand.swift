@@ -1,11 +1,9 @@
-import BatonProtocol
 import ArgumentParser
+import BatonApp
 import Broker
-import CBatonSys
 import Foundation
 import Logging
 import Store
-import ServiceLifecycle
 import Supervisor
 
 /// `baton serve`: run the supervisor and its broker.
@@ -108,118 +106,47 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let signals = try SignalService.install()
+        // Handlers first: a closed log pipe must never kill the supervisor.
+        signal(SIGPIPE, SIG_IGN)
         let logger = log.makeLogger(label: "baton")
-        let state: StateDirectory
-        let workerCommand: WorkerCommand?
+        let application: BatonApplication
         do {
-            state = try StateDirectory(path: stateDir)
-            workerCommand = workers > 0 ? try resolveCommand() : nil
+            application = BatonApplication(configuration: try makeConfiguration(), logger: logger)
         } catch {
             logger.error("\(error)")
             throw ExitCode(2)
         }
-        // Workers a killed supervisor left behind must not register with the new broker.
-        WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
-        let recorder: HistoryRecorder?
-        let run: HistoryDatabase.RunStart?
         do {
-            (recorder, run) = try openHistory(state: state, command: workerCommand, logger: logger)
-        } catch {
+            try await application.run()
+        } catch let error as BatonStartupError {
             logger.error("\(error)")
             throw ExitCode(2)
         }
-
-        let relay = EventRelay()
-        var options = BrokerServer.Options(frontend: frontend, backend: backend ?? state.defaultBackendEndpoint)
-        options.policy.maxQueued = maxQueued
-        options.policy.queueTimeout = queueTimeout > 0 ? UInt64(queueTimeout * 1e9) : nil
-        options.policy.heartbeatInterval = UInt64(heartbeatInterval) * 1_000_000
-        options.policy.heartbeatLiveness = heartbeatLiveness
-        options.policy.retryOnCrash = retryOnCrash
-        options.policy.requestTimeout = requestTimeout > 0 ? UInt64(requestTimeout * 1e9) : nil
-        options.maxMessageSize = maxMessageSize
-        options.observer = { relay.forward($0) }
-        options.history = recorder
-        options.policy.recordHistory = recorder != nil
-        options.firstRequestID = run?.firstRequestID ?? 1
-
-        let server = try BrokerServer(options: options, logger: logger)
-        let bound: BrokerServer.BoundEndpoints
-        do {
-            bound = try server.start()
-        } catch {
-            logger.error("\(error)")
-            recorder?.close()
-            throw ExitCode(2)
-        }
-        logger.info("serving", metadata: ["frontend": "\(bound.frontend)", "backend": "\(bound.backend)",
-                                          "state_dir": "\(state.path)"])
-        var services: [any Service] = []
-        do {
-            // The supervisor also runs with --workers 0: it answers status and stop for the broker alone.
-            let workerCommand = workerCommand ?? WorkerCommand(executable: "(no managed workers)", arguments: [])
-            var pool = PoolConfiguration(workers: workers, runID: String(UInt32.random(in: .min ... .max), radix: 36))
-            pool.stopGrace = UInt64(stopGrace * 1e9)
-            pool.generation = run?.generation ?? max(run?.latestGeneration ?? 1, 1)
-            pool.restart.initialDelay = UInt64(restartDelay) * 1_000_000
-            pool.restart.maxCrashes = maxCrashes
-            pool.restart.crashWindow = UInt64(crashWindow * 1e9)
-            var supervisorOptions = SupervisorServer.Options(
-                command: workerCommand, pool: pool, stateDirectory: state.path, backend: bound.backend,
-                heartbeatMilliseconds: heartbeatInterval, controlEndpoint: state.controlEndpoint)
-            supervisorOptions.history = recorder
-            if let recorder { supervisorOptions.historyStats = { recorder.stats } }
-            supervisorOptions.latestGeneration = run?.latestGeneration ?? pool.generation
-            supervisorOptions.sha256 = { try? ExecutableDigest.hexDigest(ofFile: $0) }
-            let supervisor = try SupervisorServer(options: supervisorOptions, broker: server, logger: logger)
-            relay.connect(supervisor)
-            do {
-                try supervisor.start()
-            } catch {
-                logger.error("\(error)")
-                server.stop()
-                throw ExitCode(2)
-            }
-            services.append(SupervisorService(supervisor: supervisor))
-        }
-        services.append(BrokerService(server: server, drainTimeout: UInt64(drainTimeout * 1e9)))
-        _ = baton_sd_notify("READY=1\nMAINPID=\(getpid())")
-        var configuration = ServiceGroupConfiguration(
-            services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)]
-                + services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            logger: logger)
-        configuration.maximumGracefulShutdownDuration = nil
-        let group = ServiceGroup(configuration: configuration)
-        try await group.run()
-        if let recorder {
-            recorder.record(.supervisor(kind: .supervisorStopped, slot: nil, workerID: nil, generation: nil,
-                                        detail: nil, at: BatonClock.monotonic()))
-            let stats = recorder.close()
-            logger.info("history flushed", metadata: [
-                "request_rows": "\(stats.requestRows)", "dropped_events": "\(stats.droppedEvents)",
-                "failed_batches": "\(stats.failedBatches)",
-            ])
-        }
-        withExtendedLifetime(state) {}
     }
 
-    /// Opens the history database, closes what a dead supervisor left open, and starts the recorder.
-    private func openHistory(state: StateDirectory, command: WorkerCommand?, logger: Logger) throws
-        -> (HistoryRecorder?, HistoryDatabase.RunStart?)
-    {
-        guard history else { return (nil, nil) }
-        let database = try HistoryDatabase.openForWriting(path: state.databasePath)
-        let digest = try command.map { try ExecutableDigest.hexDigest(ofFile: $0.executable) }
-        let run = try database.beginRun(executable: command?.executable, arguments: command?.arguments ?? [],
-                                        sha256: digest, detail: "pid \(getpid())")
-        if run.abandonedRequests > 0 || run.abandonedWorkers > 0 {
-            logger.warning("the previous supervisor did not stop cleanly; its open rows are now abandoned",
-                           metadata: ["requests": "\(run.abandonedRequests)", "workers": "\(run.abandonedWorkers)"])
-        }
-        var options = HistoryRecorder.Options()
-        options.retention = historyRetention.flatMap(HistoryRetention.init(parsing:))
-        return (HistoryRecorder(database: database, options: options, logger: logger), run)
+    /// The application's configuration from these flags (the config file is merged in before parsing).
+    func makeConfiguration() throws -> BatonConfiguration {
+        var configuration = BatonConfiguration()
+        configuration.stateDirectory = stateDir
+        configuration.frontend = frontend
+        configuration.backend = backend
+        configuration.broker.maxQueued = maxQueued
+        configuration.broker.queueTimeout = queueTimeout > 0 ? UInt64(queueTimeout * 1e9) : nil
+        configuration.broker.heartbeatInterval = UInt64(heartbeatInterval) * 1_000_000
+        configuration.broker.heartbeatLiveness = heartbeatLiveness
+        configuration.broker.retryOnCrash = retryOnCrash
+        configuration.broker.requestTimeout = requestTimeout > 0 ? UInt64(requestTimeout * 1e9) : nil
+        configuration.maxMessageSize = maxMessageSize
+        configuration.drainTimeout = UInt64(drainTimeout * 1e9)
+        configuration.workers = workers
+        configuration.command = workers > 0 ? try resolveCommand() : nil
+        configuration.stopGrace = UInt64(stopGrace * 1e9)
+        configuration.restart.initialDelay = UInt64(restartDelay) * 1_000_000
+        configuration.restart.maxCrashes = maxCrashes
+        configuration.restart.crashWindow = UInt64(crashWindow * 1e9)
+        configuration.history = history
+        configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
+        return configuration
     }
 
     /// The worker command: COMMAND, or the bundled example worker next to this executable.

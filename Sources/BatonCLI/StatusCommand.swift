@@ -22,19 +22,19 @@ struct StatusCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let reply: [[UInt8]]
+        let report: StatusReport
         do {
-            reply = try ControlClient.call("status", stateDir: stateDir, timeout: timeout)
+            let reply = try ControlClient.call(.status, stateDir: stateDir, timeout: timeout)
+            guard case .status(let status) = reply else { throw ControlClient.Failure.unexpected(reply) }
+            report = status
         } catch {
             printError("\(error)")
             throw ExitCode(1)
         }
-        guard let data = reply.first else { throw ExitCode(1) }
         if json {
-            print(String(decoding: data, as: UTF8.self))
+            print(String(decoding: ControlCodec.encode(report), as: UTF8.self))
             return
         }
-        let report = try JSONDecoder().decode(StatusReport.self, from: Data(data))
         print(StatusTable(report).render(), terminator: "")
     }
 }

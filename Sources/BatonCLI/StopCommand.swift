@@ -17,14 +17,15 @@ struct StopCommand: ParsableCommand {
     var timeout: Double = 60
 
     func run() throws {
-        let reply: [[UInt8]]
+        let pid: Int32
         do {
-            reply = try ControlClient.call("stop", stateDir: stateDir, timeout: 3)
+            let reply = try ControlClient.call(.stop, stateDir: stateDir, timeout: 3)
+            guard case .stopping(let stopping) = reply else { throw ControlClient.Failure.unexpected(reply) }
+            pid = stopping
         } catch {
             printError("\(error)")
             throw ExitCode(2)
         }
-        guard let pid = reply.first.flatMap({ Int32(String(decoding: $0, as: UTF8.self)) }) else { throw ExitCode(2) }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if kill(pid, 0) != 0 {

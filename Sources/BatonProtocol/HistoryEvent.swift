@@ -21,6 +21,8 @@ public enum HistoryEvent: Sendable, Equatable {
     case workerExited(workerID: String, code: Int32?, signal: Int32?, reason: WorkerExitReason, at: UInt64)
     /// A new generation of the worker code (a reload started).
     case generationCreated(id: Int, executable: String, arguments: [String], sha256: String, at: UInt64)
+    /// The digest of a generation's executable became known (it is computed off the supervisor thread).
+    case generationDigest(id: Int, sha256: String)
     /// A generation changed state.
     case generationState(id: Int, state: GenerationState, reason: String?, at: UInt64)
     /// A supervisor event: started, stopped, slot failed, …

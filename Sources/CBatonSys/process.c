@@ -20,8 +20,8 @@
 #define SYS_pidfd_open 434
 #endif
 
-int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int *pid,
-                int *pidfd)
+int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int cgroup_procs_fd,
+                int *pid, int *pidfd)
 {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0)
@@ -40,6 +40,10 @@ int baton_spawn(const char *path, char *const argv[], char *const envp[], int ou
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(127);
         setpgid(0, 0);
+        if (cgroup_procs_fd >= 0) {
+            ssize_t ignored = write(cgroup_procs_fd, "0", 1);
+            (void)ignored;
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

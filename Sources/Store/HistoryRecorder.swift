@@ -42,6 +42,8 @@ public final class HistoryRecorder: HistorySink, Sendable {
     let options: Options
     let logger: Logger
     let state = Mutex(State())
+    /// Held around the writer's taking of pending events; a test holds it to keep the writer from draining.
+    let writerGate = Mutex(())
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
 
@@ -105,10 +107,12 @@ public final class HistoryRecorder: HistorySink, Sendable {
         var failuresLogged = RateLimiter(burst: 3, window: 60 * 1_000_000_000)
         while true {
             _ = wake.wait(timeout: .now() + .milliseconds(options.flushIntervalMilliseconds))
-            let (batch, stopping) = state.withLock { state in
-                var batch = state.spare
-                swap(&batch, &state.pending)
-                return (batch, state.stopping)
+            let (batch, stopping) = writerGate.withLock { _ in
+                state.withLock { state in
+                    var batch = state.spare
+                    swap(&batch, &state.pending)
+                    return (batch, state.stopping)
+                }
             }
             if !batch.isEmpty {
                 let started = BatonClock.monotonic()

@@ -164,6 +164,8 @@ struct HistoryWriter {
                 INSERT OR IGNORE INTO generation (id, executable, arguments, sha256, created_at, state)
                 VALUES (?, ?, ?, ?, ?, 'rolling')
                 """, arguments: [id, executable, json, sha256, Timestamp.iso(nanoseconds: wall(at))])
+        case .generationDigest(let id, let sha256):
+            try db.execute(sql: "UPDATE generation SET sha256 = ? WHERE id = ?", arguments: [sha256, id])
         case .generationState(let id, let state, let reason, _):
             try db.execute(sql: "UPDATE generation SET state = ?, reason = ? WHERE id = ?",
                            arguments: [state.rawValue, reason, id])

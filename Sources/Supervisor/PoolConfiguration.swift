@@ -23,7 +23,7 @@ public enum PoolAction: Sendable, Equatable {
     /// Start a worker process for a slot with this id.
     case spawn(slot: Int, workerID: String, generation: Int)
     /// Send a signal to a worker's process group.
-    case signal(pid: Int32, signal: Int32)
+    case signal(pid: Int32, signal: WorkerSignal)
     /// Tell the broker a worker's process is gone.
     case workerGone(workerID: String, reason: String)
     /// A slot stopped restarting.

@@ -98,8 +98,9 @@ extension PoolCore {
         guard var state = reload, state.failure == nil, case .idle = state.step else { return [] }
         guard let index = state.pending.first else {
             reload = nil
+            let slotsText = slots.count == 1 ? "its one slot" : "all \(slots.count) slots"
             return [.reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
-                                    message: "generation \(state.generation) is active in all \(slots.count) slots")]
+                                    message: "generation \(state.generation) is active in \(slotsText)")]
         }
         let slot = slots[index].number
         if state.options.surge || slots[index].pid == nil {
@@ -211,7 +212,7 @@ extension PoolCore {
                 if let pid = incoming.pid {
                     retiring[pid] = Retiring(workerID: incoming.workerID, slot: slots[index].number,
                                              reason: .rolledBack, killAt: now + configuration.stopGrace)
-                    actions.append(.signal(pid: pid, signal: 15))
+                    actions.append(.signal(pid: pid, signal: .terminate))
                 }
             }
         }
@@ -253,7 +254,7 @@ extension PoolCore {
                                  killAt: now + configuration.stopGrace)
         slots[index].pid = nil
         slots[index].workerID = nil
-        return [.signal(pid: pid, signal: 15)]
+        return [.signal(pid: pid, signal: .terminate)]
     }
 
     /// The incoming worker becomes the slot's worker; the old one (if any) is stopped.

@@ -106,7 +106,7 @@ public struct PoolCore {
         else { return [] }
         slots[index].state = .stopping
         slots[index].killAt = now + configuration.stopGrace
-        return [.signal(pid: pid, signal: 15)]
+        return [.signal(pid: pid, signal: .terminate)]
     }
 
     /// A worker process ended (reaped), with a description like "exit 3" or "signal 9".
@@ -153,7 +153,7 @@ public struct PoolCore {
         for (pid, process) in retiring {
             if let at = process.killAt, now >= at {
                 retiring[pid]?.killAt = nil
-                actions.append(.signal(pid: pid, signal: 9))
+                actions.append(.signal(pid: pid, signal: .kill))
             }
         }
         for index in slots.indices {
@@ -163,7 +163,7 @@ public struct PoolCore {
             }
             if let at = slots[index].killAt, now >= at, let pid = slots[index].pid {
                 slots[index].killAt = nil
-                actions.append(.signal(pid: pid, signal: 9))
+                actions.append(.signal(pid: pid, signal: .kill))
             }
         }
         return actions
@@ -182,7 +182,7 @@ public struct PoolCore {
         stopping = true
         for (pid, process) in retiring where process.killAt == nil {
             retiring[pid]?.killAt = now + configuration.stopGrace
-            actions.append(.signal(pid: pid, signal: 15))
+            actions.append(.signal(pid: pid, signal: .terminate))
         }
         for index in slots.indices {
             slots[index].restartAt = nil
@@ -191,7 +191,7 @@ public struct PoolCore {
                     slots[index].killAt = now + configuration.stopGrace
                 }
                 slots[index].state = .stopping
-                actions.append(.signal(pid: pid, signal: 15))
+                actions.append(.signal(pid: pid, signal: .terminate))
             } else if slots[index].state != .failed {
                 slots[index].state = .stopped
             }

@@ -3,15 +3,13 @@ import Broker
 import CBatonSys
 import Foundation
 import Logging
-import ZeroMQ
 
 extension SupervisorLoop {
     /// Creates the next generation and starts rolling to it; returns why not, if it cannot.
     mutating func startReload(command arguments: [String]?, options reloadOptions: ReloadOptions,
-                              requester: [[UInt8]]?) -> String? {
+                              requester: ControlServer.Peer?) -> String? {
         if let refusal = pool.reloadRefusal { return "\(refusal)" }
-        let current = commands[pool.currentGeneration] ?? options.command
-        let generation = latestGeneration + 1
+        let current = generations.command(of: pool.currentGeneration) ?? options.command
         let now = BatonClock.monotonic()
         let command: WorkerCommand
         do {
@@ -22,7 +20,7 @@ extension SupervisorLoop {
             }
         } catch {
             // The generation is recorded, and failed, so history shows the attempt.
-            latestGeneration = generation
+            let generation = generations.next()
             let executable = arguments?.first ?? current.executable
             record(.generationCreated(id: generation, executable: executable,
                                       arguments: arguments.map { Array($0.dropFirst()) } ?? current.arguments,
@@ -31,11 +29,11 @@ extension SupervisorLoop {
             logger.error("reload refused", metadata: ["generation": "\(generation)", "reason": "\(error)"])
             return "generation \(generation) failed: \(error)"
         }
-        let digest = options.sha256?(command.executable) ?? ""
-        latestGeneration = generation
-        commands[generation] = command
+        let generation = generations.next()
+        generations.register(generation, command: command)
         record(.generationCreated(id: generation, executable: command.executable, arguments: command.arguments,
-                                  sha256: digest, at: now))
+                                  sha256: "", at: now))
+        recordDigest(of: command.executable, generation: generation)
         record(.supervisor(kind: .reloadStarted, slot: nil, workerID: nil, generation: generation,
                            detail: command.display, at: now))
         reloadRequester = requester
@@ -47,6 +45,17 @@ extension SupervisorLoop {
             return "\(error)"
         }
         return nil
+    }
+
+    /// Hashes the generation's executable on another thread (a large binary takes a while) and records the
+    /// digest when it is known; the supervisor thread goes on at once.
+    private func recordDigest(of executable: String, generation: Int) {
+        guard let digest = options.sha256, let history = options.history else { return }
+        DispatchQueue.global(qos: .utility).async {
+            guard let sha256 = digest(executable) else { return }
+            var events: [HistoryEvent] = [.generationDigest(id: generation, sha256: sha256)]
+            history.submit(&events)
+        }
     }
 
     mutating func finishReload(succeeded: Bool, generation: Int, previous: Int, message: String) {
@@ -64,14 +73,14 @@ extension SupervisorLoop {
         }
         record(.supervisor(kind: succeeded ? .reloadFinished : .reloadRolledBack, slot: nil, workerID: nil,
                            generation: generation, detail: message, at: now))
-        tellRequester([succeeded ? "OK" : "ERR", message])
+        tellRequester(succeeded ? .reloaded(message) : .refused(message))
         reloadRequester = nil
         _ = baton_sd_notify("READY=1")
     }
 
-    /// Sends `[requester][""][frames…]` to the peer waiting for the reload, if any.
-    func tellRequester(_ frames: [String]) {
-        guard let requester = reloadRequester, let control else { return }
-        _ = try? control.send(frames: requester + frames.map { Array($0.utf8) }, dontWait: true)
+    /// Sends a reply to the peer waiting for the reload, if any.
+    func tellRequester(_ reply: ControlReply) {
+        guard let requester = reloadRequester else { return }
+        control?.send(reply, to: requester)
     }
 }

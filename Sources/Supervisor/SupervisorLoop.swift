@@ -5,30 +5,27 @@ import Foundation
 import Logging
 import ZeroMQ
 
-/// The body of the supervisor thread. Everything here runs on that one thread.
+/// The body of the supervisor thread: polls the control socket, the launcher's exit notifications and the
+/// server's commands, feeds ``PoolCore`` and performs what it decides. Everything here runs on that one thread.
 struct SupervisorLoop {
     let server: SupervisorServer
     var pool: PoolCore
     let registry: WorkerRegistry
-    var epoll: Int32 = -1
-    /// Live worker processes: pid → pidfd (-1 when the kernel gave none).
-    var pidfds: [Int32: Int32] = [:]
-    var logFiles: [Int: Int32] = [:]
+    let launcher: any WorkerLauncher
     var stopWaiters: [@Sendable () -> Void] = []
-    /// The control socket (set while serving), for reload progress.
-    var control: Socket?
-    /// The command of each generation this supervisor has run or is rolling to.
-    var commands: [Int: WorkerCommand]
-    var latestGeneration: Int
-    /// The control peer waiting for the running reload, `[routing id][""]`.
-    var reloadRequester: [[UInt8]]?
+    /// The control socket (set while serving).
+    var control: ControlServer?
+    var generations: GenerationCatalogue
+    /// The control peer waiting for the running reload.
+    var reloadRequester: ControlServer.Peer?
 
     init(server: SupervisorServer) {
         self.server = server
         pool = PoolCore(configuration: server.options.pool)
         registry = WorkerRegistry(directory: server.options.stateDirectory)
-        commands = [server.options.pool.generation: server.options.command]
-        latestGeneration = max(server.options.latestGeneration, server.options.pool.generation)
+        launcher = server.options.makeLauncher()
+        generations = GenerationCatalogue(current: server.options.pool.generation, command: server.options.command,
+                                          latestUsed: server.options.latestGeneration)
     }
 
     var logger: Logger { server.logger }
@@ -36,26 +33,18 @@ struct SupervisorLoop {
 
     mutating func run(started: (SupervisorError?) -> Void) {
         baton_set_thread_name("baton-supervise")
-        epoll = baton_epoll_create()
-        defer { if epoll >= 0 { close(epoll) } }
-        let context: Context
-        let control: Socket
+        let control: ControlServer
         do {
-            context = try Context()
-            control = try Socket(context, .router)
-            control.linger = 0
-            try control.bind(options.controlEndpoint)
-            restrictToOwner(options.controlEndpoint)
+            control = try ControlServer(endpoint: options.controlEndpoint)
         } catch {
+            launcher.close(killing: false)
             return started(SupervisorError(.control, "cannot bind control socket \(options.controlEndpoint): \(error)"))
         }
+        self.control = control
         defer {
             control.close()
-            context.terminate()
-            for fd in logFiles.values { close(fd) }
             for done in stopWaiters { done() }
         }
-        self.control = control
         _ = baton_install_hangup_handler(server.wake)
         started(nil)
         logger.info("starting workers", metadata: ["workers": "\(options.pool.workers)",
@@ -63,23 +52,23 @@ struct SupervisorLoop {
         perform(pool.start(now: BatonClock.monotonic()))
         do {
             try serve(control: control)
+            launcher.close(killing: false)
         } catch {
             logger.critical("supervisor stopped on an error", metadata: ["error": "\(error)"])
             perform(pool.beginStop(now: BatonClock.monotonic()))
-            for (pid, _) in pidfds { _ = baton_kill(-pid, SIGKILL) }
+            launcher.close(killing: true)
         }
         registry.record([])
     }
 
-    private mutating func serve(control: Socket) throws {
+    private mutating func serve(control: ControlServer) throws {
         var poller = Poller()
         let wakeItem = poller.add(fileDescriptor: server.wake)
-        let epollItem = poller.add(fileDescriptor: epoll)
-        let controlItem = poller.add(control)
-        var frames: [[UInt8]] = []
+        let exitItem = poller.add(fileDescriptor: launcher.exitDescriptor)
+        let controlItem = control.register(in: &poller)
         while !(pool.stopping && pool.allExited) {
             let now = BatonClock.monotonic()
-            var timeout = 250
+            var timeout = launcher.needsPolling ? 50 : 250
             if let deadline = pool.nextDeadline {
                 timeout = deadline > now ? min(Int((deadline - now) / 1_000_000) + 1, timeout) : 0
             }
@@ -87,15 +76,13 @@ struct SupervisorLoop {
             if poller.isReady(wakeItem) {
                 _ = baton_eventfd_drain(server.wake)
                 for command in server.takeCommands() { handle(command) }
-                if baton_take_hangup() != 0 { handle(.hangup) }
+                if baton_take_hangup() != 0 { hangup() }
             }
-            if poller.isReady(epollItem) || pidfds.values.contains(-1) || pool.stopping {
+            if poller.isReady(exitItem) || launcher.needsPolling || pool.stopping {
                 reapExited()
             }
             if poller.isReady(controlItem) {
-                while try control.receive(into: &frames, dontWait: true) {
-                    if let reply = answerControl(frames) { _ = try? control.send(frames: reply, dontWait: true) }
-                }
+                for (peer, request) in try control.receive() { answer(request, from: peer) }
             }
             perform(pool.tick(now: BatonClock.monotonic()))
         }
@@ -103,49 +90,43 @@ struct SupervisorLoop {
     }
 
     private mutating func handle(_ command: SupervisorServer.Command) {
+        let now = BatonClock.monotonic()
         switch command {
-        case .brokerEvent(.ready(let worker, _)):
-            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: BatonClock.monotonic()))
-        case .brokerEvent(.drained(let worker)):
-            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: BatonClock.monotonic()))
-        case .hangup:
-            logger.info("SIGHUP: rolling reload of the current command")
-            if let refusal = startReload(command: nil, options: ReloadOptions(), requester: nil) {
-                logger.error("reload refused", metadata: ["reason": "\(refusal)"])
-            }
-        case .brokerEvent(.hung(let worker, _)):
-            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: BatonClock.monotonic()))
-        case .brokerEvent:
+        case .workerEvent(.ready(let worker, _)):
+            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: now))
+        case .workerEvent(.drained(let worker)):
+            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: now))
+        case .workerEvent(.hung(let worker, _)):
+            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
+        case .workerEvent(.lost):
             break
         case .stop(let done):
             stopWaiters.append(done)
             if !pool.stopping {
                 logger.info("stopping workers", metadata: ["grace_ms": "\(options.pool.stopGrace / 1_000_000)"])
-                perform(pool.beginStop(now: BatonClock.monotonic()))
+                perform(pool.beginStop(now: now))
             }
-        case .status(let reply):
-            reply(slotStatus())
         }
     }
 
-    /// Reaps every worker that has exited (only our own pids; never `waitpid(-1)`).
+    private mutating func hangup() {
+        logger.info("SIGHUP: rolling reload of the current command")
+        if let refusal = startReload(command: nil, options: ReloadOptions(), requester: nil) {
+            logger.error("reload refused", metadata: ["reason": "\(refusal)"])
+        }
+    }
+
+    /// Reaps every worker that has exited and lets the pool decide what follows.
     private mutating func reapExited() {
-        for (pid, pidfd) in pidfds {
-            var code: Int32 = 0
-            var signal: Int32 = 0
-            guard baton_reap(pid, &code, &signal) == 1 else { continue }
-            if pidfd >= 0 {
-                _ = baton_epoll_remove(epoll, pidfd)
-                close(pidfd)
-            }
-            pidfds[pid] = nil
-            let exit = signal != 0 ? "signal \(signal)" : "exit \(code)"
+        let exited = launcher.reapExited()
+        guard !exited.isEmpty else { return }
+        for (pid, exit) in exited {
             if let worker = pool.exitingWorker(pid: pid) {
-                record(.workerExited(workerID: worker.workerID, code: signal == 0 ? code : nil,
-                                     signal: signal != 0 ? signal : nil, reason: worker.reason, at: BatonClock.monotonic()))
+                record(.workerExited(workerID: worker.workerID, code: exit.code, signal: exit.signal,
+                                     reason: worker.reason, at: BatonClock.monotonic()))
             }
             var random = SystemRandomNumberGenerator()
-            perform(pool.processExited(pid: pid, exit: exit, now: BatonClock.monotonic(), using: &random))
+            perform(pool.processExited(pid: pid, exit: exit.description, now: BatonClock.monotonic(), using: &random))
         }
         registry.record(pool.livePids)
     }
@@ -164,11 +145,5 @@ struct SupervisorLoop {
             for index in slots.indices { slots[index].served = slots[index].workerID.flatMap { served[$0] } ?? 0 }
         }
         return slots
-    }
-
-    /// Only the owner may use an ipc control socket that lives in the file system.
-    private func restrictToOwner(_ endpoint: String) {
-        guard endpoint.hasPrefix("ipc://"), !endpoint.hasPrefix("ipc://@") else { return }
-        _ = chmod(String(endpoint.dropFirst("ipc://".count)), 0o600)
     }
 }

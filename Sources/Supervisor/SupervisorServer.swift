@@ -7,9 +7,9 @@ import Logging
 import Synchronization
 import ZeroMQ
 
-/// The supervisor's I/O: one long-lived thread that spawns the workers (so their parent-death signal, which
-/// Linux ties to the spawning thread, fires only when the supervisor dies), watches them through pidfds in
-/// an epoll set, restarts them as ``PoolCore`` decides, and answers the control socket.
+/// The supervisor's I/O: one long-lived thread that starts the workers through a ``WorkerLauncher`` (on this
+/// thread, so their parent-death signal, which Linux ties to the spawning thread, fires only when the
+/// supervisor dies), restarts them as ``PoolCore`` decides, and answers the control socket.
 public final class SupervisorServer: Sendable {
     /// What to run and where.
     public struct Options: Sendable {
@@ -31,8 +31,12 @@ public final class SupervisorServer: Sendable {
         public var historyStats: (@Sendable () -> RecorderStats)?
         /// The highest generation number already used (a reload creates the next one).
         public var latestGeneration = 1
-        /// Digest of the command's executable (for the generation record of a reload of the same command).
+        /// Digest of a generation's executable, for its record (computed off the supervisor thread).
         public var sha256: (@Sendable (String) -> String?)?
+        /// Variables every worker gets besides the contract's `BATON_*` ones.
+        public var workerEnvironment: [String: String] = [:]
+        /// Makes the launcher that starts worker processes; called once, on the supervisor thread.
+        public var makeLauncher: @Sendable () -> any WorkerLauncher
 
         /// Creates options.
         public init(command: WorkerCommand, pool: PoolConfiguration, stateDirectory: String, backend: String,
@@ -43,14 +47,13 @@ public final class SupervisorServer: Sendable {
             self.backend = backend
             self.heartbeatMilliseconds = heartbeatMilliseconds
             self.controlEndpoint = controlEndpoint
+            makeLauncher = { ProcessLauncher(logDirectory: stateDirectory + "/logs") }
         }
     }
 
     enum Command: Sendable {
-        case brokerEvent(WorkerEvent)
-        case hangup
+        case workerEvent(WorkerEvent)
         case stop(@Sendable () -> Void)
-        case status(@Sendable ([SlotStatus]) -> Void)
     }
 
     /// The options.
@@ -92,8 +95,7 @@ public final class SupervisorServer: Sendable {
             for command in leftover {
                 switch command {
                 case .stop(let done): done()
-                case .status(let reply): reply([])
-                case .brokerEvent, .hangup: break
+                case .workerEvent: break
                 }
             }
             finished.signal()
@@ -105,8 +107,8 @@ public final class SupervisorServer: Sendable {
     }
 
     /// Passes a broker event (worker ready, lost, hung) to the supervisor thread. Safe from any thread.
-    public func brokerEvent(_ event: WorkerEvent) {
-        send(.brokerEvent(event))
+    public func workerEvent(_ event: WorkerEvent) {
+        send(.workerEvent(event))
     }
 
     /// Stops every worker (SIGTERM, SIGKILL after the grace period) and ends the thread.
@@ -116,11 +118,9 @@ public final class SupervisorServer: Sendable {
         }
     }
 
-    /// The slots' status.
-    public func status() async -> [SlotStatus] {
-        await withCheckedContinuation { continuation in
-            if !send(.status { continuation.resume(returning: $0) }) { continuation.resume(returning: []) }
-        }
+    /// Starts stopping every worker without waiting (``waitUntilFinished()`` tells when it is done).
+    public func requestStop() {
+        send(.stop {})
     }
 
     @discardableResult

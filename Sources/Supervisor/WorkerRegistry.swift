@@ -29,22 +29,26 @@ public struct WorkerRegistry: Sendable {
         }
     }
 
-    /// Ends (SIGKILL, whole process group) every recorded worker that is still the same process, and returns
-    /// how many there were.
+    /// Ends (SIGKILL) every recorded worker that is still the same process, and what is left of its process
+    /// group (also when the worker itself is gone: a wrapper's server), and returns how many processes there were.
     @discardableResult
     public func endLeftovers(logger: Logger) -> Int {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
         var ended = 0
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
-            guard fields.count >= 2, let pid = Int32(fields[0]), let start = UInt64(fields[1]), pid > 1,
-                  Self.startTime(of: pid) == start
-            else { continue }
+            guard fields.count >= 2, let pid = Int32(fields[0]), let start = UInt64(fields[1]), pid > 1 else { continue }
+            // Only processes that started no earlier than the recorded worker and are in its group: a pid or a
+            // group id the kernel has since given to something else is never touched.
+            let leftovers = ProcessTable.members(ofGroup: pid, startedNotBefore: start)
+            let leaderAlive = Self.startTime(of: pid) == start
+            guard leaderAlive || !leftovers.isEmpty else { continue }
             logger.warning("ending a worker left by a previous supervisor",
-                           metadata: ["pid": "\(pid)", "worker": "\(fields.count > 2 ? String(fields[2]) : "?")"])
-            _ = baton_kill(-pid, SIGKILL)
-            _ = baton_kill(pid, SIGKILL)
-            ended += 1
+                           metadata: ["pid": "\(pid)", "worker": "\(fields.count > 2 ? String(fields[2]) : "?")",
+                                      "processes": "\(leftovers.count)"])
+            for member in leftovers { _ = baton_kill(member, SIGKILL) }
+            if leaderAlive { _ = baton_kill(pid, SIGKILL) }
+            ended += max(leftovers.count, 1)
         }
         record([])
         return ended

@@ -42,20 +42,23 @@ func fixtureDatabase() throws -> (HistoryDatabase, String) {
     return (database, directory)
 }
 
+/// The golden files, next to this source file.
+let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("golden")
+
+/// Compares `text` with the golden file `name` (a path under golden/), byte for byte; BATON_UPDATE_GOLDEN=1
+/// rewrites the file first.
+func expectGolden(_ name: String, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let url = goldenDirectory.appendingPathComponent(name)
+    if ProcessInfo.processInfo.environment["BATON_UPDATE_GOLDEN"] == "1" {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+    let golden = try String(contentsOf: url, encoding: .utf8)
+    #expect(text == golden, "\(name) differs from its golden file:\n\(text)", sourceLocation: sourceLocation)
+}
+
 @Suite("Golden output of history, generations and workers")
 struct GoldenOutputTests {
-    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("golden")
-
-    /// Compares with the golden file (BATON_UPDATE_GOLDEN=1 rewrites it).
-    func expectGolden(_ name: String, _ text: String) throws {
-        let url = Self.goldenDirectory.appendingPathComponent(name)
-        if ProcessInfo.processInfo.environment["BATON_UPDATE_GOLDEN"] == "1" {
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
-        let golden = try String(contentsOf: url, encoding: .utf8)
-        #expect(text == golden, "\(name) differs from its golden file:\n\(text)")
-    }
 
     func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()

@@ -34,25 +34,14 @@ final class ManagedServe {
 
     /// The supervisor's status, or nil if it does not answer.
     func status() -> StatusReport? {
-        guard let (status, output) = try? runBaton(["status", "--state-dir", stateDir, "--json", "--timeout", "2"],
-                                                   directory: directory),
-              status == 0
-        else { return nil }
-        return try? JSONDecoder().decode(StatusReport.self, from: Data(output.utf8))
+        supervisorStatus(stateDir: stateDir, directory: directory)
     }
 
     /// Polls the status until `condition` holds, up to `seconds`; returns the last status.
     @discardableResult
     func waitForStatus(_ what: String, seconds: Double = 15, _ condition: (StatusReport) -> Bool) -> StatusReport? {
-        let deadline = Date().addingTimeInterval(seconds)
-        var last: StatusReport?
-        while Date() < deadline {
-            last = status()
-            if let last, condition(last) { return last }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        Issue.record("timed out waiting until \(what); last status: \(String(describing: last))\n\(child.output)")
-        return last
+        BatonCLITests.waitForStatus(what, stateDir: stateDir, directory: directory, seconds: seconds, log: child,
+                                    condition)
     }
 
     /// Sends one request over a fresh REQ socket and returns the reply's frames as text.
@@ -67,6 +56,31 @@ final class ManagedServe {
         try socket.send(frame: Array(body.utf8))
         return try socket.receive()?.frames.map { String(decoding: $0, as: UTF8.self) } ?? ["<no reply>"]
     }
+}
+
+/// The status of the supervisor on `stateDir`, or nil if it does not answer.
+func supervisorStatus(stateDir: String, directory: String) -> StatusReport? {
+    guard let (status, output) = try? runBaton(["status", "--state-dir", stateDir, "--json", "--timeout", "2"],
+                                               directory: directory),
+          status == 0
+    else { return nil }
+    return try? JSONDecoder().decode(StatusReport.self, from: Data(output.utf8))
+}
+
+/// Polls the supervisor's status until `condition` holds, up to `seconds`; returns the last status. On timeout
+/// records an issue with the last status and `log`'s output.
+@discardableResult
+func waitForStatus(_ what: String, stateDir: String, directory: String, seconds: Double = 15, log: Child,
+                   _ condition: (StatusReport) -> Bool) -> StatusReport? {
+    let deadline = Date().addingTimeInterval(seconds)
+    var last: StatusReport?
+    while Date() < deadline {
+        last = supervisorStatus(stateDir: stateDir, directory: directory)
+        if let last, condition(last) { return last }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    Issue.record("timed out waiting until \(what); last status: \(String(describing: last))\n\(log.output)")
+    return last
 }
 
 /// Whether a process is gone (no /proc entry, or a zombie waiting for its new parent to reap it).

@@ -18,6 +18,21 @@ struct ReloadTests {
                         directory: serve.directory)
     }
 
+    /// Runs `body` (reloads) while the bench's load flows: first waits until `replies` replies went through,
+    /// then requires replies during `body` and requests still arriving after it, so the bench was sending
+    /// the whole time.
+    func underLoad<T>(_ serve: ManagedServe, afterReplies replies: UInt64, _ body: () throws -> T) throws -> T {
+        serve.waitForStatus("\(replies) replies before reloading") { $0.broker.repliesForwarded >= replies }
+        let before = try #require(serve.status())
+        let result = try body()
+        let after = try #require(serve.status())
+        #expect(after.broker.repliesForwarded > before.broker.repliesForwarded, "replies during the reload")
+        serve.waitForStatus("requests still arriving after the reload") {
+            $0.broker.requestsReceived > after.broker.requestsReceived
+        }
+        return result
+    }
+
     func report(_ bench: Child) -> [String: Any] {
         #expect(bench.wait(seconds: 60) != nil)
         return (try? JSONSerialization.jsonObject(with: Data(bench.output.utf8)) as? [String: Any]) ?? [:]
@@ -27,9 +42,8 @@ struct ReloadTests {
     func reloadUnderLoad() throws {
         let serve = try ManagedServe(workers: 4, command: [Harness.exampleWorkerPath, "--work-ms", "2"])
         serve.waitForStatus("ready") { $0.slots.count == 4 && $0.slots.allSatisfy { $0.state == .ready } }
-        let bench = try startBench(serve, duration: 4)
-        Thread.sleep(forTimeInterval: 0.7)
-        let (status, output) = try reload(serve)
+        let bench = try startBench(serve, duration: 8)
+        let (status, output) = try underLoad(serve, afterReplies: 200) { try reload(serve) }
         #expect(status == 0, "\(output)")
         #expect(output.contains("slot 4: old worker drained; stopping it"))
         #expect(output.hasSuffix("generation 2 is active in all 4 slots\n"), "\(output)")
@@ -60,9 +74,8 @@ struct ReloadTests {
     func noSurgeHoldsRequests() throws {
         let serve = try ManagedServe(workers: 1, command: [Harness.exampleWorkerPath, "--start-delay-ms", "300"])
         serve.waitForStatus("ready") { $0.slots.first?.state == .ready }
-        let bench = try startBench(serve, clients: 4, duration: 3)
-        Thread.sleep(forTimeInterval: 0.5)
-        let (status, output) = try reload(serve, ["--surge", "0"])
+        let bench = try startBench(serve, clients: 4, duration: 6)
+        let (status, output) = try underLoad(serve, afterReplies: 50) { try reload(serve, ["--surge", "0"]) }
         #expect(status == 0, "\(output)")
         #expect(output.contains("slot 1: draining the old worker first (no surge)"))
         let result = report(bench)
@@ -76,8 +89,7 @@ struct ReloadTests {
         let serve = try ManagedServe(workers: 2, command: [Harness.exampleWorkerPath, "--work-ms", "2"])
         serve.waitForStatus("ready") { $0.slots.allSatisfy { $0.state == .ready } }
         let before = serve.status()?.slots.compactMap(\.pid) ?? []
-        let bench = try startBench(serve, clients: 8, duration: 6)
-        Thread.sleep(forTimeInterval: 0.3)
+        let bench = try startBench(serve, clients: 8, duration: 10)
         let silent = serve.directory + "/silent-worker"
         try "#!/bin/sh\nexec sleep 60\n".write(toFile: silent, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: silent)
@@ -86,10 +98,12 @@ struct ReloadTests {
             (["--ready-timeout", "1", "--", silent], "sent no READY within 1 s"),
             (["--", serve.directory + "/missing-worker"], "not found"),
         ]
-        for (arguments, reason) in cases {
-            let (status, output) = try reload(serve, arguments)
-            #expect(status == 1, "\(arguments): \(output)")
-            #expect(output.contains("reload failed:") && output.contains(reason), "\(output)")
+        try underLoad(serve, afterReplies: 100) {
+            for (arguments, reason) in cases {
+                let (status, output) = try reload(serve, arguments)
+                #expect(status == 1, "\(arguments): \(output)")
+                #expect(output.contains("reload failed:") && output.contains(reason), "\(output)")
+            }
         }
         let result = report(bench)
         #expect(result["lost"] as? Int == 0)

@@ -1,4 +1,6 @@
+import Broker
 import Foundation
+import Supervisor
 import Testing
 
 @Suite("baton serve with third-party ZeroMQ peers", .serialized, .timeLimit(.minutes(3)))
@@ -12,7 +14,9 @@ struct ServeInteropTests {
             try Child.python("lbbroker_worker.py", [backend, "--prefix", "w\(index):"], name: "worker\(index)",
                              directory: directory)
         }
-        #expect(serve.waitForOutput("worker ready"))
+        waitForStatus("both workers registered", stateDir: directory + "/state", directory: directory, log: serve) {
+            $0.broker.workers == 2 && $0.broker.idleWorkers == 2
+        }
         let client = try Child.python("lbbroker_client.py", [frontend, "20"], name: "client", directory: directory)
         #expect(client.wait() == 0, "\(client.output)")
         let replies = client.output.split(separator: "\n").filter { $0.hasPrefix("w") }

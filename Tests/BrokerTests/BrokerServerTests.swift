@@ -25,16 +25,18 @@ struct BrokerServerTests {
     @Test("a slow worker gets no second request while a fast one is idle")
     func slowWorkerDoesNotHoardRequests() throws {
         let broker = try LiveBroker()
-        let slow = try broker.addWorker("slow", delayMilliseconds: 1_500)
+        let gate = Gate()
+        let slow = try broker.addWorker("slow", answerWhen: { gate.isOpen })
         let fast = try broker.addWorker("fast")
         let client = try broker.client()
         defer { broker.close(client) }
-        for index in 0..<10 {
-            try client.send(frames: frames("", "job\(index)"))
-            if index == 0 { Thread.sleep(forTimeInterval: 0.05) }  // let the slow worker take job0 first
-        }
+        for index in 0..<10 { try client.send(frames: frames("", "job\(index)")) }
+        // job0 goes to the slow worker (idle longest), which holds it until the fast one has answered the rest.
         var replies: [String] = []
-        for _ in 0..<10 { replies.append(texts(try client.receive()).last ?? "timeout") }
+        for _ in 0..<9 { replies.append(texts(try client.receive()).last ?? "timeout") }
+        #expect(replies == (1..<10).map { "fast:job\($0)" })
+        gate.open()
+        replies.append(texts(try client.receive()).last ?? "timeout")
         #expect(slow.served == ["job0"])
         #expect(fast.served.count == 9)
         #expect(replies.last == "slow:job0")
@@ -160,7 +162,9 @@ struct BrokerServerTests {
     @Test("graceful shutdown answers queued requests with shutting-down and lets in-flight ones finish")
     func gracefulShutdown() async throws {
         let broker = try LiveBroker()
-        try broker.addWorker("W", delayMilliseconds: 300)
+        let server = broker.server
+        // The in-flight request is answered only after the queued one got its shutting-down reply.
+        try broker.addWorker("W", answerWhen: { ((try? server.statsBlocking())?.errorReplies ?? 1) >= 1 })
         let client = try broker.client()
         defer { broker.close(client) }
         try client.send(frames: frames("", "in flight"))

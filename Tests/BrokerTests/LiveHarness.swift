@@ -23,11 +23,13 @@ final class LiveBroker {
     }
 
     /// Starts a REQ echo worker whose replies are prefixed with its name; waits until the broker knows it.
+    /// The worker answers each request once `answerWhen` holds (polled), then after `delayMilliseconds`.
     @discardableResult
-    func addWorker(_ name: String, delayMilliseconds: Int = 0) throws -> EchoWorker {
+    func addWorker(_ name: String, delayMilliseconds: Int = 0,
+                   answerWhen: @escaping @Sendable () -> Bool = { true }) throws -> EchoWorker {
         let before = try server.statsBlocking().workers
         let worker = EchoWorker(name: name, endpoint: endpoints.backend, context: context,
-                                delayMilliseconds: delayMilliseconds)
+                                delayMilliseconds: delayMilliseconds, answerWhen: answerWhen)
         workers.append(worker)
         try waitUntil("worker \(name) registered") { try self.server.statsBlocking().workers > before }
         return worker
@@ -71,7 +73,8 @@ final class EchoWorker: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let log = Mutex<[String]>([])
 
-    init(name: String, endpoint: String, context: Context, delayMilliseconds: Int) {
+    init(name: String, endpoint: String, context: Context, delayMilliseconds: Int,
+         answerWhen: @escaping @Sendable () -> Bool) {
         self.name = name
         let thread = Thread { [self] in
             defer { done.signal() }
@@ -85,6 +88,7 @@ final class EchoWorker: Sendable {
                 try socket.send(frame: Array("READY".utf8))
                 while !stopping.load(ordering: .relaxed) {
                     guard let request = try socket.receive() else { continue }
+                    while !answerWhen() && !stopping.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.001) }
                     if delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(delayMilliseconds) / 1000) }
                     let body = request.frames.dropFirst(2)
                     log.withLock { $0.append(body.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "|")) }
@@ -103,6 +107,14 @@ final class EchoWorker: Sendable {
     func stop() {
         if !stopping.exchange(true, ordering: .relaxed) { done.wait() }
     }
+}
+
+/// A flag a test opens to let a held worker answer.
+final class Gate: Sendable {
+    private let state = Atomic<Bool>(false)
+
+    func open() { state.store(true, ordering: .sequentiallyConsistent) }
+    var isOpen: Bool { state.load(ordering: .sequentiallyConsistent) }
 }
 
 func frames(_ texts: String...) -> [[UInt8]] { texts.map { Array($0.utf8) } }

@@ -47,22 +47,54 @@ struct SchemaTests {
         }
     }
 
-    @Test("migrations run on an empty database and on one left at each older migration")
-    func migratesFromEveryOlderVersion() throws {
-        for upTo in [nil] + HistorySchema.migrations.dropLast().map(\.identifier) {
-            let path = temporaryDatabasePath()
-            if let upTo {
+    /// How a database left by an older Baton is made: an empty file, or each prefix of the migrations applied
+    /// ("version 0": none, "version 1": the first, …, up to all of them).
+    static var olderDatabases: [(name: String, make: (String) throws -> Void)] {
+        let identifiers = HistorySchema.migrations.map(\.identifier)
+        var makers: [(name: String, make: (String) throws -> Void)] = [("an empty file", { path in
+            _ = FileManager.default.createFile(atPath: path, contents: Data())
+        })]
+        for count in 0...identifiers.count {
+            makers.append(("version \(count)", { path in
                 let queue = try DatabaseQueue(path: path)
-                try HistorySchema.migrator.migrate(queue, upTo: upTo)
+                if count == 0 {
+                    try DatabaseMigrator().migrate(queue)
+                } else {
+                    try HistorySchema.migrator.migrate(queue, upTo: identifiers[count - 1])
+                }
+                try queue.close()
+            }))
+        }
+        return makers
+    }
+
+    @Test("a database at every older migration, an empty file included, migrates to the schema of a fresh one")
+    func migratesFromEveryOlderVersion() throws {
+        let identifiers = HistorySchema.migrations.map(\.identifier)
+        let fresh = try HistoryDatabase.openForWriting(path: temporaryDatabasePath()).read(schemaDump)
+        #expect(fresh.count >= 4)
+        let older = Self.olderDatabases
+        #expect(older.map(\.name) == ["an empty file"] + (0...identifiers.count).map { "version \($0)" })
+        for (index, (name, make)) in older.enumerated() {
+            let path = temporaryDatabasePath()
+            try make(path)
+            if index == 0 {
+                #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
+            } else {
+                let before = try DatabaseQueue(path: path)
+                let applied = try before.read { try HistorySchema.migrator.appliedIdentifiers($0) }
+                try before.close()
+                #expect(applied == Set(identifiers.prefix(index - 1)), "\(name) was made as asked")
             }
             let database = try HistoryDatabase.openForWriting(path: path)
             let applied = try database.read { try HistorySchema.migrator.appliedIdentifiers($0) }
-            #expect(applied == Set(HistorySchema.migrations.map(\.identifier)))
+            #expect(applied == Set(identifiers), "\(name)")
+            #expect(try database.read(schemaDump) == fresh, "\(name) migrated to a different schema")
         }
         // Opening again is harmless.
         let path = temporaryDatabasePath()
         _ = try HistoryDatabase.openForWriting(path: path)
-        _ = try HistoryDatabase.openForWriting(path: path)
+        #expect(try HistoryDatabase.openForWriting(path: path).read(schemaDump) == fresh)
     }
 
     @Test("a database from a newer Baton is refused by name and left untouched")

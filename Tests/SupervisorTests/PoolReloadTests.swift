@@ -36,7 +36,7 @@ struct PoolReloadTests {
         #expect(pool.status(now: second)[0].pid == 101, "the old worker still serves while it drains")
         #expect(pool.status(now: second)[0].incomingGeneration == 2 && pool.status(now: second)[0].incomingPid == 201)
         actions = pool.workerDrained("r-1-1", now: second)
-        #expect(actions.contains(.signal(pid: 101, signal: 15)))
+        #expect(actions.contains(.signal(pid: 101, signal: .terminate)))
         let next = try #require(spawns(actions).first)
         #expect(next.slot == 2 && next.generation == 2)
         #expect(pool.status(now: second)[0].pid == 201 && pool.status(now: second)[0].generation == 2)
@@ -61,12 +61,12 @@ struct PoolReloadTests {
         #expect(actions.contains(.drain(workerID: "r-1-1")))
         #expect(spawns(actions).isEmpty)
         actions = pool.workerDrained("r-1-1", now: second)
-        #expect(actions.contains(.signal(pid: 101, signal: 15)))
+        #expect(actions.contains(.signal(pid: 101, signal: .terminate)))
         let replacement = try #require(spawns(actions).first)
         pool.spawned(slot: 1, workerID: replacement.id, pid: 201, now: second)
         actions = pool.workerReady(replacement.id, now: second)
         #expect(actions.last == .reloadFinished(succeeded: true, generation: 2, previous: 1,
-                                                message: "generation 2 is active in all 1 slots"))
+                                                message: "generation 2 is active in its one slot"))
     }
 
     @Test("a new worker that exits before READY rolls back: new workers end, replaced slots get the old generation")
@@ -89,7 +89,7 @@ struct PoolReloadTests {
         actions = pool.workerReady(restore.id, now: 10)
         #expect(actions == [.drain(workerID: first.id)])
         actions = pool.workerDrained(first.id, now: 20)
-        #expect(actions.contains(.signal(pid: 201, signal: 15)))
+        #expect(actions.contains(.signal(pid: 201, signal: .terminate)))
         #expect(actions.last == .reloadFinished(
             succeeded: false, generation: 2, previous: 1,
             message: "rolled back to generation 1: slot 2: the new worker exited (exit 1) before READY"))
@@ -110,7 +110,7 @@ struct PoolReloadTests {
         }
         #expect(pool.nextDeadline == 2 * second)
         let timedOut = pool.tick(now: 2 * second)
-        #expect(timedOut.contains(.signal(pid: 201, signal: 15)))
+        #expect(timedOut.contains(.signal(pid: 201, signal: .terminate)))
         #expect(timedOut.last == .reloadFinished(
             succeeded: false, generation: 2, previous: 1,
             message: "rolled back to generation 1: slot 1: the new worker sent no READY within 2 s"))
@@ -125,8 +125,8 @@ struct PoolReloadTests {
         let incoming = try #require(spawns(try pool.beginReload(to: 2, options: options, now: 0)).first)
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
         _ = pool.workerReady(incoming.id, now: second)
-        #expect(!pool.tick(now: 5 * second).contains(.signal(pid: 101, signal: 15)), "still draining")
-        #expect(pool.tick(now: 6 * second).contains(.signal(pid: 101, signal: 15)))
+        #expect(!pool.tick(now: 5 * second).contains(.signal(pid: 101, signal: .terminate)), "still draining")
+        #expect(pool.tick(now: 6 * second).contains(.signal(pid: 101, signal: .terminate)))
     }
 
     @Test("a reload revives a failed slot")
@@ -139,7 +139,7 @@ struct PoolReloadTests {
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
         let actions = pool.workerReady(incoming.id, now: 0)
         #expect(actions.last == .reloadFinished(succeeded: true, generation: 2, previous: 1,
-                                                message: "generation 2 is active in all 1 slots"))
+                                                message: "generation 2 is active in its one slot"))
         #expect(pool.status(now: 0).first?.state == .ready)
         #expect(pool.status(now: 0).first?.failure == nil)
     }

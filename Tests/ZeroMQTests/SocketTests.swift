@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -70,10 +71,19 @@ struct SocketTests {
         }
     }
 
-    @Test("without ROUTER_MANDATORY a send to an unknown peer is silently dropped")
+    @Test("without ROUTER_MANDATORY a send to an unknown peer is dropped, and the known peer gets only its own")
     func routerWithoutMandatory() throws {
-        try withPair { (router: Socket, _: Socket) throws in
-            #expect(try router.send(Message(strings: ["nobody", "hello"])))
+        try withPair { (router: Socket, dealer: Socket) throws in
+            try router.setReceiveTimeout(milliseconds: 5_000)
+            try dealer.setReceiveTimeout(milliseconds: 5_000)
+            // The router learns the dealer's routing id from its first message.
+            #expect(try dealer.send(frames: [Array("hello".utf8)]))
+            #expect(try router.receive()?.frames == [[0x00, 0xff, 0x00, 0x41], Array("hello".utf8)])
+            #expect(try router.send(Message(strings: ["nobody", "dropped"])))
+            #expect(try router.send(frames: [[0x00, 0xff, 0x00, 0x41], Array("for you".utf8), [], [0]]))
+            // Messages to one peer keep their order: had the first gone anywhere, it would come first.
+            #expect(try dealer.receive()?.frames == [Array("for you".utf8), [], [0]])
+            #expect(try dealer.receive(dontWait: true) == nil)
         }
     }
 
@@ -107,32 +117,58 @@ struct SocketTests {
         #expect(try socket.routingID() == [1, 0, 2, 0])
     }
 
-    @Test("shutting the context down wakes a blocked receive with ETERM, then close and terminate return")
-    func cleanShutdown() async throws {
+    @Test("a blocking receive waits for a message sent later, and shutting the context down wakes it with ETERM")
+    func blockedReceive() throws {
         let context = try Context()
-        let outcome = Mutex<String>("")
+        let endpoint = "inproc://blocked-\(UUID().uuidString)"
+        let outcome = Mutex<[String]>([])
+        let receivesStarted = Atomic<Int>(0)
+        let threadID = Mutex<String?>(nil)
+        let bound = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
         let thread = Thread {
+            threadID.withLock { $0 = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self") }
             do {
                 let socket = try Socket(context, .pull)
-                socket.linger = 0
-                try socket.bind("inproc://blocked")
                 defer { socket.close() }
+                socket.linger = 0
+                try socket.bind(endpoint)
+                let waiting = try socket.receive(dontWait: true)
+                outcome.withLock { $0.append(waiting == nil ? "nothing waiting" : "unexpected message") }
+                bound.signal()
+                receivesStarted.store(1, ordering: .sequentiallyConsistent)
+                let first = try socket.receive()
+                outcome.withLock { $0.append(first?.frames.map { String(decoding: $0, as: UTF8.self) }.joined() ?? "nil") }
+                receivesStarted.store(2, ordering: .sequentiallyConsistent)
                 _ = try socket.receive()
-                outcome.withLock { $0 = "returned" }
+                outcome.withLock { $0.append("returned") }
             } catch let error as ZMQError {
-                outcome.withLock { $0 = error.isTerminated ? "ETERM" : "\(error)" }
+                outcome.withLock { $0.append(error.isTerminated ? "ETERM" : "\(error)") }
             } catch {
-                outcome.withLock { $0 = "\(error)" }
+                outcome.withLock { $0.append("\(error)") }
             }
+            bound.signal()
             finished.signal()
         }
         thread.start()
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(bound.wait(timeout: .now() + 10) == .success)
+        let task = try #require(threadID.withLock { $0 }, "the receiving thread's /proc entry")
+
+        // Asleep in the kernel after starting its receive, and the receive has not returned: it is blocked.
+        #expect(waitUntil { receivesStarted.load(ordering: .sequentiallyConsistent) == 1 && isAsleep(task) })
+        #expect(outcome.withLock { $0 } == ["nothing waiting"])
+        let pusher = try Socket(context, .push)
+        pusher.linger = 0
+        try pusher.connect(endpoint)
+        #expect(try pusher.send(frames: [Array("sent later".utf8)]))
+        #expect(waitUntil { receivesStarted.load(ordering: .sequentiallyConsistent) == 2 && isAsleep(task) })
+        #expect(outcome.withLock { $0 } == ["nothing waiting", "sent later"])
+
         context.shutdown()
         #expect(finished.wait(timeout: .now() + 10) == .success)
+        pusher.close()
         context.terminate()
-        #expect(outcome.withLock { $0 } == "ETERM")
+        #expect(outcome.withLock { $0 } == ["nothing waiting", "sent later", "ETERM"])
     }
 
     @Test("a receive timeout makes a blocking receive return nil")
@@ -153,4 +189,21 @@ struct SocketTests {
     }
 }
 
-import Synchronization
+
+/// Polls `condition` every millisecond until it holds or 10 s pass; returns whether it held.
+func waitUntil(_ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.001)
+    }
+    return condition()
+}
+
+/// Whether a thread (`/proc/thread-self`'s target, "PID/task/TID") is asleep in the kernel (state `S`).
+func isAsleep(_ task: String) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(task)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")")
+    else { return false }
+    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("S")
+}

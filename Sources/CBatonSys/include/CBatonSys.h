@@ -34,8 +34,9 @@ void baton_write_stderr(const char *text);
 /// On success returns 0 and sets *pid and *pidfd (a pidfd, close-on-exec, -1 if the kernel has none).
 /// If the exec fails, the child is reaped and the exec's errno is returned (a positive number); a fork
 /// failure returns -errno.
-int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int *pid,
-                int *pidfd);
+/// With `cgroup_procs_fd` >= 0 (an open `cgroup.procs` file), the child first moves itself into that cgroup.
+int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int cgroup_procs_fd,
+                int *pid, int *pidfd);
 /// Reaps `pid` if it has exited (never blocks, never touches other children). Returns 1 if reaped, with
 /// *exit_code set (or -1) and *signal set (or 0); 0 if still running; -1 with errno on error.
 int baton_reap(int pid, int *exit_code, int *signal);
@@ -59,5 +60,21 @@ int baton_take_hangup(void);
 int baton_sd_notify(const char *state);
 /// The last termination signal received (0 if none).
 int baton_termination_signal(void);
+
+/// Makes the calling process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER); 0 or -1 with errno.
+int baton_set_child_subreaper(void);
+/// Like baton_reap, but once `pid` has exited and before it is reaped (while its process group id cannot be
+/// reused) SIGKILLs everything left in its process group.
+int baton_reap_tree(int pid, int *exit_code, int *signal);
+/// Reaps exited children in process group `pgid` without blocking; 1 if some are still running, 0 if none is left.
+int baton_reap_group(int pgid);
+/// Forks a watchdog process that outlives the supervisor: it learns worker process groups over `*channel`
+/// (baton_watchdog_note), and when the channel closes (the supervisor exited or died) it SIGKILLs every group
+/// still listed and writes "1" to `cgroup_kill_fd` (a `cgroup.kill` file, or -1). Returns its pid, or -1.
+int baton_start_watchdog(int cgroup_kill_fd, int *channel);
+/// Tells the watchdog that a process group was added (`added` 1) or has ended (0); 0 or -1 with errno.
+int baton_watchdog_note(int channel, int added, int pgid);
+/// Writes a string to a file descriptor; 0 or -1 with errno.
+int baton_write_fd(int fd, const char *text);
 
 #endif

@@ -1,20 +1,17 @@
 import Broker
-import Logging
 import ServiceLifecycle
 import Supervisor
 import Synchronization
 
-/// Runs a ``SupervisorServer`` as a service: started already, it keeps workers running until graceful
-/// shutdown, then stops them (after the broker has drained, since services stop in reverse order).
+/// Runs a started ``SupervisorServer`` as a service: it keeps workers running until graceful shutdown, then
+/// stops them (after the broker has drained, since services stop in reverse order of start).
 struct SupervisorService: Service {
     let supervisor: SupervisorServer
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await supervisor.waitUntilFinished()
-        } onGracefulShutdown: {
-            Task { await supervisor.stop() }
-        }
+        let supervisor = supervisor
+        await runUntilEnded({ await supervisor.waitUntilFinished() }, onShutdown: { await supervisor.stop() },
+                            onCancel: { supervisor.requestStop() })
     }
 }
 
@@ -27,6 +24,6 @@ final class EventRelay: Sendable {
     }
 
     func forward(_ event: WorkerEvent) {
-        target.withLock { $0 }?.brokerEvent(event)
+        target.withLock { $0 }?.workerEvent(event)
     }
 }

@@ -1,0 +1,39 @@
+import Broker
+import Store
+import Supervisor
+
+/// Everything `baton serve` is told: where to listen, how the broker and the pool behave, and what to record.
+/// Durations are nanoseconds.
+public struct BatonConfiguration: Sendable {
+    /// The state directory: lock, ipc sockets, history database, worker logs.
+    public var stateDirectory = ".baton"
+    /// Endpoint clients connect to.
+    public var frontend = "tcp://127.0.0.1:5555"
+    /// Endpoint workers connect to; nil: an ipc socket in the state directory.
+    public var backend: String?
+    /// The broker's policy (queue bound, timeouts, heartbeats, retries).
+    public var broker = BrokerConfiguration()
+    /// Largest message, in bytes, a client or worker may send.
+    public var maxMessageSize: Int64 = 16 << 20
+    /// Time in-flight requests get to finish on shutdown.
+    public var drainTimeout: UInt64 = 10_000_000_000
+    /// Managed worker processes (slots); 0 runs the broker alone.
+    public var workers = 4
+    /// The worker command (required when ``workers`` is above 0).
+    public var command: WorkerCommand?
+    /// Restart backoff and crash-loop limit.
+    public var restart = RestartPolicy()
+    /// Time between SIGTERM and SIGKILL when a worker is stopped.
+    public var stopGrace: UInt64 = 5_000_000_000
+    /// Whether generations, workers and requests are recorded in the history database.
+    public var history = true
+    /// How much request history is kept.
+    public var historyRetention: HistoryRetention?
+    /// Variables every managed worker gets besides the contract's `BATON_*` ones.
+    public var workerEnvironment: [String: String] = [:]
+    /// Makes the launcher of worker processes; nil: real processes (``ProcessLauncher``).
+    public var makeLauncher: (@Sendable (_ logDirectory: String) -> any WorkerLauncher)?
+
+    /// The defaults.
+    public init() {}
+}

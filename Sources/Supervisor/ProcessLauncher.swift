@@ -1,0 +1,163 @@
+import CBatonSys
+import Foundation
+
+/// The real ``WorkerLauncher``: fork and exec, exits watched through pidfds in one epoll set, and only its
+/// own children reaped (never `waitpid(-1)`).
+///
+/// A worker's whole process tree ends with it, so a worker command that is a wrapper script (which starts the
+/// real server in the background) leaves nothing behind:
+/// - each worker leads its own process group, gets SIGKILL when the supervisor dies (parent-death signal), and
+///   is signalled as a group;
+/// - the supervisor is a child subreaper, so a wrapper's orphans become its children and their process group
+///   id stays reserved until it reaps them: when a worker's leader exits, what is left of its group gets
+///   SIGTERM, then SIGKILL after the stop grace;
+/// - a watchdog process that outlives the supervisor knows every live group, and when the supervisor dies
+///   (even by SIGKILL) it SIGKILLs them all, and the pool's cgroup when there is one;
+/// - with cgroup v2 available, every worker joins the pool's cgroup (``WorkerCgroup``), which also holds
+///   processes that left their group.
+/// Workers write stdout and stderr to `logs/slot-N.log`.
+public final class ProcessLauncher: WorkerLauncher {
+    private let logDirectory: String
+    private let epoll: Int32
+    private let cgroup: WorkerCgroup?
+    private let stopGrace: UInt64
+    /// Live processes: pid → pidfd (-1 when the kernel gave none).
+    private var pidfds: [Int32: Int32] = [:]
+    private var logFiles: [Int: Int32] = [:]
+    /// Process groups whose leader has exited but that still have members: pgid → when to SIGKILL them.
+    private var lingering: [Int32: UInt64] = [:]
+    private var watchdog: (pid: Int32, channel: Int32)?
+
+    /// Creates a launcher whose workers write their output under `logDirectory`, join `cgroup` if given, and
+    /// whose leftover processes get `stopGrace` nanoseconds between SIGTERM and SIGKILL.
+    public init(logDirectory: String, cgroup: WorkerCgroup? = nil, stopGrace: UInt64 = 5_000_000_000) {
+        self.logDirectory = logDirectory
+        self.cgroup = cgroup
+        self.stopGrace = stopGrace
+        epoll = baton_epoll_create()
+        _ = baton_set_child_subreaper()
+        var channel: Int32 = -1
+        let pid = baton_start_watchdog(cgroup?.killFD ?? -1, &channel)
+        if pid > 0 { watchdog = (pid, channel) }
+    }
+
+    public var exitDescriptor: Int32 { epoll }
+
+    public var needsPolling: Bool { epoll < 0 || !lingering.isEmpty || pidfds.values.contains(-1) }
+
+    /// Process groups of exited workers that still have members (for tests and status).
+    public var lingeringGroups: [Int32] { Array(lingering.keys) }
+
+    public func launch(_ launch: WorkerLaunch) throws(LaunchFailure) -> Int32 {
+        let command = launch.command
+        let logFD = logFile(slot: launch.slot)
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BATON_") }
+        environment.merge(launch.environment) { _, new in new }
+        let argv = [command.executable] + command.arguments
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        var pid: Int32 = 0
+        var pidfd: Int32 = -1
+        let result = withCStrings(argv) { argvPointer in
+            withCStrings(envp) { envPointer in
+                baton_spawn(command.executable, argvPointer, envPointer, logFD, logFD, cgroup?.procsFD ?? -1, &pid,
+                            &pidfd)
+            }
+        }
+        guard result == 0 else {
+            let code = abs(result)
+            throw LaunchFailure(reason: "cannot start \(command.executable): \(String(cString: strerror(code)))",
+                                permanent: result > 0 && [ENOENT, EACCES, ENOEXEC, ENOTDIR, EISDIR].contains(code))
+        }
+        pidfds[pid] = pidfd
+        if pidfd >= 0 && epoll >= 0 { _ = baton_epoll_add(epoll, pidfd, UInt64(pid)) }
+        if let watchdog { _ = baton_watchdog_note(watchdog.channel, 1, pid) }
+        return pid
+    }
+
+    public func signal(_ pid: Int32, _ signal: WorkerSignal) {
+        // The worker leads its own process group: signal the group, so its children go too.
+        if baton_kill(-pid, signal.number) != 0 { _ = baton_kill(pid, signal.number) }
+    }
+
+    public func reapExited() -> [(pid: Int32, exit: ProcessExit)] {
+        var exited: [(Int32, ProcessExit)] = []
+        for (pid, pidfd) in pidfds {
+            var code: Int32 = 0
+            var signal: Int32 = 0
+            guard baton_reap(pid, &code, &signal) == 1 else { continue }
+            if pidfd >= 0 {
+                if epoll >= 0 { _ = baton_epoll_remove(epoll, pidfd) }
+                Glibc.close(pidfd)
+            }
+            pidfds[pid] = nil
+            exited.append((pid, signal != 0 ? ProcessExit(signal: signal) : ProcessExit(code: code)))
+            // What the worker started may still run (a wrapper's server): give it the stop grace, then end it.
+            if baton_kill(-pid, 0) == 0 {
+                _ = baton_kill(-pid, SIGTERM)
+                lingering[pid] = baton_monotonic_ns() + stopGrace
+            } else {
+                forget(group: pid)
+            }
+        }
+        endLingering(now: baton_monotonic_ns())
+        return exited
+    }
+
+    /// Reaps what is left of exited workers' groups, SIGKILLs groups past their grace, forgets empty ones.
+    private func endLingering(now: UInt64) {
+        for (pgid, killAt) in lingering {
+            // Orphans are this process's children (it is their subreaper): reaping them is what frees the group.
+            if baton_reap_group(pgid) == 0 && baton_kill(-pgid, 0) != 0 {
+                lingering[pgid] = nil
+                forget(group: pgid)
+            } else if now >= killAt {
+                _ = baton_kill(-pgid, SIGKILL)
+            }
+        }
+    }
+
+    private func forget(group pgid: Int32) {
+        if let watchdog { _ = baton_watchdog_note(watchdog.channel, 0, pgid) }
+    }
+
+    public func close(killing: Bool) {
+        if killing { for pid in pidfds.keys { signal(pid, .kill) } }
+        // Leftovers of exited workers get the rest of their grace, then SIGKILL.
+        while !lingering.isEmpty {
+            endLingering(now: baton_monotonic_ns())
+            if !lingering.isEmpty { usleep(10_000) }
+        }
+        if let cgroup {
+            cgroup.killAll()
+            cgroup.remove()
+        }
+        for fd in logFiles.values { Glibc.close(fd) }
+        logFiles = [:]
+        if epoll >= 0 { Glibc.close(epoll) }
+        if let watchdog {
+            // Closing the channel ends the watchdog (every group it knew of is gone by now).
+            Glibc.close(watchdog.channel)
+            var code: Int32 = 0
+            var signal: Int32 = 0
+            for _ in 0..<200 where baton_reap(watchdog.pid, &code, &signal) == 0 { usleep(5_000) }
+            self.watchdog = nil
+        }
+    }
+
+    /// The append-only log file a slot's workers write their stdout and stderr to.
+    private func logFile(slot: Int) -> Int32 {
+        if let fd = logFiles[slot] { return fd }
+        try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        let fd = open(logDirectory + "/slot-\(slot).log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        if fd >= 0 { logFiles[slot] = fd }
+        return fd
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that lives for the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { for pointer in pointers { free(pointer) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
