@@ -125,7 +125,7 @@ let package = Package(
             "Broker", "BatonProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: upcoming),
         .testTarget(name: "SupervisorTests", dependencies: [
-            "Supervisor", "BatonProtocol", "Broker", "CBatonSys", .product(name: "Logging", package: "swift-log"),
+            "Supervisor", "BatonProtocol", "Broker", "CBatonSys", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: upcoming),
         .testTarget(
             name: "BatonWorkerTests",

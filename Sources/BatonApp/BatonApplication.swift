@@ -70,7 +70,7 @@ public final class BatonApplication: Sendable {
                 "failed_batches": "\(stats.failedBatches)",
             ])
         }
-        withExtendedLifetime(parts.state) {}
+        parts.state.removeSockets()
     }
 
     /// Begins a graceful stop, as SIGTERM does; safe from any thread, also before ``run(handleSignals:onServing:)``
@@ -101,7 +101,11 @@ public final class BatonApplication: Sendable {
             throw BatonStartupError(error)
         }
         // Workers a killed supervisor left behind must not register with the new broker.
-        WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
+        do {
+            try WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
+        } catch {
+            throw BatonStartupError(error)
+        }
         let cgroup = configuration.makeLauncher == nil ? WorkerCgroup.open(name: Self.cgroupName(for: state.path)) : nil
         if let cgroup {
             let ended = cgroup.killAll()
@@ -135,13 +139,13 @@ public final class BatonApplication: Sendable {
             recorder?.close()
             throw BatonStartupError(error)
         }
-        logger.info("serving", metadata: ["frontend": "\(bound.frontend)", "backend": "\(bound.backend)",
-                                          "state_dir": "\(state.path)"])
         do {
             let supervisor = try makeSupervisor(state: state, broker: broker, backend: bound.backend,
                                                 recorder: recorder, run: run, cgroup: cgroup)
             relay.connect(supervisor)
             try supervisor.start()
+            logger.info("serving", metadata: ["frontend": "\(bound.frontend)", "backend": "\(bound.backend)",
+                                              "state_dir": "\(state.path)"])
             return Parts(state: state, recorder: recorder, broker: broker, supervisor: supervisor, endpoints: bound)
         } catch {
             broker.stop()

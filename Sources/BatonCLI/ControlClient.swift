@@ -1,5 +1,10 @@
+import Foundation
 import Supervisor
 import ZeroMQ
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A connection to a running supervisor's control socket (`STATE_DIR/control.ipc`): sends
 /// ``ControlRequest``s and reads ``ControlReply``s (docs/protocol.md, "Control protocol").
@@ -8,27 +13,41 @@ final class ControlClient {
     private let context: Context
     private let socket: Socket
 
+    /// Exit status of a command refused for lack of permission (`EX_NOPERM`).
+    static let permissionDeniedStatus: Int32 = 77
+
     enum Failure: Error, CustomStringConvertible {
         case noSupervisor(String)
         case refused(String)
+        case permissionDenied(String)
         case unexpected(ControlReply)
 
         var description: String {
             switch self {
             case .noSupervisor(let directory): "no supervisor is answering on state directory \(directory)"
             case .refused(let text): "the supervisor refused: \(text)"
+            case .permissionDenied(let text): text
             case .unexpected(let reply): "unexpected answer from the supervisor: \(reply)"
             }
         }
     }
 
+    /// The exit status for a failed command: ``permissionDeniedStatus`` when permission was denied,
+    /// `otherwise` for anything else.
+    static func exitStatus(for error: any Error, otherwise: Int32) -> Int32 {
+        if case Failure.permissionDenied = error { return permissionDeniedStatus }
+        return otherwise
+    }
+
     init(stateDir: String) throws {
         self.stateDir = stateDir
+        let endpoint = StateDirectory.endpoint(named: "control", in: stateDir)
+        try Self.checkAccess(endpoint)
         context = try Context()
         do {
             socket = try Socket(context, .dealer)
             socket.linger = 0
-            try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
+            try socket.connect(endpoint)
         } catch {
             context.terminate()
             throw error
@@ -45,12 +64,26 @@ final class ControlClient {
         try socket.send(frames: [[], ControlCodec.encode(request)])
     }
 
-    /// The next answer; throws ``Failure/noSupervisor(_:)`` after `timeout` seconds without one.
+    /// Throws ``Failure/permissionDenied(_:)`` when this process may not connect to the ipc socket of
+    /// `endpoint` (it exists, or may exist, but the socket or a directory above it denies access), since
+    /// ZeroMQ would only retry such a connection in silence.
+    static func checkAccess(_ endpoint: String) throws {
+        guard endpoint.hasPrefix("ipc://") else { return }
+        let path = String(endpoint.dropFirst("ipc://".count))
+        if faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) != 0 && (errno == EACCES || errno == EPERM) {
+            throw Failure.permissionDenied("permission denied: cannot open the control socket \(path) "
+                                           + "(only the supervisor's user and root may)")
+        }
+    }
+
+    /// The next answer; throws ``Failure/noSupervisor(_:)`` after `timeout` seconds without one, and
+    /// ``Failure/permissionDenied(_:)`` when the supervisor refused this process's uid.
     func receive(timeout: Double) throws -> ControlReply {
         try socket.setReceiveTimeout(milliseconds: Int32(min(timeout * 1000, 2e9)))
         guard let reply = try socket.receive(), reply.count == 2,
               let answer = ControlCodec.decode(ControlReply.self, from: reply.frames[1])
         else { throw Failure.noSupervisor(stateDir) }
+        if case .denied(let reason) = answer { throw Failure.permissionDenied(reason) }
         return answer
     }
 

@@ -15,8 +15,8 @@ struct ReloadCommandLine: ParsableCommand {
             it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \
             old generation serves in every slot and the new generation is marked failed. Requests are held, \
             never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \
-            (the reason is printed), 2 when no supervisor answers. SIGHUP to `baton serve` does the same as a \
-            reload of the current command.
+            (the reason is printed), 2 when no supervisor answers, 77 when permission is denied. SIGHUP to \
+            `baton serve` does the same as a reload of the current command.
             """
     )
 
@@ -47,7 +47,13 @@ struct ReloadCommandLine: ParsableCommand {
         if arguments.first == "--" { arguments.removeFirst() }
         let request = ReloadRequest(command: arguments.isEmpty ? nil : arguments, surge: surge == 1,
                                     readyTimeoutSeconds: readyTimeout, drainTimeoutSeconds: drainTimeout)
-        let client = try ControlClient(stateDir: stateDir)
+        let client: ControlClient
+        do {
+            client = try ControlClient(stateDir: stateDir)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
+        }
         try client.send(.reload(request))
         let terminal = isatty(1) == 1
         // The supervisor answers at once (first step, or a refusal); after that each step answers within the
@@ -60,7 +66,7 @@ struct ReloadCommandLine: ParsableCommand {
             } catch {
                 if terminal { print("") }
                 printError("\(error)")
-                throw ExitCode(2)
+                throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
             }
             timeout = readyTimeout + drainTimeout + 30
             switch answer {
@@ -75,7 +81,7 @@ struct ReloadCommandLine: ParsableCommand {
                 if terminal { print("") }
                 printError("reload failed: \(text)")
                 throw ExitCode(1)
-            case .status, .stopping:
+            case .status, .stopping, .denied:
                 if terminal { print("") }
                 printError("\(ControlClient.Failure.unexpected(answer))")
                 throw ExitCode(1)

@@ -16,10 +16,11 @@ struct ServeCommand: AsyncParsableCommand {
             With no COMMAND, Baton runs its bundled example worker (baton-example-worker, an echo server). \
             Workers get BATON_BACKEND, BATON_WORKER_ID, BATON_SLOT, BATON_GENERATION and BATON_HEARTBEAT_MS \
             in their environment; their stdout and stderr go to STATE_DIR/logs/slot-N.log. With --workers 0 \
-            the broker runs alone, for external workers. Every endpoint takes any ZeroMQ endpoint: \
-            tcp://HOST:PORT, ipc:///path, ipc://@abstract-name. SIGTERM or SIGINT stops gracefully: queued \
-            requests are answered with BATON-ERR shutting-down, in-flight ones get up to --drain-timeout to \
-            finish, then workers get SIGTERM and, after --stop-grace, SIGKILL.
+            the broker runs alone, for external workers. Every endpoint takes a ZeroMQ endpoint: \
+            tcp://HOST:PORT or ipc:///path (abstract socket names are refused: they have no permissions). \
+            SIGTERM or SIGINT stops gracefully: queued requests are answered with BATON-ERR shutting-down, \
+            in-flight ones get up to --drain-timeout to finish, then workers get SIGTERM and, after \
+            --stop-grace, SIGKILL.
             """
     )
 
@@ -86,6 +87,11 @@ struct ServeCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        for (flag, endpoint) in [("--frontend", frontend), ("--backend", backend ?? "")]
+        where Self.isAbstractSocket(endpoint) {
+            throw ValidationError("\(flag) \(endpoint): an abstract socket name has no permissions, so any local "
+                                  + "user could connect; give a socket path in a directory only Baton's user may write")
+        }
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
         guard queueTimeout >= 0 else { throw ValidationError("--queue-timeout must not be negative") }
         guard heartbeatInterval >= 10 else { throw ValidationError("--heartbeat-interval must be at least 10 ms") }
@@ -147,6 +153,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.history = history
         configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
         return configuration
+    }
+
+    /// Whether an endpoint is an ipc socket in Linux's abstract namespace (a name starting with `@`).
+    static func isAbstractSocket(_ endpoint: String) -> Bool {
+        endpoint.hasPrefix("ipc://") && endpoint.dropFirst("ipc://".count).hasPrefix("@")
     }
 
     /// The worker command: COMMAND, or the bundled example worker next to this executable.

@@ -9,7 +9,7 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show each worker slot, the queue depth and in-flight requests of a running supervisor.",
-        discussion: "Exit status 1 when no supervisor answers on the state directory."
+        discussion: "Exit status 1 when no supervisor answers on the state directory, 77 when permission is denied."
     )
 
     @Option(help: "The supervisor's state directory.")
@@ -29,7 +29,7 @@ struct StatusCommand: ParsableCommand {
             report = status
         } catch {
             printError("\(error)")
-            throw ExitCode(1)
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 1))
         }
         if json {
             print(String(decoding: ControlCodec.encode(report), as: UTF8.self))
@@ -63,6 +63,9 @@ struct StatusTable {
         text += "queued \(report.broker.queueDepth), in flight \(report.broker.inFlight), "
             + "idle workers \(report.broker.idleWorkers), requests \(report.broker.requestsReceived), "
             + "errors \(report.broker.errorReplies)\n"
+        if report.controlPeersRefused > 0 {
+            text += "control: \(report.controlPeersRefused) requests refused (peer neither this uid nor root)\n"
+        }
         if let history = report.history {
             text += "history: \(history.requestRows) request rows written, \(history.droppedEvents) events dropped, "
                 + "\(history.failedBatches) failed writes\n"

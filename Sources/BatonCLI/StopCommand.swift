@@ -7,7 +7,10 @@ struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
         abstract: "Stop a running supervisor gracefully, as SIGTERM does, and wait until it has exited.",
-        discussion: "Exit status: 0 once it has exited, 1 if it is still running after --timeout, 2 if none answers."
+        discussion: """
+            Exit status: 0 once it has exited, 1 if it is still running after --timeout, 2 if none answers, 77 \
+            when permission is denied.
+            """
     )
 
     @Option(help: "The supervisor's state directory.")
@@ -24,7 +27,7 @@ struct StopCommand: ParsableCommand {
             pid = stopping
         } catch {
             printError("\(error)")
-            throw ExitCode(2)
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
         }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {

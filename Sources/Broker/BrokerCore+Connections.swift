@@ -12,6 +12,8 @@ extension BrokerCore {
     /// How long the broker waits, after a busy worker's connection closed, for the supervisor to report the
     /// worker's process ended (then the request is answered `worker-died`) before it answers the request.
     static let connectionLossGrace: UInt64 = 500_000_000
+    /// ``WorkerRecord/connection`` of a worker whose connection closed and that has sent nothing since.
+    static let closedConnection: Int32 = -2
 
     /// The supervisor started a process for this worker id: if the broker drops the worker as hung, it
     /// ignores the worker until ``workerProcessEnded(_:reason:now:into:)``, since the process is being ended.
@@ -31,7 +33,7 @@ extension BrokerCore {
     public mutating func connectionClosed(_ connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
         guard connection >= 0 else { return }
         for (id, worker) in workers where worker.connection == connection {
-            workers[id]?.connection = -1
+            workers[id]?.connection = Self.closedConnection
             if let request = worker.request {
                 connectionLosses[id] = ConnectionLoss(requestID: request.id, at: now)
             }

@@ -45,11 +45,18 @@ extension BrokerCore {
 
     /// A send to a worker failed because it is gone (`EHOSTUNREACH`): remove it.
     ///
-    /// If the failed send was a dispatch, the request never reached the worker, so it is queued again at the
-    /// front without counting as an attempt.
-    public mutating func workerUnreachable(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    /// If the failed send was the dispatch of its request (`dispatchFailed`), the request never reached the
+    /// worker, so it is queued again at the front without counting as an attempt. Otherwise (a heartbeat
+    /// found it gone) the worker may have died of its request: that request is lost as with any dead worker
+    /// (retried under `--retry-on-crash`, else answered `worker-died`). A heartbeat that finds gone a worker
+    /// whose connection is known to have closed removes nothing: the worker may be reconnecting (libzmq closed
+    /// its connection for an oversized message); its liveness, and ``connectionClosed(_:now:into:)`` for its
+    /// request, decide.
+    public mutating func workerUnreachable(_ id: [UInt8], dispatchFailed: Bool = true, now: UInt64,
+                                           into out: inout [BrokerAction]) {
         guard var worker = workers[id] else { return }
-        if var request = worker.request {
+        if !dispatchFailed && worker.connection == Self.closedConnection { return }
+        if dispatchFailed, var request = worker.request {
             request.attempts -= 1
             worker.request = nil
             workers[id] = worker

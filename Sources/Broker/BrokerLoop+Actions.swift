@@ -17,9 +17,7 @@ extension BrokerLoop {
                         core.replyUndeliverable()
                     }
                 case .heartbeat(let worker):
-                    // A heartbeat that cannot be sent does not remove the worker: it may be reconnecting (its
-                    // connection was closed), and one that is gone is removed by its liveness.
-                    _ = try sendHeartbeat(backend, worker)
+                    if try !sendHeartbeat(backend, worker) { silentlyGoneWorkers.append(worker) }
                 case .worker(let event):
                     workerEvent(event)
                 case .record(let event):
@@ -32,6 +30,10 @@ extension BrokerLoop {
             let now = BatonClock.monotonic()
             for worker in unreachableWorkers { core.workerUnreachable(worker, now: now, into: &actions) }
             unreachableWorkers.removeAll(keepingCapacity: true)
+            for worker in silentlyGoneWorkers {
+                core.workerUnreachable(worker, dispatchFailed: false, now: now, into: &actions)
+            }
+            silentlyGoneWorkers.removeAll(keepingCapacity: true)
         }
     }
 

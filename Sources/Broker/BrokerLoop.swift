@@ -9,7 +9,10 @@ struct BrokerLoop {
     let server: BrokerServer
     var core: BrokerCore
     var actions: [BrokerAction] = []
+    /// Workers a dispatch could not reach (their request never left the broker).
     var unreachableWorkers: [[UInt8]] = []
+    /// Workers a heartbeat could not reach (a request they held was delivered, and is lost with them).
+    var silentlyGoneWorkers: [[UInt8]] = []
     /// History events since they were last handed to the recorder (once per loop iteration).
     var history: [HistoryEvent] = []
     var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)

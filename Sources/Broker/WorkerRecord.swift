@@ -14,8 +14,8 @@ public struct WorkerRecord: Sendable {
     public var dispatchedAt: UInt64 = 0
     /// Replies it has delivered.
     public var served: UInt64 = 0
-    /// The file descriptor of the connection its last message came on (-1: unknown), to tie a closed
-    /// connection to the worker.
+    /// The file descriptor of the connection its last message came on (-1: unknown; -2: that connection
+    /// closed and nothing came since), to tie a closed connection to the worker.
     public var connection: Int32 = -1
 
     /// Whether it is serving a request.

@@ -147,7 +147,15 @@ int baton_install_termination_handler(int eventfd, int ignore_sigterm)
         return -1;
     if (ignore_sigterm)
         sa.sa_handler = SIG_IGN;
-    return sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    /* A parent that blocks these signals (a test runner, some init scripts) passes the block on through exec:
+       without this, SIGTERM would never arrive and the process could not be stopped gracefully. */
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGTERM);
+    return pthread_sigmask(SIG_UNBLOCK, &wanted, NULL) == 0 ? 0 : -1;
 }
 
 int baton_termination_signal(void) { return termination_signal; }

@@ -26,6 +26,8 @@ public enum ControlReply: Codable, Sendable, Equatable {
     case reloaded(String)
     /// The request was refused or failed (a reload rolled back, one already running, a malformed request).
     case refused(String)
+    /// The peer may not send commands: it runs as neither the supervisor's uid nor root (docs/security.md).
+    case denied(String)
 }
 
 /// Encoding and decoding of control messages as single JSON frames.

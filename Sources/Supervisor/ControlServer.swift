@@ -5,6 +5,9 @@ import ZeroMQ
 /// The supervisor's control socket: a ROUTER bound to `STATE_DIR/control.ipc` (mode 0600) that takes
 /// ``ControlRequest``s from `baton status`, `stop` and `reload`, and sends ``ControlReply``s back.
 ///
+/// Only the supervisor's uid and root may send requests (``ControlPeerPolicy``); anyone else gets
+/// ``ControlReply/denied(_:)``.
+///
 /// Lives on the supervisor thread, like every socket it owns.
 final class ControlServer {
     /// A peer's address on the ROUTER socket: `[routing id][""]`.
@@ -13,11 +16,18 @@ final class ControlServer {
     let endpoint: String
     private let context: Context
     private let socket: Socket
+    private let logger: Logger
     private var frames: [[UInt8]] = []
+    private var peerAddress: String?
+    private var peerPolicy = ControlPeerPolicy()
+
+    /// Requests refused so far because the peer was neither the supervisor's uid nor root.
+    var refusedPeers: Int { peerPolicy.refused }
 
     /// Binds the control endpoint; an ipc socket file is made accessible to its owner only.
-    init(endpoint: String) throws {
+    init(endpoint: String, logger: Logger) throws {
         self.endpoint = endpoint
+        self.logger = logger
         context = try Context()
         do {
             socket = try Socket(context, .router)
@@ -41,13 +51,19 @@ final class ControlServer {
         poller.add(socket)
     }
 
-    /// Takes every request waiting, without blocking. A request that cannot be decoded is answered with
-    /// ``ControlReply/refused(_:)`` here and not returned.
+    /// Takes every request waiting, without blocking. A request from a peer that may not send any is answered
+    /// with ``ControlReply/denied(_:)``, and one that cannot be decoded with ``ControlReply/refused(_:)``,
+    /// here; neither is returned.
     func receive() throws -> [(peer: Peer, request: ControlRequest)] {
         var requests: [(Peer, ControlRequest)] = []
-        while try socket.receive(into: &frames, dontWait: true) {
+        while try socket.receive(into: &frames, peerAddress: &peerAddress, dontWait: true) {
+            let denial = peerPolicy.refusal(peerAddress: peerAddress, logger: logger)
             guard frames.count == 3, frames[1].isEmpty else { continue }
             let peer = Array(frames[..<2])
+            if let denial {
+                send(.denied(denial), to: peer)
+                continue
+            }
             guard let request = ControlCodec.decode(ControlRequest.self, from: frames[2]) else {
                 send(.refused("malformed control request"), to: peer)
                 continue

@@ -149,7 +149,9 @@ public final class ProcessLauncher: WorkerLauncher {
         if let fd = logFiles[slot] { return fd }
         try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
-        let fd = open(logDirectory + "/slot-\(slot).log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        // Never through a symbolic link: the state directory was checked at start, this keeps it so.
+        let fd = open(logDirectory + "/slot-\(slot).log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                      0o600)
         if fd >= 0 { logFiles[slot] = fd }
         return fd
     }

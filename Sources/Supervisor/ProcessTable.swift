@@ -21,6 +21,13 @@ public enum ProcessTable {
         return Entry(pgid: pgid, startTime: start)
     }
 
+    /// Whether a process's environment has the variable `name` set to exactly `value`.
+    public static func environment(of pid: Int32, has name: String, equalTo value: String) -> Bool {
+        guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        let entry = Array("\(name)=\(value)".utf8)
+        return environ.split(separator: 0).contains { Array($0) == entry }
+    }
+
     /// The live processes in process group `pgid` that started at or after `startTime`: what is left of a
     /// worker whose leader started then, even after the leader itself is gone (a group id cannot be given to a
     /// new process while any member is alive).

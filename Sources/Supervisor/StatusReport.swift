@@ -13,6 +13,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var broker: BrokerStats
     /// The history recorder's counters (nil when recording is off): rows written, events dropped, failed writes.
     public var history: RecorderStats?
+    /// Control requests refused because the peer was neither the supervisor's uid nor root.
+    public var controlPeersRefused = 0
 
     /// Creates a report.
     public init(pid: Int32, command: String, slots: [SlotStatus], broker: BrokerStats, history: RecorderStats? = nil) {

@@ -10,6 +10,9 @@ public struct SupervisorError: Error, Sendable, CustomStringConvertible {
         case badCommand
         /// The control socket could not be set up.
         case control
+        /// A file or directory Baton would use is not safe to trust: owned by another user, writable by
+        /// others, a symbolic link, or in a directory that another user could change.
+        case untrusted
     }
 
     /// The kind of failure.

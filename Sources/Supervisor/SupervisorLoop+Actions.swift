@@ -89,8 +89,10 @@ extension SupervisorLoop {
         case .status:
             let broker = (try? server.broker.statsBlocking()) ?? BrokerStats()
             let command = generations.command(of: pool.currentGeneration) ?? options.command
-            control?.send(.status(StatusReport(pid: getpid(), command: command.display, slots: slotStatus(),
-                                               broker: broker, history: options.historyStats?())), to: peer)
+            var report = StatusReport(pid: getpid(), command: command.display, slots: slotStatus(), broker: broker,
+                                      history: options.historyStats?())
+            report.controlPeersRefused = control?.refusedPeers ?? 0
+            control?.send(.status(report), to: peer)
         }
     }
 }

@@ -35,7 +35,7 @@ struct SupervisorLoop {
         baton_set_thread_name("baton-supervise")
         let control: ControlServer
         do {
-            control = try ControlServer(endpoint: options.controlEndpoint)
+            control = try ControlServer(endpoint: options.controlEndpoint, logger: logger)
         } catch {
             launcher.close(killing: false)
             return started(SupervisorError(.control, "cannot bind control socket \(options.controlEndpoint): \(error)"))

@@ -31,7 +31,7 @@ public final class Socket {
         zmq_close(handle)
     }
 
-    /// Binds to an endpoint (`tcp://127.0.0.1:*`, `ipc:///path`, `ipc://@abstract`, `inproc://name`).
+    /// Binds to an endpoint (`tcp://127.0.0.1:*`, `ipc:///path`, `inproc://name`).
     public func bind(_ endpoint: String) throws(ZMQError) {
         _ = try retryingInterrupts("zmq_bind \(endpoint)") { zmq_bind(handle, endpoint) }
     }

@@ -179,3 +179,19 @@ struct BrokerCoreFaultTests {
         #expect(broker.core.inFlightCount == 0)
     }
 }
+
+@Suite("Heartbeats that cannot be sent, in the pure broker core")
+struct BrokerCoreReconnectTests {
+    @Test("a heartbeat that finds gone a worker whose connection just closed keeps it: it may be reconnecting")
+    func reconnectingWorkerKept() {
+        var broker = CoreHarness()
+        broker.workerMessage([bytes("d"), [0x01]], connection: 5)
+        broker.connectionClosed(5)
+        var out: [BrokerAction] = []
+        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        #expect(broker.core.knownWorkers.count == 1)
+        broker.workerMessage([bytes("d"), [0x02]], connection: 5)
+        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        #expect(broker.core.knownWorkers.isEmpty, "heard from since: a failed heartbeat means it is gone")
+    }
+}

@@ -61,3 +61,28 @@ struct BrokerCoreOutputTests {
         }
     }
 }
+
+@Suite("A worker found gone by a failed send")
+struct BrokerCoreUnreachableTests {
+    @Test("a failed dispatch requeues its request without counting an attempt; a failed heartbeat loses it")
+    func dispatchVersusHeartbeat() {
+        for dispatchFailed in [true, false] {
+            var broker = CoreHarness()
+            broker.readyHeartbeating("w1")
+            broker.request(from: "c1", "hello")
+            broker.sent.removeAll()
+            var out: [BrokerAction] = []
+            broker.core.workerUnreachable(bytes("w1"), dispatchFailed: dispatchFailed, now: broker.now, into: &out)
+            broker.sent += out
+            let replies = broker.takeReplies()
+            if dispatchFailed {
+                #expect(replies.isEmpty)
+                #expect(broker.core.stats.queueDepth == 1, "the request never left: it waits for another worker")
+            } else {
+                #expect(replies.map(\.body) == [["BATON-ERR", "worker-died",
+                                                 "the worker serving the request was lost: unreachable"]])
+                #expect(broker.core.stats.queueDepth == 0)
+            }
+        }
+    }
+}

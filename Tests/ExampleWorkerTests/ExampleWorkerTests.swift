@@ -49,13 +49,8 @@ struct ExampleWorkerTests {
         try worker.registered()
         let reply = try worker.call("boom")
         #expect(worker.exitStatus() == SIGABRT)
-        withKnownIssue("""
-            A worker found unreachable by a failed heartbeat send has its request requeued as if it had never \
-            been delivered (BrokerCore.workerUnreachable), so the request that crashed it is retried, here \
-            until it expires, instead of failing worker-died as --retry-on-crash 0 promises.
-            """) {
-            #expect(reply.prefix(2) == ["BATON-ERR", "worker-died"], "\(reply)")
-        }
+        // Found gone by a failed heartbeat send, the worker's request was delivered: it is lost with the worker.
+        #expect(reply.prefix(2) == ["BATON-ERR", "worker-died"], "\(reply)")
     }
 
     @Test("--freeze-on N stops the process on request N: no heartbeats, no reply; the broker drops it")

@@ -27,19 +27,23 @@ struct ProcessTreeSweepTests {
         let directory = "/tmp/bt-sweep-\(UInt32.random(in: 0 ... .max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // A worker as the supervisor starts it (its own process group): a shell with two background sleeps.
+        // A worker as the supervisor starts it (its own process group): a shell with two background sleeps, and
+        // a third that does not carry the worker's id (as if the group id had been reused: it must be spared).
         var pgid: Int32 = 0
         var pidfd: Int32 = -1
-        let spawned = withCStrings(["/bin/sh", "-c", "sleep 600 & sleep 600 & wait"]) { argv in
-            withCStrings(["PATH=/usr/bin:/bin"]) { envp in baton_spawn("/bin/sh", argv, envp, -1, -1, -1, &pgid, &pidfd) }
+        let spawned = withCStrings(["/bin/sh", "-c", "sleep 600 & sleep 600 & env -u BATON_WORKER_ID sleep 600 & wait"]) { argv in
+            withCStrings(["PATH=/usr/bin:/bin", "BATON_WORKER_ID=w-1"]) { envp in baton_spawn("/bin/sh", argv, envp, -1, -1, -1, &pgid, &pidfd) }
         }
         #expect(spawned == 0)
         if pidfd >= 0 { close(pidfd) }
-        #expect(eventually { ProcessTable.members(ofGroup: pgid, startedNotBefore: 0).count == 3 })
+        #expect(eventually { ProcessTable.members(ofGroup: pgid, startedNotBefore: 0).count == 4 })
         let start = try #require(ProcessTable.entry(of: pgid)?.startTime)
         let registry = WorkerRegistry(directory: directory)
         registry.record([(pid: pgid, workerID: "w-1")])
-        let sleeps = ProcessTable.members(ofGroup: pgid, startedNotBefore: start).filter { $0 != pgid }
+        let members = ProcessTable.members(ofGroup: pgid, startedNotBefore: start).filter { $0 != pgid }
+        let sleeps = members.filter { ProcessTable.environment(of: $0, has: "BATON_WORKER_ID", equalTo: "w-1") }
+        let stranger = try #require(members.first { !sleeps.contains($0) })
+        defer { kill(stranger, SIGKILL) }
         #expect(sleeps.count == 2)
         // The leader dies alone (as a supervisor's worker does when the supervisor is killed).
         kill(pgid, SIGKILL)
@@ -50,8 +54,9 @@ struct ProcessTreeSweepTests {
 
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        #expect(registry.endLeftovers(logger: logger) == 2)
+        #expect(try registry.endLeftovers(logger: logger) == 2)
         #expect(eventually { sleeps.allSatisfy(gone) })
+        #expect(!gone(stranger), "a process without the worker's id is never killed")
     }
 
     @Test("a process that left its group is still ended through the pool's cgroup",

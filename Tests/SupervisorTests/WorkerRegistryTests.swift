@@ -6,21 +6,13 @@ import Testing
 
 @Suite("Leftover workers of a dead supervisor", .serialized, .timeLimit(.minutes(1)))
 struct WorkerRegistryTests {
-    func sleeper() throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        process.arguments = ["30"]
-        try process.run()
-        return process
-    }
-
     @Test("recorded workers that are still the same process are ended; a reused pid is left alone")
     func endsOnlyTheSameProcess() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reg-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let leftover = try sleeper()
-        let stranger = try sleeper()
+        let leftover = try startSleeper()
+        let stranger = try startSleeper()
         defer { kill(stranger.processIdentifier, SIGKILL) }
         let registry = WorkerRegistry(directory: directory)
         registry.record([(leftover.processIdentifier, "old-1-1")])
@@ -30,7 +22,7 @@ struct WorkerRegistryTests {
             + "\(stranger.processIdentifier) \(start + 1) old-2-2\n"
         try text.write(toFile: registry.path, atomically: true, encoding: .utf8)
 
-        #expect(registry.endLeftovers(logger: Logger(label: "test")) == 1)
+        #expect(try registry.endLeftovers(logger: Logger(label: "test")) == 1)
         let deadline = Date().addingTimeInterval(5)
         while leftover.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(!leftover.isRunning)

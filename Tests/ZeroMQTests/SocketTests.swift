@@ -7,20 +7,7 @@ import ZeroMQ
 struct SocketTests {
     /// A connected DEALER→ROUTER pair over tcp on an ephemeral loopback port.
     func withPair(_ body: (Socket, Socket) throws -> Void) throws {
-        let context = try Context()
-        defer { context.terminate() }
-        let router = try Socket(context, .router)
-        let dealer = try Socket(context, .dealer)
-        defer {
-            router.close()
-            dealer.close()
-        }
-        router.linger = 0
-        dealer.linger = 0
-        try router.bind("tcp://127.0.0.1:*")
-        try dealer.setRoutingID([0x00, 0xff, 0x00, 0x41])
-        try dealer.connect(try router.lastEndpoint())
-        try body(router, dealer)
+        try withSocketPair(routingID: [0x00, 0xff, 0x00, 0x41], body)
     }
 
     @Test("multipart messages of binary frames, zero bytes and empty frames included, arrive intact")
