@@ -1,16 +1,19 @@
 import BatonProtocol
 
-/// A busy worker's connection closed: the request it holds, and when.
+/// A busy worker's connection closed: the request it holds, and when it is answered unless its reply or the
+/// worker's end come first.
 struct ConnectionLoss: Sendable {
     /// The request the worker held when its connection closed.
     let requestID: UInt64
-    /// Monotonic time the connection closed.
-    let at: UInt64
+    /// When the request is answered `bad-reply` if nothing else happened: for a managed worker, the end of
+    /// the grace; nil for an external worker (only its heartbeat, its reply or the request timeout decide).
+    let settlesAt: UInt64?
 }
 
 extension BrokerCore {
-    /// How long the broker waits, after a busy worker's connection closed, for the supervisor to report the
-    /// worker's process ended (then the request is answered `worker-died`) before it answers the request.
+    /// How long the broker waits, after a managed busy worker's connection closed, for the supervisor to
+    /// report the worker's process ended (then the request is answered `worker-died`) before it concludes
+    /// the process lives on and its reply was lost.
     static let connectionLossGrace: UInt64 = 500_000_000
     /// ``WorkerRecord/connection`` of a worker whose connection closed and that has sent nothing since.
     static let closedConnection: Int32 = -2
@@ -23,19 +26,21 @@ extension BrokerCore {
 
     /// A backend connection closed (a monitor event with its file descriptor).
     ///
-    /// A worker that holds a request on that connection will not deliver its reply: libzmq closes a connection
-    /// whose message is larger than the maximum message size (the worker then reconnects), and a connection
-    /// closes when the worker's process ends. The request is answered as soon as the cause is clear:
-    /// `worker-died` when the supervisor reports the process ended (within ``connectionLossGrace``);
-    /// `bad-reply` when the worker shows it is alive (a heartbeat on its new connection) or is a managed
-    /// worker whose process still runs after the grace; `worker-died` for an external worker not heard from.
-    /// A reply that does arrive in the meantime is delivered as usual. The worker stays registered.
+    /// A worker that holds a request on that connection will not deliver its reply on it: libzmq closes the
+    /// connection of a peer whose message is larger than the maximum message size (the worker reconnects on
+    /// its own), and a connection closes when the worker's process ends. The request is answered as soon as
+    /// the cause is clear: `worker-died` when the supervisor reports the process ended; `bad-reply` (the reply
+    /// was lost) when the worker heartbeats on a new connection, or when a managed worker's process still runs
+    /// after ``connectionLossGrace``. A reply that does arrive meanwhile is delivered as usual; an external
+    /// worker that is not heard from is left to the request timeout. The worker stays registered.
     public mutating func connectionClosed(_ connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
         guard connection >= 0 else { return }
         for (id, worker) in workers where worker.connection == connection {
             workers[id]?.connection = Self.closedConnection
+            workers[id]?.connectionClosedAt = now
             if let request = worker.request {
-                connectionLosses[id] = ConnectionLoss(requestID: request.id, at: now)
+                connectionLosses[id] = ConnectionLoss(
+                    requestID: request.id, settlesAt: managed.contains(id) ? now &+ Self.connectionLossGrace : nil)
             }
         }
     }
@@ -43,41 +48,34 @@ extension BrokerCore {
     /// The earliest time a connection loss is settled by ``tick(now:into:)``.
     var connectionLossDeadline: UInt64? {
         guard !connectionLosses.isEmpty else { return nil }
-        return connectionLosses.values.lazy.map(\.at).min().map { $0 &+ Self.connectionLossGrace }
+        return connectionLosses.values.lazy.compactMap(\.settlesAt).min()
     }
 
-    /// Answers the requests of busy workers whose connection closed longer than the grace ago.
+    /// Answers the requests of managed busy workers whose connection closed longer than the grace ago.
     mutating func settleConnectionLosses(now: UInt64, into out: inout [BrokerAction]) {
-        for (id, loss) in connectionLosses where now >= loss.at &+ Self.connectionLossGrace {
-            failLostReply(id, aliveEvidence: managed.contains(id), now: now, into: &out)
+        for (id, loss) in connectionLosses {
+            if let settlesAt = loss.settlesAt, now >= settlesAt { failLostReply(id, now: now, into: &out) }
         }
     }
 
-    /// A worker whose connection closed while busy sent something other than its reply: it is alive on a new
-    /// connection, so its reply was lost with the old one.
+    /// A worker whose connection closed while busy sent a heartbeat: it is alive on a new connection, so its
+    /// reply was lost with the old one.
     mutating func heardAfterConnectionLoss(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
-        failLostReply(id, aliveEvidence: true, now: now, into: &out)
+        failLostReply(id, now: now, into: &out)
     }
 
-    /// Answers the request a worker held when its connection closed (if it still holds it) and makes the
-    /// worker idle: a REQ socket that reconnected waits for a request, and one that is gone is removed by the
-    /// next send to it (which fails), its request going back to the queue.
-    private mutating func failLostReply(_ id: [UInt8], aliveEvidence: Bool, now: UInt64,
-                                        into out: inout [BrokerAction]) {
+    /// Answers `bad-reply` to the request a worker held when its connection closed (if it still holds it) and
+    /// makes the worker idle: a REQ socket that reconnected waits for a request, and one that is gone is
+    /// removed by the next send to it (which fails), its request going back to the queue.
+    private mutating func failLostReply(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         guard let loss = connectionLosses.removeValue(forKey: id) else { return }
         guard var worker = workers[id], let request = worker.request, request.id == loss.requestID else { return }
         worker.request = nil
         workers[id] = worker
         stats.inFlight -= 1
-        let code: BatonErrorCode = aliveEvidence ? .badReply : .workerDied
-        out.append(.log(.lostReply(worker: id, code: code)))
-        if aliveEvidence {
-            fail(request, .badReply, "the worker's connection closed before its reply arrived (a reply larger than "
-                 + "the maximum message size closes it)", now: now, into: &out)
-        } else {
-            fail(request, .workerDied, "the worker serving the request was lost: its connection closed",
-                 now: now, into: &out)
-        }
+        out.append(.log(.lostReply(worker: id)))
+        fail(request, .badReply, "the worker's connection closed before its reply arrived (a reply larger than "
+             + "the maximum message size closes it)", now: now, into: &out)
         if !draining.isEmpty && draining.contains(id) { out.append(.worker(.drained(worker: id))) }
         makeIdle(id)
         pump(now: now, into: &out)

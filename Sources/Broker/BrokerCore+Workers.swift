@@ -49,13 +49,16 @@ extension BrokerCore {
     /// worker, so it is queued again at the front without counting as an attempt. Otherwise (a heartbeat
     /// found it gone) the worker may have died of its request: that request is lost as with any dead worker
     /// (retried under `--retry-on-crash`, else answered `worker-died`). A heartbeat that finds gone a worker
-    /// whose connection is known to have closed removes nothing: the worker may be reconnecting (libzmq closed
-    /// its connection for an oversized message); its liveness, and ``connectionClosed(_:now:into:)`` for its
-    /// request, decide.
+    /// whose connection closed less than ``connectionLossGrace`` ago removes nothing: the worker may be
+    /// reconnecting (libzmq closed its connection for an oversized message).
     public mutating func workerUnreachable(_ id: [UInt8], dispatchFailed: Bool = true, now: UInt64,
                                            into out: inout [BrokerAction]) {
         guard var worker = workers[id] else { return }
-        if !dispatchFailed && worker.connection == Self.closedConnection { return }
+        if !dispatchFailed && worker.connection == Self.closedConnection
+            && now &- worker.connectionClosedAt < Self.connectionLossGrace
+        {
+            return
+        }
         if dispatchFailed, var request = worker.request {
             request.attempts -= 1
             worker.request = nil
@@ -85,6 +88,7 @@ extension BrokerCore {
     public mutating func removeWorker(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
         guard let worker = workers.removeValue(forKey: id) else { return }
         if !draining.isEmpty { draining.remove(id) }
+        if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         if worker.heartbeating { heartbeatingWorkers -= 1 }
         if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
         stats.workers = workers.count
@@ -180,6 +184,7 @@ extension BrokerCore {
         worker.request = nil
         worker.served += 1
         workers[id] = worker
+        if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         stats.inFlight -= 1
         stats.repliesForwarded += 1
         if configuration.recordHistory {

@@ -168,15 +168,30 @@ struct BrokerCoreFaultTests {
         #expect(broker.takeReplies().map(\.body) == [["job"]])
     }
 
-    @Test("an external worker not heard from after its connection closed: its request gets worker-died")
+    @Test("an external worker not heard from after its connection closed is left to the request timeout")
     func lostExternalWorker() {
-        var broker = CoreHarness()
+        var broker = CoreHarness { $0.requestTimeout = 2_000_000_000 }
         broker.workerMessage([bytes("x"), [], bytes("READY")], connection: 4)
         broker.request(from: "c", "job")
         broker.connectionClosed(4)
         broker.advance(milliseconds: 600)
+        #expect(broker.takeReplies().isEmpty, "it may have crashed or be reconnecting")
+        broker.advance(milliseconds: 1_500)
         #expect(broker.takeErrorCodes() == ["worker-died"])
-        #expect(broker.core.inFlightCount == 0)
+        #expect(broker.core.stats.workersHung == 1)
+        #expect(broker.core.connectionLosses.isEmpty)
+    }
+
+    @Test("an external heartbeating worker heard from long after its connection closed: bad-reply then")
+    func lateHeartbeatExternal() {
+        var broker = CoreHarness()
+        broker.workerMessage([bytes("x"), [0x01]], connection: 4)
+        broker.request(from: "c", "big")
+        broker.connectionClosed(4)
+        broker.advance(milliseconds: 900)
+        #expect(broker.takeReplies().isEmpty)
+        broker.workerMessage([bytes("x"), [0x02]], connection: 6)
+        #expect(broker.takeErrorCodes() == ["bad-reply"])
     }
 }
 
@@ -190,8 +205,22 @@ struct BrokerCoreReconnectTests {
         var out: [BrokerAction] = []
         broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
         #expect(broker.core.knownWorkers.count == 1)
+        broker.advance(milliseconds: 100)
+        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        #expect(broker.core.knownWorkers.count == 1)
         broker.workerMessage([bytes("d"), [0x02]], connection: 5)
         broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
         #expect(broker.core.knownWorkers.isEmpty, "heard from since: a failed heartbeat means it is gone")
+    }
+
+    @Test("a worker still unreachable well after its connection closed is gone: a failed heartbeat removes it")
+    func notBackInTime() {
+        var broker = CoreHarness()
+        broker.workerMessage([bytes("d"), [0x01]], connection: 5)
+        broker.connectionClosed(5)
+        broker.advance(milliseconds: 600)
+        var out: [BrokerAction] = []
+        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        #expect(broker.core.knownWorkers.isEmpty)
     }
 }
