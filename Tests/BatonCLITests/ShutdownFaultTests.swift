@@ -17,32 +17,36 @@ func requestStatusCounts(_ stateDir: String) throws -> [String: Int] {
     }
 }
 
-@Suite("A graceful stop answers every request it read", .serialized, .timeLimit(.minutes(3)))
-struct ShutdownFaultTests {
-    @Test("SIGTERM with 1024 requests from 16 DEALER clients, most in ZeroMQ's queues: one reply each, no row open")
-    func everyQueuedRequestAnswered() throws {
-        let clientCount = 16
-        let perClient = 64
-        let serve = try ManagedServe(workers: 2, options: ["--max-queued", "100"],
-                                     command: [Harness.exampleWorkerPath, "--work-ms", "50"])
-        serve.waitForStatus("ready") { $0.slots.allSatisfy { $0.state == .ready } }
-        let context = try Context()
-        defer { context.terminate() }
-        var clients: [Socket] = []
-        defer { for client in clients { client.close() } }
-        for index in 0..<clientCount {
+/// DEALER clients that each send tagged requests `[tag][""]["job TAG"]` at once, then count the replies.
+final class DealerFlood {
+    let context: Context
+    var clients: [Socket] = []
+    let perClient: Int
+    var total: Int { clients.count * perClient }
+
+    init(frontend: String, clients count: Int, perClient: Int) throws {
+        context = try Context()
+        self.perClient = perClient
+        for index in 0..<count {
             let client = try Socket(context, .dealer)
             client.linger = 0
             try client.setReceiveTimeout(milliseconds: 10_000)
-            try client.connect(serve.frontend)
+            try client.connect(frontend)
             for request in 0..<perClient {
-                let tag = Array("\(index)-\(request)".utf8)
-                try client.send(frames: [tag, [], Array("job \(index)-\(request)".utf8)])
+                try client.send(frames: [Array("\(index)-\(request)".utf8), [], Array("job \(index)-\(request)".utf8)])
             }
             clients.append(client)
         }
-        serve.waitForStatus("the broker's queue at its bound") { $0.broker.queueDepth == 100 }
-        serve.child.signal(SIGTERM)
+    }
+
+    deinit {
+        for client in clients { client.close() }
+        context.terminate()
+    }
+
+    /// Receives until every request has had a reply or a receive times out: replies per tag, and how many of
+    /// each outcome (`answered`, or the `BATON-ERR` code).
+    func collect() throws -> (replies: [String: Int], outcomes: [String: Int]) {
         var replies: [String: Int] = [:]
         var outcomes: [String: Int] = [:]
         for client in clients {
@@ -55,28 +59,47 @@ struct ShutdownFaultTests {
                 outcomes[outcome, default: 0] += 1
             }
         }
+        return (replies, outcomes)
+    }
+}
+
+@Suite("A graceful stop answers every request it read", .serialized, .timeLimit(.minutes(3)))
+struct ShutdownFaultTests {
+    @Test("SIGTERM with 1024 requests from 16 DEALER clients, most in ZeroMQ's queues: one reply each, no row open")
+    func everyQueuedRequestAnswered() throws {
+        let serve = try ManagedServe(workers: 2, options: ["--max-queued", "100"],
+                                     command: [Harness.exampleWorkerPath, "--work-ms", "50"])
+        serve.waitForStatus("ready") { $0.slots.allSatisfy { $0.state == .ready } }
+        let flood = try DealerFlood(frontend: serve.frontend, clients: 16, perClient: 64)
+        serve.waitForStatus("the broker's queue at its bound") { $0.broker.queueDepth == 100 }
+        serve.child.signal(SIGTERM)
+        let (replies, outcomes) = try flood.collect()
         #expect(serve.child.wait() == 0, "\(serve.child.output)")
-        #expect(replies.count == clientCount * perClient, "every request answered: \(outcomes)")
+        #expect(replies.count == flood.total, "every request answered: \(outcomes)")
         #expect(replies.values.allSatisfy { $0 == 1 }, "exactly once")
         #expect(Set(outcomes.keys).isSubset(of: ["answered", "shutting-down"]), "\(outcomes)")
-        #expect((outcomes["shutting-down"] ?? 0) > clientCount * perClient / 2)
+        #expect((outcomes["shutting-down"] ?? 0) > flood.total / 2)
         let rows = try requestStatusCounts(serve.stateDir)
-        #expect(rows.values.reduce(0, +) == clientCount * perClient, "\(rows)")
+        #expect(rows.values.reduce(0, +) == flood.total, "\(rows)")
         #expect(Set(rows.keys).isSubset(of: ["replied", "failed/shutting-down"]), "no row open: \(rows)")
     }
 
-    @Test("a request in flight past --drain-timeout gets worker-died before serve exits, and its row is closed")
+    @Test("requests in flight past --drain-timeout get worker-died before serve exits, among 1024 from 16 clients")
     func inFlightPastDrainTimeout() throws {
-        let serve = try ManagedServe(workers: 1, options: ["--drain-timeout", "1", "--stop-grace", "0.5"],
+        let serve = try ManagedServe(workers: 2, options: ["--max-queued", "100", "--drain-timeout", "1",
+                                                           "--stop-grace", "0.5"],
                                      command: [Harness.exampleWorkerPath, "--hang-on", "1"])
-        serve.waitForStatus("ready") { $0.slots.first?.state == .ready }
-        let holder = try ZeroMQContextHolder()
-        let client = try holder.request(serve.frontend, "stuck")
-        serve.waitForStatus("in flight") { $0.broker.inFlight == 1 }
+        serve.waitForStatus("ready") { $0.slots.allSatisfy { $0.state == .ready } }
+        let flood = try DealerFlood(frontend: serve.frontend, clients: 16, perClient: 64)
+        serve.waitForStatus("both workers stuck, the queue at its bound") {
+            $0.broker.inFlight == 2 && $0.broker.queueDepth == 100
+        }
         serve.child.signal(SIGTERM)
-        let reply = try client.receive()?.frames.map { String(decoding: $0, as: UTF8.self) }
-        #expect(reply?.prefix(2) == ["BATON-ERR", "worker-died"], "\(String(describing: reply))")
+        let (replies, outcomes) = try flood.collect()
         #expect(serve.child.wait() == 0, "\(serve.child.output)")
-        #expect(try requestStatusCounts(serve.stateDir) == ["failed/worker-died": 1])
+        #expect(replies.count == flood.total && replies.values.allSatisfy { $0 == 1 }, "\(outcomes)")
+        #expect(outcomes == ["worker-died": 2, "shutting-down": flood.total - 2])
+        #expect(try requestStatusCounts(serve.stateDir)
+                == ["failed/worker-died": 2, "failed/shutting-down": flood.total - 2])
     }
 }
