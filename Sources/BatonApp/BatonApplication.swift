@@ -106,6 +106,11 @@ public final class BatonApplication: Sendable {
         } catch {
             throw BatonStartupError(error)
         }
+        if let logFile = configuration.logFile {
+            try? FileManager.default.createDirectory(atPath: state.path + "/logs", withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+            logFile.attach(RotatingLogFile(path: state.path + "/logs/baton.log", policy: configuration.logRotation))
+        }
         let cgroup = configuration.makeLauncher == nil ? WorkerCgroup.open(name: Self.cgroupName(for: state.path)) : nil
         if let cgroup {
             let ended = cgroup.killAll()
@@ -177,8 +182,10 @@ public final class BatonApplication: Sendable {
         if let makeLauncher = configuration.makeLauncher {
             options.makeLauncher = { makeLauncher(logs) }
         } else {
-            let stopGrace = configuration.stopGrace
-            options.makeLauncher = { ProcessLauncher(logDirectory: logs, cgroup: cgroup, stopGrace: stopGrace) }
+            let (stopGrace, rotation) = (configuration.stopGrace, configuration.logRotation)
+            options.makeLauncher = {
+                ProcessLauncher(logDirectory: logs, cgroup: cgroup, stopGrace: stopGrace, logPolicy: rotation)
+            }
         }
         return try SupervisorServer(options: options, broker: broker, logger: logger)
     }

@@ -66,6 +66,7 @@ struct SupervisorLoop {
         let wakeItem = poller.add(fileDescriptor: server.wake)
         let exitItem = poller.add(fileDescriptor: launcher.exitDescriptor)
         let controlItem = control.register(in: &poller)
+        let outputItem = launcher.outputDescriptor >= 0 ? poller.add(fileDescriptor: launcher.outputDescriptor) : nil
         while !(pool.stopping && pool.allExited) {
             let now = BatonClock.monotonic()
             var timeout = launcher.needsPolling ? 50 : 250
@@ -78,6 +79,7 @@ struct SupervisorLoop {
                 for command in server.takeCommands() { handle(command) }
                 if baton_take_hangup() != 0 { hangup() }
             }
+            if let outputItem, poller.isReady(outputItem) { launcher.pumpOutput() }
             if poller.isReady(exitItem) || launcher.needsPolling || pool.stopping {
                 reapExited()
             }
