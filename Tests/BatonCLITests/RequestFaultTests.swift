@@ -52,7 +52,7 @@ struct RequestFaultTests {
         defer { worker.signal(SIGKILL) }
         #expect(serve.waitForOutput("worker ready"))
         let (status, output) = try callBaton(frontend, "lost", timeout: 45, directory: directory)
-        #expect(status == 3, "an error reply, not a timeout: \(output)")
+        #expect(status == 4, "a BATON-ERR reply (4), not a timeout (3): \(output)")
         #expect(output.contains("BATON-ERR worker-died"), "\(output)")
         #expect(worker.output.contains("answered"))
         serve.signal(SIGTERM)
@@ -69,7 +69,7 @@ struct RequestFaultTests {
         defer { worker.signal(SIGKILL) }
         #expect(serve.waitForOutput("worker ready"))
         let (status, output) = try callBaton(frontend, "slow", timeout: 10, directory: directory)
-        #expect(status == 3 && output.contains("BATON-ERR worker-died"), "\(output)")
+        #expect(status == 4 && output.contains("BATON-ERR worker-died"), "\(output)")
         for index in 0..<3 {
             let (status, output) = try callBaton(frontend, "next \(index)", timeout: 10, directory: directory)
             #expect(status == 0 && output == "w:next \(index)\n", "\(output)")
