@@ -44,11 +44,16 @@ public final class BatonApplication: Sendable {
                     onServing: @Sendable (BrokerServer.BoundEndpoints) -> Void = { _ in }) async throws {
         // First of all, so that a signal during start-up is remembered rather than fatal.
         let signals = handleSignals ? try SignalService.install() : nil
+        let metrics = try reserveMetricsAddress()
         let parts = try prepare()
         onServing(parts.endpoints)
         _ = baton_sd_notify("READY=1\nMAINPID=\(getpid())")
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let signals { services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)) }
+        if let metrics {
+            let service = metricsService(metrics, parts.broker, parts.supervisor, parts.recorder)
+            services.append(.init(service: service))
+        }
         services.append(.init(service: SupervisorService(supervisor: parts.supervisor)))
         services.append(.init(service: BrokerService(server: parts.broker, drainTimeout: configuration.drainTimeout)))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)

@@ -35,6 +35,8 @@ public struct BatonConfiguration: Sendable {
     public var logRotation = RotatingLogFile.Policy()
     /// Where the supervisor's own log lines also go once the state directory is checked (`logs/baton.log`).
     public var logFile: LogFileTarget?
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, `HOST:PORT`; nil: nowhere.
+    public var metrics: String?
     /// Makes the launcher of worker processes; nil: real processes (``ProcessLauncher``).
     public var makeLauncher: (@Sendable (_ logDirectory: String) -> any WorkerLauncher)?
 

@@ -87,6 +87,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Rotated log files kept per log (NAME.1 … NAME.N).")
     var logKeep = 5
 
+    @Option(help: ArgumentHelp("Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP (off by default).",
+                               valueName: "host:port"))
+    var metrics: String?
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
@@ -167,6 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
                                                            keep: logKeep)
         configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
+        configuration.metrics = metrics
         return configuration
     }
 

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Supervisor
@@ -52,9 +53,9 @@ struct StatusWatch {
                 return String(format: "%.0f", delta / seconds)
             }
             line += "requests/s \(rate { $0.broker.requestsReceived }), replies/s \(rate { $0.broker.repliesForwarded }), "
-                + "errors/s \(rate { $0.broker.errorReplies })\n"
+                + "errors/s \(rate { $0.broker.errorReplies }), p99 \(p99(report, since: previous.report))\n"
         } else {
-            line += "requests/s -, replies/s -, errors/s - (measured from the next refresh)\n"
+            line += "requests/s -, replies/s -, errors/s -, p99 - (measured from the next refresh)\n"
         }
         let starting = report.slots.compactMap(\.incomingGeneration)
         if let generation = starting.first {
@@ -62,6 +63,15 @@ struct StatusWatch {
             line += "reload to generation \(generation): \(done) of \(report.slots.count) slots done\n"
         }
         return line
+    }
+
+    /// The p99 latency of the requests answered between two reports, as "≤ N ms" (the histogram's bucket).
+    static func p99(_ report: StatusReport, since previous: StatusReport) -> String {
+        guard let latency = report.requestLatency,
+              let bound = latency.quantile(0.99, since: previous.requestLatency)
+        else { return "-" }
+        if bound == .max { return "> \((latency.bounds.last ?? 0) / 1_000_000) ms" }
+        return bound < 1_000_000 ? "≤ \(bound / 1000) µs" : "≤ \(bound / 1_000_000) ms"
     }
 
     static func clock(_ date: Date) -> String {

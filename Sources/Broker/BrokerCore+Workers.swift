@@ -187,6 +187,7 @@ extension BrokerCore {
         if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         stats.inFlight -= 1
         stats.repliesForwarded += 1
+        metrics.answered(request, now: now)
         if configuration.recordHistory {
             out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now)))
         }

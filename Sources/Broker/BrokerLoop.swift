@@ -172,6 +172,8 @@ struct BrokerLoop {
             })
         case .processStarted(let worker):
             core.workerProcessStarted(worker)
+        case .snapshot(let reply):
+            reply(snapshot(running: true))
         case .processEnded(let worker, let reason):
             core.workerProcessEnded(worker, reason: reason, now: BatonClock.monotonic(), into: &actions)
         case .drain(let worker):
@@ -204,6 +206,7 @@ struct BrokerLoop {
             switch command {
             case .stats(let reply): reply(core.stats)
             case .workers(let reply): reply([])
+            case .snapshot(let reply): reply(snapshot(running: false))
             case .shutdown(_, let done): done()
             case .stop, .processStarted, .processEnded, .drain: break
             }

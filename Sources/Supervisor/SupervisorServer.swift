@@ -54,6 +54,7 @@ public final class SupervisorServer: Sendable {
     enum Command: Sendable {
         case workerEvent(WorkerEvent)
         case stop(@Sendable () -> Void)
+        case snapshot(@Sendable (SupervisorMetrics?) -> Void)
     }
 
     /// The options.
@@ -95,6 +96,7 @@ public final class SupervisorServer: Sendable {
             for command in leftover {
                 switch command {
                 case .stop(let done): done()
+                case .snapshot(let reply): reply(nil)
                 case .workerEvent: break
                 }
             }
