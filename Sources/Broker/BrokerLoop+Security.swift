@@ -44,14 +44,12 @@ extension BrokerLoop {
         }
         // Every frontend connection, NULL mechanism included, goes to the ZAP handler (for --max-clients).
         try frontend.setZAPDomain(ConnectionGuard.frontendDomain)
-        try frontend.startMonitor(endpoint: ConnectionGuard.frontendMonitor, events: ConnectionGuard.monitoredEvents)
-        try backend.startMonitor(endpoint: ConnectionGuard.backendMonitor, events: ConnectionGuard.monitoredEvents)
+        // The frontend's monitor is read on the ZAP thread, where the client bound is decided. The backend's is
+        // the broker thread's own (`openMonitor`), which passes these events on to the guard.
+        try frontend.startMonitor(ConnectionGuard.frontendMonitor, events: ConnectionGuard.monitoredEvents)
         let connections = ConnectionGuard(security: security, logger: logger)
         let authenticator = ZAPAuthenticator(context: server.context, handler: connections.authorize)
-        try authenticator.start(monitors: [
-            (ConnectionGuard.frontendMonitor, connections.frontendEvent),
-            (ConnectionGuard.backendMonitor, connections.backendEvent),
-        ])
+        try authenticator.start(monitors: [(ConnectionGuard.frontendMonitor, connections.frontendEvent)])
         return BrokerGuard(connections: connections, authenticator: authenticator)
     }
 

@@ -15,10 +15,8 @@ final class ConnectionGuard: Sendable {
     static let backendDomain = "baton-backend"
     /// Monitor endpoint of the frontend socket.
     static let frontendMonitor = "inproc://baton-monitor-frontend"
-    /// Monitor endpoint of the backend socket.
-    static let backendMonitor = "inproc://baton-monitor-backend"
-    /// Events the monitors report.
-    static let monitoredEvents: SocketEvents = [.accepted, .acceptFailed, .disconnected, .handshakeFailedProtocol,
+    /// Events the guard counts (the backend's come through the broker thread's monitor of that socket).
+    static let monitoredEvents: SocketEvent.Kind = [.accepted, .acceptFailed, .disconnected, .handshakeFailedProtocol,
                                                 .handshakeFailedNoDetail]
 
     private let security: BrokerSecurity
@@ -72,20 +70,20 @@ final class ConnectionGuard: Sendable {
         observe(event, connections: \.clients, side: "frontend")
     }
 
-    /// Counts a backend monitor event.
+    /// Counts a backend monitor event (called by the broker thread, which owns the backend's monitor).
     func backendEvent(_ event: SocketEvent) {
         observe(event, connections: \.workerConnections, side: "backend")
     }
 
     private func observe(_ event: SocketEvent, connections: WritableKeyPath<ConnectionStats, Int>, side: String) {
-        switch event.event {
+        switch event.kind {
         case .accepted:
             state.withLock { $0.stats[keyPath: connections] += 1 }
         case .disconnected:
             state.withLock { $0.stats[keyPath: connections] = max($0.stats[keyPath: connections] - 1, 0) }
         case .acceptFailed:
             // EAGAIN here is Baton's accept wrapper closing a connection it had no descriptor for (accept.c).
-            let code = Int32(bitPattern: event.value)
+            let code = event.value
             let text = code == EAGAIN
                 ? "no descriptor left, the connection was closed" : String(cString: strerror(code))
             note(\.acceptFailures, "\(side) could not accept a connection: \(text)", ["endpoint": "\(event.endpoint)"])

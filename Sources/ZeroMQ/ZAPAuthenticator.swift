@@ -43,7 +43,7 @@ public enum ZAPVerdict: Sendable, Equatable {
 /// a context, which libzmq asks about every connection attempt to that context's sockets that have a ZAP
 /// domain (``Socket/setZAPDomain(_:)``) or are CURVE servers.
 ///
-/// The same thread also reads socket monitors (``Socket/startMonitor(endpoint:events:)``), so a policy that
+/// The same thread also reads socket monitors (``Socket/startMonitor(_:events:)``), so a policy that
 /// counts connections and one that admits them see events in one order, and neither runs on (or slows) the
 /// thread that moves messages. A monitor's events are read before pending ZAP requests, so a connection's
 /// `accepted` event is seen before its ZAP request.
@@ -76,7 +76,7 @@ public final class ZAPAuthenticator: Sendable {
 
     /// Binds the ZAP endpoint and starts the thread; returns once requests can be answered.
     ///
-    /// `monitors` are `inproc://` endpoints given to ``Socket/startMonitor(endpoint:events:)``, each with the
+    /// `monitors` are `inproc://` endpoints given to ``Socket/startMonitor(_:events:)``, each with the
     /// handler for its events. Throws if the endpoint is taken (one ZAP handler per context) or on a libzmq error.
     public func start(monitors: [(endpoint: String, handler: EventHandler)] = []) throws(ZMQError) {
         let claimed = state.withLock { state -> Bool in
@@ -111,13 +111,16 @@ public final class ZAPAuthenticator: Sendable {
             return false
         }
         guard wasRunning else { return }
-        if let socket = try? Socket(context, .pair) {
+        // The socket stays open until the thread has ended: closed at once (linger 0), it could take the stop
+        // message with it before the thread reads it.
+        let socket = try? Socket(context, .pair)
+        if let socket {
             socket.linger = 0
             if (try? socket.connect(stopEndpoint)) != nil { _ = try? socket.send(frame: [], dontWait: true) }
-            socket.close()
         }
         finished.wait()
         finished.signal()
+        socket?.close()
     }
 
     private func run(monitors: [(endpoint: String, handler: EventHandler)], started: (ZMQError?) -> Void) {

@@ -44,8 +44,7 @@ struct CurveTests {
         router.linger = 0
         try router.useCurveServer(server)
         try router.setZAPDomain("test")
-        try router.startMonitor(endpoint: "inproc://curve-test-monitor",
-                                events: [.accepted, .disconnected, .handshakeFailedAuth])
+        try router.startMonitor("inproc://curve-test-monitor", events: [.accepted, .disconnected, .handshakeFailedAuth])
         try authenticator.start(monitors: [("inproc://curve-test-monitor", { event in
             events.withLock { $0.append(event) }
         })])
@@ -74,11 +73,11 @@ struct CurveTests {
         let message = try #require(try router.receive())
         #expect(message.frames.last == Array("from good".utf8))
         #expect(try router.receive(dontWait: true) == nil)
-        try waitUntil { events.withLock { $0.contains { $0.event == .handshakeFailedAuth && $0.value == 400 } } }
+        try waitUntil { events.withLock { $0.contains { $0.kind == .handshakeFailedAuth && $0.value == 400 } } }
         let requests = seen.withLock { $0 }
         #expect(requests.allSatisfy { $0.domain == "test" && $0.mechanism == "CURVE" && $0.address == "127.0.0.1" })
         #expect(Set(requests.compactMap(\.curvePublicKey)) == [good.publicKey, bad.publicKey])
-        #expect(events.withLock { $0.filter { $0.event == .accepted }.count } >= 2)
+        #expect(events.withLock { $0.filter { $0.kind == .accepted }.count } >= 2)
     }
 
     @Test("with a ZAP domain a NULL-mechanism connection is also put to the handler, and a refusal closes it")
