@@ -18,7 +18,8 @@ struct Baton: AsyncParsableCommand {
         defaultSubcommand: nil
     )
 
-    /// Expands `serve --config FILE` before parsing, then runs the command.
+    /// Expands `serve --config FILE` before parsing, then runs the command; a usage error gets a hint when one
+    /// helps (``UsageHint``).
     static func main() async {
         let arguments: [String]
         do {
@@ -27,6 +28,21 @@ struct Baton: AsyncParsableCommand {
             printError("baton: \(error)")
             exit(withError: ExitCode(64))
         }
-        await main(Array(arguments.dropFirst()))
+        let rest = Array(arguments.dropFirst())
+        do {
+            var command = try await asyncParseAsRoot(rest)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }
+            guard let message = UsageHint.rewrite(fullMessage(for: error), arguments: rest, subcommands: names) else {
+                exit(withError: error)
+            }
+            printError(message)
+            exit(withError: exitCode(for: error))
+        }
     }
 }

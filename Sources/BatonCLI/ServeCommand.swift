@@ -87,6 +87,8 @@ struct ServeCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        try EndpointCheck.validate(frontend, flag: "--frontend")
+        if let backend { try EndpointCheck.validate(backend, flag: "--backend") }
         for (flag, endpoint) in [("--frontend", frontend), ("--backend", backend ?? "")]
         where Self.isAbstractSocket(endpoint) {
             throw ValidationError("\(flag) \(endpoint): an abstract socket name has no permissions, so any local "

@@ -4,8 +4,8 @@ import DequeModule
 extension BrokerCore {
     /// A message arrived on the backend: `[worker][""]?[payload…]`.
     ///
-    /// The payload is READY (`"READY"` or `0x01`), HEARTBEAT (`0x02`, DEALER framing only), or a reply
-    /// `[token][""][body…]`.
+    /// The payload is READY (`"READY"` or `0x01`), HEARTBEAT (`0x02`, DEALER framing only), DISCONNECT
+    /// (`0x03`), or a reply `[token][""][body…]`.
     public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, into out: inout [BrokerAction]) {
         guard frames.count >= 2, !frames[0].isEmpty else {
             return malformed(worker: frames.first ?? [], frames: frames.count, now: now, into: &out)
@@ -30,6 +30,9 @@ extension BrokerCore {
             }
             if first == WireProtocol.heartbeatByte && framing == .dealer {
                 return heartbeat(id, now: now)
+            }
+            if first == WireProtocol.disconnectByte {
+                return disconnected(id, now: now, into: &out)
             }
         }
         guard payload.count >= 3, let token = WireProtocol.requestID(fromToken: first),

@@ -98,6 +98,8 @@ struct SupervisorLoop {
             perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: now))
         case .workerEvent(.hung(let worker, _)):
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
+        case .workerEvent(let event) where event.isDisconnect:
+            pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
         case .workerEvent(.lost):
             break
         case .stop(let done):
@@ -121,7 +123,7 @@ struct SupervisorLoop {
         let exited = launcher.reapExited()
         guard !exited.isEmpty else { return }
         for (pid, exit) in exited {
-            if let worker = pool.exitingWorker(pid: pid) {
+            if let worker = pool.exitingWorker(pid: pid, exit: exit) {
                 record(.workerExited(workerID: worker.workerID, code: exit.code, signal: exit.signal,
                                      reason: worker.reason, at: BatonClock.monotonic()))
             }
