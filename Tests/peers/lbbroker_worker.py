@@ -1,5 +1,6 @@
 """A worker in the classic zguide lbbroker style, written against pyzmq: a REQ socket that sends READY,
-then echoes each request as [client][""][reply]. Used by Baton's tests as a third-party ZeroMQ peer.
+then echoes each request [address][""][frame…] as [address][""][prefix + first frame][other frames…], so a
+request of any number of frames gets all of them back. Used by Baton's tests as a third-party ZeroMQ peer.
 
     python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N]
 """
@@ -28,11 +29,12 @@ def main():
     print("ready", flush=True)
     try:
         while True:
-            address, empty, request = worker.recv_multipart()
-            assert empty == b""
+            address, empty, *body = worker.recv_multipart()
             if args.delay_ms:
                 time.sleep(args.delay_ms / 1000)
-            worker.send_multipart([address, b"", args.prefix.encode() + request])
+            if empty != b"" or not body:
+                body = [b"malformed request"]
+            worker.send_multipart([address, b"", args.prefix.encode() + body[0], *body[1:]])
     except (KeyboardInterrupt, zmq.ContextTerminated):
         pass
     finally:
