@@ -118,6 +118,8 @@ struct HistoryServeTests {
                                              directory + "/state"], directory: directory)
         #expect(status == 2)
         #expect(output.contains("\(path) is not a Baton history database"), "\(output)")
+        #expect(output.contains("move it aside (mv \(path) \(path).bad) to start a new one, or run serve with "
+                                + "--no-history"), "\(output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
         #expect(!FileManager.default.fileExists(atPath: directory + "/fe"))
     }
