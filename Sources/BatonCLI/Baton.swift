@@ -9,6 +9,8 @@ struct Baton: AsyncParsableCommand {
         discussion: """
             Clients connect to the frontend (a ZeroMQ ROUTER; REQ and DEALER clients work unchanged), workers \
             to the backend; each request goes to the worker that has been idle longest. See docs/protocol.md.
+
+            Shell completion: `baton --generate-completion-script bash` (or zsh, fish).
             """,
         version: "0.1.0",
         subcommands: [
