@@ -10,8 +10,8 @@ enum UsageHint {
         var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let first = lines.first, first.hasPrefix("Error: ") else { return nil }
         let lowered = first.lowercased()
-        if let subcommand = arguments.first, commandTakers.contains(subcommand), lowered.contains("unexpected argument"),
-           !arguments.contains("--")
+        if let subcommand = arguments.first, commandTakers.contains(subcommand),
+           lowered.contains("unexpected argument"), !arguments.contains("--")
         {
             lines.insert("Put the worker command after `--`: baton \(subcommand) [<options>] -- COMMAND [ARGS...]",
                          at: 1)

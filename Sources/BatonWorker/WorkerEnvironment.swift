@@ -46,7 +46,8 @@ public struct WorkerEnvironment: Sendable, Equatable {
                                        generation: environment["BATON_GENERATION"].flatMap(Int.init))
         result.heartbeatIntervalMilliseconds = (environment["BATON_HEARTBEAT_INTERVAL_MS"]
             ?? environment["BATON_HEARTBEAT_MS"]).flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
-        result.heartbeatLiveness = environment["BATON_HEARTBEAT_LIVENESS"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+        result.heartbeatLiveness = environment["BATON_HEARTBEAT_LIVENESS"].flatMap(Int.init)
+            .flatMap { $0 > 0 ? $0 : nil }
         return result
     }
 }

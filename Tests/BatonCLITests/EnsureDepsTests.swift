@@ -49,11 +49,13 @@ struct EnsureDepsTests {
         let tools = try FakeTools(in: directory)
         try tools.addInstallersThatFail()
         // The real cache, then many more libraries: `ldconfig -p | grep -q` would end in SIGPIPE here.
-        let ldconfig = ["/sbin/ldconfig", "/usr/sbin/ldconfig"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let ldconfig = ["/sbin/ldconfig", "/usr/sbin/ldconfig"]
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
         try #require(ldconfig != nil, "ldconfig not found")
         try tools.add("ldconfig", """
             \(ldconfig!) "$@"
-            i=0; while [ $i -lt 20000 ]; do echo "	libfiller$i.so (libc6,x86-64) => /usr/lib/libfiller$i.so"; i=$((i+1)); done
+            i=0
+            while [ $i -lt 20000 ]; do echo "	libfiller$i.so (libc6,x86-64) => /usr/lib/f$i.so"; i=$((i+1)); done
             """)
         for run in 1...30 {
             let (status, output) = try tools.run()

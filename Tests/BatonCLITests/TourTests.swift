@@ -29,7 +29,8 @@ struct TourTests {
         let state = directory + "/state"
         waitForStatus("worker registered", stateDir: state, directory: directory, log: serve) { $0.broker.workers == 1 }
         for _ in 1...2 {
-            let (status, output) = try runBaton(["call", "--frontend", frontend, "hello", "world"], directory: directory)
+            let (status, output) = try runBaton(["call", "--frontend", frontend, "hello", "world"],
+                                                directory: directory)
             #expect(status == 0, "\(output)\n\(worker.output)")
             #expect(output == "w1:hello\nworld\n")
         }
@@ -49,13 +50,16 @@ struct TourTests {
         serve.waitForStatus("2 slots ready") { $0.slots.allSatisfy { $0.state == .ready } }
         let log = (try? String(contentsOfFile: serve.stateDir + "/logs/slot-1.log", encoding: .utf8)) ?? ""
         #expect(log.contains("ready interval_ms=200 liveness=4"), "\(log)")
-        let (status, output) = try runBaton(["call", "--frontend", serve.frontend, "a", "b"], directory: serve.directory)
+        let (status, output) = try runBaton(["call", "--frontend", serve.frontend, "a", "b"],
+                                            directory: serve.directory)
         #expect(status == 0 && output == "py:a\nb\n", "\(output)")
 
         let (reloaded, reloadOutput) = try runBaton(["reload", "--state-dir", serve.stateDir],
                                                     directory: serve.directory)
         #expect(reloaded == 0, "\(reloadOutput)")
-        let after = serve.waitForStatus("old workers gone") { $0.broker.workersDisconnected >= 2 && $0.broker.workers == 2 }
+        let after = serve.waitForStatus("old workers gone") {
+            $0.broker.workersDisconnected >= 2 && $0.broker.workers == 2
+        }
         #expect(after?.broker.workersHung == 0 && after?.broker.workersExpired == 0)
         #expect(try serve.call("again") == ["py:again"])
         serve.child.signal(SIGTERM)

@@ -16,6 +16,7 @@ struct WorkerContractTests {
         let old = try WorkerEnvironment.from(["BATON_BACKEND": "ipc:///tmp/x", "BATON_HEARTBEAT_MS": "250"])
         #expect(old.heartbeatIntervalMilliseconds == 250 && old.heartbeatLiveness == nil)
         let defaults = WorkerOptions(environment: old)
-        #expect(defaults.heartbeatIntervalMilliseconds == 250 && defaults.heartbeatLiveness == WorkerOptions().heartbeatLiveness)
+        #expect(defaults.heartbeatIntervalMilliseconds == 250)
+        #expect(defaults.heartbeatLiveness == WorkerOptions().heartbeatLiveness)
     }
 }
