@@ -61,8 +61,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Managed worker processes (slots); 0 runs the broker alone.")
     var workers = 4
 
-    @Option(help: "Seconds a request may run before its worker counts as hung and is replaced (0: no limit).")
-    var requestTimeout: Double = 0
+    @Option(help: "Seconds a request may run before it gets worker-died and its worker counts as hung (0: no limit).")
+    var requestTimeout: Double = 30
 
     @Option(help: "Seconds between SIGTERM and SIGKILL when a worker is stopped.")
     var stopGrace: Double = 5
@@ -82,6 +82,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
     var historyRetention: String?
 
+    @Option(help: "Size past which a worker's log (logs/slot-N.log) and the supervisor's (logs/baton.log) is rotated: bytes, or with KB, MB, GB, KiB, MiB, GiB; 0: never.")
+    var logMaxSize = "64MiB"
+
+    @Option(help: "Rotated log files kept per log (NAME.1 … NAME.N).")
+    var logKeep = 5
+
+    @Option(help: ArgumentHelp("Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP (off by default).",
+                               valueName: "host:port"))
+    var metrics: String?
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
@@ -90,6 +100,10 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         try EndpointCheck.validate(frontend, flag: "--frontend")
         if let backend { try EndpointCheck.validate(backend, flag: "--backend") }
+        guard ByteCount.parse(logMaxSize) != nil else {
+            throw ValidationError("--log-max-size takes a byte count like 64MiB, 100MB or 1048576")
+        }
+        guard logKeep >= 0 else { throw ValidationError("--log-keep must not be negative") }
         for (flag, endpoint) in [("--frontend", frontend), ("--backend", backend ?? "")]
         where Self.isAbstractSocket(endpoint) {
             throw ValidationError("\(flag) \(endpoint): an abstract socket name has no permissions, so any local "
@@ -117,10 +131,13 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // Handlers first: a closed log pipe must never kill the supervisor.
         signal(SIGPIPE, SIG_IGN)
-        let logger = log.makeLogger(label: "baton")
+        let logFile = LogFileTarget()
+        let logger = log.makeLogger(label: "baton", file: logFile)
         let application: BatonApplication
         do {
-            application = BatonApplication(configuration: try makeConfiguration(), logger: logger)
+            var configuration = try makeConfiguration()
+            configuration.logFile = logFile
+            application = BatonApplication(configuration: configuration, logger: logger)
         } catch {
             logger.error("\(error)")
             throw ExitCode(2)
@@ -154,7 +171,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.restart.maxCrashes = maxCrashes
         configuration.restart.crashWindow = UInt64(crashWindow * 1e9)
         configuration.history = history
+        configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
+                                                           keep: logKeep)
         configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
+        configuration.metrics = metrics
         return configuration
     }
 

@@ -58,6 +58,7 @@ public final class SupervisorServer: Sendable {
     enum Command: Sendable {
         case workerEvent(WorkerEvent)
         case stop(@Sendable () -> Void)
+        case snapshot(@Sendable (SupervisorMetrics?) -> Void)
     }
 
     /// The options.
@@ -99,6 +100,7 @@ public final class SupervisorServer: Sendable {
             for command in leftover {
                 switch command {
                 case .stop(let done): done()
+                case .snapshot(let reply): reply(nil)
                 case .workerEvent: break
                 }
             }

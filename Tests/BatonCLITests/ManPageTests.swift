@@ -16,8 +16,10 @@ struct ManPageTests {
             #expect(page.contains(".It Em \(command)\n"), "regenerate with scripts/generate-man: no \(command)")
             let help = try String(contentsOf: Self.here.appendingPathComponent("golden/help/\(command).txt"),
                                   encoding: .utf8)
+            // The option column: what comes before the description (two spaces or more).
             let options = help.split(separator: "\n").filter { $0.hasPrefix("  -") }
-                .flatMap { $0.split(separator: " ").filter { $0.hasPrefix("--") || $0.hasPrefix("-") } }
+                .map { $0.dropFirst(2).components(separatedBy: "  ")[0] }
+                .flatMap { $0.split(separator: " ").filter { $0.hasPrefix("-") } }
                 .flatMap { $0.split(separator: "/") }
                 .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
                 .filter { $0.hasPrefix("--") }

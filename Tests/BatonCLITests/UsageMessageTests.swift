@@ -33,7 +33,7 @@ struct UsageMessageTests {
         #expect(status == 64)
         #expect(output.hasPrefix("Error: Unknown command 'stauts'. Did you mean 'status'?\n"), "\(output)")
         let (_, far) = try baton(["deploy"])
-        #expect(far.hasPrefix("Error: Unknown command 'deploy'. The commands: serve, status, reload, stop, history,"),
+        #expect(far.hasPrefix("Error: Unknown command 'deploy'. The commands: serve, status, reload, stop, logs, history,"),
                 "\(far)")
         #expect(UsageHint.closest(to: "genrations", among: ["generations", "reload"]) == "generations")
         #expect(UsageHint.closest(to: "wrokers", among: ["workers", "stop"]) == "workers")

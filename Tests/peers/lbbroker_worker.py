@@ -2,7 +2,7 @@
 then echoes each request [address][""][frame…] as [address][""][prefix + first frame][other frames…], so a
 request of any number of frames gets all of them back. Used by Baton's tests as a third-party ZeroMQ peer.
 
-    python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N]
+    python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N] [--delay-first-ms N]
 """
 import argparse
 import sys
@@ -17,6 +17,7 @@ def main():
     parser.add_argument("--prefix", default="")
     parser.add_argument("--identity")
     parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--delay-first-ms", type=int, default=0, help="sleep this long before the first reply only")
     args = parser.parse_args()
 
     context = zmq.Context()
@@ -27,9 +28,13 @@ def main():
     worker.connect(args.backend)
     worker.send(b"READY")
     print("ready", flush=True)
+    first = True
     try:
         while True:
             address, empty, *body = worker.recv_multipart()
+            if first and args.delay_first_ms:
+                time.sleep(args.delay_first_ms / 1000)
+            first = False
             if args.delay_ms:
                 time.sleep(args.delay_ms / 1000)
             if empty != b"" or not body:
