@@ -21,9 +21,9 @@ enum UsageHint {
            first == "Error: Unexpected argument '\(word)'"
         {
             if let suggestion = closest(to: word, among: subcommands) {
-                lines[0] = "Error: Unknown command '\(word)'. Did you mean '\(suggestion)'?"
+                lines[0] += ": no such command. Did you mean '\(suggestion)'?"
             } else {
-                lines[0] = "Error: Unknown command '\(word)'. The commands: \(subcommands.joined(separator: ", "))"
+                lines[0] += ": no such command. The commands: \(subcommands.joined(separator: ", "))"
             }
             return lines.joined(separator: "\n")
         }
