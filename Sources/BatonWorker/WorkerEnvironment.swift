@@ -4,7 +4,8 @@ import ZeroMQ
 /// The environment contract between the supervisor and a managed worker (docs/workers.md).
 ///
 /// `BATON_BACKEND` is the endpoint to connect to; `BATON_WORKER_ID` is a fresh id for this process that the
-/// worker uses as its ZeroMQ routing id; `BATON_SLOT` and `BATON_GENERATION` say where it stands in the pool.
+/// worker uses as its ZeroMQ routing id; `BATON_SLOT` and `BATON_GENERATION` say where it stands in the pool;
+/// `BATON_HEARTBEAT_INTERVAL_MS` and `BATON_HEARTBEAT_LIVENESS` are the broker's heartbeat settings.
 /// A worker started by hand sets only the backend (for example from a flag).
 public struct WorkerEnvironment: Sendable, Equatable {
     /// Endpoint of the broker's backend.
@@ -15,8 +16,12 @@ public struct WorkerEnvironment: Sendable, Equatable {
     public var slot: Int?
     /// The generation of the code this worker runs.
     public var generation: Int?
-    /// The broker's heartbeat interval in milliseconds (`BATON_HEARTBEAT_MS`), if it said.
+    /// The broker's heartbeat interval in milliseconds (`BATON_HEARTBEAT_INTERVAL_MS`, or its old name
+    /// `BATON_HEARTBEAT_MS`), if it said.
     public var heartbeatIntervalMilliseconds: Int?
+    /// Heartbeat intervals the broker waits for a word before it drops this worker
+    /// (`BATON_HEARTBEAT_LIVENESS`), if it said.
+    public var heartbeatLiveness: Int?
     /// CURVE towards a tcp backend that requires it (`BATON_SERVER_KEY`, `BATON_CLIENT_PUBLIC_KEY`,
     /// `BATON_CLIENT_SECRET_KEY`); nil: no CURVE.
     public var curve: CurveClientCredentials?
@@ -43,7 +48,10 @@ public struct WorkerEnvironment: Sendable, Equatable {
         var result = WorkerEnvironment(backend: endpoint, workerID: id,
                                        slot: environment["BATON_SLOT"].flatMap(Int.init),
                                        generation: environment["BATON_GENERATION"].flatMap(Int.init))
-        result.heartbeatIntervalMilliseconds = environment["BATON_HEARTBEAT_MS"].flatMap(Int.init)
+        result.heartbeatIntervalMilliseconds = (environment["BATON_HEARTBEAT_INTERVAL_MS"]
+            ?? environment["BATON_HEARTBEAT_MS"]).flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+        result.heartbeatLiveness = environment["BATON_HEARTBEAT_LIVENESS"].flatMap(Int.init)
+            .flatMap { $0 > 0 ? $0 : nil }
         result.curve = try curveCredentials(from: environment)
         return result
     }

@@ -30,6 +30,8 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var workersHung: UInt64 = 0
     /// Workers removed because a send to them failed (they disconnected).
     public var workersUnreachable: UInt64 = 0
+    /// Workers removed because they said DISCONNECT.
+    public var workersDisconnected: UInt64 = 0
     /// Replies dropped because their client already held the most unread replies the broker keeps for it.
     public var unreadRepliesDropped: UInt64 = 0
     /// `too-large` error replies: requests or replies over the message size limit.
