@@ -7,10 +7,10 @@ struct KeygenCommand: ParsableCommand {
         commandName: "keygen",
         abstract: "Write a new CURVE key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub (public).",
         discussion: """
-            PREFIX.key holds two lines, `public-key = KEY` and `secret-key = KEY` (Z85); give it to serve --curve-key, \
-            or to call and bench --client-key. PREFIX.pub holds the public key alone: give it to clients as \
-            --server-key, or add its line to an --authorized-workers or --authorized-clients file. Existing \
-            files are never overwritten. See docs/security.md.
+            PREFIX.key holds two lines, `public-key = KEY` and `secret-key = KEY` (Z85); give it to serve \
+            --curve-key, or to call and bench --client-key. PREFIX.pub holds the public key alone: give it to \
+            clients as --server-key, or add its line to an --authorized-workers or --authorized-clients file. \
+            Existing files are never overwritten. See docs/security.md.
             """
     )
 
