@@ -23,9 +23,8 @@ struct SecurityOptions: ParsableArguments {
     var maxUnreadReplies = Int(BrokerSecurity.defaultMaxUnreadReplies)
 
     func validate() throws {
-        if curveKey == nil && (authorizedWorkers != nil || authorizedClients != nil) {
-            throw ValidationError("--authorized-workers and --authorized-clients need --curve-key")
-        }
+        // Each flag is checked on its own here (a config file's lines are): flags that need each other are
+        // checked in `apply`.
         if let maxClients, maxClients < 1 { throw ValidationError("--max-clients must be at least 1") }
         guard (1...Int(Int32.max)).contains(maxUnreadReplies) else {
             throw ValidationError("--max-unread-replies must be at least 1")
@@ -56,7 +55,13 @@ struct SecurityOptions: ParsableArguments {
         logger.debug("descriptor limit", metadata: ["before": "\(limits.before)", "now": "\(limits.after)",
                                                     "max_clients": "\(resolved.broker.maxClients ?? 0)"])
         resolved.broker.maxUnreadReplies = Int32(maxUnreadReplies)
-        guard let curveKey else { return }
+        guard let curveKey else {
+            if authorizedWorkers != nil || authorizedClients != nil {
+                // Without CURVE no key is checked: refuse rather than run open while the operator thinks not.
+                throw KeyFiles.Failure(description: "--authorized-workers and --authorized-clients need --curve-key")
+            }
+            return
+        }
 
         let keys = try KeyFiles.readKeyPair(curveKey)
         resolved.broker.curveKeys = keys
