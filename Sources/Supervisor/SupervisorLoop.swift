@@ -100,6 +100,8 @@ struct SupervisorLoop {
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
         case .workerEvent(.lost):
             break
+        case .controlReply(let reply, let peer):
+            control?.send(reply, to: peer)
         case .stop(let done):
             stopWaiters.append(done)
             if !pool.stopping {

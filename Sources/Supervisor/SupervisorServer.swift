@@ -54,6 +54,8 @@ public final class SupervisorServer: Sendable {
     enum Command: Sendable {
         case workerEvent(WorkerEvent)
         case stop(@Sendable () -> Void)
+        /// A control reply to send from the supervisor thread (which alone may touch the control socket).
+        case controlReply(ControlReply, to: ControlServer.Peer)
     }
 
     /// The options.
@@ -95,7 +97,7 @@ public final class SupervisorServer: Sendable {
             for command in leftover {
                 switch command {
                 case .stop(let done): done()
-                case .workerEvent: break
+                case .workerEvent, .controlReply: break
                 }
             }
             finished.signal()
