@@ -106,7 +106,7 @@ struct RecorderLoop {
                     state.pending.insert(contentsOf: batch, at: 0)
                     state.inWriter = 0
                 }
-                degraded("cannot write \(error); \(error.advice)", now: now)
+                degraded("cannot write \(error) — \(error.advice)", now: now)
                 if failuresLogged.allow(now: now).allowed {
                     logger.error("history write failed; clients are still served, the events wait in memory and are retried",
                                  metadata: ["events": "\(batch.count)", "error": "\(error)",
