@@ -20,7 +20,8 @@ public enum HistoryStartup {
     {
         do {
             let database = try HistoryDatabase.openForWriting(path: path)
-            let run = try database.beginRun(executable: executable, arguments: arguments, sha256: sha256, detail: detail)
+            let run = try database.beginRun(executable: executable, arguments: arguments, sha256: sha256,
+                                            detail: detail)
             logAbandoned(run, logger: logger)
             return (HistoryRecorder(database: database, options: options, logger: logger), run)
         } catch {
@@ -37,7 +38,8 @@ public enum HistoryStartup {
                                                     generation: run.generation)
                 if resumed.firstRequestID > run.firstRequestID {
                     logger.error("the history database holds request ids this run also uses; their rows may be wrong",
-                                 metadata: ["first_id": "\(run.firstRequestID)", "file_max": "\(resumed.firstRequestID - 1)"])
+                                 metadata: ["first_id": "\(run.firstRequestID)",
+                                            "file_max": "\(resumed.firstRequestID - 1)"])
                 }
                 logAbandoned(resumed, logger: logger)
                 return database
@@ -53,7 +55,8 @@ public enum HistoryStartup {
         "cannot open for writing: \(error) — \(error.advice)"
     }
 
-    /// The run's numbers without a writable database (see ``start(path:executable:arguments:sha256:detail:options:logger:)``).
+    /// The run's numbers without a writable database (see
+    /// ``start(path:executable:arguments:sha256:detail:options:logger:)``).
     static func degradedRun(path: String, executable: String?, arguments: [String], sha256: String?)
         -> HistoryDatabase.RunStart
     {
@@ -74,7 +77,8 @@ public enum HistoryStartup {
                 generation = peek.maxGeneration + 1
             }
         }
-        return HistoryDatabase.RunStart(generation: generation, latestGeneration: max(peek.maxGeneration, generation ?? 0),
+        return HistoryDatabase.RunStart(generation: generation,
+                                        latestGeneration: max(peek.maxGeneration, generation ?? 0),
                                         firstRequestID: UInt64(peek.maxRequestID) + 1, abandonedRequests: 0,
                                         abandonedWorkers: 0)
     }

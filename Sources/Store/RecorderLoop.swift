@@ -108,7 +108,7 @@ struct RecorderLoop {
                 }
                 degraded("cannot write \(error) — \(error.advice)", now: now)
                 if failuresLogged.allow(now: now).allowed {
-                    logger.error("history write failed; clients are still served, the events wait in memory and are retried",
+                    logger.error("history write failed; clients are still served, the events wait and are retried",
                                  metadata: ["events": "\(batch.count)", "error": "\(error)",
                                             "retry_in_ms": "\((retryAt &- now) / 1_000_000)"])
                 }

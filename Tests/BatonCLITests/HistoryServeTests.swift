@@ -106,7 +106,10 @@ struct HistoryServeTests {
         #expect(restarted.wait() == 0)
     }
 
-    @Test("a database that is not SQLite: serve says so by name and serves, leaves the file alone, and records once it is moved aside")
+    @Test("""
+        a database that is not SQLite: serve says so by name and serves, leaves the file alone, and records once \
+        it is moved aside
+        """)
     func corruptDatabase() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -138,7 +141,7 @@ struct HistoryServeTests {
         #expect(kinds == ["supervisor-started", "supervisor-stopped"])
     }
 
-    @Test("a database locked by another process: serve says so, naming the file, serves, and records once the lock goes")
+    @Test("a locked database: serve says so, naming the file, serves, and records once the lock goes")
     func lockedDatabase() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

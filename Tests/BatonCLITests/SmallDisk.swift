@@ -22,8 +22,8 @@ final class SmallDisk {
     init(megabytes: Int) throws {
         directory = try Harness.temporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory + "/state", withIntermediateDirectories: true)
-        guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", directory + "/state"])
-        else {
+        let options = "size=\(megabytes)m,mode=0700"
+        guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", options, "tmpfs", directory + "/state"]) else {
             try? FileManager.default.removeItem(atPath: directory)
             throw CocoaError(.fileWriteNoPermission)
         }

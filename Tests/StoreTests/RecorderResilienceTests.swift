@@ -24,7 +24,7 @@ struct RecorderResilienceTests {
         try database.read { try Int.fetchOne($0, sql: sql) ?? -1 }
     }
 
-    @Test("after close() no request row is queued or in flight: answered ones keep their outcome, the rest are abandoned")
+    @Test("after close() no request row is queued or in flight: answered ones keep their outcome, others are abandoned")
     func closeAbandonsOpenRows() throws {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
@@ -64,7 +64,8 @@ struct RecorderResilienceTests {
             let done = DispatchSemaphore(value: 0)
             recorder.flush {
                 let reader = try? HistoryDatabase.openReadOnly(path: path)
-                seen.withLock { $0 = try? reader?.read { try String.fetchOne($0, sql: "SELECT state FROM generation") } }
+                let state = try? reader?.read { try String.fetchOne($0, sql: "SELECT state FROM generation") }
+                seen.withLock { $0 = state }
                 done.signal()
             }
             #expect(done.wait(timeout: .now() + 10) == .success)
@@ -109,7 +110,7 @@ struct RecorderResilienceTests {
 struct HistoryStartupTests {
     let logger = Logger(label: "test")
 
-    @Test("a file that is not SQLite: the recorder starts degraded, keeps events, and writes them once it is moved aside")
+    @Test("a file that is not SQLite: the recorder starts degraded, keeps events, and writes them once it is moved")
     func notADatabaseThenMovedAside() throws {
         let path = temporaryDatabasePath()
         let garbage = Data("not a database\n".utf8)
@@ -143,7 +144,7 @@ struct HistoryStartupTests {
         #expect(rows.first?.generation == generation)
     }
 
-    @Test("a database from a newer Baton: numbers continue from what it holds, and the same command keeps its generation")
+    @Test("a database from a newer Baton: numbers continue from what it holds; the same command keeps its generation")
     func newerSchemaNumbers() throws {
         let path = temporaryDatabasePath()
         let database = try HistoryDatabase.openForWriting(path: path)

@@ -184,7 +184,9 @@ struct RecorderFullDiskTests {
                                                 detail: nil, at: 1)]
         recorder.submit(&more)
         _ = try database.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
-        try waitUntil("the kept events are written") { recorder.stats.state == .ok && recorder.stats.waitingEvents == 0 }
+        try waitUntil("the kept events are written") {
+            recorder.stats.state == .ok && recorder.stats.waitingEvents == 0
+        }
         let stats = recorder.close()
         #expect(stats.failedBatches >= 1)
         #expect(stats.lostEvents == 0)

@@ -33,7 +33,8 @@ struct RetentionSizeTests {
         let rows = 40_000
         var events: [HistoryEvent] = [.workerReady(workerID: "w", at: 0)]
         for id in UInt64(1)...UInt64(rows) {
-            events += [.requestReceived(id: id, client: Array(repeating: UInt8(id & 0xff), count: 16), bytes: 64, at: id),
+            events += [.requestReceived(id: id, client: Array(repeating: UInt8(id & 0xff), count: 16), bytes: 64,
+                                        at: id),
                        .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id + 1),
                        .requestReplied(id: id, bytes: 64, at: id + 2)]
         }
