@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // <zmq.h> from the system's libzmq (Debian: libzmq3-dev). pkg-config is not used on purpose:
@@ -91,11 +94,25 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // `serve --metrics`: the HTTP service for /metrics (Prometheus), /healthz and /readyz (docs/metrics.md).
+        .target(
+            name: "BatonMetrics",
+            dependencies: [
+                "BatonProtocol", "Broker", "Supervisor", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The composition root: wires broker, supervisor, recorder and services (what `baton serve` runs).
         .target(
             name: "BatonApp",
             dependencies: [
-                "BatonProtocol", "Broker", "Supervisor", "Store", "CBatonSys",
+                "BatonProtocol", "BatonMetrics", "Broker", "Supervisor", "Store", "CBatonSys",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -137,6 +154,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: [
             "Store", "BatonProtocol", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: upcoming),
+        .testTarget(name: "BatonMetricsTests", dependencies: [
+            "BatonMetrics", "BatonProtocol", "Broker", "Supervisor", "Store",
         ], swiftSettings: upcoming),
         .testTarget(name: "BatonAppTests", dependencies: [
             "BatonApp", "Broker", "Supervisor", .product(name: "Logging", package: "swift-log"),

@@ -44,11 +44,16 @@ public final class BatonApplication: Sendable {
                     onServing: @Sendable (BrokerServer.BoundEndpoints) -> Void = { _ in }) async throws {
         // First of all, so that a signal during start-up is remembered rather than fatal.
         let signals = handleSignals ? try SignalService.install() : nil
+        let metrics = try reserveMetricsAddress()
         let parts = try prepare()
         onServing(parts.endpoints)
         _ = baton_sd_notify("READY=1\nMAINPID=\(getpid())")
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let signals { services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)) }
+        if let metrics {
+            let service = metricsService(metrics, parts.broker, parts.supervisor, parts.recorder)
+            services.append(.init(service: service))
+        }
         services.append(.init(service: SupervisorService(supervisor: parts.supervisor)))
         services.append(.init(service: BrokerService(server: parts.broker, drainTimeout: configuration.drainTimeout)))
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
@@ -105,6 +110,11 @@ public final class BatonApplication: Sendable {
             try WorkerRegistry(directory: state.path).endLeftovers(logger: logger)
         } catch {
             throw BatonStartupError(error)
+        }
+        if let logFile = configuration.logFile {
+            try? FileManager.default.createDirectory(atPath: state.path + "/logs", withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+            logFile.attach(RotatingLogFile(path: state.path + "/logs/baton.log", policy: configuration.logRotation))
         }
         let cgroup = configuration.makeLauncher == nil ? WorkerCgroup.open(name: Self.cgroupName(for: state.path)) : nil
         if let cgroup {
@@ -177,8 +187,10 @@ public final class BatonApplication: Sendable {
         if let makeLauncher = configuration.makeLauncher {
             options.makeLauncher = { makeLauncher(logs) }
         } else {
-            let stopGrace = configuration.stopGrace
-            options.makeLauncher = { ProcessLauncher(logDirectory: logs, cgroup: cgroup, stopGrace: stopGrace) }
+            let (stopGrace, rotation) = (configuration.stopGrace, configuration.logRotation)
+            options.makeLauncher = {
+                ProcessLauncher(logDirectory: logs, cgroup: cgroup, stopGrace: stopGrace, logPolicy: rotation)
+            }
         }
         return try SupervisorServer(options: options, broker: broker, logger: logger)
     }

@@ -31,6 +31,12 @@ public struct BatonConfiguration: Sendable {
     public var historyRetention: HistoryRetention? = .standard
     /// Variables every managed worker gets besides the contract's `BATON_*` ones.
     public var workerEnvironment: [String: String] = [:]
+    /// Size-based rotation of the workers' logs (`logs/slot-N.log`) and of the supervisor's own (`logs/baton.log`).
+    public var logRotation = RotatingLogFile.Policy()
+    /// Where the supervisor's own log lines also go once the state directory is checked (`logs/baton.log`).
+    public var logFile: LogFileTarget?
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, `HOST:PORT`; nil: nowhere.
+    public var metrics: String?
     /// Makes the launcher of worker processes; nil: real processes (``ProcessLauncher``).
     public var makeLauncher: (@Sendable (_ logDirectory: String) -> any WorkerLauncher)?
 

@@ -12,8 +12,8 @@ struct Baton: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ServeCommand.self, StatusCommand.self, ReloadCommandLine.self, StopCommand.self, HistoryCommand.self,
-            GenerationsCommand.self, WorkersCommand.self, CallCommand.self, BenchCommand.self,
+            ServeCommand.self, StatusCommand.self, ReloadCommandLine.self, StopCommand.self, LogsCommand.self,
+            HistoryCommand.self, GenerationsCommand.self, WorkersCommand.self, CallCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: nil
     )

@@ -8,7 +8,7 @@ struct CallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call",
         abstract: "Send one request (one frame per argument) and print the reply, one frame per line.",
-        discussion: "Exit status: 0 for a reply, 3 for a BATON-ERR reply, 4 when no reply came in time."
+        discussion: "Exit status: 0 for a reply, 3 when no reply came in time, 4 for a BATON-ERR reply."
     )
 
     @Option(help: "The broker's frontend endpoint.")
@@ -36,13 +36,13 @@ struct CallCommand: ParsableCommand {
         try socket.send(frames: [[]] + frames.map { Array($0.utf8) })
         guard let reply = try socket.receive() else {
             printError("no reply from \(frontend) within \(timeout) s")
-            throw ExitCode(4)
+            throw ExitCode(ExitStatus.noAnswer)
         }
         let body = Array(reply.frames.drop { !$0.isEmpty }.dropFirst())
         if body.first == WireProtocol.errorMarker {
             let parts = body.dropFirst().map(Message.render)
             printError("BATON-ERR " + parts.joined(separator: ": "))
-            throw ExitCode(3)
+            throw ExitCode(ExitStatus.errorReply)
         }
         for frame in body { print(Message.render(frame)) }
     }

@@ -10,6 +10,8 @@ import Glibc
 /// ``ControlRequest``s and reads ``ControlReply``s (docs/protocol.md, "Control protocol").
 final class ControlClient {
     let stateDir: String
+    /// What to say when nothing answers: which directory was tried and how to point elsewhere.
+    let notFound: String
     private let context: Context
     private let socket: Socket
 
@@ -24,7 +26,7 @@ final class ControlClient {
 
         var description: String {
             switch self {
-            case .noSupervisor(let directory): "no supervisor is answering on state directory \(directory)"
+            case .noSupervisor(let text): text
             case .refused(let text): "the supervisor refused: \(text)"
             case .permissionDenied(let text): text
             case .unexpected(let reply): "unexpected answer from the supervisor: \(reply)"
@@ -35,12 +37,21 @@ final class ControlClient {
     /// The exit status for a failed command: ``permissionDeniedStatus`` when permission was denied,
     /// `otherwise` for anything else.
     static func exitStatus(for error: any Error, otherwise: Int32) -> Int32 {
-        if case Failure.permissionDenied = error { return permissionDeniedStatus }
-        return otherwise
+        switch error {
+        case Failure.permissionDenied: permissionDeniedStatus
+        case Failure.noSupervisor: ExitStatus.noAnswer
+        default: otherwise
+        }
     }
 
-    init(stateDir: String) throws {
+    /// Connects to the supervisor of the state directory `location` resolves to.
+    convenience init(location: StateDirOption) throws {
+        try self.init(stateDir: try location.path, notFound: location.notFoundHint())
+    }
+
+    init(stateDir: String, notFound: String? = nil) throws {
         self.stateDir = stateDir
+        self.notFound = notFound ?? "no supervisor is answering on state directory \(stateDir)"
         let endpoint = StateDirectory.endpoint(named: "control", in: stateDir)
         try Self.checkAccess(endpoint)
         context = try Context()
@@ -82,14 +93,14 @@ final class ControlClient {
         try socket.setReceiveTimeout(milliseconds: Int32(min(timeout * 1000, 2e9)))
         guard let reply = try socket.receive(), reply.count == 2,
               let answer = ControlCodec.decode(ControlReply.self, from: reply.frames[1])
-        else { throw Failure.noSupervisor(stateDir) }
+        else { throw Failure.noSupervisor(notFound) }
         if case .denied(let reason) = answer { throw Failure.permissionDenied(reason) }
         return answer
     }
 
     /// Sends one request and returns its answer; throws ``Failure/refused(_:)`` when it is refused.
-    static func call(_ request: ControlRequest, stateDir: String, timeout: Double) throws -> ControlReply {
-        let client = try ControlClient(stateDir: stateDir)
+    static func call(_ request: ControlRequest, location: StateDirOption, timeout: Double) throws -> ControlReply {
+        let client = try ControlClient(location: location)
         try client.send(request)
         let answer = try client.receive(timeout: timeout)
         if case .refused(let reason) = answer { throw Failure.refused(reason) }

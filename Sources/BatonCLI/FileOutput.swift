@@ -7,6 +7,7 @@ struct FileOutput {
     let fd: Int32
 
     static let standardError = FileOutput(fd: 2)
+    static let standardOutput = FileOutput(fd: 1)
 
     func write(_ text: String) {
         var bytes = Array(text.utf8)[...]

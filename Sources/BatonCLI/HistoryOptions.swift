@@ -4,15 +4,14 @@ import Store
 
 /// `--state-dir` and `--json`, shared by the commands that read the history database.
 struct HistoryOptions: ParsableArguments {
-    @Option(help: "The supervisor's state directory (the database is STATE_DIR/baton.sqlite).")
-    var stateDir = ".baton"
+    @OptionGroup var location: StateDirOption
 
     @Flag(help: "Print JSON.")
     var json = false
 
     /// Opens the database read-only, or exits 1 with the reason.
     func open() throws -> HistoryDatabase {
-        let path = URL(fileURLWithPath: stateDir).standardizedFileURL.path + "/baton.sqlite"
+        let path = URL(fileURLWithPath: try location.path).standardizedFileURL.path + "/baton.sqlite"
         do {
             return try HistoryDatabase.openReadOnly(path: path)
         } catch {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonApp
 import Logging
 
 /// `--log-level`, shared by commands that log.
@@ -12,13 +13,16 @@ struct LogOptions: ParsableArguments {
         }
     }
 
-    /// Sets up swift-log to write to stderr and returns a logger for `label`.
-    func makeLogger(label: String) -> Logger {
+    /// Sets up swift-log to write to stderr (and to `file`, when given) and returns a logger for `label`.
+    func makeLogger(label: String, file: LogFileTarget? = nil) -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            guard let file else { return handler }
+            var fileHandler = FileLogHandler(label: label, target: file)
+            fileHandler.logLevel = level
+            return MultiplexLogHandler([handler, fileHandler])
         }
         return Logger(label: label)
     }

@@ -15,13 +15,12 @@ struct ReloadCommandLine: ParsableCommand {
             it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \
             old generation serves in every slot and the new generation is marked failed. Requests are held, \
             never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \
-            (the reason is printed), 2 when no supervisor answers, 77 when permission is denied. SIGHUP to \
+            (the reason is printed), 3 when no supervisor answers, 77 when permission is denied. SIGHUP to \
             `baton serve` does the same as a reload of the current command.
             """
     )
 
-    @Option(help: "The supervisor's state directory.")
-    var stateDir = ".baton"
+    @OptionGroup var location: StateDirOption
 
     @Option(help: "1: start each new worker before stopping the old one; 0: stop the old one first (for workers that hold an exclusive resource).")
     var surge = 1
@@ -49,10 +48,10 @@ struct ReloadCommandLine: ParsableCommand {
                                     readyTimeoutSeconds: readyTimeout, drainTimeoutSeconds: drainTimeout)
         let client: ControlClient
         do {
-            client = try ControlClient(stateDir: stateDir)
+            client = try ControlClient(location: location)
         } catch {
             printError("\(error)")
-            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
         }
         try client.send(.reload(request))
         let terminal = isatty(1) == 1
@@ -66,7 +65,7 @@ struct ReloadCommandLine: ParsableCommand {
             } catch {
                 if terminal { print("") }
                 printError("\(error)")
-                throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
+                throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
             }
             timeout = readyTimeout + drainTimeout + 30
             switch answer {

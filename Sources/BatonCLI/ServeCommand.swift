@@ -84,12 +84,26 @@ struct ServeCommand: AsyncParsableCommand {
         """)
     var historyRetention = "7d,1GiB"
 
+    @Option(help: "Size past which a worker's log (logs/slot-N.log) and the supervisor's (logs/baton.log) is rotated: bytes, or with KB, MB, GB, KiB, MiB, GiB; 0: never.")
+    var logMaxSize = "64MiB"
+
+    @Option(help: "Rotated log files kept per log (NAME.1 … NAME.N).")
+    var logKeep = 5
+
+    @Option(help: ArgumentHelp("Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP (off by default).",
+                               valueName: "host:port"))
+    var metrics: String?
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
     var command: [String] = []
 
     func validate() throws {
+        guard ByteCount.parse(logMaxSize) != nil else {
+            throw ValidationError("--log-max-size takes a byte count like 64MiB, 100MB or 1048576")
+        }
+        guard logKeep >= 0 else { throw ValidationError("--log-keep must not be negative") }
         for (flag, endpoint) in [("--frontend", frontend), ("--backend", backend ?? "")]
         where Self.isAbstractSocket(endpoint) {
             throw ValidationError("\(flag) \(endpoint): an abstract socket name has no permissions, so any local "
@@ -118,10 +132,13 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // Handlers first: a closed log pipe must never kill the supervisor.
         signal(SIGPIPE, SIG_IGN)
-        let logger = log.makeLogger(label: "baton")
+        let logFile = LogFileTarget()
+        let logger = log.makeLogger(label: "baton", file: logFile)
         let application: BatonApplication
         do {
-            application = BatonApplication(configuration: try makeConfiguration(), logger: logger)
+            var configuration = try makeConfiguration()
+            configuration.logFile = logFile
+            application = BatonApplication(configuration: configuration, logger: logger)
         } catch {
             logger.error("\(error)")
             throw ExitCode(2)
@@ -155,7 +172,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.restart.maxCrashes = maxCrashes
         configuration.restart.crashWindow = UInt64(crashWindow * 1e9)
         configuration.history = history
+        configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
+                                                           keep: logKeep)
         configuration.historyRetention = HistoryRetention(parsing: historyRetention)
+        configuration.metrics = metrics
         return configuration
     }
 

@@ -9,11 +9,14 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show each worker slot, the queue depth and in-flight requests of a running supervisor.",
-        discussion: "Exit status 1 when no supervisor answers on the state directory, 77 when permission is denied."
+        discussion: """
+            Exit status: 0 when every slot is serving or starting and some worker is ready, 1 when a slot has \
+            failed or no worker is ready, 3 when no supervisor answers, 77 when permission is denied. With \
+            --watch, a live view refreshed every second; q or Ctrl-C quits.
+            """
     )
 
-    @Option(help: "The supervisor's state directory.")
-    var stateDir = ".baton"
+    @OptionGroup var location: StateDirOption
 
     @Option(help: "Seconds to wait for the supervisor.")
     var timeout: Double = 3
@@ -21,21 +24,44 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Flag(help: "Keep refreshing every second (requests/s, queue, slots, reload progress) until q or Ctrl-C.")
+    var watch = false
+
+    @Option(help: "With --watch: stop after this many refreshes (like top -n).")
+    var count: Int?
+
+    func validate() throws {
+        guard !(watch && json) else { throw ValidationError("--watch and --json do not go together") }
+        guard count.map({ $0 >= 1 && watch }) ?? true else { throw ValidationError("--count takes --watch and 1 or more") }
+    }
+
     func run() throws {
+        if watch { return try StatusWatch(location: location, timeout: timeout, count: count).run() }
         let report: StatusReport
         do {
-            let reply = try ControlClient.call(.status, stateDir: stateDir, timeout: timeout)
-            guard case .status(let status) = reply else { throw ControlClient.Failure.unexpected(reply) }
-            report = status
+            report = try Self.fetch(location: location, timeout: timeout)
         } catch {
             printError("\(error)")
-            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 1))
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.unhealthy))
         }
         if json {
             print(String(decoding: ControlCodec.encode(report), as: UTF8.self))
-            return
+        } else {
+            print(StatusTable(report).render(), terminator: "")
         }
-        print(StatusTable(report).render(), terminator: "")
+        if !Self.isHealthy(report) { throw ExitCode(ExitStatus.unhealthy) }
+    }
+
+    /// Asks the supervisor for its status.
+    static func fetch(location: StateDirOption, timeout: Double) throws -> StatusReport {
+        let reply = try ControlClient.call(.status, location: location, timeout: timeout)
+        guard case .status(let status) = reply else { throw ControlClient.Failure.unexpected(reply) }
+        return status
+    }
+
+    /// Healthy: no slot has failed, and some worker (managed or external) is ready to take requests.
+    static func isHealthy(_ report: StatusReport) -> Bool {
+        !report.slots.contains { $0.state == .failed } && report.broker.workers > 0
     }
 }
 

@@ -8,13 +8,12 @@ struct StopCommand: ParsableCommand {
         commandName: "stop",
         abstract: "Stop a running supervisor gracefully, as SIGTERM does, and wait until it has exited.",
         discussion: """
-            Exit status: 0 once it has exited, 1 if it is still running after --timeout, 2 if none answers, 77 \
+            Exit status: 0 once it has exited, 1 if it is still running after --timeout, 3 if none answers, 77 \
             when permission is denied.
             """
     )
 
-    @Option(help: "The supervisor's state directory.")
-    var stateDir = ".baton"
+    @OptionGroup var location: StateDirOption
 
     @Option(help: "Seconds to wait for it to exit.")
     var timeout: Double = 60
@@ -22,12 +21,12 @@ struct StopCommand: ParsableCommand {
     func run() throws {
         let pid: Int32
         do {
-            let reply = try ControlClient.call(.stop, stateDir: stateDir, timeout: 3)
+            let reply = try ControlClient.call(.stop, location: location, timeout: 3)
             guard case .stopping(let stopping) = reply else { throw ControlClient.Failure.unexpected(reply) }
             pid = stopping
         } catch {
             printError("\(error)")
-            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: 2))
+            throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
         }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {

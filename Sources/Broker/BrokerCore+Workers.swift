@@ -160,6 +160,7 @@ extension BrokerCore {
         workers[id] = worker
         stats.inFlight -= 1
         stats.repliesForwarded += 1
+        metrics.answered(request, now: now)
         if configuration.recordHistory {
             out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now)))
         }

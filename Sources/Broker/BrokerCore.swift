@@ -12,6 +12,8 @@ public struct BrokerCore {
     public let configuration: BrokerConfiguration
     /// Counters and gauges.
     public internal(set) var stats = BrokerStats()
+    /// Outcomes and latency histograms, for `/metrics`.
+    public internal(set) var metrics = BrokerMetrics()
 
     var queue: Deque<PendingRequest> = []
     /// Idle workers, the one that has waited longest first.
@@ -174,6 +176,7 @@ public struct BrokerCore {
             worker.dispatchedAt = now
             workers[workerID] = worker
             stats.requestsDispatched += 1
+            metrics.dispatched(request, now: now)
             stats.inFlight += 1
             if configuration.recordHistory {
                 out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
@@ -188,6 +191,7 @@ public struct BrokerCore {
     mutating func fail(_ request: PendingRequest, _ code: BatonErrorCode, _ text: String, now: UInt64,
                        into out: inout [BrokerAction]) {
         stats.errorReplies += 1
+        metrics.failed(request, code: code, now: now)
         if configuration.recordHistory { out.append(.record(.requestFailed(id: request.id, code: code, at: now))) }
         switch code {
         case .expired: stats.expired += 1

@@ -157,6 +157,8 @@ struct BrokerLoop {
             reply(core.knownWorkers.values.map {
                 WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating)
             })
+        case .snapshot(let reply):
+            reply(snapshot(running: true))
         case .processEnded(let worker, let reason):
             core.workerProcessEnded(worker, reason: reason, now: BatonClock.monotonic(), into: &actions)
         case .drain(let worker):
@@ -188,6 +190,7 @@ struct BrokerLoop {
             switch command {
             case .stats(let reply): reply(core.stats)
             case .workers(let reply): reply([])
+            case .snapshot(let reply): reply(snapshot(running: false))
             case .shutdown(_, let done): done()
             case .stop, .processEnded, .drain: break
             }

@@ -47,6 +47,7 @@ public final class BrokerServer: Sendable {
     enum Command: Sendable {
         case stats(@Sendable (BrokerStats) -> Void)
         case workers(@Sendable ([WorkerSummary]) -> Void)
+        case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case processEnded(worker: [UInt8], reason: String)
         case drain(worker: [UInt8])
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
@@ -125,6 +126,11 @@ public final class BrokerServer: Sendable {
     /// A snapshot of the workers the broker knows, blocking the calling thread (not for async code).
     public func workersBlocking() throws(BrokerError) -> [WorkerSummary] {
         try askBlocking("workers", Command.workers)
+    }
+
+    /// The broker's counters and latency histograms, blocking the calling thread (not for async code).
+    public func snapshotBlocking() throws(BrokerError) -> BrokerSnapshot {
+        try askBlocking("snapshot", Command.snapshot)
     }
 
     /// Sends a query command and waits on this thread for the broker thread's answer.

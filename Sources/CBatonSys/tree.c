@@ -163,3 +163,14 @@ int baton_write_fd(int fd, const char *text)
     } while (n < 0 && errno == EINTR);
     return n == (ssize_t)length ? 0 : -1;
 }
+
+int baton_output_pipe(int *read_fd, int *write_fd)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    *read_fd = fds[0];
+    *write_fd = fds[1];
+    return 0;
+}

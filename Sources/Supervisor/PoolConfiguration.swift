@@ -53,7 +53,7 @@ public struct ReloadOptions: Sendable, Equatable, Codable {
 }
 
 /// The life of a slot.
-public enum SlotState: String, Sendable, Codable {
+public enum SlotState: String, Sendable, Codable, CaseIterable {
     /// A worker process was started and has not said READY yet.
     case starting
     /// Its worker said READY.

@@ -15,23 +15,32 @@ import Foundation
 ///   (even by SIGKILL) it SIGKILLs them all, and the pool's cgroup when there is one;
 /// - with cgroup v2 available, every worker joins the pool's cgroup (``WorkerCgroup``), which also holds
 ///   processes that left their group.
-/// Workers write stdout and stderr to `logs/slot-N.log`.
+/// Workers' stdout and stderr reach the supervisor through a pipe each, which it appends to
+/// `logs/slot-N.log`, rotated by size (``RotatingLogFile``): a worker never writes to a file the supervisor
+/// has rotated away, and output the worker's orphans write after it exited is kept until they end.
 public final class ProcessLauncher: WorkerLauncher {
     private let logDirectory: String
+    private let logPolicy: RotatingLogFile.Policy
+    private let outputEpoll: Int32
+    /// Output pipes being read: read end → slot.
+    private var outputs: [Int32: Int] = [:]
+    private var slotLogs: [Int: RotatingLogFile] = [:]
     private let epoll: Int32
     private let cgroup: WorkerCgroup?
     private let stopGrace: UInt64
     /// Live processes: pid → pidfd (-1 when the kernel gave none).
     private var pidfds: [Int32: Int32] = [:]
-    private var logFiles: [Int: Int32] = [:]
     /// Process groups whose leader has exited but that still have members: pgid → when to SIGKILL them.
     private var lingering: [Int32: UInt64] = [:]
     private var watchdog: (pid: Int32, channel: Int32)?
 
     /// Creates a launcher whose workers write their output under `logDirectory`, join `cgroup` if given, and
     /// whose leftover processes get `stopGrace` nanoseconds between SIGTERM and SIGKILL.
-    public init(logDirectory: String, cgroup: WorkerCgroup? = nil, stopGrace: UInt64 = 5_000_000_000) {
+    public init(logDirectory: String, cgroup: WorkerCgroup? = nil, stopGrace: UInt64 = 5_000_000_000,
+                logPolicy: RotatingLogFile.Policy = RotatingLogFile.Policy()) {
         self.logDirectory = logDirectory
+        self.logPolicy = logPolicy
+        outputEpoll = baton_epoll_create()
         self.cgroup = cgroup
         self.stopGrace = stopGrace
         epoll = baton_epoll_create()
@@ -50,7 +59,12 @@ public final class ProcessLauncher: WorkerLauncher {
 
     public func launch(_ launch: WorkerLaunch) throws(LaunchFailure) -> Int32 {
         let command = launch.command
-        let logFD = logFile(slot: launch.slot)
+        // The worker's stdout and stderr: a pipe the supervisor reads, or straight to the log when none can be made.
+        var readEnd: Int32 = -1
+        var writeEnd: Int32 = -1
+        if baton_output_pipe(&readEnd, &writeEnd) != 0 { (readEnd, writeEnd) = (-1, -1) }
+        defer { if writeEnd >= 0 { Glibc.close(writeEnd) } }
+        if readEnd >= 0 { _ = slotLog(launch.slot) }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BATON_") }
         environment.merge(launch.environment) { _, new in new }
         let argv = [command.executable] + command.arguments
@@ -59,11 +73,12 @@ public final class ProcessLauncher: WorkerLauncher {
         var pidfd: Int32 = -1
         let result = withCStrings(argv) { argvPointer in
             withCStrings(envp) { envPointer in
-                baton_spawn(command.executable, argvPointer, envPointer, logFD, logFD, cgroup?.procsFD ?? -1, &pid,
-                            &pidfd)
+                baton_spawn(command.executable, argvPointer, envPointer, writeEnd, writeEnd, cgroup?.procsFD ?? -1,
+                            &pid, &pidfd)
             }
         }
         guard result == 0 else {
+            if readEnd >= 0 { Glibc.close(readEnd) }
             let code = abs(result)
             throw LaunchFailure(reason: "cannot start \(command.executable): \(String(cString: strerror(code)))",
                                 permanent: result > 0 && [ENOENT, EACCES, ENOEXEC, ENOTDIR, EISDIR].contains(code))
@@ -71,7 +86,34 @@ public final class ProcessLauncher: WorkerLauncher {
         pidfds[pid] = pidfd
         if pidfd >= 0 && epoll >= 0 { _ = baton_epoll_add(epoll, pidfd, UInt64(pid)) }
         if let watchdog { _ = baton_watchdog_note(watchdog.channel, 1, pid) }
+        if readEnd >= 0 {
+            outputs[readEnd] = launch.slot
+            if outputEpoll >= 0 { _ = baton_epoll_add(outputEpoll, readEnd, UInt64(readEnd)) }
+        }
         return pid
+    }
+
+    public var outputDescriptor: Int32 { outputEpoll }
+
+    public func pumpOutput() {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        for (fd, slot) in outputs {
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    buffer.withUnsafeBytes { slotLog(slot)?.write(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+                    continue
+                }
+                if count < 0 && errno == EINTR { continue }
+                if count == 0 {
+                    // Every writer is gone (the worker and whatever it started).
+                    if outputEpoll >= 0 { _ = baton_epoll_remove(outputEpoll, fd) }
+                    Glibc.close(fd)
+                    outputs[fd] = nil
+                }
+                break
+            }
+        }
     }
 
     public func signal(_ pid: Int32, _ signal: WorkerSignal) {
@@ -131,9 +173,12 @@ public final class ProcessLauncher: WorkerLauncher {
             cgroup.killAll()
             cgroup.remove()
         }
-        for fd in logFiles.values { Glibc.close(fd) }
-        logFiles = [:]
+        pumpOutput()
+        for fd in outputs.keys { Glibc.close(fd) }
+        outputs = [:]
+        slotLogs = [:]
         if epoll >= 0 { Glibc.close(epoll) }
+        if outputEpoll >= 0 { Glibc.close(outputEpoll) }
         if let watchdog {
             // Closing the channel ends the watchdog (every group it knew of is gone by now).
             Glibc.close(watchdog.channel)
@@ -144,16 +189,15 @@ public final class ProcessLauncher: WorkerLauncher {
         }
     }
 
-    /// The append-only log file a slot's workers write their stdout and stderr to.
-    private func logFile(slot: Int) -> Int32 {
-        if let fd = logFiles[slot] { return fd }
+    /// The log of a slot's workers' stdout and stderr.
+    private func slotLog(_ slot: Int) -> RotatingLogFile? {
+        if let log = slotLogs[slot] { return log }
         try? FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         // Never through a symbolic link: the state directory was checked at start, this keeps it so.
-        let fd = open(logDirectory + "/slot-\(slot).log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                      0o600)
-        if fd >= 0 { logFiles[slot] = fd }
-        return fd
+        let log = RotatingLogFile(path: logDirectory + "/slot-\(slot).log", policy: logPolicy)
+        slotLogs[slot] = log
+        return log
     }
 }
 

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Store
 
@@ -11,6 +12,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var slots: [SlotStatus]
     /// The broker's counters (queue depth and in-flight included).
     public var broker: BrokerStats
+    /// How long requests took from arrival to reply, since the supervisor started (nil from older supervisors).
+    public var requestLatency: LatencyHistogram?
     /// The history recorder's counters (nil when recording is off): rows written, events dropped, failed writes.
     public var history: RecorderStats?
     /// Control requests refused because the peer was neither the supervisor's uid nor root.

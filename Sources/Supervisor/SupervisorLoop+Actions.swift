@@ -59,8 +59,10 @@ extension SupervisorLoop {
             record(.supervisor(kind: .spawnFailed, slot: slot, workerID: workerID, generation: generation,
                                detail: error.reason, at: now))
             var random = SystemRandomNumberGenerator()
-            return pool.spawnFailed(slot: slot, workerID: workerID, reason: error.reason, permanent: error.permanent,
-                                    now: now, using: &random)
+            let actions = pool.spawnFailed(slot: slot, workerID: workerID, reason: error.reason,
+                                           permanent: error.permanent, now: now, using: &random)
+            metrics.countRestarts(actions, reason: "spawn-failed")
+            return actions
         }
         let now = BatonClock.monotonic()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
@@ -79,6 +81,7 @@ extension SupervisorLoop {
             reloadOptions.readyTimeout = UInt64(reload.readyTimeoutSeconds * 1e9)
             reloadOptions.drainTimeout = UInt64(reload.drainTimeoutSeconds * 1e9)
             if let refusal = startReload(command: reload.command, options: reloadOptions, requester: peer) {
+                metrics.reloadRefused()
                 control?.send(.refused(refusal), to: peer)
             }
         case .stop:
@@ -86,11 +89,13 @@ extension SupervisorLoop {
             _ = baton_kill(getpid(), SIGTERM)
             control?.send(.stopping(pid: getpid()), to: peer)
         case .status:
-            let broker = (try? server.broker.statsBlocking()) ?? BrokerStats()
+            let snapshot = try? server.broker.snapshotBlocking()
+            let broker = snapshot?.stats ?? BrokerStats()
             let command = generations.command(of: pool.currentGeneration) ?? options.command
             var report = StatusReport(pid: getpid(), command: command.display, slots: slotStatus(), broker: broker,
                                       history: options.historyStats?())
             report.controlPeersRefused = control?.refusedPeers ?? 0
+            report.requestLatency = snapshot?.metrics.requestDuration
             control?.send(.status(report), to: peer)
         }
     }

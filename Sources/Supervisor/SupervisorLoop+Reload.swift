@@ -38,6 +38,7 @@ extension SupervisorLoop {
                            detail: command.display, at: now))
         reloadRequester = requester
         _ = baton_sd_notify("RELOADING=1")
+        metrics.reloadStarted(now: now)
         do {
             perform(try pool.beginReload(to: generation, options: reloadOptions, now: now))
         } catch {
@@ -60,6 +61,7 @@ extension SupervisorLoop {
 
     mutating func finishReload(succeeded: Bool, generation: Int, previous: Int, message: String) {
         let now = BatonClock.monotonic()
+        metrics.reloadFinished(succeeded: succeeded, now: now)
         if succeeded {
             record(.generationState(id: generation, state: .active, reason: nil, at: now))
             if previous != generation {

@@ -18,6 +18,8 @@ struct SupervisorLoop {
     var generations: GenerationCatalogue
     /// The control peer waiting for the running reload.
     var reloadRequester: ControlServer.Peer?
+    /// Restarts and reloads counted for `/metrics`.
+    var metrics = SupervisorMetrics()
 
     init(server: SupervisorServer) {
         self.server = server
@@ -66,6 +68,7 @@ struct SupervisorLoop {
         let wakeItem = poller.add(fileDescriptor: server.wake)
         let exitItem = poller.add(fileDescriptor: launcher.exitDescriptor)
         let controlItem = control.register(in: &poller)
+        let outputItem = launcher.outputDescriptor >= 0 ? poller.add(fileDescriptor: launcher.outputDescriptor) : nil
         while !(pool.stopping && pool.allExited) {
             let now = BatonClock.monotonic()
             var timeout = launcher.needsPolling ? 50 : 250
@@ -78,6 +81,7 @@ struct SupervisorLoop {
                 for command in server.takeCommands() { handle(command) }
                 if baton_take_hangup() != 0 { hangup() }
             }
+            if let outputItem, poller.isReady(outputItem) { launcher.pumpOutput() }
             if poller.isReady(exitItem) || launcher.needsPolling || pool.stopping {
                 reapExited()
             }
@@ -102,6 +106,8 @@ struct SupervisorLoop {
             break
         case .controlReply(let reply, let peer):
             control?.send(reply, to: peer)
+        case .snapshot(let reply):
+            reply(snapshot())
         case .stop(let done):
             stopWaiters.append(done)
             if !pool.stopping {
@@ -114,6 +120,7 @@ struct SupervisorLoop {
     private mutating func hangup() {
         logger.info("SIGHUP: rolling reload of the current command")
         if let refusal = startReload(command: nil, options: ReloadOptions(), requester: nil) {
+            metrics.reloadRefused()
             logger.error("reload refused", metadata: ["reason": "\(refusal)"])
         }
     }
@@ -123,12 +130,16 @@ struct SupervisorLoop {
         let exited = launcher.reapExited()
         guard !exited.isEmpty else { return }
         for (pid, exit) in exited {
-            if let worker = pool.exitingWorker(pid: pid) {
+            let exiting = pool.exitingWorker(pid: pid)
+            if let worker = exiting {
                 record(.workerExited(workerID: worker.workerID, code: exit.code, signal: exit.signal,
                                      reason: worker.reason, at: BatonClock.monotonic()))
             }
             var random = SystemRandomNumberGenerator()
-            perform(pool.processExited(pid: pid, exit: exit.description, now: BatonClock.monotonic(), using: &random))
+            let actions = pool.processExited(pid: pid, exit: exit.description, now: BatonClock.monotonic(),
+                                             using: &random)
+            metrics.countRestarts(actions, reason: (exiting?.reason ?? .crashed).rawValue)
+            perform(actions)
         }
         registry.record(pool.livePids)
     }

@@ -56,6 +56,7 @@ public final class SupervisorServer: Sendable {
         case stop(@Sendable () -> Void)
         /// A control reply to send from the supervisor thread (which alone may touch the control socket).
         case controlReply(ControlReply, to: ControlServer.Peer)
+        case snapshot(@Sendable (SupervisorMetrics?) -> Void)
     }
 
     /// The options.
@@ -97,6 +98,7 @@ public final class SupervisorServer: Sendable {
             for command in leftover {
                 switch command {
                 case .stop(let done): done()
+                case .snapshot(let reply): reply(nil)
                 case .workerEvent, .controlReply: break
                 }
             }

@@ -71,4 +71,16 @@ public protocol WorkerLauncher: AnyObject {
     func reapExited() -> [(pid: Int32, exit: ProcessExit)]
     /// Ends every live process at once (SIGKILL) and releases the launcher's descriptors.
     func close(killing: Bool)
+    /// A file descriptor that becomes readable when workers' output is waiting to be written to their logs,
+    /// or -1 when the launcher has none.
+    var outputDescriptor: Int32 { get }
+    /// Moves waiting worker output to the log files, without blocking.
+    func pumpOutput()
+}
+
+extension WorkerLauncher {
+    /// No output to move.
+    public var outputDescriptor: Int32 { -1 }
+    /// Nothing to do.
+    public func pumpOutput() {}
 }

@@ -9,7 +9,7 @@ import Testing
 @Suite("The composition root runs in-process with a fake launcher", .serialized, .timeLimit(.minutes(1)))
 struct InProcessSupervisorTests {
     /// Waits until `condition` holds, up to `seconds`.
-    func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
+    func waitUntil(_ seconds: Double = 30, _ condition: () -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition() { return true }

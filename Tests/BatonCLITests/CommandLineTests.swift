@@ -63,17 +63,17 @@ struct CommandLineTests {
         #expect(serve.contains("--history-retention"))
     }
 
-    @Test("baton call reports a missing broker as a timeout with exit status 4")
+    @Test("baton call reports a missing broker as a timeout with exit status 3 (nothing answered)")
     func callTimeout() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (status, output) = try runBaton(["call", "--frontend", "ipc://\(directory)/nobody", "--timeout", "0.2",
                                              "hello"], directory: directory)
-        #expect(status == 4)
+        #expect(status == 3)
         #expect(output.contains("no reply"), "\(output)")
     }
 
-    @Test("baton call prints a BATON-ERR reply to stderr with exit status 3")
+    @Test("baton call prints a BATON-ERR reply to stderr with exit status 4")
     func callErrorReply() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -82,7 +82,7 @@ struct CommandLineTests {
         #expect(serve.waitForOutput("serving"))
         let (status, output) = try runBaton(["call", "--frontend", "ipc://\(directory)/fe", "hello"],
                                             directory: directory)
-        #expect(status == 3)
+        #expect(status == 4)
         #expect(output.contains("BATON-ERR expired"), "\(output)")
         serve.signal(SIGTERM)
         #expect(serve.wait() == 0)

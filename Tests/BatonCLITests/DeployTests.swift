@@ -35,6 +35,7 @@ struct DeployTests {
             .appendingPathComponent("../../deploy/baton.conf").standardizedFileURL.path
         let file = try ConfigFile(text: try String(contentsOfFile: path, encoding: .utf8), path: path)
         #expect(file.flags.contains("--workers=8"))
+        #expect(file.flags.contains("--metrics=127.0.0.1:9750"))
         #expect(file.command.first == "/opt/game/current/bin/match-server")
     }
 

@@ -62,7 +62,7 @@ final class ManagedServe {
 func supervisorStatus(stateDir: String, directory: String) -> StatusReport? {
     guard let (status, output) = try? runBaton(["status", "--state-dir", stateDir, "--json", "--timeout", "2"],
                                                directory: directory),
-          status == 0
+          status == 0 || status == 1  // 1: answered, but a slot failed or no worker is ready
     else { return nil }
     return try? JSONDecoder().decode(StatusReport.self, from: Data(output.utf8))
 }

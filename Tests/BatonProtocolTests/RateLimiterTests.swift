@@ -15,3 +15,22 @@ struct RateLimiterTests {
         #expect(limiter.allow(now: 1_020) == (true, 0))
     }
 }
+
+@Suite("Quantiles from the latency histogram")
+struct LatencyQuantileTests {
+    @Test("the quantile is the upper bound of the bucket holding it, over a window between two copies")
+    func quantiles() {
+        var histogram = LatencyHistogram(bounds: [1_000, 2_000, 4_000])
+        #expect(histogram.quantile(0.99) == nil)
+        for _ in 0..<98 { histogram.record(500) }
+        histogram.record(1_500)
+        histogram.record(3_000)
+        #expect(histogram.quantile(0.5) == 1_000)
+        #expect(histogram.quantile(0.99) == 2_000)
+        #expect(histogram.quantile(1.0) == 4_000)
+        let earlier = histogram
+        histogram.record(10_000)
+        #expect(histogram.quantile(0.99, since: earlier) == .max, "only the new, slow observation counts")
+        #expect(histogram.quantile(0.5, since: histogram) == nil)
+    }
+}

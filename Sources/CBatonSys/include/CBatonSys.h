@@ -74,6 +74,8 @@ int baton_reap_group(int pgid);
 int baton_start_watchdog(int cgroup_kill_fd, int *channel);
 /// Tells the watchdog that a process group was added (`added` 1) or has ended (0); 0 or -1 with errno.
 int baton_watchdog_note(int channel, int added, int pgid);
+/// Creates a close-on-exec pipe whose read end is non-blocking (a worker's output); 0 or -1 with errno.
+int baton_output_pipe(int *read_fd, int *write_fd);
 /// Writes a string to a file descriptor; 0 or -1 with errno.
 int baton_write_fd(int fd, const char *text);
 

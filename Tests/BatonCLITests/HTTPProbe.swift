@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// A minimal HTTP/1.1 client over a blocking loopback socket, for the metrics endpoint and Prometheus' API.
+enum HTTPProbe {
+    /// `GET path` on 127.0.0.1:port with `Connection: close`; nil if nothing answers within `seconds`.
+    static func get(port: UInt16, _ path: String, seconds: Int = 5) -> (status: Int, body: String)? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = loopback(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return nil }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let statusLine = text.split(separator: "\r\n").first, let headerEnd = text.range(of: "\r\n\r\n") else {
+            return nil
+        }
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
+        return (status, String(text[headerEnd.upperBound...]))
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (for a program that cannot report the port it bound).
+    static func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(fd, $0, length)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    private static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    /// Polls `GET path` until `condition` holds on the answer, up to `seconds`; returns the last answer.
+    @discardableResult
+    static func waitFor(port: UInt16, _ path: String, _ what: String, seconds: Double = 15,
+                        _ condition: ((status: Int, body: String)) -> Bool) -> (status: Int, body: String)? {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last: (status: Int, body: String)?
+        while Date() < deadline {
+            last = get(port: port, path)
+            if let last, condition(last) { return last }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Issue.record("timed out waiting for \(what) on \(path); last answer: \(String(describing: last))")
+        return last
+    }
+}
+
+extension Child {
+    /// The port of `serve --metrics 127.0.0.1:0`, from its "metrics listening" log line.
+    func metricsPort(seconds: Double = 20) -> UInt16? {
+        guard waitForOutput("metrics listening", seconds: seconds),
+              let match = output.firstMatch(of: /url=http:\/\/127\.0\.0\.1:(\d+)\/metrics/)
+        else { return nil }
+        return UInt16(match.1)
+    }
+}
+
+/// The value of one sample, `name{labels} value`, in a Prometheus text exposition.
+func sample(_ exposition: String, _ series: String) -> Double? {
+    for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Supervisor
+import Testing
+
+@Suite("serve --metrics: health, readiness and supervisor numbers over HTTP", .serialized, .timeLimit(.minutes(3)))
+struct MetricsServeTests {
+    @Test("/readyz is 503 with no worker, 200 once an external worker is READY, and 503 during the shutdown drain")
+    func readinessFollowsWorkersAndDrain() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (serve, frontend, backend) = try ServedBroker.start(in: directory, ["--metrics", "127.0.0.1:0",
+                                                                                "--drain-timeout", "20"])
+        let port = try #require(serve.metricsPort(), "\(serve.output)")
+        #expect(HTTPProbe.get(port: port, "/healthz")?.status == 200)
+        let idle = HTTPProbe.get(port: port, "/readyz")
+        #expect(idle?.status == 503)
+        #expect(idle?.body == "no worker is ready\n")
+        #expect(HTTPProbe.get(port: port, "/nothing-here")?.status == 404)
+
+        let worker = try Child(Harness.exampleWorkerPath, ["--backend", backend, "--work-ms", "2500"], name: "worker",
+                               directory: directory)
+        defer { worker.signal(SIGKILL) }
+        HTTPProbe.waitFor(port: port, "/readyz", "200 once the worker is READY") { $0.status == 200 }
+
+        let call = try Child.baton(["call", "--frontend", frontend, "slow"], name: "call", directory: directory)
+        HTTPProbe.waitFor(port: port, "/metrics", "the request in flight") {
+            sample($0.body, "baton_requests_in_flight") == 1
+        }
+        serve.signal(SIGTERM)
+        let draining = HTTPProbe.waitFor(port: port, "/readyz", "503 while draining") { $0.status == 503 }
+        #expect(draining?.body == "draining: Baton is shutting down\n")
+        #expect(HTTPProbe.get(port: port, "/healthz")?.status == 200, "the broker loop still runs while it drains")
+        #expect(call.wait() == 0)
+        #expect(call.output == "slow\n")
+        #expect(serve.wait() == 0, "\(serve.output)")
+        #expect(HTTPProbe.get(port: port, "/healthz") == nil, "nothing listens once serve has exited")
+    }
+
+    @Test("a crash, a reload and a refused reload show in restarts, reloads, workers and the generation info")
+    func supervisorNumbers() throws {
+        let serve = try ManagedServe(workers: 1, options: ["--metrics", "127.0.0.1:0", "--restart-delay", "10"])
+        let port = try #require(serve.child.metricsPort(), "\(serve.child.output)")
+        let ready = serve.waitForStatus("ready") { $0.slots.first?.state == .ready }
+        let victim = try #require(ready?.slots.first?.pid)
+        let first = HTTPProbe.waitFor(port: port, "/metrics", "one ready worker") {
+            sample($0.body, "baton_workers{state=\"ready\"}") == 1
+        }?.body ?? ""
+        let info = /baton_generation_info\{generation="1",digest="([0-9a-f]{64})"\}/
+        let digest = try #require(first.firstMatch(of: info), "\(first)")
+
+        kill(victim, SIGKILL)
+        HTTPProbe.waitFor(port: port, "/metrics", "the crash counted and the slot back") {
+            sample($0.body, "baton_worker_restarts_total{reason=\"crashed\"}") == 1
+                && sample($0.body, "baton_workers{state=\"ready\"}") == 1
+        }
+
+        let (reloaded, reloadOutput) = try runBaton(["reload", "--state-dir", serve.stateDir],
+                                                    directory: serve.directory, seconds: 60)
+        #expect(reloaded == 0, "\(reloadOutput)")
+        let (refused, _) = try runBaton(["reload", "--state-dir", serve.stateDir, "--", "/nonexistent/worker"],
+                                        directory: serve.directory)
+        #expect(refused != 0)
+        let after = HTTPProbe.get(port: port, "/metrics")?.body ?? ""
+        #expect(sample(after, "baton_reloads_total{result=\"succeeded\"}") == 1, "\(after)")
+        #expect(sample(after, "baton_reloads_total{result=\"refused\"}") == 1)
+        #expect(sample(after, "baton_reloads_total{result=\"rolled-back\"}") == 0)
+        #expect(sample(after, "baton_reload_duration_seconds_count") == 1)
+        #expect(sample(after, "baton_generation_info{generation=\"2\",digest=\"\(digest.1)\"}") == 1,
+                "the same binary, so the same digest")
+        #expect(!after.contains("generation=\"1\""))
+        serve.child.signal(SIGTERM)
+        #expect(serve.child.wait() == 0)
+    }
+
+    @Test("a metrics address that is malformed or in use stops serve at start-up with status 2")
+    func badAddressStopsServe() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/a", withIntermediateDirectories: true)
+        let (first, _, _) = try ServedBroker.start(in: directory + "/a", ["--metrics", "127.0.0.1:0"])
+        let port = try #require(first.metricsPort())
+        for (address, message) in [("127.0.0.1:\(port)", "Address already in use"), ("somewhere", "HOST:PORT")] {
+            let (status, output) = try runBaton(["serve", "--frontend", "ipc://\(directory)/fe", "--workers", "0",
+                                                 "--state-dir", directory + "/state", "--metrics", address],
+                                                directory: directory)
+            #expect(status == 2, "\(output)")
+            #expect(output.contains(message), "\(output)")
+        }
+        first.signal(SIGTERM)
+        #expect(first.wait() == 0)
+    }
+}
