@@ -1,5 +1,9 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `baton`: a process supervisor for game servers, with an in-process ZeroMQ LRU broker.
 @main
 struct Baton: AsyncParsableCommand {
@@ -19,7 +23,12 @@ struct Baton: AsyncParsableCommand {
     )
 
     /// Expands `serve --config FILE` before parsing, then runs the command.
+    ///
+    /// SIGPIPE is ignored first, in every command: a log or output pipe whose reader has gone (`| head`, a
+    /// `tee` stopped by Ctrl-C) makes writes fail with `EPIPE`, which logging ignores, instead of killing
+    /// the process (and, for `serve`, skipping the drain). Workers start with default dispositions.
     static func main() async {
+        _ = signal(SIGPIPE, SIG_IGN)
         let arguments: [String]
         do {
             arguments = try ConfigFile.expand(CommandLine.arguments)

@@ -60,8 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Managed worker processes (slots); 0 runs the broker alone.")
     var workers = 4
 
-    @Option(help: "Seconds a request may run before its worker counts as hung and is replaced (0: no limit).")
-    var requestTimeout: Double = 0
+    @Option(help: "Seconds a request may run before it gets worker-died and its worker counts as hung (0: no limit).")
+    var requestTimeout: Double = 30
 
     @Option(help: "Seconds between SIGTERM and SIGKILL when a worker is stopped.")
     var stopGrace: Double = 5

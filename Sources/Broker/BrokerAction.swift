@@ -54,4 +54,6 @@ public enum BrokerLogEvent: Sendable, Equatable {
     case malformedWorkerMessage(worker: [UInt8], frames: Int)
     /// A reply for a request the worker no longer holds (late after a timeout, or duplicated).
     case staleReply(worker: [UInt8])
+    /// A busy worker's connection closed before its reply arrived; its request was answered `bad-reply`.
+    case lostReply(worker: [UInt8])
 }

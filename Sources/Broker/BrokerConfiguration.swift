@@ -10,7 +10,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var heartbeatLiveness: Int = 3
     /// A request served longer than this marks its worker hung: the worker is dropped (and its process ended
     /// by the supervisor), and the request is retried or answered `worker-died`. `nil`: no limit.
-    public var requestTimeout: UInt64? = nil
+    ///
+    /// The default, 30 s, is finite so that a worker that cannot answer (a stopped REQ worker, one whose reply
+    /// was lost, one that answers with the wrong token) never holds a request, and a client, forever.
+    public var requestTimeout: UInt64? = 30 * Self.second
     /// How many times a request whose worker was lost is sent to another worker (0: answer `worker-died`).
     public var retryOnCrash: Int = 0
 

@@ -2,11 +2,13 @@ import BatonProtocol
 import DequeModule
 
 extension BrokerCore {
-    /// A message arrived on the backend: `[worker][""]?[payload…]`.
+    /// A message arrived on the backend: `[worker][""]?[payload…]`, on the connection with file descriptor
+    /// `connection` (-1: unknown; see ``connectionClosed(_:now:into:)``).
     ///
     /// The payload is READY (`"READY"` or `0x01`), HEARTBEAT (`0x02`, DEALER framing only), or a reply
     /// `[token][""][body…]`.
-    public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, connection: Int32 = -1,
+                                       into out: inout [BrokerAction]) {
         guard frames.count >= 2, !frames[0].isEmpty else {
             return malformed(worker: frames.first ?? [], frames: frames.count, now: now, into: &out)
         }
@@ -26,10 +28,10 @@ extension BrokerCore {
         if payload.count == 1 {
             if first == WireProtocol.readyText || first == WireProtocol.readyByte {
                 return ready(id, framing: framing, heartbeating: framing == .dealer && first == WireProtocol.readyByte,
-                             now: now, into: &out)
+                             connection: connection, now: now, into: &out)
             }
             if first == WireProtocol.heartbeatByte && framing == .dealer {
-                return heartbeat(id, now: now)
+                return heartbeat(id, connection: connection, now: now, into: &out)
             }
         }
         guard payload.count >= 3, let token = WireProtocol.requestID(fromToken: first),
@@ -37,8 +39,8 @@ extension BrokerCore {
         else {
             return malformed(worker: id, frames: frames.count, now: now, into: &out)
         }
-        reply(from: id, framing: framing, token: token, body: payload[(payload.startIndex + 2)...], now: now,
-              into: &out)
+        reply(from: id, framing: framing, token: token, body: payload[(payload.startIndex + 2)...],
+              connection: connection, now: now, into: &out)
     }
 
     /// A send to a worker failed because it is gone (`EHOSTUNREACH`): remove it.
@@ -46,10 +48,17 @@ extension BrokerCore {
     /// If the failed send was the dispatch of its request (`dispatchFailed`), the request never reached the
     /// worker, so it is queued again at the front without counting as an attempt. Otherwise (a heartbeat
     /// found it gone) the worker may have died of its request: that request is lost as with any dead worker
-    /// (retried under `--retry-on-crash`, else answered `worker-died`).
+    /// (retried under `--retry-on-crash`, else answered `worker-died`). A heartbeat that finds gone a worker
+    /// whose connection closed less than ``connectionLossGrace`` ago removes nothing: the worker may be
+    /// reconnecting (libzmq closed its connection for an oversized message).
     public mutating func workerUnreachable(_ id: [UInt8], dispatchFailed: Bool = true, now: UInt64,
                                            into out: inout [BrokerAction]) {
         guard var worker = workers[id] else { return }
+        if !dispatchFailed && worker.connection == Self.closedConnection
+            && now &- worker.connectionClosedAt < Self.connectionLossGrace
+        {
+            return
+        }
         if dispatchFailed, var request = worker.request {
             request.attempts -= 1
             worker.request = nil
@@ -79,12 +88,13 @@ extension BrokerCore {
     public mutating func removeWorker(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
         guard let worker = workers.removeValue(forKey: id) else { return }
         if !draining.isEmpty { draining.remove(id) }
+        if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         if worker.heartbeating { heartbeatingWorkers -= 1 }
         if let index = idle.firstIndex(of: id) { idle.remove(at: index) }
         stats.workers = workers.count
         out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.request != nil)))
         if configuration.recordHistory {
-            out.append(.record(.workerLost(workerID: String(decoding: id, as: UTF8.self), reason: reason, at: now)))
+            out.append(.record(.workerLost(workerID: HistoryEvent.workerID(forRoutingID: id), reason: reason, at: now)))
         }
         if let request = worker.request {
             stats.inFlight -= 1
@@ -95,11 +105,12 @@ extension BrokerCore {
 
     // MARK: Internals
 
-    private mutating func ready(_ id: [UInt8], framing: WorkerFraming, heartbeating: Bool, now: UInt64,
-                                into out: inout [BrokerAction]) {
+    private mutating func ready(_ id: [UInt8], framing: WorkerFraming, heartbeating: Bool, connection: Int32 = -1,
+                                now: UInt64, into out: inout [BrokerAction]) {
         if var worker = workers[id] {
             // A known worker saying READY again has restarted: whatever it held is lost.
             worker.lastSeen = now
+            worker.connection = connection
             worker.framing = framing
             if worker.heartbeating != heartbeating { heartbeatingWorkers += heartbeating ? 1 : -1 }
             worker.heartbeating = heartbeating
@@ -114,7 +125,8 @@ extension BrokerCore {
                 if !idle.contains(id) { makeIdle(id) }
             }
         } else {
-            workers[id] = WorkerRecord(id: id, framing: framing, heartbeating: heartbeating, lastSeen: now)
+            workers[id] = WorkerRecord(id: id, framing: framing, heartbeating: heartbeating, lastSeen: now,
+                                       connection: connection)
             if heartbeating {
                 if heartbeatingWorkers == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
                 heartbeatingWorkers += 1
@@ -123,31 +135,45 @@ extension BrokerCore {
             makeIdle(id)
             out.append(.worker(.ready(worker: id, heartbeating: heartbeating)))
             if configuration.recordHistory {
-                out.append(.record(.workerReady(workerID: String(decoding: id, as: UTF8.self), at: now)))
+                out.append(.record(.workerReady(workerID: HistoryEvent.workerID(forRoutingID: id), at: now)))
             }
         }
         pump(now: now, into: &out)
     }
 
-    private mutating func heartbeat(_ id: [UInt8], now: UInt64) {
+    private mutating func heartbeat(_ id: [UInt8], connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
         // Liveness only: a heartbeat never makes a busy worker idle.
-        guard workers[id] != nil else {
+        guard var worker = workers[id] else {
             stats.unknownHeartbeats += 1
             return
         }
-        workers[id]!.lastSeen = now
+        worker.lastSeen = now
+        worker.connection = connection
+        if !worker.heartbeating {
+            // A worker taken back by a late reply (registered without heartbeats) that heartbeats is held to
+            // its liveness again.
+            worker.heartbeating = true
+            if heartbeatingWorkers == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
+            heartbeatingWorkers += 1
+        }
+        workers[id] = worker
+        if !connectionLosses.isEmpty && connectionLosses[id] != nil {
+            heardAfterConnectionLoss(id, now: now, into: &out)
+        }
     }
 
     private mutating func reply(from id: [UInt8], framing: WorkerFraming, token: UInt64, body: ArraySlice<[UInt8]>,
-                                now: UInt64, into out: inout [BrokerAction]) {
+                                connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
         guard var worker = workers[id] else {
-            // A worker the broker does not know (it connected before a broker restart): the reply's client is
-            // unknown, but the worker is now waiting for work.
+            // A worker the broker does not know (it connected before a broker restart, or it is an external
+            // worker dropped after a request timeout whose late reply this is): the reply's client is gone or
+            // already answered, but the worker is now waiting for work.
             stats.staleReplies += 1
             out.append(.log(.staleReply(worker: id)))
-            return ready(id, framing: framing, heartbeating: false, now: now, into: &out)
+            return ready(id, framing: framing, heartbeating: false, connection: connection, now: now, into: &out)
         }
         worker.lastSeen = now
+        worker.connection = connection
         guard let request = worker.request, request.id == token else {
             stats.staleReplies += 1
             workers[id] = worker
@@ -158,6 +184,7 @@ extension BrokerCore {
         worker.request = nil
         worker.served += 1
         workers[id] = worker
+        if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         stats.inFlight -= 1
         stats.repliesForwarded += 1
         metrics.answered(request, now: now)
@@ -198,7 +225,7 @@ extension BrokerCore {
         }
     }
 
-    private mutating func makeIdle(_ id: [UInt8]) {
+    mutating func makeIdle(_ id: [UInt8]) {
         if !draining.isEmpty && draining.contains(id) { return }
         idle.append(id)
         stats.idleWorkers = idle.count

@@ -23,11 +23,16 @@ public struct BrokerCore {
     var nextHeartbeatAt: UInt64 = 0
     var heartbeatingWorkers = 0
     var stopping = false
-    /// Workers dropped as hung or silent, with the time until which whatever they send is ignored: until
-    /// their process is gone (the supervisor says so), or ``banDuration`` for workers nobody supervises.
+    /// Managed workers dropped as hung or silent, with the time until which whatever they send is ignored:
+    /// until their process is gone (the supervisor says so), at most ``banDuration``. External workers are
+    /// never banned: a late reply brings one back (its REQ socket is waiting for the next request).
     var banned: [[UInt8]: UInt64] = [:]
-    /// How long a dropped worker is ignored when no supervisor reports its end.
+    /// How long a dropped managed worker is ignored when the supervisor does not report its end.
     static let banDuration: UInt64 = 30_000_000_000
+    /// Routing ids of workers whose process the supervisor started and has not yet reported ended.
+    var managed: Set<[UInt8]> = []
+    /// Busy workers whose connection closed, waiting for the outcome (see ``connectionClosed(_:now:into:)``).
+    var connectionLosses: [[UInt8]: ConnectionLoss] = [:]
     /// Workers being drained for a replacement: they get no new requests.
     var draining: Set<[UInt8]> = []
     var nextTimeoutCheckAt: UInt64 = 0
@@ -64,6 +69,10 @@ public struct BrokerCore {
         if configuration.recordHistory {
             out.append(.record(.requestReceived(id: request.id, client: frames[0], bytes: request.bodySize, at: now)))
         }
+        if stopping {
+            // Read while shutting down (from ZeroMQ's pipes): answered at once, never left unanswered.
+            return fail(request, .shuttingDown, "the broker is shutting down", now: now, into: &out)
+        }
         queue.append(request)
         noteQueueDepth()
         pump(now: now, into: &out)
@@ -87,6 +96,9 @@ public struct BrokerCore {
         }
         if configuration.requestTimeout != nil && stats.inFlight > 0 {
             deadline = min(deadline ?? .max, nextTimeoutCheckAt)
+        }
+        if let loss = connectionLossDeadline {
+            deadline = min(deadline ?? .max, loss)
         }
         return deadline
     }
@@ -121,6 +133,7 @@ public struct BrokerCore {
                 dropHung(id, reason: "request ran past \(timeout / 1_000_000) ms", now: now, into: &out)
             }
         }
+        if !connectionLosses.isEmpty { settleConnectionLosses(now: now, into: &out) }
         pump(now: now, into: &out)
     }
 
@@ -129,6 +142,7 @@ public struct BrokerCore {
     public mutating func workerProcessEnded(_ id: [UInt8], reason: String, now: UInt64,
                                             into out: inout [BrokerAction]) {
         banned[id] = nil
+        managed.remove(id)
         removeWorker(id, reason: reason, now: now, into: &out)
     }
 
@@ -136,7 +150,8 @@ public struct BrokerCore {
 
     /// Stops taking requests and answers every queued one with `shutting-down`.
     ///
-    /// Requests in flight stay with their workers; ``inFlightCount`` tells when they are done.
+    /// Requests in flight stay with their workers; ``inFlightCount`` tells when they are done. Requests read
+    /// from now on are answered `shutting-down` at once.
     public mutating func beginShutdown(now: UInt64, into out: inout [BrokerAction]) {
         stopping = true
         while let request = queue.popFirst() {
@@ -148,11 +163,24 @@ public struct BrokerCore {
     /// Requests being served by workers now.
     public var inFlightCount: Int { stats.inFlight }
 
+    /// Answers every request still in flight with `worker-died`: the shutdown's drain timeout passed before
+    /// its worker answered (the worker may have done part of the work). A reply that comes later is stale.
+    public mutating func failInFlight(reason: String, now: UInt64, into out: inout [BrokerAction]) {
+        for (id, worker) in workers {
+            guard let request = worker.request else { continue }
+            workers[id]?.request = nil
+            connectionLosses[id] = nil
+            stats.inFlight -= 1
+            fail(request, .workerDied, reason, now: now, into: &out)
+        }
+    }
+
     // MARK: Internals
 
-    /// Removes a worker that hung or went silent, ignores it for a while, and asks for its process to end.
+    /// Removes a worker that hung or went silent and asks for its process to end. A managed worker is
+    /// ignored until its process has ended; an external one is taken back by its next READY or (late) reply.
     private mutating func dropHung(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
-        banned[id] = now + Self.banDuration
+        if managed.contains(id) { banned[id] = now + Self.banDuration }
         out.append(.worker(.hung(worker: id, reason: reason)))
         removeWorker(id, reason: reason, now: now, into: &out)
     }

@@ -114,6 +114,9 @@ extension BrokerLoop {
         case .staleReply(let worker):
             logger.notice("dropped a reply for a request the worker no longer holds",
                           metadata: ["worker": "\(Message.render(worker))"])
+        case .lostReply(let worker):
+            logger.warning("a busy worker's connection closed before its reply arrived (too large?); answered bad-reply",
+                           metadata: ["worker": "\(Message.render(worker))"])
         }
     }
 }

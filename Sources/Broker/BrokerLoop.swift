@@ -18,6 +18,8 @@ struct BrokerLoop {
     var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
     /// When a graceful shutdown began, its deadline, and who to tell when it is done.
     var draining: (deadline: UInt64, done: [@Sendable () -> Void])?
+    /// When the frontend was last read during a shutdown (it closes once quiet).
+    var lastClientRead: UInt64 = 0
     var running = true
     /// Longest time a client request waits unread in ZeroMQ's queues while every worker is busy.
     static let frontendSweep: UInt64 = 10_000_000
@@ -44,13 +46,15 @@ struct BrokerLoop {
             finish()
             return started(.failure(BrokerError(.zeroMQ, "\(error)")))
         }
+        let monitor = openMonitor(on: backend)
         defer {
             frontend.close()
             backend.close()
+            monitor?.close()
             finish()
         }
         do {
-            try serve(frontend: frontend, backend: backend)
+            try serve(frontend: frontend, backend: backend, monitor: monitor)
         } catch {
             logger.critical("broker stopped on an error", metadata: ["error": "\(error)"])
         }
@@ -81,11 +85,12 @@ struct BrokerLoop {
         return (frontend, backend)
     }
 
-    private mutating func serve(frontend: Socket, backend: Socket) throws {
+    private mutating func serve(frontend: Socket, backend: Socket, monitor: Socket?) throws {
         var poller = Poller()
         let backendItem = poller.add(backend)
         let wakeItem = poller.add(fileDescriptor: server.wakeup.fd)
-        let frontendItem = poller.add(frontend)  // last, so that polling two items leaves it out
+        let monitorItem = monitor.map { poller.add($0) }
+        let frontendItem = poller.add(frontend)  // last, so that polling one item fewer leaves it out
         var frames: [[UInt8]] = []
         let batch = max(server.options.batch, 1)
         var nextSweep: UInt64 = 0
@@ -96,14 +101,19 @@ struct BrokerLoop {
             // Reading clients eagerly on every wake-up instead empties the pipes, and each request then costs
             // an extra cross-thread wake-up inside libzmq.
             let accepting = core.acceptsRequests
-            let frontendPolled = accepting && core.hasIdleWorker
+            let frontendPolled = draining != nil || (accepting && core.hasIdleWorker)
             try poller.poll(timeoutMilliseconds: pollTimeout(now: BatonClock.monotonic(),
                                                             sweepAt: accepting && !frontendPolled ? nextSweep : nil),
-                            limit: frontendPolled ? 3 : 2)
+                            limit: frontendPolled ? frontendItem + 1 : frontendItem)
+            // Closed connections first, so a file descriptor is not confused with a new connection's.
+            if let monitor, let monitorItem, poller.isReady(monitorItem) {
+                try readMonitor(monitor, frontend: frontend, backend: backend)
+            }
             if poller.isReady(backendItem) {
                 for _ in 0..<batch {
                     guard try backend.receive(into: &frames, dontWait: true) else { break }
-                    core.workerMessage(frames, now: BatonClock.monotonic(), into: &actions)
+                    core.workerMessage(frames, now: BatonClock.monotonic(),
+                                       connection: monitor == nil ? -1 : backend.lastFrameConnection, into: &actions)
                     try perform(frontend: frontend, backend: backend)
                 }
             }
@@ -120,6 +130,9 @@ struct BrokerLoop {
                 }
                 if sweepDue { nextSweep = BatonClock.monotonic() + Self.frontendSweep }
             }
+            if draining != nil {
+                try readWhileDraining(frontend: frontend, backend: backend, budget: batch, frames: &frames)
+            }
             if poller.isReady(wakeItem) {
                 server.wakeup.drain()
                 for command in server.takeCommands() { handle(command) }
@@ -131,11 +144,8 @@ struct BrokerLoop {
                 try perform(frontend: frontend, backend: backend)
             }
             if let sink = server.options.history, !history.isEmpty { sink.submit(&history) }
-            if let drain = draining, core.inFlightCount == 0 || now >= drain.deadline {
-                if core.inFlightCount > 0 {
-                    logger.warning("shutdown drain timed out", metadata: ["in_flight": "\(core.inFlightCount)"])
-                }
-                running = false
+            if draining != nil {
+                try finishDrainIfDone(now: now, frontend: frontend, backend: backend, frames: &frames)
             }
         }
     }
@@ -143,7 +153,10 @@ struct BrokerLoop {
     private func pollTimeout(now: UInt64, sweepAt: UInt64?) -> Int {
         var deadline = core.nextDeadline
         if let sweepAt { deadline = min(deadline ?? .max, sweepAt) }
-        if let drain = draining { deadline = min(deadline ?? .max, drain.deadline) }
+        if let drain = draining {
+            deadline = min(deadline ?? .max, drain.deadline)
+            if core.inFlightCount == 0 { deadline = min(deadline ?? .max, lastClientRead &+ Self.shutdownQuiet) }
+        }
         guard let deadline else { return -1 }
         guard deadline > now else { return 0 }
         return Int(min((deadline - now + 999_999) / 1_000_000, 60_000))
@@ -157,6 +170,8 @@ struct BrokerLoop {
             reply(core.knownWorkers.values.map {
                 WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating)
             })
+        case .processStarted(let worker):
+            core.workerProcessStarted(worker)
         case .snapshot(let reply):
             reply(snapshot(running: true))
         case .processEnded(let worker, let reason):
@@ -169,6 +184,7 @@ struct BrokerLoop {
                                                                "in_flight": "\(core.inFlightCount)"])
                 core.beginShutdown(now: BatonClock.monotonic(), into: &actions)
                 draining = (BatonClock.monotonic() + drainTimeout, [])
+                lastClientRead = BatonClock.monotonic()
             }
             draining?.done.append(done)
         case .stop:
@@ -192,7 +208,7 @@ struct BrokerLoop {
             case .workers(let reply): reply([])
             case .snapshot(let reply): reply(snapshot(running: false))
             case .shutdown(_, let done): done()
-            case .stop, .processEnded, .drain: break
+            case .stop, .processStarted, .processEnded, .drain: break
             }
         }
         for done in draining?.done ?? [] { done() }

@@ -47,6 +47,7 @@ public final class BrokerServer: Sendable {
     enum Command: Sendable {
         case stats(@Sendable (BrokerStats) -> Void)
         case workers(@Sendable ([WorkerSummary]) -> Void)
+        case processStarted(worker: [UInt8])
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case processEnded(worker: [UInt8], reason: String)
         case drain(worker: [UInt8])
@@ -147,6 +148,13 @@ public final class BrokerServer: Sendable {
         return result.withLock { $0! }
     }
 
+    /// Tells the broker the supervisor started a process for this worker id: if the worker is ever dropped as
+    /// hung, the broker ignores it until ``workerProcessEnded(_:reason:)`` (external workers are taken back
+    /// by their late reply instead).
+    public func workerProcessStarted(_ worker: [UInt8]) {
+        _ = send(.processStarted(worker: worker))
+    }
+
     /// Tells the broker a worker's process has ended, so it stops waiting for that worker at once.
     public func workerProcessEnded(_ worker: [UInt8], reason: String) {
         _ = send(.processEnded(worker: worker, reason: reason))
@@ -158,8 +166,9 @@ public final class BrokerServer: Sendable {
         _ = send(.drain(worker: worker))
     }
 
-    /// Graceful stop: stop reading clients, answer queued requests with `shutting-down`, wait up to
-    /// `drainTimeout` nanoseconds for in-flight requests to be answered, then close and return.
+    /// Graceful stop: answer queued requests, and every request still read from ZeroMQ's queues, with
+    /// `shutting-down`; wait up to `drainTimeout` nanoseconds for in-flight requests to be answered (those
+    /// that are not get `worker-died`), then close and return.
     public func shutdown(drainTimeout: UInt64) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             if !send(.shutdown(drainTimeout: drainTimeout, done: { continuation.resume() })) {

@@ -14,6 +14,11 @@ public struct WorkerRecord: Sendable {
     public var dispatchedAt: UInt64 = 0
     /// Replies it has delivered.
     public var served: UInt64 = 0
+    /// The file descriptor of the connection its last message came on (-1: unknown; -2: that connection
+    /// closed and nothing came since), to tie a closed connection to the worker.
+    public var connection: Int32 = -1
+    /// Monotonic time its connection was last seen to close.
+    public var connectionClosedAt: UInt64 = 0
 
     /// Whether it is serving a request.
     public var isBusy: Bool { request != nil }

@@ -55,7 +55,7 @@ struct HistoryWriter {
             case .requestDispatched(let id, let worker, let attempt, let at):
                 let i = row(id)
                 rows[i].status = RequestStatus.inFlight.rawValue
-                rows[i].worker = String(decoding: worker, as: UTF8.self)
+                rows[i].worker = HistoryEvent.workerID(forRoutingID: worker)
                 rows[i].attempts = attempt
                 rows[i].dispatched = at
             case .requestRequeued(let id, _):
@@ -148,7 +148,7 @@ struct HistoryWriter {
             if workerGenerations[workerID] == nil { workerGenerations[workerID] = .some(nil) }
             try db.execute(sql: """
                 INSERT INTO worker (worker_id, ready_at) VALUES (?, ?)
-                ON CONFLICT(worker_id) DO UPDATE SET ready_at = excluded.ready_at
+                ON CONFLICT(worker_id) DO UPDATE SET ready_at = excluded.ready_at, exited_at = NULL, exit_reason = NULL
                 """, arguments: [workerID, Timestamp.iso(nanoseconds: wall(at))])
         case .workerLost(let workerID, let reason, let at):
             try db.execute(sql: """

@@ -66,6 +66,7 @@ extension SupervisorLoop {
         }
         let now = BatonClock.monotonic()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
+        server.broker.workerProcessStarted(Array(workerID.utf8))
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])

@@ -136,9 +136,10 @@ struct BrokerCoreWorkerTests {
 
 @Suite("Request timeouts and ended worker processes in the pure broker core")
 struct BrokerCoreTimeoutTests {
-    @Test("a request past the request timeout drops its worker as hung, answers worker-died, and ignores the worker")
+    @Test("a request past the request timeout drops its managed worker as hung, answers worker-died, ignores it")
     func requestTimeout() {
         var broker = CoreHarness { $0.requestTimeout = 500_000_000 }
+        broker.core.workerProcessStarted(bytes("slow"))
         broker.ready("slow")
         broker.request(from: "c", "job")
         broker.advance(milliseconds: 300)
@@ -154,9 +155,10 @@ struct BrokerCoreTimeoutTests {
         #expect(broker.takeReplies().isEmpty)
     }
 
-    @Test("a dropped worker nobody supervises is accepted again once its ban has run out")
+    @Test("a dropped managed worker whose end is never reported is accepted again once its ban has run out")
     func banExpires() {
         var broker = CoreHarness { $0.requestTimeout = 100_000_000 }
+        broker.core.workerProcessStarted(bytes("ext"))
         broker.ready("ext")
         broker.request(from: "c", "job")
         broker.advance(milliseconds: 150)

@@ -1,7 +1,7 @@
 """A worker in the classic zguide lbbroker style, written against pyzmq: a REQ socket that sends READY,
 then echoes each request as [client][""][reply]. Used by Baton's tests as a third-party ZeroMQ peer.
 
-    python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N]
+    python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N] [--delay-first-ms N]
 """
 import argparse
 import sys
@@ -16,6 +16,7 @@ def main():
     parser.add_argument("--prefix", default="")
     parser.add_argument("--identity")
     parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--delay-first-ms", type=int, default=0, help="sleep this long before the first reply only")
     args = parser.parse_args()
 
     context = zmq.Context()
@@ -26,10 +27,14 @@ def main():
     worker.connect(args.backend)
     worker.send(b"READY")
     print("ready", flush=True)
+    first = True
     try:
         while True:
             address, empty, request = worker.recv_multipart()
             assert empty == b""
+            if first and args.delay_first_ms:
+                time.sleep(args.delay_first_ms / 1000)
+            first = False
             if args.delay_ms:
                 time.sleep(args.delay_ms / 1000)
             worker.send_multipart([address, b"", args.prefix.encode() + request])
