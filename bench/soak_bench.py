@@ -7,7 +7,8 @@
 with CLIENTS clients for MINUTES minutes (every reply checked), a `baton reload` every 60 s and a kill -9 of
 one worker (round-robin over the slots) every 20 s. Every 10 s it samples the supervisor's RSS, open
 descriptors and threads, and the database's size from `baton status`. At the end it stops serve with SIGTERM
-and counts the rows: requests sent = replies received (answers and BATON-ERR) = request rows, none open.
+and counts the rows: requests sent = replies received (answers and BATON-ERR) = request rows (plus those
+retention removed), none open.
 """
 import argparse
 import json
@@ -110,7 +111,8 @@ def main():
         result = {
             "sent": report["sent"], "replies": report["matched"] + errors, "errors": report["errors"],
             "lost": report["lost"], "mismatched": report["mismatched"], "rows": rows, "rows_by_status": by_status,
-            "throughput_rps": report.get("throughputRps") or report.get("throughput_rps"),
+            "rows_plus_pruned": rows + (final.get("history") or {}).get("prunedRows", 0),
+            "throughput_rps": round(report["throughput"]), "p99_us": report["p99"],
             "kills": kills, "reloads": reloads, "serve_exit": serve.returncode,
             "history_final": {k: final.get("history", {}).get(k) for k in
                               ("state", "droppedEvents", "failedBatches", "lostEvents", "prunedRows", "maxBacklog")},

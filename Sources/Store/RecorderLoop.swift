@@ -18,6 +18,9 @@ struct RecorderLoop {
     /// A retention pass stopped at its time budget with rows left to remove; it goes on after the next batch.
     var pruneUnfinished = false
     var prunedInPass = 0
+    /// Request rows written since the last retention pass: a pass removes at least as many, when the policy
+    /// asks for it, so that a busy writer cannot outgrow the bound.
+    var rowsSincePrune = 0
     var lastSize: UInt64 = 0
     var failuresLogged = RateLimiter(burst: 3, window: 60 * 1_000_000_000)
     var lastProblem: String?
@@ -94,6 +97,7 @@ struct RecorderLoop {
                 $0.stats.requestRows += UInt64(rows)
                 $0.stats.writeNanoseconds += elapsed
             }
+            rowsSincePrune += rows
             recovered("history writes succeed again; recording resumes")
             recycle(batch)
             return true
@@ -187,21 +191,28 @@ struct RecorderLoop {
                 $0.stats.fileBytes = size.fileBytes
                 $0.stats.usedBytes = size.usedBytes
             }
+            // Over the size bound: prune on the next turn rather than at the next minute.
+            if let maxBytes = options.retention?.maxBytes, size.usedBytes > maxBytes { pruneUnfinished = true }
         }
     }
 
-    /// Deletes request rows beyond the policy, a chunk per transaction, for at most a quarter of a second; the
-    /// rest waits for the next turn, so that batches keep being written.
+    /// Deletes request rows beyond the policy, a chunk per transaction, for a quarter of a second or until it
+    /// has removed as many rows as were written since the last pass, whichever is later; the rest waits for the
+    /// next turn, so that batches keep being written and the bound holds however busy the writer is.
     private mutating func prune(_ retention: HistoryRetention, in database: HistoryDatabase) {
         let started = BatonClock.monotonic()
+        let target = rowsSincePrune
+        rowsSincePrune = 0
         pruneUnfinished = false
+        var removed = 0
         do {
             while true {
                 let count = try database.write { db in try retention.prune(db, nowNanoseconds: BatonClock.wall()) }
                 prunedInPass += count
+                removed += count
                 recorder.state.withLock { $0.stats.prunedRows += UInt64(count) }
                 if count == 0 { break }
-                if BatonClock.monotonic() - started > 250_000_000 {
+                if BatonClock.monotonic() - started > 250_000_000 && removed >= target {
                     pruneUnfinished = true
                     return
                 }

@@ -60,4 +60,33 @@ struct RetentionSizeTests {
         #expect(kept.last == 1_000_000 && kept.dropLast().last == Int64(rows), "the newest rows are kept")
         #expect(kept.first! > 1, "the oldest rows went first")
     }
+
+    @Test("a writer that keeps writing holds the size bound: over it, the next turn prunes at least what was written")
+    func recorderHoldsBound() throws {
+        let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
+        let bound: Int64 = 2 << 20
+        var options = HistoryRecorder.Options()
+        options.flushIntervalMilliseconds = 10
+        options.retention = HistoryRetention(maxBytes: bound)
+        options.pruneIntervalSeconds = 3600  // only the size measured after each write can start a pass
+        options.sizeIntervalSeconds = 0
+        let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
+        recorder.record(.workerReady(workerID: "w", at: 0))
+        var id: UInt64 = 0
+        for _ in 0..<60 {
+            var batch: [HistoryEvent] = []
+            for _ in 0..<1000 {
+                id += 1
+                batch += [.requestReceived(id: id, client: Array(repeating: 9, count: 16), bytes: 64, at: id),
+                          .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id + 1),
+                          .requestReplied(id: id, bytes: 64, at: id + 2)]
+            }
+            recorder.submit(&batch)
+            try waitUntil("the batch is written") { recorder.stats.waitingEvents == 0 }
+        }
+        let stats = recorder.close()
+        let size = try database.size()
+        #expect(stats.requestRows == 60_000 && stats.prunedRows > 40_000, "\(stats)")
+        #expect(size.usedBytes <= bound + (512 << 10), "over the bound by at most about one batch: \(size)")
+    }
 }
