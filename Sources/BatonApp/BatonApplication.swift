@@ -178,6 +178,7 @@ public final class BatonApplication: Sendable {
             command: command, pool: pool, stateDirectory: state.path, backend: backend,
             heartbeatMilliseconds: Int(configuration.broker.heartbeatInterval / 1_000_000),
             controlEndpoint: state.controlEndpoint)
+        options.heartbeatLiveness = configuration.broker.heartbeatLiveness
         options.history = recorder
         if let recorder { options.historyStats = { recorder.stats } }
         options.latestGeneration = run?.latestGeneration ?? pool.generation

@@ -13,6 +13,8 @@ struct Baton: AsyncParsableCommand {
         discussion: """
             Clients connect to the frontend (a ZeroMQ ROUTER; REQ and DEALER clients work unchanged), workers \
             to the backend; each request goes to the worker that has been idle longest. See docs/protocol.md.
+
+            Shell completion: `baton --generate-completion-script bash` (or zsh, fish).
             """,
         version: "0.1.0",
         subcommands: [
@@ -22,7 +24,8 @@ struct Baton: AsyncParsableCommand {
         defaultSubcommand: nil
     )
 
-    /// Expands `serve --config FILE` before parsing, then runs the command.
+    /// Expands `serve --config FILE` before parsing, then runs the command; a usage error gets a hint when one
+    /// helps (``UsageHint``).
     ///
     /// SIGPIPE is ignored first, in every command: a log or output pipe whose reader has gone (`| head`, a
     /// `tee` stopped by Ctrl-C) makes writes fail with `EPIPE`, which logging ignores, instead of killing
@@ -36,6 +39,21 @@ struct Baton: AsyncParsableCommand {
             printError("baton: \(error)")
             exit(withError: ExitCode(64))
         }
-        await main(Array(arguments.dropFirst()))
+        let rest = Array(arguments.dropFirst())
+        do {
+            var command = try await asyncParseAsRoot(rest)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }
+            guard let message = UsageHint.rewrite(fullMessage(for: error), arguments: rest, subcommands: names) else {
+                exit(withError: error)
+            }
+            printError(message)
+            exit(withError: exitCode(for: error))
+        }
     }
 }

@@ -42,6 +42,7 @@ struct BenchCommand: ParsableCommand {
         guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be positive") }
         guard size >= 16 else { throw ValidationError("--size must be at least 16") }
         if let total, total < 1 { throw ValidationError("--total must be at least 1") }
+        try EndpointCheck.validate(frontend, flag: "--frontend")
     }
 
     func run() throws {

@@ -23,6 +23,7 @@ struct CallCommand: ParsableCommand {
     func validate() throws {
         guard !frames.isEmpty else { throw ValidationError("give at least one frame") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        try EndpointCheck.validate(frontend, flag: "--frontend")
     }
 
     func run() throws {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// A `baton serve` config file: what flags can set, one `key = value` per line.
@@ -47,6 +48,36 @@ struct ConfigFile {
             } else {
                 flags.append("--\(key)=\(try Self.split(value, at: "\(path):\(number + 1)").joined(separator: " "))")
             }
+            try Self.check(flags.last ?? "", key: key, at: "\(path):\(number + 1)")
+        }
+    }
+
+    /// Throws, naming the file and line, if serve does not take the flag a line became or rejects its value.
+    static func check(_ flag: String, key: String, at location: String) throws {
+        guard !flag.isEmpty else { return }
+        do {
+            _ = try ServeCommand.parse([flag])
+        } catch {
+            let message = ServeCommand.message(for: error)
+            guard message.hasPrefix("Unknown option") else { throw Failure(description: "\(location): \(message)") }
+            if flag == "--no-\(key)", isOption(key) {
+                throw Failure(description: "\(location): \(key) takes a value, not true or false")
+            }
+            var text = "\(location): unknown key '\(key)'"
+            if let range = message.range(of: "Did you mean '--") {
+                text += "; did you mean '\(message[range.upperBound...].prefix { $0 != "'" })'?"
+            }
+            throw Failure(description: text + " (keys are serve's long option names without `--`: baton help serve)")
+        }
+    }
+
+    /// Whether serve has an option `--key`.
+    private static func isOption(_ key: String) -> Bool {
+        do {
+            _ = try ServeCommand.parse(["--\(key)"])
+            return true
+        } catch {
+            return !ServeCommand.message(for: error).hasPrefix("Unknown option")
         }
     }
 

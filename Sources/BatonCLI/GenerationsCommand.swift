@@ -22,8 +22,8 @@ struct GenerationsCommand: ParsableCommand {
     }
 
     static func table(_ generations: [GenerationSummary]) -> String {
-        var table = TextTable(header: ["GEN", "STATE", "CREATED", "SHA256", "REQUESTS", "ERRORS", "ERROR%", "P50",
-                                       "P99", "COMMAND"])
+        var table = TextTable(header: ["GEN", "STATE", "CREATED", "SHA256", "REQUESTS", "ERRORS", "ERROR%", "P50(ms)",
+                                       "P99(ms)", "COMMAND"])
         for generation in generations {
             let rate = (generation.errorRate * 10_000).rounded() / 100
             table.append([

@@ -72,8 +72,8 @@ struct HistoryCommand: ParsableCommand {
     }
 
     static func table(_ records: [RequestRecord]) -> String {
-        var table = TextTable(header: ["ID", "RECEIVED", "STATUS", "SLOT", "GEN", "WORKER", "TRIES", "WAIT", "TOTAL",
-                                       "BYTES", "ERROR"])
+        var table = TextTable(header: ["ID", "RECEIVED", "STATUS", "SLOT", "GEN", "WORKER", "TRIES", "WAIT(ms)",
+                                       "TOTAL(ms)", "BYTES", "ERROR"])
         for record in records {
             table.append([
                 "\(record.id)", record.receivedAt, record.status, record.slot.map(String.init) ?? "-",

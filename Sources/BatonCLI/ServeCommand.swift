@@ -14,8 +14,9 @@ struct ServeCommand: AsyncParsableCommand {
         usage: "baton serve [<options>] [-- COMMAND [ARGS...]]",
         discussion: """
             With no COMMAND, Baton runs its bundled example worker (baton-example-worker, an echo server). \
-            Workers get BATON_BACKEND, BATON_WORKER_ID, BATON_SLOT, BATON_GENERATION and BATON_HEARTBEAT_MS \
-            in their environment; their stdout and stderr go to STATE_DIR/logs/slot-N.log. With --workers 0 \
+            Workers get BATON_BACKEND, BATON_WORKER_ID, BATON_SLOT, BATON_GENERATION, \
+            BATON_HEARTBEAT_INTERVAL_MS and BATON_HEARTBEAT_LIVENESS in their environment (docs/workers.md); \
+            their stdout and stderr go to STATE_DIR/logs/slot-N.log. With --workers 0 \
             the broker runs alone, for external workers. Every endpoint takes a ZeroMQ endpoint: \
             tcp://HOST:PORT or ipc:///path (abstract socket names are refused: they have no permissions). \
             SIGTERM or SIGINT stops gracefully: queued requests are answered with BATON-ERR shutting-down, \
@@ -100,6 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        try EndpointCheck.validate(frontend, flag: "--frontend")
+        if let backend { try EndpointCheck.validate(backend, flag: "--backend") }
         guard ByteCount.parse(logMaxSize) != nil else {
             throw ValidationError("--log-max-size takes a byte count like 64MiB, 100MB or 1048576")
         }

@@ -10,6 +10,8 @@ public enum WorkerExitReason: String, Sendable, Equatable, CaseIterable, Codable
     case replaced
     /// Retired by the rollback of a failed rolling update.
     case rolledBack = "rolled-back"
+    /// Said DISCONNECT, then exited with status 0 without being asked: it left on purpose, not a crash.
+    case disconnected
 }
 
 /// The state of a generation of the worker code, as recorded in the `generation.state` column.

@@ -10,6 +10,8 @@ public enum WireProtocol {
     public static let readyByte: [UInt8] = [0x01]
     /// HEARTBEAT, from a heartbeating worker or to it.
     public static let heartbeatByte: [UInt8] = [0x02]
+    /// DISCONNECT, from a worker that is leaving: it takes no more requests (as in Majordomo).
+    public static let disconnectByte: [UInt8] = [0x03]
     /// First frame of the body of an error reply: `["BATON-ERR", code, text]`.
     public static let errorMarker: [UInt8] = Array("BATON-ERR".utf8)
     /// Size in bytes of the request token a worker sees in place of the client's envelope.

@@ -3,7 +3,8 @@ import Foundation
 /// The environment contract between the supervisor and a managed worker (docs/workers.md).
 ///
 /// `BATON_BACKEND` is the endpoint to connect to; `BATON_WORKER_ID` is a fresh id for this process that the
-/// worker uses as its ZeroMQ routing id; `BATON_SLOT` and `BATON_GENERATION` say where it stands in the pool.
+/// worker uses as its ZeroMQ routing id; `BATON_SLOT` and `BATON_GENERATION` say where it stands in the pool;
+/// `BATON_HEARTBEAT_INTERVAL_MS` and `BATON_HEARTBEAT_LIVENESS` are the broker's heartbeat settings.
 /// A worker started by hand sets only the backend (for example from a flag).
 public struct WorkerEnvironment: Sendable, Equatable {
     /// Endpoint of the broker's backend.
@@ -14,8 +15,12 @@ public struct WorkerEnvironment: Sendable, Equatable {
     public var slot: Int?
     /// The generation of the code this worker runs.
     public var generation: Int?
-    /// The broker's heartbeat interval in milliseconds (`BATON_HEARTBEAT_MS`), if it said.
+    /// The broker's heartbeat interval in milliseconds (`BATON_HEARTBEAT_INTERVAL_MS`, or its old name
+    /// `BATON_HEARTBEAT_MS`), if it said.
     public var heartbeatIntervalMilliseconds: Int?
+    /// Heartbeat intervals the broker waits for a word before it drops this worker
+    /// (`BATON_HEARTBEAT_LIVENESS`), if it said.
+    public var heartbeatLiveness: Int?
 
     /// Creates an environment explicitly.
     public init(backend: String, workerID: [UInt8]? = nil, slot: Int? = nil, generation: Int? = nil) {
@@ -39,7 +44,10 @@ public struct WorkerEnvironment: Sendable, Equatable {
         var result = WorkerEnvironment(backend: endpoint, workerID: id,
                                        slot: environment["BATON_SLOT"].flatMap(Int.init),
                                        generation: environment["BATON_GENERATION"].flatMap(Int.init))
-        result.heartbeatIntervalMilliseconds = environment["BATON_HEARTBEAT_MS"].flatMap(Int.init)
+        result.heartbeatIntervalMilliseconds = (environment["BATON_HEARTBEAT_INTERVAL_MS"]
+            ?? environment["BATON_HEARTBEAT_MS"]).flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+        result.heartbeatLiveness = environment["BATON_HEARTBEAT_LIVENESS"].flatMap(Int.init)
+            .flatMap { $0 > 0 ? $0 : nil }
         return result
     }
 }

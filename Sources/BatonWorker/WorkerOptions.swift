@@ -12,6 +12,12 @@ public struct WorkerOptions: Sendable {
 
     /// The defaults above.
     public init() {}
+
+    /// The defaults, with the heartbeat interval and liveness the supervisor passed in the environment.
+    public init(environment: WorkerEnvironment) {
+        if let interval = environment.heartbeatIntervalMilliseconds { heartbeatIntervalMilliseconds = interval }
+        if let liveness = environment.heartbeatLiveness { heartbeatLiveness = liveness }
+    }
 }
 
 /// Why ``WorkerRuntime/run(_:)`` returned.

@@ -9,8 +9,8 @@ import ZeroMQ
 ///
 /// The socket lives on the thread that calls ``run(_:)``; handlers run on a second thread, so heartbeats go
 /// on while a request is being served. On SIGTERM or SIGINT the worker finishes the request it holds (up to
-/// ``WorkerOptions/drainTimeoutMilliseconds``), answers it, and returns. A managed worker also returns when
-/// the broker has been silent for its liveness window: its supervisor is gone.
+/// ``WorkerOptions/drainTimeoutMilliseconds``), answers it, says DISCONNECT, and returns. A managed worker also
+/// returns when the broker has been silent for its liveness window: its supervisor is gone.
 public final class WorkerRuntime {
     /// The contract this worker runs under.
     public let environment: WorkerEnvironment
@@ -66,9 +66,13 @@ public final class WorkerRuntime {
             let now = baton_monotonic_ns()
             if let stop = stopping, !busy || now >= stop.deadline {
                 if busy { logger.warning("stopping with a request unanswered: drain timeout") }
+                sayDisconnect(socket, framing: framing)
                 return .terminated(signal: stop.signal)
             }
-            if stopAfterReply && !busy { return .stopRequested }
+            if stopAfterReply && !busy {
+                sayDisconnect(socket, framing: framing)
+                return .stopRequested
+            }
             if options.heartbeats {
                 if now >= nextHeartbeat {
                     try socket.send(frame: WireProtocol.heartbeatByte)
@@ -117,4 +121,10 @@ public final class WorkerRuntime {
         }
     }
 
+    /// Tells the broker this worker is leaving (DISCONNECT), so it is removed at once rather than when its
+    /// process ends or its heartbeats stop; the socket lingers briefly so the message goes out before it closes.
+    private func sayDisconnect(_ socket: Socket, framing: [[UInt8]]) {
+        socket.linger = 500
+        _ = try? socket.send(frames: framing + [WireProtocol.disconnectByte], dontWait: true)
+    }
 }

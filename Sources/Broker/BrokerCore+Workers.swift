@@ -5,8 +5,8 @@ extension BrokerCore {
     /// A message arrived on the backend: `[worker][""]?[payload…]`, on the connection with file descriptor
     /// `connection` (-1: unknown; see ``connectionClosed(_:now:into:)``).
     ///
-    /// The payload is READY (`"READY"` or `0x01`), HEARTBEAT (`0x02`, DEALER framing only), or a reply
-    /// `[token][""][body…]`.
+    /// The payload is READY (`"READY"` or `0x01`), HEARTBEAT (`0x02`, DEALER framing only), DISCONNECT
+    /// (`0x03`), or a reply `[token][""][body…]`.
     public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, connection: Int32 = -1,
                                        into out: inout [BrokerAction]) {
         guard frames.count >= 2, !frames[0].isEmpty else {
@@ -32,6 +32,9 @@ extension BrokerCore {
             }
             if first == WireProtocol.heartbeatByte && framing == .dealer {
                 return heartbeat(id, connection: connection, now: now, into: &out)
+            }
+            if first == WireProtocol.disconnectByte {
+                return disconnected(id, now: now, into: &out)
             }
         }
         guard payload.count >= 3, let token = WireProtocol.requestID(fromToken: first),

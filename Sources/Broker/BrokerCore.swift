@@ -119,7 +119,7 @@ public struct BrokerCore {
             let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
             for id in silent {
                 stats.workersExpired += 1
-                dropHung(id, reason: "silent for more than \(window / 1_000_000) ms", now: now, into: &out)
+                dropHung(id, reason: "no heartbeat for more than \(window / 1_000_000) ms", now: now, into: &out)
             }
             for worker in workers.values where worker.heartbeating {
                 out.append(.heartbeat(worker: worker.id))

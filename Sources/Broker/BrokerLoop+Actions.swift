@@ -95,8 +95,10 @@ extension BrokerLoop {
         case .ready(_, let heartbeating):
             logger.info("worker ready", metadata: ["worker": "\(worker)", "heartbeats": "\(heartbeating)"])
         case .lost(_, let reason, let hadRequest):
-            logger.warning("worker lost", metadata: ["worker": "\(worker)", "reason": "\(reason)",
-                                                     "had_request": "\(hadRequest)"])
+            // A worker that held nothing harmed no request: expected when it was replaced, stopped or said
+            // DISCONNECT (the supervisor logs an unexpected exit itself).
+            logger.log(level: hadRequest ? .warning : .info, "worker lost",
+                       metadata: ["worker": "\(worker)", "reason": "\(reason)", "had_request": "\(hadRequest)"])
         }
     }
 

@@ -30,6 +30,8 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var workersHung: UInt64 = 0
     /// Workers removed because a send to them failed (they disconnected).
     public var workersUnreachable: UInt64 = 0
+    /// Workers removed because they said DISCONNECT.
+    public var workersDisconnected: UInt64 = 0
     /// Requests waiting in the broker's queue now.
     public var queueDepth: Int = 0
     /// The deepest the queue has been.

@@ -64,9 +64,8 @@ struct ExampleWorker: ParsableCommand {
             throw ExitCode(1)
         }
         if startDelayMs > 0 { Thread.sleep(forTimeInterval: Double(startDelayMs) / 1000) }
-        var options = WorkerOptions()
+        var options = WorkerOptions(environment: environment)
         options.heartbeats = !noHeartbeats
-        if let interval = environment.heartbeatIntervalMilliseconds { options.heartbeatIntervalMilliseconds = interval }
         let runtime = WorkerRuntime(environment: environment, options: options, logger: logger)
         runtime.ignoreSigterm = ignoreSigterm
         let served = Atomic<Int>(0)

@@ -52,7 +52,9 @@ public enum HistoryStartup {
 
     /// What `status` and the log say about a database that cannot be opened.
     static func problem(opening error: StoreError) -> String {
-        "cannot open for writing: \(error) — \(error.advice)"
+        // A file that is not a database says what to do in its own description.
+        error.code == .notADatabase ? "cannot open for writing: \(error)"
+            : "cannot open for writing: \(error) — \(error.advice)"
     }
 
     /// The run's numbers without a writable database (see

@@ -57,7 +57,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// A sentence naming the file.
     public var description: String {
         switch code {
-        case .notADatabase: "\(path) is not a Baton history database, or it is corrupt: \(detail)"
+        case .notADatabase:
+            "\(path) is not a Baton history database, or it is corrupt: \(detail); move it aside (mv \(path) "
+                + "\(path).bad) to start a new one, or run serve with --no-history"
         case .newerSchema: "\(path) was written by a newer version of Baton: \(detail)"
         case .locked: "\(path) is locked by another process: \(detail)"
         case .missing: "no history database at \(path)"

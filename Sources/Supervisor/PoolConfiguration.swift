@@ -30,6 +30,9 @@ public enum PoolAction: Sendable, Equatable {
     case slotFailed(slot: Int, reason: String)
     /// A crashed worker will be restarted after a delay (nanoseconds).
     case restartScheduled(slot: Int, after: UInt64, exit: String)
+    /// A worker that said DISCONNECT exited with status 0: a new one starts after a delay (nanoseconds), and
+    /// the exit does not count as a crash.
+    case workerLeft(slot: Int, after: UInt64)
     /// Ask the broker to stop giving a worker requests (it reports when the worker holds none).
     case drain(workerID: String)
     /// A reload moved on (a line for the `baton reload` caller and the log).

@@ -19,6 +19,8 @@ public struct PoolCore {
         var tracker: CrashTracker
         /// The next generation's worker for this slot, while a reload starts it.
         var incoming: Incoming?
+        /// Its worker said DISCONNECT: an exit with status 0 that follows is not a crash.
+        var leaving = false
     }
 
     struct Incoming {
@@ -134,6 +136,7 @@ public struct PoolCore {
         if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: "process ended (\(exit))")) }
         let ranFor = now &- slots[index].spawnedAt
         let wasHung = slots[index].state == .stopping && !stopping
+        let leftCleanly = slots[index].leaving && !wasHung && exit == ProcessExit(code: 0).description
         slots[index].pid = nil
         slots[index].workerID = nil
         slots[index].killAt = nil
@@ -142,6 +145,7 @@ public struct PoolCore {
             slots[index].state = .stopped
             return actions
         }
+        if leftCleanly { return actions + left(index, now: now) }
         let reason = wasHung ? "hung, then \(exit)" : exit
         return actions + crashed(index, ranFor: ranFor, exit: reason, now: now, using: &random)
     }
@@ -200,15 +204,17 @@ public struct PoolCore {
     }
 
     /// The worker id of a live process, and how its ending is described: the reason it was retired
-    /// (`replaced`, `rolled-back`), `stopped` (on shutdown), `hung` (ended after a hang), or `crashed`.
-    public func exitingWorker(pid: Int32) -> (workerID: String, reason: WorkerExitReason)? {
+    /// (`replaced`, `rolled-back`), `stopped` (on shutdown), `hung` (ended after a hang), `disconnected` (said
+    /// DISCONNECT, then `exit` is status 0), or `crashed`.
+    public func exitingWorker(pid: Int32, exit: ProcessExit? = nil) -> (workerID: String, reason: WorkerExitReason)? {
         if let process = retiring[pid] { return (process.workerID, process.reason) }
         if let incoming = slots.lazy.compactMap(\.incoming).first(where: { $0.pid == pid }) {
             return (incoming.workerID, stopping ? .stopped : .crashed)
         }
         guard let slot = slots.first(where: { $0.pid == pid }), let workerID = slot.workerID else { return nil }
         if stopping { return (workerID, .stopped) }
-        return (workerID, slot.state == .stopping ? .hung : .crashed)
+        if slot.state == .stopping { return (workerID, .hung) }
+        return (workerID, slot.leaving && exit == ProcessExit(code: 0) ? .disconnected : .crashed)
     }
 
     /// Whether no worker process is left.
@@ -252,6 +258,7 @@ public struct PoolCore {
         slots[index].workerID = id
         slots[index].state = .starting
         slots[index].spawnedAt = now
+        slots[index].leaving = false
         return .spawn(slot: slots[index].number, workerID: id, generation: slots[index].generation)
     }
 

@@ -39,14 +39,21 @@ public final class StateDirectory: Sendable {
         throws(SupervisorError)
     {
         let uid = geteuid()
-        let absolute = try FileTrust.trustedDirectory(URL(fileURLWithPath: path).standardizedFileURL.path, uid: uid)
+        let absolute: String
+        do {
+            absolute = try FileTrust.trustedDirectory(URL(fileURLWithPath: path).standardizedFileURL.path, uid: uid)
+        } catch where error.code == .stateDirectory {
+            throw SupervisorError(.stateDirectory, "cannot create state directory \(path) (choose one this user "
+                                  + "may write with --state-dir): \(error.message)", errno: error.errno)
+        }
         self.path = absolute
         let lockPath = absolute + "/supervisor.lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             let code = errno
             if code == ELOOP { throw SupervisorError(.untrusted, "refusing \(lockPath): it is a symbolic link") }
-            throw SupervisorError(.stateDirectory, "cannot open \(lockPath)", errno: code)
+            throw SupervisorError(.stateDirectory, "cannot use state directory \(absolute) (choose one this user "
+                                  + "may write with --state-dir): cannot open \(lockPath)", errno: code)
         }
         do throws(SupervisorError) {
             guard let trust = FileTrust(descriptor: fd) else {

@@ -26,6 +26,9 @@ extension SupervisorLoop {
                 tellRequester(.progress(line))
             case .reloadFinished(let succeeded, let generation, let previous, let message):
                 finishReload(succeeded: succeeded, generation: generation, previous: previous, message: message)
+            case .workerLeft(let slot, let after):
+                logger.info("worker left (DISCONNECT, exit 0); starting another",
+                            metadata: ["slot": "\(slot)", "delay_ms": "\(after / 1_000_000)"])
             case .restartScheduled(let slot, let after, let exit):
                 logger.warning("worker exited unexpectedly; restarting",
                                metadata: ["slot": "\(slot)", "exit": "\(exit)", "delay_ms": "\(after / 1_000_000)"])
@@ -41,7 +44,9 @@ extension SupervisorLoop {
         environment["BATON_WORKER_ID"] = workerID
         environment["BATON_SLOT"] = "\(slot)"
         environment["BATON_GENERATION"] = "\(generation)"
-        environment["BATON_HEARTBEAT_MS"] = "\(options.heartbeatMilliseconds)"
+        environment["BATON_HEARTBEAT_INTERVAL_MS"] = "\(options.heartbeatMilliseconds)"
+        environment["BATON_HEARTBEAT_LIVENESS"] = "\(options.heartbeatLiveness)"
+        environment["BATON_HEARTBEAT_MS"] = "\(options.heartbeatMilliseconds)"  // the old name, kept
         return environment
     }
 

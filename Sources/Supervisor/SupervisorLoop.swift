@@ -102,6 +102,8 @@ struct SupervisorLoop {
             perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: now))
         case .workerEvent(.hung(let worker, _)):
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
+        case .workerEvent(let event) where event.isDisconnect:
+            pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
         case .workerEvent(.lost):
             break
         case .controlReply(let reply, let peer):
@@ -130,7 +132,7 @@ struct SupervisorLoop {
         let exited = launcher.reapExited()
         guard !exited.isEmpty else { return }
         for (pid, exit) in exited {
-            let exiting = pool.exitingWorker(pid: pid)
+            let exiting = pool.exitingWorker(pid: pid, exit: exit)
             if let worker = exiting {
                 record(.workerExited(workerID: worker.workerID, code: exit.code, signal: exit.signal,
                                      reason: worker.reason, at: BatonClock.monotonic()))

@@ -4,9 +4,10 @@ import BatonProtocol
 /// long they took, and the active generation. Kept on the supervisor thread; other threads get a copy through
 /// ``SupervisorServer/snapshot()``.
 public struct SupervisorMetrics: Sendable, Equatable {
-    /// Why a worker was restarted: it crashed, it hung and was ended, or its process could not be started.
+    /// Why a worker was restarted: it crashed, it hung and was ended, its process could not be started, or it
+    /// left on purpose (DISCONNECT, then exit 0).
     public static let restartReasons = [WorkerExitReason.crashed.rawValue, WorkerExitReason.hung.rawValue,
-                                        "spawn-failed"]
+                                        "spawn-failed", WorkerExitReason.disconnected.rawValue]
     /// How a reload ended: the new generation serves everywhere, it was rolled back, or it never began.
     public static let reloadResults = ["succeeded", "rolled-back", "refused"]
 
@@ -36,7 +37,12 @@ public struct SupervisorMetrics: Sendable, Equatable {
 
     /// Counts the restarts among a pool's actions, for one reason.
     mutating func countRestarts(_ actions: [PoolAction], reason: String) {
-        for case .restartScheduled in actions { restarts[reason, default: 0] += 1 }
+        for action in actions {
+            switch action {
+            case .restartScheduled, .workerLeft: restarts[reason, default: 0] += 1
+            default: break
+            }
+        }
     }
 
     mutating func reloadStarted(now: UInt64) {

@@ -21,8 +21,12 @@ public final class SupervisorServer: Sendable {
         public var stateDirectory: String
         /// The backend endpoint workers connect to.
         public var backend: String
-        /// The broker's heartbeat interval, passed to workers as `BATON_HEARTBEAT_MS`.
+        /// The broker's heartbeat interval, passed to workers as `BATON_HEARTBEAT_INTERVAL_MS` (and under its
+        /// old name, `BATON_HEARTBEAT_MS`).
         public var heartbeatMilliseconds: Int
+        /// Heartbeat intervals a heartbeating worker may stay silent, passed to workers as
+        /// `BATON_HEARTBEAT_LIVENESS`.
+        public var heartbeatLiveness = 3
         /// Control endpoint (`status`).
         public var controlEndpoint: String
         /// Where worker and supervisor events are recorded.

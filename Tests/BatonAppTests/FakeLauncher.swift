@@ -7,6 +7,7 @@ import Synchronization
 final class FakeLauncher: WorkerLauncher, Sendable {
     struct State {
         var launches: [(pid: Int32, launch: WorkerLaunch)] = []
+        var launchTimes: [Date] = []
         var signals: [(pid: Int32, signal: WorkerSignal)] = []
         var live: Set<Int32> = []
         var exited: [(pid: Int32, exit: ProcessExit)] = []
@@ -31,6 +32,7 @@ final class FakeLauncher: WorkerLauncher, Sendable {
         state.withLock { state in
             let pid = Self.firstPid + Int32(state.launches.count)
             state.launches.append((pid, launch))
+            state.launchTimes.append(Date())
             state.live.insert(pid)
             return pid
         }
@@ -69,6 +71,7 @@ final class FakeLauncher: WorkerLauncher, Sendable {
     }
 
     var launches: [(pid: Int32, launch: WorkerLaunch)] { state.withLock { $0.launches } }
+    var launchTimes: [Date] { state.withLock { $0.launchTimes } }
     var signals: [(pid: Int32, signal: WorkerSignal)] { state.withLock { $0.signals } }
     var live: Set<Int32> { state.withLock { $0.live } }
     var isClosed: Bool { state.withLock { $0.closed } }

@@ -6,7 +6,7 @@ import Supervisor
 import Synchronization
 import Testing
 
-@Suite("The composition root runs in-process with a fake launcher", .serialized, .timeLimit(.minutes(1)))
+@Suite("The composition root runs in-process with a fake launcher", .serialized, .timeLimit(.minutes(3)))
 struct InProcessSupervisorTests {
     /// Waits until `condition` holds, up to `seconds`.
     func waitUntil(_ seconds: Double = 30, _ condition: () -> Bool) async throws -> Bool {
@@ -53,7 +53,9 @@ struct InProcessSupervisorTests {
             try await application.run(handleSignals: false) { endpoints in backend.withLock { $0 = endpoints.backend } }
         }
 
-        #expect(try await waitUntil { launcher.launches.count == 2 })
+        let started = Date()
+        #expect(try await waitUntil { launcher.launches.count == 2 },
+                "launched after \(launcher.launchTimes.map { $0.timeIntervalSince(started) }) s")
         let first = launcher.launches
         #expect(Set(first.map(\.launch.slot)) == [1, 2])
         for (_, launch) in first {

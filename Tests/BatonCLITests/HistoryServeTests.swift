@@ -38,12 +38,19 @@ struct HistoryServeTests {
         #expect(Set(rows.compactMap { $0["worker_id"] as String? }) == workerIDs)
         #expect(Set(rows.map { $0["generation"] as Int? }) == [1])
         for row in rows {
-            let received: String = row["received_at"]
-            let dispatched: String = row["dispatched_at"]
-            let replied: String = row["replied_at"]
+            // Optional reads: a NULL must fail the expectation, not crash the whole test process.
+            let received: String? = row["received_at"]
+            let dispatched: String? = row["dispatched_at"]
+            let replied: String? = row["replied_at"]
+            guard let received, let dispatched, let replied else {
+                Issue.record("request \(row["id"] as Int64? ?? -1) lacks a timestamp: \(row)")
+                continue
+            }
             #expect(received <= dispatched && dispatched <= replied)
-            #expect((row["wait_us"] as Int64) <= (row["total_us"] as Int64))
-            #expect((row["request_bytes"] as Int) == 64 && (row["reply_bytes"] as Int) == 64)
+            let wait: Int64? = row["wait_us"]
+            let total: Int64? = row["total_us"]
+            #expect(wait != nil && total != nil && wait! <= total!, "\(row)")
+            #expect((row["request_bytes"] as Int?) == 64 && (row["reply_bytes"] as Int?) == 64)
         }
         #expect(try database.integrityCheck() == "ok")
     }
@@ -122,7 +129,8 @@ struct HistoryServeTests {
                                      "--workers", "0"], directory: directory)
         #expect(serve.waitForOutput("serving"), "\(serve.output)")
         #expect(serve.output.contains("\(path) is not a Baton history database"), "\(serve.output)")
-        #expect(serve.output.contains("move the file aside"))
+        #expect(serve.output.contains("move it aside (mv \(path) \(path).bad) to start a new one, or run serve with "
+                                      + "--no-history"), "\(serve.output)")
         let degraded = waitForStatus("history degraded", stateDir: state, directory: directory, log: serve) {
             $0.history?.state == .degraded
         }

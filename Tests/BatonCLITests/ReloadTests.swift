@@ -57,6 +57,8 @@ struct ReloadTests {
         for index in 0..<20 { #expect(try serve.call("after \(index)") == ["after \(index)"]) }
         serve.child.signal(SIGTERM)
         #expect(serve.child.wait() == 0)
+        let warnings = serve.child.output.split(separator: "\n").filter { $0.contains(" warning ") }
+        #expect(warnings.isEmpty, "replaced and stopped workers are expected, not warnings: \(warnings)")
         let database = try HistoryDatabase.openReadOnly(path: serve.stateDir + "/baton.sqlite")
         let last20 = try database.read { db in
             try Int?.fetchAll(db, sql: "SELECT generation FROM request ORDER BY id DESC LIMIT 20")

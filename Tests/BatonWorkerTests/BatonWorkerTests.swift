@@ -22,7 +22,7 @@ struct BatonWorkerTests {
         #expect(throws: WorkerError.self) { _ = try WorkerEnvironment.from([:]) }
     }
 
-    @Test("a heartbeating worker serves requests and stays registered while idle past the liveness window")
+    @Test("a heartbeating worker stays registered while idle past its liveness, and says DISCONNECT when it stops")
     func heartbeatingWorkerStaysAlive() async throws {
         var options = BrokerServer.Options(frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*")
         options.policy.heartbeatInterval = 50_000_000
@@ -62,5 +62,13 @@ struct BatonWorkerTests {
         try client.send(frame: Array("stop".utf8))
         #expect(try client.receive()?.frames == [Array("bye".utf8)])
         #expect(finished.wait(timeout: .now() + 5) == .success, "replyAndStop ends run()")
+        // It said DISCONNECT on its way out: removed at once, not expired for its silence.
+        var after = try await broker.stats()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while after.workers != 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+            after = try await broker.stats()
+        }
+        #expect(after.workers == 0 && after.workersDisconnected == 1 && after.workersExpired == 0)
     }
 }

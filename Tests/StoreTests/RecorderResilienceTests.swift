@@ -119,7 +119,7 @@ struct HistoryStartupTests {
                                                    detail: "test", options: fastRetry, logger: logger)
         #expect(recorder.stats.state == .degraded)
         #expect(recorder.stats.problem?.contains("\(path) is not a Baton history database") == true)
-        #expect(recorder.stats.problem?.contains("move the file aside") == true)
+        #expect(recorder.stats.problem?.contains("move it aside") == true)
         let generation = try #require(run.generation)
         #expect(run.firstRequestID > 1_000_000_000_000_000, "nothing readable: request ids start from the clock")
         let barrier = DispatchSemaphore(value: 0)

@@ -1,5 +1,6 @@
 """A worker in the classic zguide lbbroker style, written against pyzmq: a REQ socket that sends READY,
-then echoes each request as [client][""][reply]. Used by Baton's tests as a third-party ZeroMQ peer.
+then echoes each request [address][""][frame…] as [address][""][prefix + first frame][other frames…], so a
+request of any number of frames gets all of them back. Used by Baton's tests as a third-party ZeroMQ peer.
 
     python3 lbbroker_worker.py BACKEND [--prefix TEXT] [--identity ID] [--delay-ms N] [--delay-first-ms N]
 """
@@ -30,14 +31,15 @@ def main():
     first = True
     try:
         while True:
-            address, empty, request = worker.recv_multipart()
-            assert empty == b""
+            address, empty, *body = worker.recv_multipart()
             if first and args.delay_first_ms:
                 time.sleep(args.delay_first_ms / 1000)
             first = False
             if args.delay_ms:
                 time.sleep(args.delay_ms / 1000)
-            worker.send_multipart([address, b"", args.prefix.encode() + request])
+            if empty != b"" or not body:
+                body = [b"malformed request"]
+            worker.send_multipart([address, b"", args.prefix.encode() + body[0], *body[1:]])
     except (KeyboardInterrupt, zmq.ContextTerminated):
         pass
     finally:
