@@ -52,7 +52,9 @@ public final class BatonApplication: Sendable {
         if let signals { services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)) }
         if let metrics {
             let service = metricsService(metrics, parts.broker, parts.supervisor, parts.recorder)
-            services.append(.init(service: service))
+            // The endpoint is an aid, not a dependency: if it fails, Baton goes on serving (the error is logged).
+            services.append(.init(service: service, successTerminationBehavior: .ignore,
+                                  failureTerminationBehavior: .ignore))
         }
         services.append(.init(service: SupervisorService(supervisor: parts.supervisor)))
         services.append(.init(service: BrokerService(server: parts.broker, drainTimeout: configuration.drainTimeout)))

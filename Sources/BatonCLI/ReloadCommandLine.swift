@@ -1,3 +1,4 @@
+import BatonProtocol
 import ArgumentParser
 import CBatonSys
 import Foundation
@@ -36,8 +37,11 @@ struct ReloadCommandLine: ParsableCommand {
 
     func validate() throws {
         guard surge == 0 || surge == 1 else { throw ValidationError("--surge must be 0 or 1") }
-        guard readyTimeout > 0, drainTimeout >= 0 else {
-            throw ValidationError("--ready-timeout must be positive and --drain-timeout not negative")
+        guard readyTimeout > 0, Nanoseconds.from(seconds: readyTimeout) != nil,
+              Nanoseconds.from(seconds: drainTimeout) != nil
+        else {
+            throw ValidationError("--ready-timeout must be above 0 and --drain-timeout at least 0, both at most "
+                                  + "\(Int(Nanoseconds.maxSeconds)) seconds")
         }
     }
 

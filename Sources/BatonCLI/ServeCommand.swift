@@ -1,3 +1,4 @@
+import BatonProtocol
 import ArgumentParser
 import BatonApp
 import Broker
@@ -101,6 +102,12 @@ struct ServeCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        for (flag, seconds) in [("--queue-timeout", queueTimeout), ("--request-timeout", requestTimeout),
+                                ("--drain-timeout", drainTimeout), ("--stop-grace", stopGrace),
+                                ("--crash-window", crashWindow)]
+        where Nanoseconds.from(seconds: seconds) == nil {
+            throw ValidationError("\(flag) must be a number of seconds from 0 to \(Int(Nanoseconds.maxSeconds))")
+        }
         try EndpointCheck.validate(frontend, flag: "--frontend")
         if let backend { try EndpointCheck.validate(backend, flag: "--backend") }
         guard ByteCount.parse(logMaxSize) != nil else {
@@ -161,19 +168,19 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.frontend = frontend
         configuration.backend = backend
         configuration.broker.maxQueued = maxQueued
-        configuration.broker.queueTimeout = queueTimeout > 0 ? UInt64(queueTimeout * 1e9) : nil
+        configuration.broker.queueTimeout = queueTimeout > 0 ? Nanoseconds.from(seconds: queueTimeout) : nil
         configuration.broker.heartbeatInterval = UInt64(heartbeatInterval) * 1_000_000
         configuration.broker.heartbeatLiveness = heartbeatLiveness
         configuration.broker.retryOnCrash = retryOnCrash
-        configuration.broker.requestTimeout = requestTimeout > 0 ? UInt64(requestTimeout * 1e9) : nil
+        configuration.broker.requestTimeout = requestTimeout > 0 ? Nanoseconds.from(seconds: requestTimeout) : nil
         configuration.maxMessageSize = maxMessageSize
-        configuration.drainTimeout = UInt64(drainTimeout * 1e9)
+        configuration.drainTimeout = Nanoseconds.from(seconds: drainTimeout) ?? configuration.drainTimeout
         configuration.workers = workers
         configuration.command = workers > 0 ? try resolveCommand() : nil
-        configuration.stopGrace = UInt64(stopGrace * 1e9)
+        configuration.stopGrace = Nanoseconds.from(seconds: stopGrace) ?? configuration.stopGrace
         configuration.restart.initialDelay = UInt64(restartDelay) * 1_000_000
         configuration.restart.maxCrashes = maxCrashes
-        configuration.restart.crashWindow = UInt64(crashWindow * 1e9)
+        configuration.restart.crashWindow = Nanoseconds.from(seconds: crashWindow) ?? configuration.restart.crashWindow
         configuration.history = history
         configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
                                                            keep: logKeep)

@@ -20,6 +20,21 @@
 #define SYS_pidfd_open 434
 #endif
 
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* Closes every descriptor from `first` up, except `keep`; async-signal-safe. */
+static void close_all_from(int first, int keep)
+{
+    if (keep > first && syscall(SYS_close_range, first, keep - 1, 0) == 0
+        && syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+        return;
+    for (int fd = first; fd < 65536; fd++)
+        if (fd != keep)
+            close(fd);
+}
+
 int baton_spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd, int cgroup_procs_fd,
                 int *pid, int *pidfd)
 {
@@ -63,6 +78,9 @@ int baton_spawn(const char *path, char *const argv[], char *const envp[], int ou
             dup2(out_fd, 1);
         if (err_fd >= 0)
             dup2(err_fd, 2);
+        /* Nothing but stdin, stdout, stderr and the exec-error pipe (close-on-exec) reaches the worker: no
+           listening socket of the supervisor's (metrics), no descriptor it inherited from its own parent. */
+        close_all_from(3, report[1]);
         execve(path, argv, envp);
         int err = errno;
         ssize_t ignored = write(report[1], &err, sizeof err);

@@ -13,7 +13,7 @@
 
 int baton_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
-int baton_reap_tree(int pid, int *exit_code, int *signal)
+int baton_reap_tree(int pid, int group_signal, int *exit_code, int *signal)
 {
     siginfo_t info;
     memset(&info, 0, sizeof info);
@@ -25,9 +25,9 @@ int baton_reap_tree(int pid, int *exit_code, int *signal)
         return -1;
     if (info.si_pid == 0)
         return 0;
-    /* The leader is a zombie, so its process group id cannot be reused yet: end whatever it left behind
+    /* The leader is a zombie, so its process group id cannot be reused yet: signal whatever it left behind
        (a wrapper script's server in the background) before reaping it. */
-    kill(-pid, SIGKILL);
+    kill(-pid, group_signal);
     return baton_reap(pid, exit_code, signal);
 }
 
@@ -173,4 +173,23 @@ int baton_output_pipe(int *read_fd, int *write_fd)
     *read_fd = fds[0];
     *write_fd = fds[1];
     return 0;
+}
+
+int baton_reap_orphans(const int *tracked, int count, int max)
+{
+    int reaped = 0;
+    while (reaped < max) {
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
+            break;
+        for (int i = 0; i < count; i++)
+            if (tracked[i] == info.si_pid)
+                return reaped; /* a launched worker: reaped with its status by its owner */
+        int status;
+        if (waitpid(info.si_pid, &status, WNOHANG) <= 0)
+            break;
+        reaped++;
+    }
+    return reaped;
 }

@@ -33,12 +33,16 @@ public final class ProcessLauncher: WorkerLauncher {
     /// Process groups whose leader has exited but that still have members: pgid → when to SIGKILL them.
     private var lingering: [Int32: UInt64] = [:]
     private var watchdog: (pid: Int32, channel: Int32)?
+    /// Whether exited children it did not start are reaped too (the supervisor: yes; a process that has
+    /// children of its own making, such as a test runner, must say no).
+    private let reapsOrphans: Bool
 
     /// Creates a launcher whose workers write their output under `logDirectory`, join `cgroup` if given, and
     /// whose leftover processes get `stopGrace` nanoseconds between SIGTERM and SIGKILL.
     public init(logDirectory: String, cgroup: WorkerCgroup? = nil, stopGrace: UInt64 = 5_000_000_000,
-                logPolicy: RotatingLogFile.Policy = RotatingLogFile.Policy()) {
+                logPolicy: RotatingLogFile.Policy = RotatingLogFile.Policy(), reapsOrphans: Bool = true) {
         self.logDirectory = logDirectory
+        self.reapsOrphans = reapsOrphans
         self.logPolicy = logPolicy
         outputEpoll = baton_epoll_create()
         self.cgroup = cgroup
@@ -52,7 +56,9 @@ public final class ProcessLauncher: WorkerLauncher {
 
     public var exitDescriptor: Int32 { epoll }
 
-    public var needsPolling: Bool { epoll < 0 || !lingering.isEmpty || pidfds.values.contains(-1) }
+    /// Orphans adopted as child subreaper exit without any notice, so the loop also turns on a short timer to
+    /// reap them (they would otherwise pile up as zombies).
+    public var needsPolling: Bool { reapsOrphans || epoll < 0 || !lingering.isEmpty || pidfds.values.contains(-1) }
 
     /// Process groups of exited workers that still have members (for tests and status).
     public var lingeringGroups: [Int32] { Array(lingering.keys) }
@@ -126,23 +132,33 @@ public final class ProcessLauncher: WorkerLauncher {
         for (pid, pidfd) in pidfds {
             var code: Int32 = 0
             var signal: Int32 = 0
-            guard baton_reap(pid, &code, &signal) == 1 else { continue }
+            // What the worker started may still run (a wrapper's server): it gets SIGTERM while the worker is a
+            // zombie, so the group id cannot have been given to anyone else yet.
+            guard baton_reap_tree(pid, SIGTERM, &code, &signal) == 1 else { continue }
             if pidfd >= 0 {
                 if epoll >= 0 { _ = baton_epoll_remove(epoll, pidfd) }
                 Glibc.close(pidfd)
             }
             pidfds[pid] = nil
             exited.append((pid, signal != 0 ? ProcessExit(signal: signal) : ProcessExit(code: code)))
-            // What the worker started may still run (a wrapper's server): give it the stop grace, then end it.
+            // Members left keep the group id reserved: they get the stop grace, then SIGKILL.
             if baton_kill(-pid, 0) == 0 {
-                _ = baton_kill(-pid, SIGTERM)
                 lingering[pid] = baton_monotonic_ns() + stopGrace
             } else {
                 forget(group: pid)
             }
         }
         endLingering(now: baton_monotonic_ns())
+        reapOrphans()
         return exited
+    }
+
+    /// Reaps exited children this launcher did not start: a wrapper's orphans, adopted as child subreaper.
+    private func reapOrphans() {
+        guard reapsOrphans else { return }
+        var tracked = Array(pidfds.keys)
+        if let watchdog { tracked.append(watchdog.pid) }
+        _ = baton_reap_orphans(tracked, Int32(tracked.count), 256)
     }
 
     /// Reaps what is left of exited workers' groups, SIGKILLs groups past their grace, forgets empty ones.

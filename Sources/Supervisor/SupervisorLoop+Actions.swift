@@ -84,8 +84,16 @@ extension SupervisorLoop {
         case .reload(let reload):
             var reloadOptions = ReloadOptions()
             reloadOptions.surge = reload.surge
-            reloadOptions.readyTimeout = UInt64(reload.readyTimeoutSeconds * 1e9)
-            reloadOptions.drainTimeout = UInt64(reload.drainTimeoutSeconds * 1e9)
+            guard let ready = Nanoseconds.from(seconds: reload.readyTimeoutSeconds), ready > 0,
+                  let drain = Nanoseconds.from(seconds: reload.drainTimeoutSeconds)
+            else {
+                metrics.reloadRefused()
+                control?.send(.refused("the ready and drain timeouts must be 0…\(Int(Nanoseconds.maxSeconds)) seconds "
+                                       + "(the ready timeout above 0)"), to: peer)
+                return
+            }
+            reloadOptions.readyTimeout = ready
+            reloadOptions.drainTimeout = drain
             if let refusal = startReload(command: reload.command, options: reloadOptions, requester: peer) {
                 metrics.reloadRefused()
                 control?.send(.refused(refusal), to: peer)

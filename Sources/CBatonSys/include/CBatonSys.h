@@ -64,8 +64,8 @@ int baton_termination_signal(void);
 /// Makes the calling process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER); 0 or -1 with errno.
 int baton_set_child_subreaper(void);
 /// Like baton_reap, but once `pid` has exited and before it is reaped (while its process group id cannot be
-/// reused) SIGKILLs everything left in its process group.
-int baton_reap_tree(int pid, int *exit_code, int *signal);
+/// reused) sends `group_signal` to everything left in its process group.
+int baton_reap_tree(int pid, int group_signal, int *exit_code, int *signal);
 /// Reaps exited children in process group `pgid` without blocking; 1 if some are still running, 0 if none is left.
 int baton_reap_group(int pgid);
 /// Forks a watchdog process that outlives the supervisor: it learns worker process groups over `*channel`
@@ -74,6 +74,9 @@ int baton_reap_group(int pgid);
 int baton_start_watchdog(int cgroup_kill_fd, int *channel);
 /// Tells the watchdog that a process group was added (`added` 1) or has ended (0); 0 or -1 with errno.
 int baton_watchdog_note(int channel, int added, int pgid);
+/// Reaps up to `max` exited children that are not in `tracked` (orphans adopted as child subreaper), stopping at
+/// the first exited child that is tracked (its owner reaps it with its status). Returns how many were reaped.
+int baton_reap_orphans(const int *tracked, int count, int max);
 /// Creates a close-on-exec pipe whose read end is non-blocking (a worker's output); 0 or -1 with errno.
 int baton_output_pipe(int *read_fd, int *write_fd);
 /// Writes a string to a file descriptor; 0 or -1 with errno.
