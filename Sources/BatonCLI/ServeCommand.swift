@@ -80,8 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Record generations, workers and every request in STATE_DIR/baton.sqlite.")
     var history = true
 
-    @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
-    var historyRetention: String?
+    @Option(help: """
+        Prune the oldest request history beyond an age (7d, 12h, 30m), a size of used database pages (500MB, \
+        2GiB) and/or a row count (1000000), whichever comes first; `none` keeps everything.
+        """)
+    var historyRetention = "7d,1GiB"
 
     @Option(help: "Size past which a worker's log (logs/slot-N.log) and the supervisor's (logs/baton.log) is rotated: bytes, or with KB, MB, GB, KiB, MiB, GiB; 0: never.")
     var logMaxSize = "64MiB"
@@ -126,8 +129,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard workers >= 0 && workers <= 4096 else { throw ValidationError("--workers must be 0…4096") }
         guard requestTimeout >= 0 else { throw ValidationError("--request-timeout must not be negative") }
         guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
-        if let historyRetention, HistoryRetention(parsing: historyRetention) == nil {
-            throw ValidationError("--history-retention takes an age like 7d, 12h, 30m, 90s and/or a row count")
+        if HistoryRetention(parsing: historyRetention) == nil {
+            throw ValidationError("--history-retention takes ages like 7d, 12h, 30m, sizes like 500MB, 2GiB, "
+                                  + "row counts, several joined by commas, or none")
         }
         guard restartDelay >= 0 else { throw ValidationError("--restart-delay must not be negative") }
         guard maxCrashes >= 1, crashWindow > 0 else {
@@ -180,7 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.history = history
         configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
                                                            keep: logKeep)
-        configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
+        configuration.historyRetention = HistoryRetention(parsing: historyRetention)
         configuration.metrics = metrics
         return configuration
     }
