@@ -101,6 +101,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
     var command: [String] = []
 
+    /// `--log-max-size` in bytes: a plain number (0: never rotate) or a size with a unit.
+    var logMaxBytes: Int64? {
+        Int64(logMaxSize).flatMap { $0 >= 0 ? $0 : nil } ?? ByteSize.parse(logMaxSize)
+    }
+
     func validate() throws {
         for (flag, seconds) in [("--queue-timeout", queueTimeout), ("--request-timeout", requestTimeout),
                                 ("--drain-timeout", drainTimeout), ("--stop-grace", stopGrace),
@@ -110,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try EndpointCheck.validate(frontend, flag: "--frontend")
         if let backend { try EndpointCheck.validate(backend, flag: "--backend") }
-        guard ByteCount.parse(logMaxSize) != nil else {
+        guard logMaxBytes != nil else {
             throw ValidationError("--log-max-size takes a byte count like 64MiB, 100MB or 1048576")
         }
         guard logKeep >= 0 else { throw ValidationError("--log-keep must not be negative") }
@@ -182,7 +187,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.restart.maxCrashes = maxCrashes
         configuration.restart.crashWindow = Nanoseconds.from(seconds: crashWindow) ?? configuration.restart.crashWindow
         configuration.history = history
-        configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
+        configuration.logRotation = RotatingLogFile.Policy(maxBytes: logMaxBytes ?? 64 << 20,
                                                            keep: logKeep)
         configuration.historyRetention = HistoryRetention(parsing: historyRetention)
         configuration.metrics = metrics
