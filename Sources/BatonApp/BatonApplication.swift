@@ -52,7 +52,9 @@ public final class BatonApplication: Sendable {
         if let signals { services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup)) }
         if let metrics {
             let service = metricsService(metrics, parts.broker, parts.supervisor, parts.recorder)
-            services.append(.init(service: service))
+            // The endpoint is an aid, not a dependency: if it fails, Baton goes on serving (the error is logged).
+            services.append(.init(service: service, successTerminationBehavior: .ignore,
+                                  failureTerminationBehavior: .ignore))
         }
         services.append(.init(service: SupervisorService(supervisor: parts.supervisor)))
         services.append(.init(service: BrokerService(server: parts.broker, drainTimeout: configuration.drainTimeout)))
@@ -204,20 +206,17 @@ public final class BatonApplication: Sendable {
         return "baton-" + String(hash, radix: 16)
     }
 
-    /// Opens the history database, closes what a dead supervisor left open, and starts the recorder.
+    /// Starts the recorder: on the opened database, or degraded and retrying when it cannot be opened (history
+    /// never stops Baton from serving).
     private func openHistory(state: StateDirectory) throws -> (HistoryRecorder?, HistoryDatabase.RunStart?) {
         guard configuration.history else { return (nil, nil) }
         let command = configuration.command
-        let database = try HistoryDatabase.openForWriting(path: state.databasePath)
         let digest = try command.map { try ExecutableDigest.hexDigest(ofFile: $0.executable) }
-        let run = try database.beginRun(executable: command?.executable, arguments: command?.arguments ?? [],
-                                        sha256: digest, detail: "pid \(getpid())")
-        if run.abandonedRequests > 0 || run.abandonedWorkers > 0 {
-            logger.warning("the previous supervisor did not stop cleanly; its open rows are now abandoned",
-                           metadata: ["requests": "\(run.abandonedRequests)", "workers": "\(run.abandonedWorkers)"])
-        }
         var options = HistoryRecorder.Options()
         options.retention = configuration.historyRetention
-        return (HistoryRecorder(database: database, options: options, logger: logger), run)
+        let (recorder, run) = HistoryStartup.start(path: state.databasePath, executable: command?.executable,
+                                                   arguments: command?.arguments ?? [], sha256: digest,
+                                                   detail: "pid \(getpid())", options: options, logger: logger)
+        return (recorder, run)
     }
 }

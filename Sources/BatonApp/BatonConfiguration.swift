@@ -27,8 +27,8 @@ public struct BatonConfiguration: Sendable {
     public var stopGrace: UInt64 = 5_000_000_000
     /// Whether generations, workers and requests are recorded in the history database.
     public var history = true
-    /// How much request history is kept.
-    public var historyRetention: HistoryRetention?
+    /// How much request history is kept (nil or ``HistoryRetention/none``: everything).
+    public var historyRetention: HistoryRetention? = .standard
     /// Variables every managed worker gets besides the contract's `BATON_*` ones.
     public var workerEnvironment: [String: String] = [:]
     /// CURVE on tcp endpoints, authorised keys, and the bounds on clients and unread replies.

@@ -21,15 +21,21 @@ struct SignalService: Service {
     }
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                Thread.detachNewThread {
-                    var item = pollfd(fd: eventfd, events: Int16(POLLIN), revents: 0)
-                    while poll(&item, 1, -1) < 0 && errno == EINTR {}
-                    continuation.resume()
+        // Ends on a signal, on a graceful shutdown, and on cancellation (a group torn down for another reason
+        // must not wait here forever).
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    Thread.detachNewThread {
+                        var item = pollfd(fd: eventfd, events: Int16(POLLIN), revents: 0)
+                        while poll(&item, 1, -1) < 0 && errno == EINTR {}
+                        continuation.resume()
+                    }
                 }
+            } onGracefulShutdown: {
+                _ = baton_eventfd_signal(eventfd)
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             _ = baton_eventfd_signal(eventfd)
         }
     }

@@ -82,8 +82,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Record generations, workers and every request in STATE_DIR/baton.sqlite.")
     var history = true
 
-    @Option(help: "Prune request history older than an age (7d, 12h, 30m) and/or beyond a row count (1000000).")
-    var historyRetention: String?
+    @Option(help: """
+        Prune the oldest request history beyond an age (7d, 12h, 30m), a size of used database pages (500MB, \
+        2GiB) and/or a row count (1000000), whichever comes first; `none` keeps everything.
+        """)
+    var historyRetention = "7d,1GiB"
 
     @Option(help: "Size past which a worker's log (logs/slot-N.log) and the supervisor's (logs/baton.log) is rotated: bytes, or with KB, MB, GB, KiB, MiB, GiB; 0: never.")
     var logMaxSize = "64MiB"
@@ -102,6 +105,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Argument(parsing: .postTerminator, help: "The worker command and its arguments, after `--`.")
     var command: [String] = []
 
+    /// `--log-max-size` in bytes: a plain number (0: never rotate) or a size with a unit.
+    var logMaxBytes: Int64? {
+        Int64(logMaxSize).flatMap { $0 >= 0 ? $0 : nil } ?? ByteSize.parse(logMaxSize)
+    }
+
     func validate() throws {
         for (flag, seconds) in [("--queue-timeout", queueTimeout), ("--request-timeout", requestTimeout),
                                 ("--drain-timeout", drainTimeout), ("--stop-grace", stopGrace),
@@ -111,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try EndpointCheck.validate(frontend, flag: "--frontend")
         if let backend { try EndpointCheck.validate(backend, flag: "--backend") }
-        guard ByteCount.parse(logMaxSize) != nil else {
+        guard logMaxBytes != nil else {
             throw ValidationError("--log-max-size takes a byte count like 64MiB, 100MB or 1048576")
         }
         guard logKeep >= 0 else { throw ValidationError("--log-keep must not be negative") }
@@ -130,8 +138,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard workers >= 0 && workers <= 4096 else { throw ValidationError("--workers must be 0…4096") }
         guard requestTimeout >= 0 else { throw ValidationError("--request-timeout must not be negative") }
         guard stopGrace >= 0 else { throw ValidationError("--stop-grace must not be negative") }
-        if let historyRetention, HistoryRetention(parsing: historyRetention) == nil {
-            throw ValidationError("--history-retention takes an age like 7d, 12h, 30m, 90s and/or a row count")
+        if HistoryRetention(parsing: historyRetention) == nil {
+            throw ValidationError("--history-retention takes ages like 7d, 12h, 30m, sizes like 500MB, 2GiB, "
+                                  + "row counts, several joined by commas, or none")
         }
         guard restartDelay >= 0 else { throw ValidationError("--restart-delay must not be negative") }
         guard maxCrashes >= 1, crashWindow > 0 else {
@@ -183,9 +192,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.restart.maxCrashes = maxCrashes
         configuration.restart.crashWindow = Nanoseconds.from(seconds: crashWindow) ?? configuration.restart.crashWindow
         configuration.history = history
-        configuration.logRotation = RotatingLogFile.Policy(maxBytes: ByteCount.parse(logMaxSize) ?? 64 << 20,
+        configuration.logRotation = RotatingLogFile.Policy(maxBytes: logMaxBytes ?? 64 << 20,
                                                            keep: logKeep)
-        configuration.historyRetention = historyRetention.flatMap(HistoryRetention.init(parsing:))
+        configuration.historyRetention = HistoryRetention(parsing: historyRetention)
         configuration.metrics = metrics
         return configuration
     }

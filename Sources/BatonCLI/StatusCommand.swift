@@ -93,8 +93,15 @@ struct StatusTable {
             text += "control: \(report.controlPeersRefused) requests refused (peer neither this uid nor root)\n"
         }
         if let history = report.history {
-            text += "history: \(history.requestRows) request rows written, \(history.droppedEvents) events dropped, "
-                + "\(history.failedBatches) failed writes\n"
+            if history.state == .degraded {
+                text += "history: DEGRADED: \(history.problem ?? "unknown problem"); "
+                    + "\(history.waitingEvents) events waiting in memory\n"
+            }
+            let size = history.fileBytes.map { file in
+                "database \(ByteSize.format(file)) on disk, \(ByteSize.format(history.usedBytes ?? 0)) used, "
+            } ?? ""
+            text += "history: \(size)\(history.requestRows) request rows written, \(history.droppedEvents) events "
+                + "dropped, \(history.failedBatches) failed writes\n"
         }
         if let descriptors = report.descriptors { text += Self.bounds(report.broker, descriptors) }
         return text + table.render()

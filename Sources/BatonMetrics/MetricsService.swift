@@ -1,5 +1,4 @@
 import Broker
-import FlyingFox
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -35,34 +34,41 @@ public struct MetricsService: Service {
     }
 
     /// Serves until graceful shutdown, then closes the listening socket and open connections.
+    ///
+    /// The HTTP side runs on a thread of its own with bounded connections, heads and time
+    /// (``MetricsHTTPServer``); only the snapshots are awaited here. If the endpoint fails, Baton goes on
+    /// serving requests (the service group ignores this service's end).
     public func run() async throws {
-        let server = HTTPServer(address: try address.socketAddress(), timeout: 10, logger: ServerLogger(logger: logger))
-        await server.appendRoute("GET /metrics") { _ in await metrics() }
-        await server.appendRoute("GET /healthz") { _ in await liveness() }
-        await server.appendRoute("GET /readyz") { _ in await readiness() }
-        let stopping = StopFlag()
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await server.run() }
-                group.addTask { [logger, address] in
-                    try await server.waitUntilListening()
-                    logger.info("metrics listening", metadata: ["url": "\(address.url)/metrics"])
-                    try? await gracefulShutdown()
-                    stopping.set()
-                    await server.stop(timeout: 0)  // after open connections are done: nothing waits on accept
-                }
-                try await group.next()
-                group.cancelAll()
+        let service = self
+        let server = try MetricsHTTPServer(address: address) { path in
+            let answer = Mutex<MetricsHTTPServer.Response?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                let response = await service.respond(to: path)
+                answer.withLock { $0 = response }
+                done.signal()
             }
-        } catch where stopping.isSet || Task.isCancelled {
-            // The listening socket was closed on purpose.
-        } catch {
-            logger.error("the metrics server failed", metadata: ["url": "\(address.url)", "error": "\(error)"])
-            throw error
+            done.wait()
+            return answer.withLock { $0 } ?? MetricsHTTPServer.Response(status: 503, contentType: "text/plain",
+                                                                        body: "stopping\n")
+        }
+        server.start()
+        logger.info("metrics listening", metadata: ["url": "\(address.url)/metrics"])
+        try? await gracefulShutdown()
+        await server.stop()
+    }
+
+    func respond(to path: String) async -> MetricsHTTPServer.Response {
+        switch path {
+        case "/metrics": await metrics()
+        case "/healthz": await liveness()
+        case "/readyz": await readiness()
+        default: MetricsHTTPServer.Response(status: 404, contentType: "text/plain; charset=utf-8",
+                                            body: "not found: /metrics, /healthz, /readyz\n")
         }
     }
 
-    private func metrics() async -> HTTPResponse {
+    private func metrics() async -> MetricsHTTPServer.Response {
         let supervisorSnapshot = await supervisor.snapshot()
         var snapshot = MetricsSnapshot(broker: await broker.snapshot(), supervisor: supervisorSnapshot,
                                        history: history?(), process: ProcessStatistics.current())
@@ -70,31 +76,21 @@ public struct MetricsService: Service {
             snapshot.generationDigest = await digests.digest(of: supervisorSnapshot.executable,
                                                              generation: supervisorSnapshot.generation)
         }
-        return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: Data(exposition.render(snapshot).utf8))
+        return MetricsHTTPServer.Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                                          body: exposition.render(snapshot))
     }
 
-    private func readiness() async -> HTTPResponse {
+    private func readiness() async -> MetricsHTTPServer.Response {
         let state = Health(broker: await broker.snapshot(), supervisor: await supervisor.snapshot())
-        return text(state.reason, status: state.ready ? .ok : .serviceUnavailable)
+        return text(state.reason, status: state.ready ? 200 : 503)
     }
 
-    private func liveness() async -> HTTPResponse {
+    private func liveness() async -> MetricsHTTPServer.Response {
         let state = Health(broker: await broker.snapshot(), supervisor: nil)
-        return text(state.live ? "ok" : state.reason, status: state.live ? .ok : .serviceUnavailable)
+        return text(state.live ? "ok" : state.reason, status: state.live ? 200 : 503)
     }
 
-    private func text(_ line: String, status: HTTPStatusCode) -> HTTPResponse {
-        HTTPResponse(statusCode: status, headers: [.contentType: "text/plain; charset=utf-8"],
-                     body: Data((line + "\n").utf8))
+    private func text(_ line: String, status: Int) -> MetricsHTTPServer.Response {
+        MetricsHTTPServer.Response(status: status, contentType: "text/plain; charset=utf-8", body: line + "\n")
     }
-}
-
-/// Tells the server's task that its socket was closed on purpose.
-private final class StopFlag: Sendable {
-    private let value = Atomic(false)
-
-    var isSet: Bool { value.load(ordering: .relaxed) }
-
-    func set() { value.store(true, ordering: .relaxed) }
 }

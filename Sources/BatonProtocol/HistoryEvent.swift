@@ -42,4 +42,15 @@ public enum HistoryEvent: Sendable, Equatable {
 public protocol HistorySink: Sendable {
     /// Hands over a batch of events; `events` is left empty (its storage may be swapped).
     func submit(_ events: inout [HistoryEvent])
+
+    /// Calls `done`, on any thread, once the events submitted before this call are committed (or cannot be);
+    /// never blocks the caller.
+    func flush(then done: @escaping @Sendable () -> Void)
+}
+
+extension HistorySink {
+    /// Calls `done` at once: for sinks that hold nothing back.
+    public func flush(then done: @escaping @Sendable () -> Void) {
+        done()
+    }
 }

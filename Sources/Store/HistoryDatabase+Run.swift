@@ -19,8 +19,11 @@ extension HistoryDatabase {
     /// Closes what a dead supervisor left open, finds or creates the generation for the command, and
     /// records the start. A generation is reused when the latest one has the same executable, arguments
     /// and digest; otherwise a new one (the next number) becomes active.
-    public func beginRun(executable: String?, arguments: [String], sha256: String?, detail: String) throws(StoreError)
-        -> RunStart
+    ///
+    /// With `generation`, that number becomes the active generation whatever the file holds (created if it is
+    /// missing): a supervisor that started while the database could not be opened has already chosen it.
+    public func beginRun(executable: String?, arguments: [String], sha256: String?, detail: String,
+                         generation chosen: Int? = nil) throws(StoreError) -> RunStart
     {
         try write { db in
             let now = Timestamp.now()
@@ -36,7 +39,17 @@ extension HistoryDatabase {
                 let latest = try Row.fetchOne(db, sql: """
                     SELECT id, executable, arguments, sha256, state FROM generation ORDER BY id DESC LIMIT 1
                     """)
-                if let latest, latest["executable"] == executable, latest["arguments"] == argumentsJSON,
+                if let chosen {
+                    try db.execute(sql: """
+                        UPDATE generation SET state = 'retired', reason = 'superseded at start'
+                        WHERE state = 'active' AND id <> ?
+                        """, arguments: [chosen])
+                    try db.execute(sql: """
+                        INSERT INTO generation (id, executable, arguments, sha256, created_at, state)
+                        VALUES (?, ?, ?, ?, ?, 'active') ON CONFLICT(id) DO UPDATE SET state = 'active'
+                        """, arguments: [chosen, executable, argumentsJSON, sha256, now])
+                    generation = chosen
+                } else if let latest, latest["executable"] == executable, latest["arguments"] == argumentsJSON,
                    latest["sha256"] == sha256, (latest["state"] as String?) != "failed"
                 {
                     generation = latest["id"]

@@ -23,6 +23,8 @@ public final class HistoryDatabase: Sendable {
         configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // A checkpointed WAL is cut back to 64 MiB rather than kept at its largest size.
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         return try mapErrors(path) {
             if FileManager.default.fileExists(atPath: path) {
@@ -97,11 +99,13 @@ public final class HistoryDatabase: Sendable {
         } catch let error as DatabaseError {
             switch error.resultCode {
             case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-                throw StoreError(.notADatabase, path: path, error.message ?? "\(error)")
+                throw StoreError(.notADatabase, path: path, error.message ?? "\(error)",
+                                 sqliteCode: error.extendedResultCode.rawValue)
             case .SQLITE_BUSY, .SQLITE_LOCKED:
-                throw StoreError(.locked, path: path, error.message ?? "\(error)")
+                throw StoreError(.locked, path: path, error.message ?? "\(error)",
+                                 sqliteCode: error.extendedResultCode.rawValue)
             default:
-                throw StoreError(.sqlite, path: path, "\(error)")
+                throw StoreError(.sqlite, path: path, "\(error)", sqliteCode: error.extendedResultCode.rawValue)
             }
         } catch {
             throw StoreError(.sqlite, path: path, "\(error)")

@@ -8,10 +8,21 @@ import Synchronization
 /// The history writer: a dedicated thread that takes batches of events and writes them in transactions,
 /// so the broker never waits on SQLite.
 ///
-/// **When it falls behind**: events wait in memory up to ``Options/maxBacklog``. Past that, new *request*
-/// events are dropped and counted (``RecorderStats/droppedEvents``, logged); worker and supervisor events are
-/// always kept. Client requests are never delayed or lost because of history. A failed write (disk full, I/O
-/// error) loses that batch's rows, is logged at error level and counted, and writing goes on.
+/// **When it falls behind**, or the database cannot be written: events wait in memory up to
+/// ``Options/maxBacklog``. Past that, new *request* events are dropped and counted
+/// (``RecorderStats/droppedEvents``, logged); worker and supervisor events are always kept. Client requests are
+/// never delayed or lost because of history.
+///
+/// **When a write fails** for a reason that may pass (disk full, I/O error, a lock), the batch goes back to the
+/// head of the queue, history is ``HistoryHealth/degraded``, and the write is retried after
+/// ``Options/retryInitialSeconds``, doubling up to ``Options/retryMaxSeconds``. A batch that fails for good (a
+/// constraint, a corrupt file) is logged, counted as lost, and writing goes on.
+///
+/// **Without a database** (it could not be opened at start, see ``HistoryStartup``) the recorder is degraded
+/// from the start and tries to open it on the same schedule.
+///
+/// **At ``close()``** it writes what is pending and then closes every request row still queued or in flight
+/// as `abandoned`, so that after a graceful stop no row is left open.
 public final class HistoryRecorder: HistorySink, Sendable {
     /// Recorder settings.
     public struct Options: Sendable {
@@ -26,36 +37,64 @@ public final class HistoryRecorder: HistorySink, Sendable {
         /// Nice value of the writer thread: when the machine is short of CPU, serving requests comes first
         /// and the writer catches up afterwards (within ``maxBacklog``).
         public var writerNice: Int32 = 10
+        /// Seconds before a failed write or open is tried again; the wait doubles up to ``retryMaxSeconds``.
+        public var retryInitialSeconds: Double = 1
+        /// Longest wait between retries, in seconds.
+        public var retryMaxSeconds: Double = 10
+        /// Seconds between measurements of the database's size (``RecorderStats/fileBytes``).
+        public var sizeIntervalSeconds: Double = 5
 
         /// The defaults.
         public init() {}
     }
 
+    /// Opens the database for writing, when the recorder started without one.
+    public typealias Opener = @Sendable () throws(StoreError) -> HistoryDatabase
+
     struct State: ~Copyable {
         var pending: [HistoryEvent] = []
         var spare: [HistoryEvent] = []
+        /// Events the writer has taken and not yet written (they count against the backlog).
+        var inWriter = 0
         var stats = RecorderStats()
         var stopping = false
+        /// Flush barriers: each runs once the events submitted before it are written (or cannot be).
+        var barriers: [@Sendable () -> Void] = []
+        /// The writer thread has ended; barriers run at once.
+        var ended = false
     }
 
-    let database: HistoryDatabase
     let options: Options
     let logger: Logger
+    let opener: Opener?
     let state = Mutex(State())
     /// Held around the writer's taking of pending events; a test holds it to keep the writer from draining.
     let writerGate = Mutex(())
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
 
-    /// Starts the writer thread.
-    public init(database: HistoryDatabase, options: Options = Options(), logger: Logger) {
-        self.database = database
+    /// Starts the writer thread on an open database.
+    public convenience init(database: HistoryDatabase, options: Options = Options(), logger: Logger) {
+        self.init(database: database, opener: nil, problem: nil, options: options, logger: logger)
+    }
+
+    /// Starts the writer thread; without a database it is degraded for `problem` and calls `opener` on the
+    /// retry schedule until it returns one.
+    init(database: HistoryDatabase?, opener: Opener?, problem: String?, options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        self.opener = opener
+        if let problem {
+            state.withLock {
+                $0.stats.state = .degraded
+                $0.stats.problem = problem
+            }
+        }
         let thread = Thread { [self] in
             baton_set_thread_name("baton-history")
             _ = baton_set_thread_nice(options.writerNice)
-            runWriter()
+            var loop = RecorderLoop(recorder: self, database: database)
+            loop.run()
             finished.signal()
         }
         thread.name = "baton-history"
@@ -66,7 +105,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
     public func submit(_ events: inout [HistoryEvent]) {
         let count = events.count
         let full = state.withLock { state -> Bool in
-            if state.pending.count + count > options.maxBacklog {
+            if state.pending.count + state.inWriter + count > options.maxBacklog {
                 let kept = events.filter { !$0.isRequestEvent }
                 state.stats.droppedEvents += UInt64(count - kept.count)
                 state.pending.append(contentsOf: kept)
@@ -75,7 +114,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
             } else {
                 state.pending.append(contentsOf: events)
             }
-            state.stats.maxBacklog = max(state.stats.maxBacklog, state.pending.count)
+            state.stats.maxBacklog = max(state.stats.maxBacklog, state.pending.count + state.inWriter)
             return state.pending.count >= options.maxBacklog / 4
         }
         events.removeAll(keepingCapacity: true)
@@ -88,7 +127,20 @@ public final class HistoryRecorder: HistorySink, Sendable {
         submit(&batch)
     }
 
-    /// Writes what is pending, stops the thread, and returns the final counters.
+    /// Calls `done` once every event submitted before this call is committed, or as soon as the writer finds
+    /// that they cannot be (history degraded): on the writer thread, or at once on the caller's after the
+    /// recorder has stopped. `baton reload` answers through this, so what it reports is already readable.
+    public func flush(then done: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.ended { return true }
+            state.barriers.append(done)
+            return false
+        }
+        if now { done() } else { wake.signal() }
+    }
+
+    /// Writes what is pending, closes the request rows still open as `abandoned`, stops the thread, and returns
+    /// the final counters.
     @discardableResult
     public func close() -> RecorderStats {
         state.withLock { $0.stopping = true }
@@ -99,95 +151,11 @@ public final class HistoryRecorder: HistorySink, Sendable {
     }
 
     /// The counters so far.
-    public var stats: RecorderStats { state.withLock { $0.stats } }
-
-    private func runWriter() {
-        var writer = HistoryWriter()
-        var lastPrune = BatonClock.monotonic() &- UInt64(options.pruneIntervalSeconds * 1e9)
-        var failuresLogged = RateLimiter(burst: 3, window: 60 * 1_000_000_000)
-        while true {
-            _ = wake.wait(timeout: .now() + .milliseconds(options.flushIntervalMilliseconds))
-            let (batch, stopping) = writerGate.withLock { _ in
-                state.withLock { state in
-                    var batch = state.spare
-                    swap(&batch, &state.pending)
-                    return (batch, state.stopping)
-                }
-            }
-            if !batch.isEmpty {
-                let started = BatonClock.monotonic()
-                do {
-                    let rows = try database.write { db in try writer.apply(batch, in: db) }
-                    let elapsed = BatonClock.monotonic() - started
-                    state.withLock {
-                        $0.stats.batches += 1
-                        $0.stats.events += UInt64(batch.count)
-                        $0.stats.requestRows += UInt64(rows)
-                        $0.stats.writeNanoseconds += elapsed
-                    }
-                } catch {
-                    state.withLock {
-                        $0.stats.failedBatches += 1
-                        $0.stats.lostEvents += UInt64(batch.count)
-                    }
-                    let (allowed, _) = failuresLogged.allow(now: BatonClock.monotonic())
-                    if allowed {
-                        logger.error("history write failed; clients are still served, these rows are lost",
-                                     metadata: ["events": "\(batch.count)", "error": "\(error)"])
-                    }
-                }
-                var spare = batch
-                spare.removeAll(keepingCapacity: true)
-                state.withLock { if $0.spare.capacity < spare.capacity { swap(&$0.spare, &spare) } }
-            }
-            if let retention = options.retention, BatonClock.monotonic() &- lastPrune >= UInt64(options.pruneIntervalSeconds * 1e9) {
-                lastPrune = BatonClock.monotonic()
-                prune(retention)
-            }
-            if stopping && state.withLock({ $0.pending.isEmpty }) { return }
+    public var stats: RecorderStats {
+        state.withLock { state in
+            var stats = state.stats
+            stats.waitingEvents = state.pending.count + state.inWriter
+            return stats
         }
     }
-
-    private func prune(_ retention: HistoryRetention) {
-        var removed = 0
-        do {
-            while true {
-                let count = try database.write { db in try retention.prune(db, nowNanoseconds: BatonClock.wall()) }
-                removed += count
-                if count == 0 { break }
-            }
-        } catch {
-            logger.error("history retention failed", metadata: ["error": "\(error)"])
-        }
-        if removed > 0 {
-            state.withLock { $0.stats.prunedRows += UInt64(removed) }
-            logger.info("history retention removed old requests", metadata: ["rows": "\(removed)",
-                                                                             "policy": "\(retention)"])
-        }
-    }
-}
-
-/// Counters of the history recorder.
-public struct RecorderStats: Sendable, Equatable, Codable {
-    /// Transactions written.
-    public var batches: UInt64 = 0
-    /// Events written.
-    public var events: UInt64 = 0
-    /// Request rows inserted or updated.
-    public var requestRows: UInt64 = 0
-    /// Request events dropped because the backlog was full.
-    public var droppedEvents: UInt64 = 0
-    /// Batches whose write failed.
-    public var failedBatches: UInt64 = 0
-    /// Events in failed batches.
-    public var lostEvents: UInt64 = 0
-    /// Request rows removed by retention.
-    public var prunedRows: UInt64 = 0
-    /// Largest backlog seen, in events.
-    public var maxBacklog = 0
-    /// Time spent writing, in nanoseconds.
-    public var writeNanoseconds: UInt64 = 0
-
-    /// Zeroed counters.
-    public init() {}
 }

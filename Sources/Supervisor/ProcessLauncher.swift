@@ -32,6 +32,10 @@ public final class ProcessLauncher: WorkerLauncher {
     private var pidfds: [Int32: Int32] = [:]
     /// Process groups whose leader has exited but that still have members: pgid → when to SIGKILL them.
     private var lingering: [Int32: UInt64] = [:]
+    /// Worker ids of live workers, by pid.
+    private var workerIDs: [Int32: String] = [:]
+    /// Processes an exited worker started outside its group (daemons): pid → start time and when to SIGKILL.
+    private var strays: [Int32: (start: UInt64, killAt: UInt64)] = [:]
     private var watchdog: (pid: Int32, channel: Int32)?
     /// Whether exited children it did not start are reaped too (the supervisor: yes; a process that has
     /// children of its own making, such as a test runner, must say no).
@@ -58,7 +62,9 @@ public final class ProcessLauncher: WorkerLauncher {
 
     /// Orphans adopted as child subreaper exit without any notice, so the loop also turns on a short timer to
     /// reap them (they would otherwise pile up as zombies).
-    public var needsPolling: Bool { reapsOrphans || epoll < 0 || !lingering.isEmpty || pidfds.values.contains(-1) }
+    public var needsPolling: Bool {
+        reapsOrphans || epoll < 0 || !lingering.isEmpty || !strays.isEmpty || pidfds.values.contains(-1)
+    }
 
     /// Process groups of exited workers that still have members (for tests and status).
     public var lingeringGroups: [Int32] { Array(lingering.keys) }
@@ -92,6 +98,7 @@ public final class ProcessLauncher: WorkerLauncher {
         pidfds[pid] = pidfd
         if pidfd >= 0 && epoll >= 0 { _ = baton_epoll_add(epoll, pidfd, UInt64(pid)) }
         if let watchdog { _ = baton_watchdog_note(watchdog.channel, 1, pid) }
+        workerIDs[pid] = launch.workerID
         if readEnd >= 0 {
             outputs[readEnd] = launch.slot
             if outputEpoll >= 0 { _ = baton_epoll_add(outputEpoll, readEnd, UInt64(readEnd)) }
@@ -141,6 +148,7 @@ public final class ProcessLauncher: WorkerLauncher {
             }
             pidfds[pid] = nil
             exited.append((pid, signal != 0 ? ProcessExit(signal: signal) : ProcessExit(code: code)))
+            if let workerID = workerIDs.removeValue(forKey: pid) { endDaemons(of: workerID, pid: pid) }
             // Members left keep the group id reserved: they get the stop grace, then SIGKILL.
             if baton_kill(-pid, 0) == 0 {
                 lingering[pid] = baton_monotonic_ns() + stopGrace
@@ -153,6 +161,18 @@ public final class ProcessLauncher: WorkerLauncher {
         return exited
     }
 
+    /// Sends SIGTERM to what an exited worker started outside its process group (found by its BATON_WORKER_ID, in
+    /// the pool's cgroup when there is one, else in /proc), and SIGKILL after the stop grace.
+    private func endDaemons(of workerID: String, pid: Int32) {
+        let among = cgroup.map { $0.members }
+        let killAt = baton_monotonic_ns() + stopGrace
+        for stray in ProcessTable.processes(withEnvironment: "BATON_WORKER_ID", equalTo: workerID, among: among) {
+            guard let entry = ProcessTable.entry(of: stray), entry.pgid != pid else { continue }
+            _ = baton_kill(stray, SIGTERM)
+            strays[stray] = (entry.startTime, killAt)
+        }
+    }
+
     /// Reaps exited children this launcher did not start: a wrapper's orphans, adopted as child subreaper.
     private func reapOrphans() {
         guard reapsOrphans else { return }
@@ -163,6 +183,17 @@ public final class ProcessLauncher: WorkerLauncher {
 
     /// Reaps what is left of exited workers' groups, SIGKILLs groups past their grace, forgets empty ones.
     private func endLingering(now: UInt64) {
+        for (pid, stray) in strays {
+            // Still the same process (a pid the kernel has not given to another), and past its grace?
+            guard ProcessTable.entry(of: pid)?.startTime == stray.start else {
+                strays[pid] = nil
+                continue
+            }
+            if now >= stray.killAt {
+                _ = baton_kill(pid, SIGKILL)
+                strays[pid] = nil
+            }
+        }
         for (pgid, killAt) in lingering {
             // Orphans are this process's children (it is their subreaper): reaping them is what frees the group.
             if baton_reap_group(pgid) == 0 && baton_kill(-pgid, 0) != 0 {
@@ -181,7 +212,7 @@ public final class ProcessLauncher: WorkerLauncher {
     public func close(killing: Bool) {
         if killing { for pid in pidfds.keys { signal(pid, .kill) } }
         // Leftovers of exited workers get the rest of their grace, then SIGKILL.
-        while !lingering.isEmpty {
+        while !lingering.isEmpty || !strays.isEmpty {
             endLingering(now: baton_monotonic_ns())
             if !lingering.isEmpty { usleep(10_000) }
         }

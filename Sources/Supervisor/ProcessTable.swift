@@ -28,6 +28,16 @@ public enum ProcessTable {
         return environ.split(separator: 0).contains { Array($0) == entry }
     }
 
+    /// The live processes (among `candidates`, or all of `/proc`) whose environment has `name=value`: what a
+    /// worker started, also after it left the worker's process group (a daemon).
+    public static func processes(withEnvironment name: String, equalTo value: String,
+                                 among candidates: [Int32]? = nil) -> [Int32] {
+        let pids = candidates ?? ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap {
+            Int32($0)
+        }
+        return pids.filter { $0 > 1 && $0 != getpid() && environment(of: $0, has: name, equalTo: value) }
+    }
+
     /// The live processes in process group `pgid` that started at or after `startTime`: what is left of a
     /// worker whose leader started then, even after the leader itself is gone (a group id cannot be given to a
     /// new process while any member is alive).

@@ -75,7 +75,14 @@ extension SupervisorLoop {
         }
         record(.supervisor(kind: succeeded ? .reloadFinished : .reloadRolledBack, slot: nil, workerID: nil,
                            generation: generation, detail: message, at: now))
-        tellRequester(succeeded ? .reloaded(message) : .refused(message))
+        let reply: ControlReply = succeeded ? .reloaded(message) : .refused(message)
+        // The final reply waits until these records are committed, so that `baton generations` run right after
+        // `baton reload` reads them; the barrier calls back on the writer thread, and the reply goes out here.
+        if let requester = reloadRequester, let history = options.history {
+            history.flush { [server] in server.send(.controlReply(reply, to: requester)) }
+        } else {
+            tellRequester(reply)
+        }
         reloadRequester = nil
         _ = baton_sd_notify("READY=1")
     }

@@ -106,6 +106,8 @@ struct SupervisorLoop {
             pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
         case .workerEvent(.lost):
             break
+        case .controlReply(let reply, let peer):
+            control?.send(reply, to: peer)
         case .snapshot(let reply):
             reply(snapshot())
         case .stop(let done):

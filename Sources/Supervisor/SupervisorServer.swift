@@ -59,6 +59,8 @@ public final class SupervisorServer: Sendable {
     enum Command: Sendable {
         case workerEvent(WorkerEvent)
         case stop(@Sendable () -> Void)
+        /// A control reply to send from the supervisor thread (which alone may touch the control socket).
+        case controlReply(ControlReply, to: ControlServer.Peer)
         case snapshot(@Sendable (SupervisorMetrics?) -> Void)
     }
 
@@ -102,7 +104,7 @@ public final class SupervisorServer: Sendable {
                 switch command {
                 case .stop(let done): done()
                 case .snapshot(let reply): reply(nil)
-                case .workerEvent: break
+                case .workerEvent, .controlReply: break
                 }
             }
             finished.signal()

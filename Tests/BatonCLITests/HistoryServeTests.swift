@@ -113,25 +113,43 @@ struct HistoryServeTests {
         #expect(restarted.wait() == 0)
     }
 
-    @Test("a state directory whose database is not SQLite: serve refuses by name and leaves the file alone")
+    @Test("""
+        a database that is not SQLite: serve says so by name and serves, leaves the file alone, and records once \
+        it is moved aside
+        """)
     func corruptDatabase() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory + "/state", withIntermediateDirectories: true)
-        let path = directory + "/state/baton.sqlite"
+        let state = directory + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let path = state + "/baton.sqlite"
         let garbage = Data("this is not a database, it is a text file that happens to be here\n".utf8)
         try garbage.write(to: URL(fileURLWithPath: path))
-        let (status, output) = try runBaton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir",
-                                             directory + "/state"], directory: directory)
-        #expect(status == 2)
-        #expect(output.contains("\(path) is not a Baton history database"), "\(output)")
-        #expect(output.contains("move it aside (mv \(path) \(path).bad) to start a new one, or run serve with "
-                                + "--no-history"), "\(output)")
+        let serve = try Child.baton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", state,
+                                     "--workers", "0"], directory: directory)
+        #expect(serve.waitForOutput("serving"), "\(serve.output)")
+        #expect(serve.output.contains("\(path) is not a Baton history database"), "\(serve.output)")
+        #expect(serve.output.contains("move it aside (mv \(path) \(path).bad) to start a new one, or run serve with "
+                                      + "--no-history"), "\(serve.output)")
+        let degraded = waitForStatus("history degraded", stateDir: state, directory: directory, log: serve) {
+            $0.history?.state == .degraded
+        }
+        #expect(degraded?.history?.problem?.contains("\(path) is not a Baton history database") == true)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
-        #expect(!FileManager.default.fileExists(atPath: directory + "/fe"))
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".bad")
+        waitForStatus("history resumes", stateDir: state, directory: directory, log: serve) {
+            $0.history?.state == .ok
+        }
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path + ".bad")) == garbage)
+        let kinds = try HistoryDatabase.openReadOnly(path: path).read { db in
+            try String.fetchAll(db, sql: "SELECT kind FROM event ORDER BY id")
+        }
+        #expect(kinds == ["supervisor-started", "supervisor-stopped"])
     }
 
-    @Test("a database locked by another process: serve says so, naming the file")
+    @Test("a locked database: serve says so, naming the file, serves, and records once the lock goes")
     func lockedDatabase() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -147,10 +165,20 @@ struct HistoryServeTests {
             """, state + "/baton.sqlite"], name: "locker", directory: directory)
         defer { locker.signal(SIGKILL) }
         #expect(locker.waitForOutput("locked"))
-        let (status, output) = try runBaton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", state],
-                                            directory: directory)
-        #expect(status == 2)
-        #expect(output.contains("\(state)/baton.sqlite is locked by another process"), "\(output)")
+        let serve = try Child.baton(["serve", "--frontend", "ipc://\(directory)/fe", "--state-dir", state,
+                                     "--workers", "0"], directory: directory)
+        #expect(serve.waitForOutput("serving"), "\(serve.output)")
+        #expect(serve.output.contains("\(state)/baton.sqlite is locked by another process"), "\(serve.output)")
+        waitForStatus("history degraded", stateDir: state, directory: directory, log: serve) {
+            $0.history?.problem?.contains("locked by another process") == true
+        }
+        locker.signal(SIGKILL)
+        _ = locker.wait()
+        waitForStatus("history resumes", stateDir: state, directory: directory, seconds: 30, log: serve) {
+            $0.history?.state == .ok
+        }
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
     }
 }
 

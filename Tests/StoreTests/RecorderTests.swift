@@ -155,7 +155,7 @@ struct RecorderTests {
 
 @Suite("The recorder when the disk is full")
 struct RecorderFullDiskTests {
-    @Test("a write that fails for lack of space is counted and logged, and the recorder keeps going")
+    @Test("a write that fails for lack of space is counted, logged and kept, and written once there is room again")
     func fullDisk() throws {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         // The writer connection may not grow the file past its current size: SQLITE_FULL, as on a full disk.
@@ -165,21 +165,41 @@ struct RecorderFullDiskTests {
         }
         var options = HistoryRecorder.Options()
         options.flushIntervalMilliseconds = 10
+        options.retryInitialSeconds = 0.02
+        options.retryMaxSeconds = 0.1
         let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
         var events: [HistoryEvent] = (1...5000).map {
             .requestReceived(id: UInt64($0), client: Array(repeating: 7, count: 32), bytes: 100, at: UInt64($0))
         }
         recorder.submit(&events)
-        let deadline = Date().addingTimeInterval(5)
-        while recorder.stats.failedBatches == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        try waitUntil("a write failed") { recorder.stats.failedBatches >= 1 }
+        let failing = recorder.stats
+        #expect(failing.state == .degraded && failing.problem?.contains("full") == true, "\(failing)")
+        #expect(failing.waitingEvents >= 5000)
         var more: [HistoryEvent] = [.supervisor(kind: .supervisorStarted, slot: nil, workerID: nil, generation: nil,
                                                 detail: nil, at: 1)]
         recorder.submit(&more)
+        _ = try database.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
+        try waitUntil("the kept events are written") {
+            recorder.stats.state == .ok && recorder.stats.waitingEvents == 0
+        }
         let stats = recorder.close()
         #expect(stats.failedBatches >= 1)
-        #expect(stats.lostEvents >= 5000)
-        #expect(stats.batches >= 1, "the small batch after the failure was written")
+        #expect(stats.lostEvents == 0)
+        #expect(stats.batches >= 1, "the kept batch and the one after the failure were written")
+        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM request") } == 5000)
         #expect(try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM event WHERE kind = 'supervisor-started'") }
                 == 1)
     }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`; records an issue and throws on timeout.
+func waitUntil(_ what: String, seconds: Double = 10, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    Issue.record("timed out waiting until \(what)")
+    throw CancellationError()
 }
