@@ -149,8 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Handlers first: a closed log pipe must never kill the supervisor.
-        signal(SIGPIPE, SIG_IGN)
+        // SIGPIPE is already ignored (Baton.main), so a closed log pipe never kills the supervisor.
         let logFile = LogFileTarget()
         let logger = log.makeLogger(label: "baton", file: logFile)
         let application: BatonApplication

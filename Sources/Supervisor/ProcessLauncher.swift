@@ -60,10 +60,13 @@ public final class ProcessLauncher: WorkerLauncher {
 
     public var exitDescriptor: Int32 { epoll }
 
-    /// Orphans adopted as child subreaper exit without any notice, so the loop also turns on a short timer to
-    /// reap them (they would otherwise pile up as zombies).
-    public var needsPolling: Bool {
-        reapsOrphans || epoll < 0 || !lingering.isEmpty || !strays.isEmpty || pidfds.values.contains(-1)
+    public var needsPolling: Bool { epoll < 0 || pidfds.values.contains(-1) }
+
+    /// Leftovers of exited workers past their grace get SIGKILL, and orphans adopted as child subreaper (which
+    /// exit without any notice) are reaped, so they never pile up as zombies.
+    public func tend() {
+        endLingering(now: baton_monotonic_ns())
+        reapOrphans()
     }
 
     /// Process groups of exited workers that still have members (for tests and status).
@@ -156,8 +159,7 @@ public final class ProcessLauncher: WorkerLauncher {
                 forget(group: pid)
             }
         }
-        endLingering(now: baton_monotonic_ns())
-        reapOrphans()
+        tend()
         return exited
     }
 

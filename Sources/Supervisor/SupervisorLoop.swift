@@ -84,6 +84,8 @@ struct SupervisorLoop {
             if let outputItem, poller.isReady(outputItem) { launcher.pumpOutput() }
             if poller.isReady(exitItem) || launcher.needsPolling || pool.stopping {
                 reapExited()
+            } else {
+                launcher.tend()
             }
             if poller.isReady(controlItem) {
                 for (peer, request) in try control.receive() { answer(request, from: peer) }

@@ -76,6 +76,8 @@ public protocol WorkerLauncher: AnyObject {
     var outputDescriptor: Int32 { get }
     /// Moves waiting worker output to the log files, without blocking.
     func pumpOutput()
+    /// Housekeeping done on every turn of the supervisor's loop (at least every 250 ms), without blocking.
+    func tend()
 }
 
 extension WorkerLauncher {
@@ -83,4 +85,6 @@ extension WorkerLauncher {
     public var outputDescriptor: Int32 { -1 }
     /// Nothing to do.
     public func pumpOutput() {}
+    /// Nothing to do.
+    public func tend() {}
 }

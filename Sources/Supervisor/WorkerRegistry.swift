@@ -100,11 +100,6 @@ public struct WorkerRegistry: Sendable {
 
     /// The start time (clock ticks after boot) of a process, or nil if there is no such process.
     public static func startTime(of pid: Int32) -> UInt64? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the command name start at field 3 (state); starttime is field 22.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+        ProcessTable.entry(of: pid)?.startTime
     }
 }
