@@ -11,6 +11,17 @@ public enum HistoryEvent: Sendable, Equatable {
     case requestReplied(id: UInt64, bytes: Int, at: UInt64)
     /// A request was answered with `BATON-ERR code`.
     case requestFailed(id: UInt64, code: BatonErrorCode, at: UInt64)
+    /// A request carries a session key (recorded with its request row).
+    case requestSession(id: UInt64, key: [UInt8])
+    /// A session's first request was sent to `worker`: the session is open there.
+    case sessionOpened(key: [UInt8], worker: [UInt8], at: UInt64)
+    /// A session's state moved from one worker to another (a handoff during a reload); its requests were
+    /// held for `pause` nanoseconds.
+    case sessionMoved(key: [UInt8], from: [UInt8], to: [UInt8], pause: UInt64, at: UInt64)
+    /// A handoff failed (export or import refused, or timed out); the session stayed on `from`.
+    case sessionHandoffFailed(key: [UInt8], from: [UInt8], to: [UInt8], reason: String, at: UInt64)
+    /// A session ended, after `requests` requests.
+    case sessionEnded(key: [UInt8], worker: [UInt8], reason: SessionEndReason, requests: Int, at: UInt64)
     /// The supervisor started a worker process.
     case workerSpawned(workerID: String, slot: Int, pid: Int32, generation: Int, at: UInt64)
     /// A worker said READY.
@@ -32,7 +43,8 @@ public enum HistoryEvent: Sendable, Equatable {
     /// others never are).
     public var isRequestEvent: Bool {
         switch self {
-        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed: true
+        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed, .requestSession:
+            true
         default: false
         }
     }

@@ -57,3 +57,17 @@ public enum RequestStatus: String, Sendable, Equatable, CaseIterable, Codable {
     /// Still open when its supervisor died; closed by the next one.
     case abandoned
 }
+
+/// How a session ended, as recorded in the `session.end_reason` column.
+public enum SessionEndReason: String, Sendable, Equatable, CaseIterable, Codable {
+    /// The worker ended it (END `0x04`).
+    case ended
+    /// No request came for `--session-idle-timeout`.
+    case idle
+    /// Its worker was lost (crashed, hung, silent or disconnected); its next request got `session-lost`.
+    case lost
+    /// Its worker was being replaced without handoff and `--session-drain-timeout` passed.
+    case drainTimeout = "drain-timeout"
+    /// The broker shut down.
+    case shutdown
+}

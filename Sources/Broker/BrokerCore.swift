@@ -228,7 +228,7 @@ public struct BrokerCore {
         case .expired: stats.expired += 1
         case .workerDied: stats.workerDied += 1
         case .tooLarge: stats.tooLarge += 1
-        case .badReply, .shuttingDown: break
+        case .badReply, .shuttingDown, .sessionLost, .badSession, .tooManySessions: break
         }
         out.append(.reply(envelope: request.envelope, body: code.body(text)[...]))
     }
