@@ -97,6 +97,18 @@ extension PoolCore {
         max(options.drainTimeout, configuration.sessionDrainTimeout)
     }
 
+    /// The broker moved the sessions of a worker being replaced (or tried to): a line for the reload's
+    /// caller. Sessions whose move failed stay on the old worker until they end or the session drain timeout.
+    public func sessionsMoved(from workerID: String, moved: Int, failed: Int) -> [PoolAction] {
+        guard reload != nil else { return [] }
+        let slot = slots.first { $0.workerID == workerID }.map { "slot \($0.number)" } ?? "worker \(workerID)"
+        var line = "\(slot): \(moved) session\(moved == 1 ? "" : "s") moved to the new worker"
+        if failed > 0 {
+            line += "; \(failed) could not move (handoff failed) and stay on the old worker until they end"
+        }
+        return [.reloadProgress(line)]
+    }
+
     // MARK: Steps
 
     /// Starts the next slot, or finishes.

@@ -144,3 +144,16 @@ struct PoolReloadTests {
         #expect(pool.status(now: 0).first?.failure == nil)
     }
 }
+
+@Suite("Session moves reported during a rolling update")
+struct PoolSessionMoveTests {
+    @Test("a reload reports how many sessions moved and how many stayed on the old worker")
+    func reportsMoves() throws {
+        var pool = PoolReloadTests().readyPool(1)
+        #expect(pool.sessionsMoved(from: "r-1-1", moved: 3, failed: 0).isEmpty, "no reload, nothing to report")
+        _ = try pool.beginReload(to: 2, options: ReloadOptions(), now: 1)
+        #expect(pool.sessionsMoved(from: "r-1-1", moved: 3, failed: 1) == [
+            .reloadProgress("slot 1: 3 sessions moved to the new worker; 1 could not move (handoff failed) and stay "
+                            + "on the old worker until they end")])
+    }
+}
