@@ -56,6 +56,14 @@ public struct BrokerCore {
     /// The known workers, by routing id.
     public var knownWorkers: [[UInt8]: WorkerRecord] { workers }
 
+    /// What `status` shows of each known worker.
+    public var workerSummaries: [WorkerSummary] {
+        workers.values.map {
+            WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
+                          inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id))
+        }
+    }
+
     /// Routing ids of workers that can take a request and hold none: those of capacity 1 in LRU order (the
     /// one that has waited longest first), then those of higher capacity, least recently used first.
     public var idleWorkers: [[UInt8]] {

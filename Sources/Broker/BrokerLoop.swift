@@ -174,10 +174,7 @@ struct BrokerLoop {
         case .stats(let reply):
             reply(stats)
         case .workers(let reply):
-            reply(core.knownWorkers.values.map {
-                WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
-                              inFlight: $0.inFlight.count, capacity: $0.capacity)
-            })
+            reply(core.workerSummaries)
         case .processStarted(let worker):
             core.workerProcessStarted(worker)
         case .snapshot(let reply):

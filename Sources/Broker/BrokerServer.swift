@@ -237,4 +237,6 @@ public struct WorkerSummary: Sendable, Equatable, Codable {
     public let inFlight: Int
     /// Requests it may hold at once (1 unless its READY declared more).
     public let capacity: Int
+    /// Whether the supervisor started its process (false: it connected on its own).
+    public let managed: Bool
 }
