@@ -233,4 +233,10 @@ public struct WorkerSummary: Sendable, Equatable, Codable {
     public let served: UInt64
     /// Whether it uses heartbeats.
     public let heartbeating: Bool
+    /// Requests it holds now.
+    public let inFlight: Int
+    /// Requests it may hold at once (1 unless its READY declared more).
+    public let capacity: Int
+    /// Whether the supervisor started its process (false: it connected on its own).
+    public let managed: Bool
 }

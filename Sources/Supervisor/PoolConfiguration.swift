@@ -98,6 +98,11 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     public var failure: String?
     /// Requests its current worker has answered.
     public var served: UInt64 = 0
+    /// Requests its current worker holds now.
+    public var inFlight = 0
+    /// Requests its current worker may hold at once, as its READY declared; 0 while the broker does not know
+    /// the worker (it is starting, or the slot is empty).
+    public var capacity = 0
     /// While a reload starts this slot's next worker: its generation (and pid, once spawned).
     public var incomingGeneration: Int?
     /// Pid of the next worker a reload is starting.

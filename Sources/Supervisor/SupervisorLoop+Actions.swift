@@ -106,8 +106,10 @@ extension SupervisorLoop {
             let snapshot = try? server.broker.snapshotBlocking()
             let broker = snapshot?.stats ?? BrokerStats()
             let command = generations.command(of: pool.currentGeneration) ?? options.command
-            var report = StatusReport(pid: getpid(), command: command.display, slots: slotStatus(), broker: broker,
+            let workers = workerStatus()
+            var report = StatusReport(pid: getpid(), command: command.display, slots: workers.slots, broker: broker,
                                       history: options.historyStats?())
+            report.externalWorkers = workers.external
             report.descriptors = DescriptorUsage.current()
             report.controlPeersRefused = control?.refusedPeers ?? 0
             report.requestLatency = snapshot?.metrics.requestDuration
