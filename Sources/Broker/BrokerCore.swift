@@ -66,7 +66,8 @@ public struct BrokerCore {
     public var workerSummaries: [WorkerSummary] {
         workers.values.map {
             WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
-                          inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id))
+                          inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id),
+                          sessions: sessions.count(on: $0.id))
         }
     }
 

@@ -239,4 +239,6 @@ public struct WorkerSummary: Sendable, Equatable, Codable {
     public let capacity: Int
     /// Whether the supervisor started its process (false: it connected on its own).
     public let managed: Bool
+    /// Sessions it holds now.
+    public let sessions: Int
 }

@@ -103,6 +103,8 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     /// Requests its current worker may hold at once, as its READY declared; 0 while the broker does not know
     /// the worker (it is starting, or the slot is empty).
     public var capacity = 0
+    /// Sessions its worker holds now.
+    public var sessions = 0
     /// While a reload starts this slot's next worker: its generation (and pid, once spawned).
     public var incomingGeneration: Int?
     /// Pid of the next worker a reload is starting.
