@@ -47,6 +47,7 @@ final class WorkerFixture {
         try worker.waitUntil("the worker is registered") { try server.statsBlocking().workers == 1 }
         return try server.workersBlocking().first
     }
+
     /// Sends one request of `frames` over a fresh REQ socket and returns the reply's frames.
     func call(_ frames: [[UInt8]]) throws -> [[UInt8]]? {
         let socket = try Socket(context, .req)
