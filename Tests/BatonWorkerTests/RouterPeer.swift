@@ -1,8 +1,5 @@
 import BatonProtocol
-import BatonWorker
 import Foundation
-import Logging
-import Synchronization
 import Testing
 import ZeroMQ
 
