@@ -88,14 +88,20 @@ extension BrokerCore {
         if configuration.recordHistory { out.append(.record(.sessionOpened(key: key, worker: worker, at: now))) }
     }
 
-    /// A session request was answered, by its worker or with an error: the key's next request may go.
-    mutating func sessionRequestFinished(_ request: PendingRequest, now: UInt64, into out: inout [BrokerAction]) {
+    /// A session request was answered, by its worker or with an error (`code`): the key's next request may go.
+    mutating func sessionRequestFinished(_ request: PendingRequest, code: BatonErrorCode? = nil, now: UInt64,
+                                         into out: inout [BrokerAction]) {
         guard let key = request.session, let record = sessions[key], record.busy == request.id else { return }
         sessions.update(key) {
             $0.busy = nil
             $0.lastActivity = now
         }
-        if record.lost { return answerLost(key, now: now, into: &out) }
+        if record.lost {
+            // The session is gone. If this request learnt it (session-lost), the next one opens a new session;
+            // if it was served (its worker outlived the session's drain timeout), the next one learns it.
+            if code == .sessionLost || !record.held.isEmpty { answerLost(key, now: now, into: &out) }
+            return
+        }
         guard let worker = record.worker else {
             // Its opener never reached a worker (it expired, or was refused): the next held request opens it.
             return reopen(key, now: now, into: &out)

@@ -246,7 +246,7 @@ public struct BrokerCore {
         case .badReply, .shuttingDown, .sessionLost, .badSession, .tooManySessions: break
         }
         out.append(.reply(envelope: request.envelope, body: code.body(text)[...]))
-        if request.session != nil { sessionRequestFinished(request, now: now, into: &out) }
+        if request.session != nil { sessionRequestFinished(request, code: code, now: now, into: &out) }
     }
 
     mutating func noteQueueDepth() {

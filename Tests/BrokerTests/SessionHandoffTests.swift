@@ -149,4 +149,20 @@ struct SessionHandoffTests {
         broker.workerMessage([bytes("w1"), WireProtocol.endByte, bytes("b")])
         #expect(broker.workerEvents().contains(.drained(worker: bytes("w1"))))
     }
+
+    @Test("a session in flight when its drain timeout passes gets its reply; its next request learns it was lost")
+    func drainTimeoutWithRequestInFlight() throws {
+        var (broker, bToken) = try twoWorkers(handoff: false) { $0.sessionDrainTimeout = 2 * BrokerConfiguration.second }
+        broker.drain("w1", successor: "s1")
+        broker.advance(milliseconds: 3_000)
+        #expect(broker.takeCommands().map(\.frames).sorted { $0[1] < $1[1] } == [["0x04", "a"], ["0x04", "b"]])
+        broker.reply("w1", token: bToken, "1")
+        #expect(broker.takeReplyCodes() == [nil], "the request in flight is answered by its worker")
+        #expect(broker.workerEvents().contains(.drained(worker: bytes("w1"))))
+        broker.sessionRequest(from: "c", key: "b", "2")
+        #expect(broker.takeReplyCodes() == ["session-lost"])
+        broker.sessionRequest(from: "c", key: "b", "3")
+        #expect(broker.takeSessionDispatches().map(\.worker) == ["s1"], "a new session on the new worker")
+        #expect(broker.core.stats.sessionsDrainTimedOut == 2)
+    }
 }
