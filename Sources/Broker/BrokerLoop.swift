@@ -181,8 +181,8 @@ struct BrokerLoop {
             reply(snapshot(running: true))
         case .processEnded(let worker, let reason):
             core.workerProcessEnded(worker, reason: reason, now: BatonClock.monotonic(), into: &actions)
-        case .drain(let worker):
-            core.drainWorker(worker, into: &actions)
+        case .drain(let worker, let successor):
+            core.drainWorker(worker, successor: successor, now: BatonClock.monotonic(), into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",

@@ -19,8 +19,8 @@ extension SupervisorLoop {
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
                                    at: BatonClock.monotonic()))
-            case .drain(let workerID):
-                server.broker.drainWorker(Array(workerID.utf8))
+            case .drain(let workerID, let successor):
+                server.broker.drainWorker(Array(workerID.utf8), successor: successor.map { Array($0.utf8) })
             case .reloadProgress(let line):
                 logger.info("reload: \(line)")
                 tellRequester(.progress(line))

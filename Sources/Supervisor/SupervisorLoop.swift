@@ -106,6 +106,8 @@ struct SupervisorLoop {
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
         case .workerEvent(let event) where event.isDisconnect:
             pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
+        case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed)):
+            perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed))
         case .workerEvent(.lost):
             break
         case .controlReply(let reply, let peer):

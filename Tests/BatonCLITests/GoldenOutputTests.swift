@@ -26,7 +26,8 @@ func fixtureDatabase() throws -> (HistoryDatabase, String) {
               ('r2-1-2', 1, 2, 4202, '2026-11-21T09:30:00.100000Z', '2026-11-21T09:30:00.140000Z',
                '2026-11-21T09:31:00.000000Z', NULL, 9, 'crashed'),
               ('ext-a', NULL, NULL, NULL, NULL, '2026-11-21T09:30:05.000000Z', NULL, NULL, NULL, NULL);
-            INSERT INTO request VALUES
+            INSERT INTO request (id, client, worker_id, generation, attempts, status, error, received_at,
+                                 dispatched_at, replied_at, wait_us, total_us, request_bytes, reply_bytes) VALUES
               (1, '00aa', 'r1-1-1', 1, 1, 'replied', NULL, '2026-11-20T10:01:00.000000Z',
                '2026-11-20T10:01:00.000200Z', '2026-11-20T10:01:00.001500Z', 200, 1500, 64, 64),
               (2, '00aa', 'r1-1-1', 1, 1, 'replied', NULL, '2026-11-20T10:01:01.000000Z',
