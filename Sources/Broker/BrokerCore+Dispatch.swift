@@ -17,12 +17,20 @@ extension BrokerCore {
     /// (``soonestWorker()``, O(workers) per request).
     mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
         if multiCapacityWorkers == 0 {
-            while !queue.isEmpty, let workerID = idle.popFirst() {
-                guard let index = workers.index(forKey: workerID) else { continue }
+            while !queue.isEmpty, !idle.isEmpty {
+                if sessionGeneration != nil, queue[queue.startIndex].session != nil, let index = sessionHome() {
+                    removeIdle(workers.keys[index])
+                    assign(queue.removeFirst(), at: index, now: now, into: &out)
+                    continue
+                }
+                guard let index = workers.index(forKey: idle.removeFirst()) else { continue }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         } else {
-            while !queue.isEmpty, freeCapacity > 0, let index = soonestWorker() {
+            while !queue.isEmpty, freeCapacity > 0, var index = soonestWorker() {
+                if sessionGeneration != nil, queue[queue.startIndex].session != nil, let home = sessionHome() {
+                    index = home
+                }
                 if workers.values[index].capacity == 1 { removeIdle(workers.keys[index]) }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }

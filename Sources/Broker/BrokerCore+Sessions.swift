@@ -230,6 +230,34 @@ extension BrokerCore {
         noteQueueDepth()
     }
 
+    /// During a rolling update, the worker a new session should open on: the one of the generation being
+    /// rolled out (``sessionGeneration``) with free capacity and the fewest requests in flight (then least
+    /// recently used), so that sessions do not open on workers about to be replaced. nil: none has room, and
+    /// the session opens where the dispatch rule says.
+    func sessionHome() -> WorkerIndex? {
+        guard let generation = sessionGeneration else { return nil }
+        var best: WorkerIndex?
+        var index = workers.values.startIndex
+        while index != workers.values.endIndex {
+            defer { workers.values.formIndex(after: &index) }
+            let worker = workers.values[index]
+            guard worker.freeSlots > 0, generations[worker.id] == generation else { continue }
+            if let current = best.map({ workers.values[$0] }),
+               (current.inFlight.count, current.lastUsed) <= (worker.inFlight.count, worker.lastUsed) {
+                continue
+            }
+            best = index
+        }
+        return best
+    }
+
+    /// Makes new sessions open on workers of `generation` while a rolling update to it (or a rollback from
+    /// it) runs; nil when it is over. Without this, a session opened during a reload on an old worker that is
+    /// not replaced yet would have to move (or drain) again moments later.
+    public mutating func preferSessions(onGeneration generation: Int?) {
+        sessionGeneration = generation
+    }
+
     // MARK: Time
 
     /// When the session table next needs ``sessionTick(now:into:)``.

@@ -249,4 +249,23 @@ struct SessionCoreTests {
         #expect(broker.records.contains { if case .sessionEnded(_, _, .shutdown, _, _) = $0 { true } else { false } })
         #expect(broker.core.sessions.isEmpty)
     }
+
+    @Test("during a rolling update new sessions open on the generation being rolled out, in LRU and capacity pools")
+    func newSessionsPreferTheNewGeneration() throws {
+        for capacity in [1, 4] {
+            var broker = CoreHarness()
+            broker.core.workerProcessStarted(bytes("old"), generation: 1)
+            broker.core.workerProcessStarted(bytes("new"), generation: 2)
+            broker.readyDealer("old", capacity: capacity)
+            broker.readyDealer("new", capacity: capacity)
+            broker.core.preferSessions(onGeneration: 2)
+            broker.sessionRequest(from: "c", key: "room", "1")
+            #expect(broker.takeSessionDispatches().map(\.worker) == ["new"], "capacity \(capacity)")
+            broker.request(from: "c", "stateless")
+            #expect(broker.takeSessionDispatches().map(\.worker) == ["old"], "stateless requests go anywhere")
+            broker.core.preferSessions(onGeneration: nil)
+            broker.sessionRequest(from: "c", key: "lobby", "1")
+            #expect(broker.takeSessionDispatches().count == (capacity == 1 ? 0 : 1), "both capacity-1 workers are busy")
+        }
+    }
 }
