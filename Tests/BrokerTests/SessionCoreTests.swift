@@ -269,3 +269,27 @@ struct SessionCoreTests {
         }
     }
 }
+
+@Suite("Sessions waiting for a full worker")
+struct SessionWaitTests {
+    @Test("a session waits in its full worker's list once, however many of its requests pile up")
+    func waitListIsBounded() throws {
+        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        broker.readyDealer("w1", capacity: 2)
+        broker.sessionRequest(from: "c", key: "a", "1")
+        broker.sessionRequest(from: "c", key: "b", "1")
+        let first = broker.takeSessionDispatches()
+        #expect(first.count == 2)
+        broker.sessionRequest(from: "c", key: "c", "1")  // opens on w1 once a slot frees
+        let a = try #require(first.first { $0.key == "a" })
+        broker.reply("w1", token: a.token, "1")
+        let third = broker.takeSessionDispatches()
+        #expect(third.map(\.key) == ["c"])
+        for n in 2...50 { broker.sessionRequest(from: "c", key: "a", "\(n)") }
+        #expect(broker.core.sessions.waitingCount == 1, "a is listed once while w1 is full")
+        let b = try #require(first.first { $0.key == "b" })
+        broker.reply("w1", token: b.token, "1")
+        #expect(broker.takeSessionDispatches().map(\.body) == ["2"], "the freed slot goes to the waiting session")
+        #expect(broker.core.sessions.waitingCount == 0)
+    }
+}
