@@ -73,7 +73,7 @@ def bench(serve, clients, window, duration, sessions):
     cpu = cpu_seconds(serve.proc.pid) - before
     report = json.loads(out.stdout)
     assert report["lost"] == 0 and report["mismatched"] == 0 and not report["errors"], report
-    return {"rps": report["throughput_rps"], "p50": report["p50_us"], "p99": report["p99_us"],
+    return {"rps": report["throughput"], "p50": report["p50"], "p99": report["p99"],
             "cpu_us": cpu * 1e6 / max(report["sent"], 1)}
 
 

@@ -14,11 +14,11 @@ extension BrokerCore {
     ///
     /// When every worker has capacity 1, the idle worker that has waited longest gets the next request (LRU,
     /// O(1) per request). Otherwise each request goes to the worker expected to answer soonest
-    /// (``soonestWorker()``, O(workers) per request).
+    /// (``soonestWorker()``, O(workers) per request). A session's first request goes to ``sessionHome()``.
     mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
         if multiCapacityWorkers == 0 {
             while !queue.isEmpty, !idle.isEmpty {
-                if sessionGeneration != nil, queue[queue.startIndex].session != nil, let index = sessionHome() {
+                if queue[queue.startIndex].session != nil, let index = sessionHome() {
                     removeIdle(workers.keys[index])
                     assign(queue.removeFirst(), at: index, now: now, into: &out)
                     continue
@@ -28,7 +28,7 @@ extension BrokerCore {
             }
         } else {
             while !queue.isEmpty, freeCapacity > 0, var index = soonestWorker() {
-                if sessionGeneration != nil, queue[queue.startIndex].session != nil, let home = sessionHome() {
+                if queue[queue.startIndex].session != nil, let home = sessionHome() {
                     index = home
                 }
                 if workers.values[index].capacity == 1 { removeIdle(workers.keys[index]) }

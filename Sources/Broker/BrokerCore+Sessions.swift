@@ -230,25 +230,25 @@ extension BrokerCore {
         noteQueueDepth()
     }
 
-    /// During a rolling update, the worker a new session should open on: the one of the generation being
-    /// rolled out (``sessionGeneration``) with free capacity and the fewest requests in flight (then least
-    /// recently used), so that sessions do not open on workers about to be replaced. nil: none has room, and
-    /// the session opens where the dispatch rule says.
+    /// The worker a new session opens on: among the workers with a free slot, the one holding the fewest
+    /// sessions (a session brings its future requests with it, and cannot move off a busy worker), then the
+    /// fewest requests in flight, then the least recently used. During a rolling update only workers of the
+    /// generation being rolled out (``sessionGeneration``) are candidates, so that sessions do not open on
+    /// workers about to be replaced; nil when none has a slot (the dispatch rule then decides). O(workers), for
+    /// a session's first request only.
     func sessionHome() -> WorkerIndex? {
-        guard let generation = sessionGeneration else { return nil }
-        var best: WorkerIndex?
+        var best: (index: WorkerIndex, load: (Int, Int, UInt64))?
         var index = workers.values.startIndex
         while index != workers.values.endIndex {
             defer { workers.values.formIndex(after: &index) }
             let worker = workers.values[index]
-            guard worker.freeSlots > 0, generations[worker.id] == generation else { continue }
-            if let current = best.map({ workers.values[$0] }),
-               (current.inFlight.count, current.lastUsed) <= (worker.inFlight.count, worker.lastUsed) {
-                continue
-            }
-            best = index
+            guard worker.freeSlots > 0 else { continue }
+            if let generation = sessionGeneration, generations[worker.id] != generation { continue }
+            let load = (sessions.count(on: worker.id), worker.inFlight.count, worker.lastUsed)
+            if let current = best, current.load <= load { continue }
+            best = (index, load)
         }
-        return best
+        return best?.index
     }
 
     /// Makes new sessions open on workers of `generation` while a rolling update to it (or a rollback from

@@ -268,6 +268,22 @@ struct SessionCoreTests {
             #expect(broker.takeSessionDispatches().count == (capacity == 1 ? 0 : 1), "both capacity-1 workers are busy")
         }
     }
+
+    @Test("new sessions spread over workers by the sessions they hold, even when the LRU worker has more")
+    func placementBySessions() throws {
+        var broker = CoreHarness()
+        broker.readyDealer("w1", capacity: 4)
+        broker.readyDealer("w2", capacity: 4)
+        var homes: [String: String] = [:]
+        for key in ["a", "b", "c", "d"] {
+            broker.sessionRequest(from: "c", key: key, "1")
+            let dispatch = try #require(broker.takeSessionDispatches().first)
+            homes[key] = dispatch.worker
+            broker.reply(dispatch.worker, token: dispatch.token, "1")
+        }
+        #expect(homes.values.filter { $0 == "w1" }.count == 2 && homes.values.filter { $0 == "w2" }.count == 2,
+                "\(homes)")
+    }
 }
 
 @Suite("Sessions waiting for a full worker")
