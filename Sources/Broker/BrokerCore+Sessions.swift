@@ -56,7 +56,8 @@ extension BrokerCore {
             return (false, record.canDispatch && record.held.isEmpty ? record.worker : nil)
         }
         if lost {
-            forgetLost(key, now: now, into: &out)
+            // Requests held behind a request still in flight (its drain timed out) learn the loss with this one.
+            answerLost(key, now: now, into: &out)
             return failSessionLost(request, now: now, into: &out)
         }
         if let worker = direct, let slot = workers.index(forKey: worker), workers.values[slot].hasFreeCapacity {
