@@ -166,6 +166,7 @@ extension BrokerCore {
               let entry = release(held, at: index)
         else { return }
         fail(entry.request, .badReply, "the worker's reply was not [token][\"\"][body…]", now: now, into: &out)
+        if !sessions.isEmpty { serveWaitingSessions(at: id, now: now, into: &out) }
         reportIfDrained(at: index, into: &out)
         pump(now: now, into: &out)
     }
