@@ -1,0 +1,83 @@
+import BatonProtocol
+import Testing
+@testable import Broker
+
+/// Attacks on sessions and handoff (docs/protocol.md, "Sessions" and 2.5): each test drives the pure core into
+/// a corner a hostile client, a hostile or buggy worker or a fault can reach, and checks a documented promise.
+@Suite("Sessions under attack in the broker's state machine")
+struct SessionAdversaryTests {
+    @Test("a request for a session whose drain timed out with a request in flight is answered, as are those held before it")
+    func requestAfterDrainTimeoutWithHeldRequests() throws {
+        var broker = CoreHarness {
+            $0.heartbeatInterval = 1_000 * BrokerConfiguration.second
+            $0.sessionDrainTimeout = 2 * BrokerConfiguration.second
+        }
+        broker.readyDealer("w1", handoff: false)
+        broker.sessionRequest(from: "c", key: "b", "1")
+        let first = try #require(broker.takeSessionDispatches().first)
+        broker.sessionRequest(from: "c", key: "b", "2")
+        broker.readyDealer("s1")
+        broker.drain("w1", successor: "s1")
+        broker.advance(milliseconds: 3_000)
+        broker.sessionRequest(from: "c", key: "b", "3")
+        #expect(broker.takeReplyCodes() == ["session-lost", "session-lost"], "the held request, then the new one")
+        broker.reply("w1", token: first.token, "1")
+        #expect(broker.takeReplyCodes() == [nil], "the request in flight gets its worker's reply")
+        #expect(broker.core.stats.queueDepth == 0 && broker.core.sessions.heldCount == 0)
+        broker.sessionRequest(from: "c", key: "b", "4")
+        #expect(broker.takeSessionDispatches().map(\.worker) == ["s1"], "the next request opens a new session")
+    }
+
+    /// w1 (capacity 1, DEALER on connection 7, managed) holds sessions "a" and "b"; a's "2" is in flight and
+    /// b's "2" waits for w1's slot.
+    func sessionWaitingBehindAnotherSession(framing: WorkerFraming) throws -> CoreHarness {
+        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        broker.core.workerProcessStarted(bytes("w1"))
+        let ready: [[UInt8]] = framing == .dealer ? [bytes("w1"), [0x01], bytes("1")] : [bytes("w1"), [], bytes("READY")]
+        broker.workerMessage(ready, connection: 7)
+        for key in ["a", "b"] {
+            broker.sessionRequest(from: "c", key: key, "1")
+            let dispatch = try #require(broker.takeSessionDispatches().first)
+            let prefix: [[UInt8]] = framing == .dealer ? [bytes("w1")] : [bytes("w1"), []]
+            broker.workerMessage(prefix + [dispatch.token, [], bytes("1")], connection: 7)
+        }
+        broker.sessionRequest(from: "c", key: "a", "2")
+        broker.sessionRequest(from: "c", key: "b", "2")
+        #expect(broker.takeSessionDispatches().map(\.key) == ["a"])
+        _ = broker.takeReplies()
+        return broker
+    }
+
+    @Test("a session waiting for its worker's slot is served when the slot frees because a reply was lost")
+    func waitingSessionAfterLostReply() throws {
+        var broker = try sessionWaitingBehindAnotherSession(framing: .dealer)
+        broker.connectionClosed(7)
+        broker.advance(milliseconds: 600)
+        #expect(broker.takeReplyCodes() == ["bad-reply"])
+        #expect(broker.takeSessionDispatches().map(\.key) == ["b"], "b's request goes to the idle worker at once")
+    }
+
+    @Test("a session waiting for a REQ worker's slot is served when that worker's malformed answer frees it")
+    func waitingSessionAfterMalformedAnswer() throws {
+        var broker = try sessionWaitingBehindAnotherSession(framing: .request)
+        broker.workerMessage([bytes("w1"), [], bytes("junk")], connection: 7)
+        #expect(broker.takeReplyCodes() == ["bad-reply"])
+        #expect(broker.takeSessionDispatches().map(\.key) == ["b"], "b's request goes to the idle worker at once")
+    }
+
+    @Test("a draining worker that says READY again while holding sessions is reported drained")
+    func drainingWorkerRestartsWithSessions() throws {
+        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        broker.readyDealer("w1", handoff: false)
+        broker.sessionRequest(from: "c", key: "a", "1")
+        let a = try #require(broker.takeSessionDispatches().first)
+        broker.reply("w1", token: a.token, "1")
+        _ = broker.takeReplies()
+        broker.drain("w1", successor: nil)
+        #expect(broker.drained.isEmpty, "a is still on w1")
+        broker.readyDealer("w1", handoff: false)
+        #expect(broker.drained == ["w1"], "it holds no request and no session now")
+        broker.sessionRequest(from: "c", key: "a", "2")
+        #expect(broker.takeReplyCodes() == ["session-lost"])
+    }
+}
