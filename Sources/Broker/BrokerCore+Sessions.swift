@@ -232,6 +232,7 @@ extension BrokerCore {
 
     /// Ends every session (the broker is shutting down): held requests are answered `shutting-down`.
     mutating func endAllSessions(now: UInt64, into out: inout [BrokerAction]) {
+        let holders = Set(sessions.byWorker.keys)
         for key in Array(sessions.records.keys) {
             guard let record = sessions.remove(key) else { continue }
             for request in record.held {
@@ -243,6 +244,7 @@ extension BrokerCore {
         }
         noteSessions()
         noteQueueDepth()
+        for worker in holders { maybeDrained(worker, into: &out) }
     }
 
     /// The worker a new session opens on: among the workers with a free slot, the one holding the fewest

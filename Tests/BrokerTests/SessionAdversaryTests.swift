@@ -65,6 +65,29 @@ struct SessionAdversaryTests {
         #expect(broker.takeSessionDispatches().map(\.key) == ["b"], "b's request goes to the idle worker at once")
     }
 
+    @Test("a session that was waiting for its full old worker's slot when it moved is served by its successor's")
+    func sessionMovedWhileWaitingForASlot() throws {
+        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        broker.readyDealer("w1", capacity: 1)
+        broker.sessionRequest(from: "c", key: "a", "1")
+        let a = try #require(broker.takeSessionDispatches().first)
+        broker.reply("w1", token: a.token, "1")
+        broker.request(from: "c", "x")
+        broker.sessionRequest(from: "c", key: "a", "2")
+        #expect(broker.takeSessionDispatches().map(\.body) == ["x"], "a's 2 waits for w1's slot")
+        broker.readyDealer("s1", capacity: 1)
+        broker.drain("w1", successor: "s1")
+        broker.request(from: "c", "y")
+        let y = try #require(broker.takeSessionDispatches().first)
+        #expect(y.worker == "s1")
+        broker.workerMessage([bytes("w1"), WireProtocol.exportByte, bytes("a"), bytes("ok"), bytes("state")])
+        broker.workerMessage([bytes("s1"), WireProtocol.importByte, bytes("a"), bytes("ok")])
+        #expect(broker.takeSessionDispatches().isEmpty, "s1 is full")
+        broker.reply("s1", token: y.token, "y")
+        #expect(broker.takeSessionDispatches().map { [$0.worker, $0.body] } == [["s1", "2"]],
+                "s1's freed slot goes to a, which now waits there")
+    }
+
     @Test("a draining worker that says READY again while holding sessions is reported drained")
     func drainingWorkerRestartsWithSessions() throws {
         var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
@@ -79,5 +102,27 @@ struct SessionAdversaryTests {
         #expect(broker.drained == ["w1"], "it holds no request and no session now")
         broker.sessionRequest(from: "c", key: "a", "2")
         #expect(broker.takeReplyCodes() == ["session-lost"])
+    }
+}
+
+@Suite("A random walk over sessions, handoffs and faults")
+struct SessionRandomWalkTests {
+    @Test("every promise holds after every event, over seeded walks", .timeLimit(.minutes(2)),
+          arguments: [1, 2, 3, 4, 5, 6, 7, 8, 9] as [UInt64])
+    func walk(seed: UInt64) {
+        var rng = SplitMix(state: seed)
+        var walk = SessionWalk()
+        walk.faultPercent = [2, 10, 30][Int(seed % 3)]
+        let steps = 6_000
+        let shutdownAt = seed % 2 == 0 ? steps * 9 / 10 : nil
+        for step in 0..<steps where walk.violations.isEmpty {
+            if step == shutdownAt { walk.shutDown() }
+            walk.step(&rng)
+        }
+        if walk.violations.isEmpty { walk.finish(&rng) }
+        #expect(walk.violations.isEmpty, "seed \(seed): \(walk.violations.joined(separator: "\n"))")
+        #expect(walk.events > steps, "the walk ran")
+        #expect(walk.core.stats.sessionsOpened > 50, "seed \(seed): sessions were opened")
+        if walk.faultPercent == 2 { #expect(walk.core.stats.sessionsMoved > 0, "seed \(seed): sessions moved") }
     }
 }
