@@ -28,8 +28,8 @@ extension SessionWalk {
                          [1]])
         case 39..<69: replyInFlight(&rng)
         case 69..<72: workerEnd(&rng)
-        case 72..<80: answerExport(&rng)
-        case 80..<88: answerImport(&rng)
+        case 72..<80: answerCommand(export: true, &rng)
+        case 80..<88: answerCommand(export: false, &rng)
         case 88..<91: newWorker(&rng)
         case 91..<94: drain(&rng)
         case 94: core.preferSessions(onGeneration: [nil, 0, 1, 2].randomElement(using: &rng)!)
@@ -117,31 +117,22 @@ extension SessionWalk {
         worker(id, [WireProtocol.endByte, key], "worker END")
     }
 
-    mutating func answerExport(_ rng: inout SplitMix) {
-        let asked = live.filter { fakes[$0]?.exports.isEmpty == false }
+    /// A worker answers one of its EXPORTs (`export`) or IMPORTs: mostly ok, sometimes an error, sometimes never.
+    mutating func answerCommand(export: Bool, _ rng: inout SplitMix) {
+        let asked = live.filter { (export ? fakes[$0]?.exports : fakes[$0]?.imports)?.isEmpty == false }
         guard let id = asked.randomElement(using: &rng), var fake = fakes[id] else { return }
-        let key = fake.exports.remove(at: Int.random(in: 0..<fake.exports.count, using: &rng))
+        let key = export ? fake.exports.remove(at: Int.random(in: 0..<fake.exports.count, using: &rng))
+            : fake.imports.remove(at: Int.random(in: 0..<fake.imports.count, using: &rng))
         let roll = Int.random(in: 0..<20, using: &rng)
         guard roll > 0 else { return fakes[id] = fake }  // never answers
-        let payload = roll > 3 ? [WireProtocol.exportByte, key, WireProtocol.statusOK, Array("state".utf8)]
-            : [WireProtocol.exportByte, key, Array("error".utf8), Array("cannot".utf8)]
+        let command = export ? WireProtocol.exportByte : WireProtocol.importByte
+        let ok = roll > 3
+        let payload = ok ? [command, key, WireProtocol.statusOK] + (export ? [Array("state".utf8)] : [])
+            : [command, key, Array("error".utf8), Array("cannot".utf8)]
+        if !ok && !export { fake.state.remove(key) }
         fake.answered.append(payload)
         fakes[id] = fake
-        worker(id, payload, roll > 3 ? "EXPORT ok" : "EXPORT error")
-    }
-
-    mutating func answerImport(_ rng: inout SplitMix) {
-        let asked = live.filter { fakes[$0]?.imports.isEmpty == false }
-        guard let id = asked.randomElement(using: &rng), var fake = fakes[id] else { return }
-        let key = fake.imports.remove(at: Int.random(in: 0..<fake.imports.count, using: &rng))
-        let roll = Int.random(in: 0..<20, using: &rng)
-        guard roll > 0 else { return fakes[id] = fake }  // never answers
-        let payload = roll > 3 ? [WireProtocol.importByte, key, WireProtocol.statusOK]
-            : [WireProtocol.importByte, key, Array("error".utf8), Array("cannot".utf8)]
-        if roll <= 3 { fake.state.remove(key) }
-        fake.answered.append(payload)
-        fakes[id] = fake
-        worker(id, payload, roll > 3 ? "IMPORT ok" : "IMPORT error")
+        worker(id, payload, "\(export ? "EXPORT" : "IMPORT") \(ok ? "ok" : "error")")
     }
 
     /// The supervisor drains a worker, with a successor or not (never one being drained or receiving moves).
