@@ -88,6 +88,40 @@ struct SessionAdversaryTests {
                 "s1's freed slot goes to a, which now waits there")
     }
 
+    @Test("a client that opens 100,000 sessions with binary keys meets --max-sessions, and idle expiry frees them all")
+    func hundredThousandKeys() throws {
+        var core = BrokerCore()
+        var out: [BrokerAction] = []
+        var now: UInt64 = 1_000_000_000
+        core.workerMessage([bytes("w1"), [0x01], bytes("1000")], now: now, into: &out)
+        let limit = core.configuration.maxSessions
+        var refused = 0
+        var ends = 0
+        for index in 0...limit {
+            let key = withUnsafeBytes(of: UInt32(index).bigEndian) { Array($0) } + [0x00, 0xFF]
+            out.removeAll(keepingCapacity: true)
+            core.clientMessage([bytes("c"), [], WireProtocol.sessionMarker, key, [1]], now: now, into: &out)
+            for action in out {
+                if case .dispatch(_, _, let token, _) = action {
+                    core.workerMessage([bytes("w1"), token, [], [2]], now: now, into: &out)
+                } else if case .reply(_, let body) = action, body.dropFirst().first == bytes("too-many-sessions") {
+                    refused += 1
+                }
+            }
+            now += 1_000
+        }
+        #expect(refused == 1 && core.stats.sessionsRefused == 1)
+        #expect(core.stats.sessionsOpen == limit && core.sessions.count(on: bytes("w1")) == limit)
+        #expect(core.stats.queueDepth == 0 && core.stats.inFlight == 0 && core.sessions.waitingCount == 0)
+        now += 601 * BrokerConfiguration.second
+        core.workerMessage([bytes("w1"), [0x02]], now: now, into: &out)
+        out.removeAll()
+        core.tick(now: now, into: &out)
+        for case .send(_, let frames) in out where frames.first == WireProtocol.endByte { ends += 1 }
+        #expect(ends == limit, "each idle session's worker is told END")
+        #expect(core.sessions.isEmpty && core.stats.sessionsOpen == 0)
+    }
+
     @Test("a draining worker that says READY again while holding sessions is reported drained")
     func drainingWorkerRestartsWithSessions() throws {
         var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
