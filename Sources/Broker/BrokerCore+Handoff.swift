@@ -36,6 +36,30 @@ extension BrokerCore {
         drainWorker(id, into: &out)
     }
 
+    /// Undoes a drain (a reload was rolled back while this worker was being drained, so it stays): the
+    /// worker takes requests again, its sessions stay with it (moves under way are abandoned, drain deadlines
+    /// dropped).
+    public mutating func resumeWorker(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard let index = workers.index(forKey: id), workers.values[index].isDraining else { return }
+        workers.values[index].isDraining = false
+        drainingWorkers -= 1
+        freeCapacity += workers.values[index].freeSlots
+        if workers.values[index].capacity == 1 && !workers.values[index].isBusy && !idle.contains(id) {
+            idle.append(id)
+        }
+        noteIdleWorkers()
+        for key in sessions.keys(on: id) {
+            if let move = sessions[key]?.move {
+                abandonMove(key, move, reason: "the reload was rolled back", keep: false, now: now, into: &out)
+                releaseHeld(key, now: now, into: &out)
+            }
+            sessions.update(key) { $0.drainDeadline = nil }
+        }
+        moves[id] = nil
+        serveWaitingSessions(at: id, now: now, into: &out)
+        pump(now: now, into: &out)
+    }
+
     /// Asks the old worker for the session's state: `[0x05][key]`.
     mutating func beginExport(_ key: [UInt8], from worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         sessions.update(key) {

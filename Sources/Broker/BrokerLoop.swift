@@ -179,6 +179,8 @@ struct BrokerLoop {
             core.workerProcessStarted(worker, generation: generation)
         case .preferSessions(let generation):
             core.preferSessions(onGeneration: generation)
+        case .resume(let worker):
+            core.resumeWorker(worker, now: BatonClock.monotonic(), into: &actions)
         case .snapshot(let reply):
             reply(snapshot(running: true))
         case .processEnded(let worker, let reason):
@@ -216,7 +218,7 @@ struct BrokerLoop {
             case .workers(let reply): reply([])
             case .snapshot(let reply): reply(snapshot(running: false))
             case .shutdown(_, let done): done()
-            case .stop, .processStarted, .processEnded, .drain, .preferSessions: break
+            case .stop, .processStarted, .processEnded, .drain, .preferSessions, .resume: break
             }
         }
         for done in draining?.done ?? [] { done() }

@@ -51,6 +51,7 @@ public final class BrokerServer: Sendable {
         case workers(@Sendable ([WorkerSummary]) -> Void)
         case processStarted(worker: [UInt8], generation: Int?)
         case preferSessions(generation: Int?)
+        case resume(worker: [UInt8])
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case processEnded(worker: [UInt8], reason: String)
         case drain(worker: [UInt8], successor: [UInt8]?)
@@ -156,6 +157,11 @@ public final class BrokerServer: Sendable {
     /// by their late reply instead).
     public func workerProcessStarted(_ worker: [UInt8], generation: Int? = nil) {
         _ = send(.processStarted(worker: worker, generation: generation))
+    }
+
+    /// Undoes ``drainWorker(_:successor:)``: the worker takes requests again (a reload was rolled back).
+    public func resumeWorker(_ worker: [UInt8]) {
+        _ = send(.resume(worker: worker))
     }
 
     /// New sessions open on workers of `generation` while a rolling update to it runs (nil: anywhere).

@@ -40,6 +40,9 @@ public enum PoolAction: Sendable, Equatable {
     /// move to `successor` (the worker replacing it) when both can hand sessions off; without a successor they
     /// stay until they end or the session drain timeout passes.
     case drain(workerID: String, successor: String?)
+    /// Undo a drain: the worker stays (a reload was rolled back while it was being drained) and takes
+    /// requests again.
+    case resume(workerID: String)
     /// New sessions should open on workers of this generation (a reload to it, or a rollback to it, runs);
     /// nil: anywhere.
     case preferSessions(generation: Int?)

@@ -227,8 +227,12 @@ extension PoolCore {
     private mutating func rollBack(reason: String, now: UInt64) -> [PoolAction] {
         guard var state = reload else { return [] }
         state.failure = reason
-        state.step = .idle
         var actions: [PoolAction] = [.preferSessions(generation: state.previous), .reloadProgress("rolling back: \(reason)")]
+        if case .draining(let index, let old, _) = state.step, slots[index].workerID == old, slots[index].pid != nil {
+            // The old worker being drained stays: it takes requests again.
+            actions.append(.resume(workerID: old))
+        }
+        state.step = .idle
         for index in slots.indices {
             if let incoming = slots[index].incoming {
                 slots[index].incoming = nil

@@ -21,6 +21,8 @@ extension SupervisorLoop {
                                    at: BatonClock.monotonic()))
             case .drain(let workerID, let successor):
                 server.broker.drainWorker(Array(workerID.utf8), successor: successor.map { Array($0.utf8) })
+            case .resume(let workerID):
+                server.broker.resumeWorker(Array(workerID.utf8))
             case .preferSessions(let generation):
                 server.broker.preferSessions(onGeneration: generation)
             case .reloadProgress(let line):

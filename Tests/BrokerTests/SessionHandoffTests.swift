@@ -165,4 +165,22 @@ struct SessionHandoffTests {
         #expect(broker.takeSessionDispatches().map(\.worker) == ["s1"], "a new session on the new worker")
         #expect(broker.core.stats.sessionsDrainTimedOut == 2)
     }
+
+    @Test("a drain undone by a rollback: the worker takes requests again and keeps its sessions")
+    func resumeAfterRollback() throws {
+        var (broker, _) = try twoWorkers()
+        broker.drain("w1", successor: "s1")
+        #expect(broker.takeCommands().map(\.frames) == [["0x05", "a"]])
+        broker.sessionRequest(from: "c", key: "a", "2")
+        #expect(broker.takeSessionDispatches().isEmpty, "held while it moves")
+        var out: [BrokerAction] = []
+        broker.core.resumeWorker(bytes("w1"), now: broker.now, into: &out)
+        broker.sent += out
+        #expect(broker.takeSessionDispatches().map(\.worker) == ["w1"], "a's held request goes back to w1")
+        #expect(broker.core.sessions[bytes("a")]?.move == nil && broker.core.sessions[bytes("a")]?.drainDeadline == nil)
+        broker.workerMessage([bytes("w1"), WireProtocol.exportByte, bytes("a"), bytes("ok"), bytes("late")])
+        #expect(broker.takeCommands().isEmpty, "a late EXPORT answer starts nothing")
+        for n in 1...4 { broker.request(from: "c", "stateless-\(n)") }
+        #expect(broker.takeSessionDispatches().contains { $0.worker == "w1" }, "w1 takes new requests again")
+    }
 }

@@ -147,6 +147,21 @@ struct PoolReloadTests {
 
 @Suite("Session moves reported during a rolling update")
 struct PoolSessionMoveTests {
+    @Test("a rollback while a slot's old worker drains resumes that worker, which stays")
+    func rollbackResumesTheDrainingWorker() throws {
+        var pool = PoolReloadTests().readyPool(1)
+        var random = SystemRandomNumberGenerator()
+        var actions = try pool.beginReload(to: 2, options: ReloadOptions(), now: 1)
+        guard case .spawn(_, let incoming, _)? = actions.first(where: { if case .spawn = $0 { true } else { false } })
+        else { Issue.record("no spawn"); return }
+        pool.spawned(slot: 1, workerID: incoming, pid: 201, now: 1)
+        actions = pool.workerReady(incoming, now: 2)
+        #expect(actions.contains(.drain(workerID: "r-1-1", successor: incoming)))
+        actions = pool.processExited(pid: 201, exit: "exit 1", now: 3, using: &random)
+        #expect(actions.contains(.resume(workerID: "r-1-1")), "\(actions)")
+        #expect(pool.status(now: 3)[0].pid == 101, "the old worker keeps the slot")
+    }
+
     @Test("a reload reports how many sessions moved and how many stayed on the old worker")
     func reportsMoves() throws {
         var pool = PoolReloadTests().readyPool(1)
