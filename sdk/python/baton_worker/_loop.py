@@ -1,0 +1,397 @@
+"""The socket thread: the one thread that touches the worker's DEALER socket. It registers, heartbeats,
+receives requests and session messages, hands them to the runners, sends their answers, and drains on stop.
+It never runs application code except in inline mode, where it releases the socket to the heartbeat helper
+for the duration of each call."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from typing import Any, Deque, Dict, List, Optional, Tuple
+
+import zmq
+
+from . import protocol
+from ._jobs import CLOSE, EXPORT, IMPORT, REQUEST, Application, Job
+from ._runners import AsyncRunner, InlineRunner, ThreadRunner
+from .settings import Settings
+
+log = logging.getLogger("baton_worker")
+
+# Messages read per wake-up before timers are looked at again.
+_RECEIVE_BATCH = 256
+
+
+class ExitReason:
+    """Why :meth:`Worker.run` returned; the names are stable, for logs and tests."""
+
+    SIGNAL = "signal"
+    """SIGTERM or SIGINT, after draining."""
+    STOPPED = "stopped"
+    """:meth:`Worker.stop` was called, after draining."""
+    BROKER_LOST = "broker-lost"
+    """A managed worker heard nothing from the broker for its liveness window: its supervisor is gone."""
+    HANDLER_FAILED = "handler-failed"
+    """A handler raised and no ``on_error`` answered for it."""
+
+
+class SocketLoop:
+    """One run of a worker: created by :meth:`Worker.run`, used once."""
+
+    def __init__(self, settings: Settings, app: Application, capacity: int, handoff: bool, inline: bool,
+                 loop: Any = None) -> None:
+        self.settings = settings
+        self.app = app
+        self.capacity = capacity
+        self.handoff = handoff
+        self._lock = threading.Lock()
+        self._results: Deque[Tuple[Job, bool, Any]] = collections.deque()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._sync: Any = None
+        self._async: Optional[AsyncRunner] = None
+        self._inline: Optional[InlineRunner] = None
+        if app.any_sync:
+            if inline:
+                self._inline = InlineRunner(self._finished, self._lock)
+                self._sync = self._inline
+            else:
+                self._sync = ThreadRunner(capacity, self._queue_result)
+        if app.any_async:
+            self._async = AsyncRunner(self._queue_result, loop)
+        self._context = zmq.Context()
+        self._socket: Optional[zmq.Socket] = None
+        self._epoch = 0
+        self._running = 0  # jobs submitted and not finished
+        self._held = 0  # requests received and not answered
+        self._sessions: Dict[bytes, Any] = {}
+        self._key_jobs: Dict[bytes, Deque[Any]] = {}  # a key is here while a job of it runs
+        self._next_heartbeat = 0.0
+        self._last_heard = 0.0
+        self._stop_signal = 0
+        self._stop_requested = False
+        self._stopping: Optional[float] = None  # the drain deadline
+        self.exit_reason: Optional[str] = None
+        self.exit_code = 0
+        self._closing = threading.Event()
+
+    @property
+    def wake_fd(self) -> int:
+        """The descriptor a signal handler may write to (``signal.set_wakeup_fd``)."""
+        return self._wake_write
+
+    def signal_received(self, number: int) -> None:
+        """Called from a signal handler: drain and stop."""
+        self._stop_signal = number
+
+    def request_stop(self) -> None:
+        """Thread-safe: drain and stop."""
+        self._stop_requested = True
+        self._wake()
+
+    # The loop.
+
+    def run(self) -> int:
+        """Serves until stopped; returns the exit status (0, or 1 when the broker was lost or a handler
+        failed)."""
+        self._lock.acquire()
+        helper = None
+        if self._inline is not None:
+            helper = threading.Thread(target=self._heartbeat_helper, name="baton-heartbeat", daemon=True)
+        try:
+            self._connect()
+            if helper is not None:
+                helper.start()
+            return self._serve()
+        finally:
+            self._closing.set()
+            self._close_socket()
+            self._lock.release()
+            for runner in (self._sync, self._async):
+                if runner is not None:
+                    runner.close()
+            self._context.term()
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+
+    def _serve(self) -> int:
+        poller = zmq.Poller()
+        poller.register(self._wake_read, zmq.POLLIN)
+        poller.register(self._socket, zmq.POLLIN)
+        socket = self._socket
+        interval = self.settings.heartbeat_interval
+        window = self.settings.liveness_window
+        inline = self._inline
+        while True:
+            # Wake for the next heartbeat, the liveness deadline or the drain deadline. After a long inline
+            # handler these are past, so the poll only collects what arrived meanwhile before they are checked.
+            until = min(self._next_heartbeat, self._last_heard + window)
+            if self._stopping is not None:
+                until = min(until, self._stopping)
+            ready = dict(poller.poll(max(0, int((until - time.monotonic()) * 1000) + 1)))
+            if self._wake_read in ready:
+                self._take_wake()
+            if socket in ready:
+                self._receive(socket)
+            if self._stop_signal and self._stopping is None:
+                self._begin_stop(ExitReason.SIGNAL, 0, f"stopping on signal {self._stop_signal}")
+            if self._stop_requested and self._stopping is None:
+                self._begin_stop(ExitReason.STOPPED, 0, "stopping on request")
+            now = time.monotonic()
+            if self._stopping is not None and (self._running == 0 or now >= self._stopping):
+                if self._running:
+                    log.warning("drain timeout: leaving with %d request(s) unanswered", self._held)
+                self._say_goodbye()
+                return self.exit_code
+            if now >= self._next_heartbeat:
+                self._send([protocol.HEARTBEAT])
+                self._next_heartbeat = now + interval
+            if now - self._last_heard > window:
+                if self.settings.managed:
+                    log.error("broker silent for %.1f s: exiting", window)
+                    self.exit_reason = ExitReason.BROKER_LOST
+                    return 1
+                log.warning("broker silent for %.1f s: connecting again", window)
+                poller.unregister(socket)
+                self._reconnect()
+                socket = self._socket
+                poller.register(socket, zmq.POLLIN)
+                continue
+            if inline is not None and inline.has_pending:
+                inline.run_pending()
+
+    def _receive(self, socket: zmq.Socket) -> None:
+        recv = socket.recv_multipart
+        for _ in range(_RECEIVE_BATCH):
+            try:
+                frames = recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._last_heard = time.monotonic()
+            self._on_message(frames)
+            if self._inline is not None and self._held >= self.capacity:
+                return  # what else comes waits for the next turn, after the handler
+
+    def _on_message(self, frames: List[bytes]) -> None:
+        message = protocol.parse(frames)
+        if message is protocol.HEARTBEAT:
+            return
+        if isinstance(message, protocol.Request):
+            self._held += 1
+            key = message.session
+            if key is not None and self.app.sessions is not None:
+                token, body, epoch = message.token, message.body, self._epoch
+                self._for_key(key, lambda: self.app.session_request(token, key, body, self._sessions.get(key),
+                                                                    epoch))
+            else:
+                self._submit(self.app.request(message.token, message.frames(), self._epoch))
+        elif isinstance(message, protocol.Control):
+            self._on_control(message)
+        else:
+            log.warning("unexpected message from the broker (%d frames)", len(frames))
+
+    def _on_control(self, message: protocol.Control) -> None:
+        key, epoch = message.key, self._epoch
+        if message.kind == protocol.END:
+            if key in self._sessions or key in self._key_jobs:
+                self._for_key(key, lambda: self._close_job(key))
+        elif message.kind == protocol.EXPORT:
+            if not self.handoff:
+                self._send(protocol.export_error(key, "this worker does not export sessions"))
+            else:
+                self._for_key(key, lambda: self._export_job(key))
+        elif not self.handoff:
+            self._send(protocol.import_error(key, "this worker does not import sessions"))
+        else:
+            state = message.state
+            self._for_key(key, lambda: self.app.import_(key, state, epoch))
+
+    def _close_job(self, key: bytes) -> Optional[Job]:
+        session = self._sessions.pop(key, None)
+        return None if session is None else self.app.close(key, session, self._epoch)
+
+    def _export_job(self, key: bytes) -> Optional[Job]:
+        session = self._sessions.get(key)
+        if session is None:
+            self._send(protocol.export_error(key, "no such session"))
+            return None
+        return self.app.export(key, session, self._epoch)
+
+    # Jobs.
+
+    def _for_key(self, key: bytes, build: Any) -> None:
+        """Runs the job ``build()`` makes once every earlier job of ``key`` has finished."""
+        queue = self._key_jobs.get(key)
+        if queue is not None:
+            queue.append(build)
+            return
+        self._key_jobs[key] = collections.deque((build,))
+        self._next_of_key(key)
+
+    def _next_of_key(self, key: bytes) -> None:
+        queue = self._key_jobs[key]
+        while queue:
+            job = queue.popleft()()
+            if job is not None:
+                self._submit(job)
+                return
+        del self._key_jobs[key]
+
+    def _submit(self, job: Job) -> None:
+        self._running += 1
+        (self._async if job.is_async else self._sync).submit(job)
+
+    def _queue_result(self, job: Job, ok: bool, value: Any) -> None:
+        """From a runner thread: a job finished."""
+        self._results.append((job, ok, value))
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_write, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full, so the loop is awake anyway
+
+    def _take_wake(self) -> None:
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        results = self._results
+        while results:
+            self._finished(*results.popleft())
+
+    def _finished(self, job: Job, ok: bool, value: Any) -> None:
+        """On the socket thread: answer for a finished job."""
+        self._running -= 1
+        current = job.epoch == self._epoch
+        if job.kind == REQUEST:
+            self._held -= 1
+            if not ok:
+                self._handler_failed(job, value)
+            elif not current:
+                pass
+            elif job.key is None:
+                self._send(protocol.reply(job.token, value))
+            else:
+                session, frames = value
+                if getattr(session, "ended", False):
+                    self._send(protocol.end(job.key))  # before the reply: Baton forgets the key after it
+                    self._sessions.pop(job.key, None)
+                    self._key_jobs[job.key].appendleft(lambda: self.app.close(job.key, session, self._epoch))
+                else:
+                    self._sessions[job.key] = session
+                self._send(protocol.reply(job.token, frames))
+        elif not current:
+            pass
+        elif job.kind == EXPORT:
+            self._send(protocol.export_ok(job.key, value) if ok else
+                       protocol.export_error(job.key, _describe(value)))
+            if not ok:
+                log.warning("export of session %r failed: %s", job.key, _describe(value))
+        elif job.kind == IMPORT:
+            if ok:
+                self._sessions[job.key] = value
+                self._send(protocol.import_ok(job.key))
+            else:
+                log.warning("import of session %r failed: %s", job.key, _describe(value))
+                self._send(protocol.import_error(job.key, _describe(value)))
+        elif job.kind == CLOSE and not ok:
+            log.warning("close of session %r failed: %s", job.key, _describe(value))
+        if job.key is not None and job.key in self._key_jobs:
+            self._next_of_key(job.key)
+
+    def _handler_failed(self, job: Job, error: BaseException) -> None:
+        log.error("handler failed; stopping (pass on_error to answer instead)",
+                  exc_info=(type(error), error, error.__traceback__))
+        if self.exit_reason != ExitReason.HANDLER_FAILED:
+            self._begin_stop(ExitReason.HANDLER_FAILED, 1, "stopping after a handler failure")
+
+    def _begin_stop(self, reason: str, code: int, text: str) -> None:
+        log.info("%s (holding %d request(s))", text, self._held)
+        self.exit_reason = reason
+        self.exit_code = code
+        if self._stopping is None:
+            self._stopping = time.monotonic() + self.settings.drain_timeout
+
+    # The socket.
+
+    def _connect(self) -> None:
+        settings = self.settings
+        socket = self._context.socket(zmq.DEALER)
+        socket.setsockopt(zmq.LINGER, 0)
+        if settings.worker_id is not None:
+            socket.setsockopt(zmq.ROUTING_ID, settings.worker_id)
+        if settings.server_key is not None:
+            secret = settings.secret_key
+            public = settings.public_key
+            if secret is None:
+                public, secret = zmq.curve_keypair()
+            elif public is None:
+                public = zmq.curve_public(secret)
+            elif zmq.curve_public(secret) != public:
+                raise ValueError("the CURVE public key does not belong to the secret key")
+            socket.setsockopt(zmq.CURVE_SERVERKEY, settings.server_key)
+            socket.setsockopt(zmq.CURVE_PUBLICKEY, public)
+            socket.setsockopt(zmq.CURVE_SECRETKEY, secret)
+        socket.connect(settings.backend)
+        self._socket = socket
+        capabilities = [protocol.HANDOFF] if self.handoff else []
+        self._send(protocol.ready(self.capacity, capabilities))
+        now = time.monotonic()
+        self._last_heard = now
+        self._next_heartbeat = now + settings.heartbeat_interval
+        log.info("worker ready: backend=%s capacity=%d%s", settings.backend, self.capacity,
+                 " handoff" if self.handoff else "")
+
+    def _reconnect(self) -> None:
+        self._close_socket()
+        self._epoch += 1  # answers of jobs started on the old connection are dropped
+        self._sessions.clear()
+        self._connect()
+
+    def _close_socket(self) -> None:
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    def _say_goodbye(self) -> None:
+        """DISCONNECT after the last reply, then close with a short linger so it leaves."""
+        if self._socket is None:
+            return
+        self._send([protocol.DISCONNECT])
+        self._socket.close(linger=1000)
+        self._socket = None
+
+    def _send(self, frames: List[Any]) -> None:
+        try:
+            self._socket.send_multipart(frames, zmq.NOBLOCK)  # type: ignore[union-attr]
+        except zmq.Again:
+            log.warning("the broker is not reading: dropped a message of %d frames", len(frames))
+
+    def _heartbeat_helper(self) -> None:
+        """Inline mode: while the socket thread runs a handler it releases the lock, and this thread sends
+        the heartbeats that fall due meanwhile. While the socket thread holds the lock it heartbeats itself."""
+        interval = self.settings.heartbeat_interval
+        delay = interval
+        while not self._closing.wait(delay):
+            if not self._lock.acquire(blocking=False):
+                delay = interval / 4
+                continue
+            try:
+                now = time.monotonic()
+                if self._socket is not None and now >= self._next_heartbeat:
+                    self._send([protocol.HEARTBEAT])
+                    self._next_heartbeat = now + interval
+                delay = max(0.001, self._next_heartbeat - now)
+            finally:
+                self._lock.release()
+
+
+def _describe(error: Any) -> str:
+    return f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
