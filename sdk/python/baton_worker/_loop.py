@@ -50,6 +50,7 @@ class SocketLoop:
         self._lock = threading.Lock()
         self._results: Deque[Tuple[Job, bool, Any]] = collections.deque()
         self._wake_read, self._wake_write = os.pipe()
+        self._wake_lock = threading.Lock()  # a late wake must not write to a closed (or reused) descriptor
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
         self._sync: Any = None
@@ -115,8 +116,10 @@ class SocketLoop:
                 if runner is not None:
                     runner.close()
             self._context.term()
-            os.close(self._wake_read)
-            os.close(self._wake_write)
+            with self._wake_lock:
+                os.close(self._wake_read)
+                os.close(self._wake_write)
+                self._wake_write = -1
 
     def _serve(self) -> int:
         poller = zmq.Poller()
@@ -141,6 +144,8 @@ class SocketLoop:
                 self._begin_stop(ExitReason.SIGNAL, 0, f"stopping on signal {self._stop_signal}")
             if self._stop_requested and self._stopping is None:
                 self._begin_stop(ExitReason.STOPPED, 0, "stopping on request")
+            if self._stopping is not None and self._running == 0:
+                self._receive(socket)  # a request that arrived meanwhile is served before leaving
             now = time.monotonic()
             if self._stopping is not None and (self._running == 0 or now >= self._stopping):
                 if self._running:
@@ -251,10 +256,13 @@ class SocketLoop:
         self._wake()
 
     def _wake(self) -> None:
-        try:
-            os.write(self._wake_write, b"\0")
-        except BlockingIOError:
-            pass  # the pipe is full, so the loop is awake anyway
+        with self._wake_lock:
+            if self._wake_write < 0:
+                return
+            try:
+                os.write(self._wake_write, b"\0")
+            except BlockingIOError:
+                pass  # the pipe is full, so the loop is awake anyway
 
     def _take_wake(self) -> None:
         try:

@@ -54,7 +54,8 @@ def main() -> int:
     parser.add_argument("--work-ms", type=float, default=0)
     parser.add_argument("--backend")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stdout)
     Room.work = args.work_ms / 1000
     worker = baton_worker.Worker(lambda body: body, sessions=Room, capacity=args.capacity,
                                  handoff=False if args.no_handoff else None, backend=args.backend)
