@@ -62,3 +62,22 @@ def spawn(broker: FakeBroker) -> Iterator:
     for worker in running:
         worker.worker.stop()
         worker.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def broker_features():
+    """What the broker under test supports, probed at run time (see probes.py)."""
+    from probes import BrokerFeatures
+
+    return BrokerFeatures()
+
+
+@pytest.fixture
+def needs(broker_features):
+    """``needs("capacity")``: skips the test, with the reason, when the broker lacks the feature."""
+    def check(*features: str) -> None:
+        for feature in features:
+            reason = broker_features.missing(feature)
+            if reason:
+                pytest.skip(reason)
+    return check
