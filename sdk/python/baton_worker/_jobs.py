@@ -15,7 +15,10 @@ ErrorHandler = Callable[[BaseException, List[bytes]], Any]
 
 def is_async(function: Any) -> bool:
     """Whether calling ``function`` returns a coroutine (an ``async def`` function, method or callable)."""
-    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(getattr(function, "__call__", None))
+    if inspect.iscoroutinefunction(function):
+        return True
+    method = getattr(type(function), "__call__", None)  # noqa: B004 - an object whose __call__ is async def
+    return inspect.iscoroutinefunction(method)
 
 
 def reply_frames(value: Any) -> List[bytes]:

@@ -65,7 +65,7 @@ class SocketLoop:
         if app.any_async:
             self._async = AsyncRunner(self._queue_result, loop)
         self._context = zmq.Context()
-        self._socket: Optional[zmq.Socket] = None
+        self._socket: Optional[zmq.Socket[bytes]] = None
         self._epoch = 0
         self._running = 0  # jobs submitted and not finished
         self._held = 0  # requests received and not answered
@@ -124,8 +124,9 @@ class SocketLoop:
     def _serve(self) -> int:
         poller = zmq.Poller()
         poller.register(self._wake_read, zmq.POLLIN)
-        poller.register(self._socket, zmq.POLLIN)
         socket = self._socket
+        assert socket is not None
+        poller.register(socket, zmq.POLLIN)
         interval = self.settings.heartbeat_interval
         window = self.settings.liveness_window
         inline = self._inline
@@ -162,14 +163,13 @@ class SocketLoop:
                     return 1
                 log.warning("broker silent for %.1f s: connecting again", window)
                 poller.unregister(socket)
-                self._reconnect()
-                socket = self._socket
+                socket = self._reconnect()
                 poller.register(socket, zmq.POLLIN)
                 continue
             if inline is not None and inline.has_pending:
                 inline.run_pending()
 
-    def _receive(self, socket: zmq.Socket) -> None:
+    def _receive(self, socket: "zmq.Socket[bytes]") -> None:
         recv = socket.recv_multipart
         for _ in range(_RECEIVE_BATCH):
             try:
@@ -248,7 +248,9 @@ class SocketLoop:
 
     def _submit(self, job: Job) -> None:
         self._running += 1
-        (self._async if job.is_async else self._sync).submit(job)
+        runner = self._async if job.is_async else self._sync
+        assert runner is not None
+        runner.submit(job)
 
     def _queue_result(self, job: Job, ok: bool, value: Any) -> None:
         """From a runner thread: a job finished."""
@@ -295,7 +297,7 @@ class SocketLoop:
                 else:
                     self._sessions[job.key] = session
                 self._send(protocol.reply(job.token, frames))
-        elif not current:
+        elif not current or job.key is None:
             pass
         elif job.kind == EXPORT:
             self._send(protocol.export_ok(job.key, value) if ok else
@@ -329,9 +331,9 @@ class SocketLoop:
 
     # The socket.
 
-    def _connect(self) -> None:
+    def _connect(self) -> "zmq.Socket[bytes]":
         settings = self.settings
-        socket = self._context.socket(zmq.DEALER)
+        socket: "zmq.Socket[bytes]" = self._context.socket(zmq.DEALER)
         socket.setsockopt(zmq.LINGER, 0)
         if settings.worker_id is not None:
             socket.setsockopt(zmq.ROUTING_ID, settings.worker_id)
@@ -356,12 +358,13 @@ class SocketLoop:
         self._next_heartbeat = now + settings.heartbeat_interval
         log.info("worker ready: backend=%s capacity=%d%s", settings.backend, self.capacity,
                  " handoff" if self.handoff else "")
+        return socket
 
-    def _reconnect(self) -> None:
+    def _reconnect(self) -> "zmq.Socket[bytes]":
         self._close_socket()
         self._epoch += 1  # answers of jobs started on the old connection are dropped
         self._sessions.clear()
-        self._connect()
+        return self._connect()
 
     def _close_socket(self) -> None:
         if self._socket is not None:

@@ -67,5 +67,6 @@ def supports_handoff(factory: Any) -> bool:
         return False
     if isinstance(factory, type) and issubclass(factory, Session):
         return (factory.export_state is not Session.export_state
-                and getattr(factory.import_state, "__func__", None) is not Session.import_state.__func__)
+                and getattr(factory.import_state, "__func__", None)
+                is not getattr(Session.import_state, "__func__", None))
     return True

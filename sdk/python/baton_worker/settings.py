@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 
 class SettingsError(ValueError):
@@ -69,7 +69,7 @@ class Settings:
         e.g. ``backend="tcp://host:5556"``) win over it. Raises :class:`SettingsError` when no backend is
         known or a value is malformed."""
         env = os.environ if environ is None else environ
-        values: dict = {}
+        values: Dict[str, Any] = {}
         if env.get("BATON_BACKEND"):
             values["backend"] = env["BATON_BACKEND"]
         if env.get("BATON_WORKER_ID"):
@@ -98,7 +98,7 @@ class Settings:
             raise SettingsError("no backend: set BATON_BACKEND or pass backend=…")
         return cls(**values)._checked()
 
-    def with_overrides(self, **overrides: object) -> "Settings":
+    def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with some fields replaced."""
         return replace(self, **overrides)._checked()
 

@@ -81,3 +81,21 @@ def needs(broker_features):
             if reason:
                 pytest.skip(reason)
     return check
+
+
+@pytest.fixture
+def serve(short_dir: str) -> Iterator:
+    """``serve(workers, command, **options)``: a real ``baton serve`` in a short temporary directory (see
+    live.py), killed with its workers at the end of the test."""
+    from live import Serve
+
+    started = []
+
+    def start(workers, command, **options):
+        instance = Serve(short_dir, workers, command, **options)
+        started.append(instance)
+        return instance
+
+    yield start
+    for instance in started:
+        instance.close()

@@ -5,37 +5,13 @@ when a probe finds the broker under test without them."""
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from live import Client, Load, Serve, baton_binary, bench_report, example, wait_until
-
-
-@pytest.fixture
-def directory():
-    path = tempfile.mkdtemp(prefix="bl-", dir="/tmp")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def serve(directory):
-    """``serve(workers, command, **options)``: a supervisor killed at the end of the test."""
-    started = []
-
-    def start(workers, command, **options):
-        instance = Serve(directory, workers, command, **options)
-        started.append(instance)
-        return instance
-
-    yield start
-    for instance in started:
-        instance.close()
+from live import Client, Load, baton_binary, bench_report, example, wait_until
 
 
 @pytest.mark.parametrize("capacity", [1, 8])
@@ -130,13 +106,13 @@ def test_heartbeats_keep_a_worker_whose_handler_outlasts_the_liveness_window(ser
     assert status["slots"][0]["pid"] == pid and status["slots"][0]["restarts"] == 0
 
 
-def test_managed_workers_connect_with_curve_on_a_tcp_backend(serve, directory):
-    subprocess.run([baton_binary(), "keygen", f"{directory}/server"], check=True, capture_output=True)
+def test_managed_workers_connect_with_curve_on_a_tcp_backend(serve, short_dir):
+    subprocess.run([baton_binary(), "keygen", f"{short_dir}/server"], check=True, capture_output=True)
     baton = serve(2, example("echo_worker.py"), frontend="tcp://127.0.0.1:*", backend="tcp://127.0.0.1:*",
-                  options=["--curve-key", f"{directory}/server.key"])
+                  options=["--curve-key", f"{short_dir}/server.key"])
     frontend = baton.endpoints()["frontend"]
     baton.wait_ready(2)
-    key = f"{directory}/server.pub"
+    key = f"{short_dir}/server.pub"
     call = baton.command("call", "--frontend", frontend, "--server-key", key, "a", "b")
     assert (call.returncode, call.stdout) == (0, "a\nb\n"), call.stderr + baton.output()
     bench = baton.command("bench", "--frontend", frontend, "--server-key", key, "--clients", "4", "--window", "4",

@@ -3,30 +3,19 @@ a session whose worker is killed reports ``session-lost`` once. Skipped, with th
 the broker under test without sessions or handoff."""
 
 import os
-import shutil
 import signal
-import tempfile
 
 import pytest
 
-from live import Client, Load, Serve, example, wait_until
+from live import Client, Load, example, wait_until
 
 KEYS = [b"room-%02d" % number for number in range(20)]
 
 
 @pytest.fixture
-def directory():
-    path = tempfile.mkdtemp(prefix="bl-", dir="/tmp")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def rooms(directory):
-    """Two room workers under ``baton serve``, killed at the end."""
-    instance = Serve(directory, 2, example("room_worker.py"))
-    yield instance
-    instance.close()
+def rooms(serve):
+    """Two room workers under ``baton serve``."""
+    return serve(2, example("room_worker.py"))
 
 
 def test_room_counts_continue_across_a_reload(rooms, needs):
