@@ -177,6 +177,7 @@ public final class BatonApplication: Sendable {
         pool.stopGrace = configuration.stopGrace
         pool.generation = run?.generation ?? max(run?.latestGeneration ?? 1, 1)
         pool.restart = configuration.restart
+        pool.sessionDrainTimeout = configuration.broker.sessionDrainTimeout
         var options = SupervisorServer.Options(
             command: command, pool: pool, stateDirectory: state.path, backend: backend,
             heartbeatMilliseconds: Int(configuration.broker.heartbeatInterval / 1_000_000),

@@ -19,8 +19,8 @@ struct Baton: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             ServeCommand.self, StatusCommand.self, ReloadCommandLine.self, StopCommand.self, LogsCommand.self,
-            HistoryCommand.self, GenerationsCommand.self, WorkersCommand.self, CallCommand.self, BenchCommand.self,
-            KeygenCommand.self,
+            HistoryCommand.self, GenerationsCommand.self, WorkersCommand.self, SessionsCommand.self, CallCommand.self,
+            BenchCommand.self, KeygenCommand.self,
         ],
         defaultSubcommand: nil
     )

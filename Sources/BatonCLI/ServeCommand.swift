@@ -67,6 +67,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a request may run before it gets worker-died and its worker counts as hung (0: no limit).")
     var requestTimeout: Double = 30
 
+    @Option(help: "Seconds without a request after which a session ends (0: never).")
+    var sessionIdleTimeout: Double = 600
+
+    @Option(help: "Seconds a worker being replaced without session handoff keeps its sessions before they are lost.")
+    var sessionDrainTimeout: Double = 300
+
+    @Option(help: "Seconds a session's export or import may take during a reload before the session stays put.")
+    var handoffTimeout: Double = 5
+
+    @Option(help: "Sessions open at once; a request that would open another gets BATON-ERR too-many-sessions.")
+    var maxSessions = 100_000
+
     @Option(help: "Seconds between SIGTERM and SIGKILL when a worker is stopped.")
     var stopGrace: Double = 5
 
@@ -113,7 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         for (flag, seconds) in [("--queue-timeout", queueTimeout), ("--request-timeout", requestTimeout),
                                 ("--drain-timeout", drainTimeout), ("--stop-grace", stopGrace),
-                                ("--crash-window", crashWindow)]
+                                ("--crash-window", crashWindow), ("--session-idle-timeout", sessionIdleTimeout),
+                                ("--session-drain-timeout", sessionDrainTimeout), ("--handoff-timeout", handoffTimeout)]
         where Nanoseconds.from(seconds: seconds) == nil {
             throw ValidationError("\(flag) must be a number of seconds from 0 to \(Int(Nanoseconds.maxSeconds))")
         }
@@ -128,6 +141,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("\(flag) \(endpoint): an abstract socket name has no permissions, so any local "
                                   + "user could connect; give a socket path in a directory only Baton's user may write")
         }
+        guard maxSessions >= 1 else { throw ValidationError("--max-sessions must be at least 1") }
+        guard handoffTimeout > 0 else { throw ValidationError("--handoff-timeout must be positive") }
         guard maxQueued >= 1 else { throw ValidationError("--max-queued must be at least 1") }
         guard queueTimeout >= 0 else { throw ValidationError("--queue-timeout must not be negative") }
         guard heartbeatInterval >= 10 else { throw ValidationError("--heartbeat-interval must be at least 10 ms") }
@@ -182,6 +197,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.broker.heartbeatLiveness = heartbeatLiveness
         configuration.broker.retryOnCrash = retryOnCrash
         configuration.broker.requestTimeout = requestTimeout > 0 ? Nanoseconds.from(seconds: requestTimeout) : nil
+        configuration.broker.sessionIdleTimeout =
+            sessionIdleTimeout > 0 ? Nanoseconds.from(seconds: sessionIdleTimeout) : nil
+        configuration.broker.sessionDrainTimeout = Nanoseconds.from(seconds: sessionDrainTimeout) ?? 0
+        configuration.broker.handoffTimeout = Nanoseconds.from(seconds: handoffTimeout) ?? 1
+        configuration.broker.maxSessions = maxSessions
         configuration.maxMessageSize = maxMessageSize
         configuration.drainTimeout = Nanoseconds.from(seconds: drainTimeout) ?? configuration.drainTimeout
         configuration.workers = workers

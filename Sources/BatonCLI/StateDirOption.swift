@@ -57,7 +57,7 @@ enum ExitStatus {
     static let success: Int32 = 0
     /// It ran, but the outcome is bad: a slot failed or no worker is ready (`status`), the reload was rolled back
     /// or refused (`reload`), the supervisor is still running after the timeout (`stop`), replies were lost or
-    /// wrong (`bench`), the history database cannot be read (`history`, `generations`, `workers`).
+    /// wrong (`bench`), the history database cannot be read (`history`, `generations`, `workers`, `sessions`).
     static let unhealthy: Int32 = 1
     /// `serve` could not start: state directory, endpoints, worker command or history database.
     static let cannotStart: Int32 = 2

@@ -74,16 +74,21 @@ struct StatusTable {
     }
 
     func render() -> String {
-        var table = TextTable(header: ["SLOT", "STATE", "PID", "GEN", "UPTIME", "RESTARTS", "SERVED",
+        var table = TextTable(header: ["SLOT", "STATE", "PID", "GEN", "UPTIME", "RESTARTS", "IN FLIGHT", "SERVED",
                                        "LAST EXIT / FAILURE"])
         for slot in report.slots {
             table.append([
                 "\(slot.slot)",
                 slot.state.rawValue + (slot.incomingGeneration.map { " (gen \($0) starting)" } ?? ""),
                 slot.pid.map { "\($0)" } ?? "-", "\(slot.generation)",
-                slot.uptimeSeconds.map(Self.duration) ?? "-", "\(slot.restarts)", "\(slot.served)",
+                slot.uptimeSeconds.map(Self.duration) ?? "-", "\(slot.restarts)",
+                slot.capacity > 0 ? "\(slot.inFlight)/\(slot.capacity)" : "-", "\(slot.served)",
                 slot.failure ?? slot.lastExit ?? "",
             ])
+        }
+        for worker in report.externalWorkers {
+            table.append(["ext", "ready", "-", "-", "-", "-", "\(worker.inFlight)/\(worker.capacity)", "\(worker.served)",
+                          "external worker \(worker.id)"])
         }
         var text = "supervisor pid \(report.pid): \(report.command)\n"
         text += "queued \(report.broker.queueDepth), in flight \(report.broker.inFlight), "

@@ -21,6 +21,16 @@ public struct BrokerConfiguration: Sendable, Equatable {
     /// answered `too-large`. `nil`: no limit (the server sets it from its per-frame limit).
     public var maxMessageBytes: Int?
 
+    /// A session without a request for this long ends (its worker is told END); `nil`: never.
+    public var sessionIdleTimeout: UInt64? = 600 * Self.second
+    /// How long a worker being replaced without handoff keeps its sessions before the remaining ones end
+    /// as `drain-timeout` (their next requests get `session-lost`).
+    public var sessionDrainTimeout: UInt64 = 300 * Self.second
+    /// How long a session's EXPORT or IMPORT may take before the move is abandoned (the session stays put).
+    public var handoffTimeout: UInt64 = 5 * Self.second
+    /// Sessions open at once; a request that would open one more is answered `too-many-sessions`.
+    public var maxSessions = 100_000
+
     /// Whether request and worker events are collected in ``BrokerCore/history`` for the history database.
     public var recordHistory = false
 

@@ -1,12 +1,12 @@
 import BatonProtocol
 
-/// A busy worker's connection closed: the request it holds, and when it is answered unless its reply or the
-/// worker's end come first.
+/// A busy worker's connection closed: the requests it held on it, and when those still unanswered are
+/// answered unless their replies or the worker's end come first.
 struct ConnectionLoss: Sendable {
-    /// The request the worker held when its connection closed.
-    let requestID: UInt64
-    /// When the request is answered `bad-reply` if nothing else happened: for a managed worker, the end of
-    /// the grace; nil for an external worker (only its heartbeat, its reply or the request timeout decide).
+    /// The requests the worker held when its connection closed and that have not been answered since.
+    var requestIDs: [UInt64]
+    /// When the requests are answered `bad-reply` if nothing else happened: for a managed worker, the end of
+    /// the grace; nil for an external worker (only its heartbeat, its replies or the request timeout decide).
     let settlesAt: UInt64?
 }
 
@@ -26,21 +26,23 @@ extension BrokerCore {
 
     /// A backend connection closed (a monitor event with its file descriptor).
     ///
-    /// A worker that holds a request on that connection will not deliver its reply on it: libzmq closes the
+    /// A worker that holds requests on that connection will not deliver their replies on it: libzmq closes the
     /// connection of a peer whose message is larger than the maximum message size (the worker reconnects on
-    /// its own), and a connection closes when the worker's process ends. The request is answered as soon as
-    /// the cause is clear: `worker-died` when the supervisor reports the process ended; `bad-reply` (the reply
-    /// was lost) when the worker heartbeats on a new connection, or when a managed worker's process still runs
-    /// after ``connectionLossGrace``. A reply that does arrive meanwhile is delivered as usual; an external
-    /// worker that is not heard from is left to the request timeout. The worker stays registered.
+    /// its own), and a connection closes when the worker's process ends. Every request it held then is
+    /// answered as soon as the cause is clear: `worker-died` when the supervisor reports the process ended;
+    /// `bad-reply` (the replies were lost) when the worker heartbeats on a new connection, or when a managed
+    /// worker's process still runs after ``connectionLossGrace``. A reply that does arrive meanwhile is
+    /// delivered as usual; an external worker that is not heard from is left to the request timeout. The
+    /// worker stays registered.
     public mutating func connectionClosed(_ connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
         guard connection >= 0 else { return }
         for (id, worker) in workers where worker.connection == connection {
             workers[id]?.connection = Self.closedConnection
             workers[id]?.connectionClosedAt = now
-            if let request = worker.request {
+            if worker.isBusy {
                 connectionLosses[id] = ConnectionLoss(
-                    requestID: request.id, settlesAt: managed.contains(id) ? now &+ Self.connectionLossGrace : nil)
+                    requestIDs: worker.requests.map(\.id),
+                    settlesAt: managed.contains(id) ? now &+ Self.connectionLossGrace : nil)
             }
         }
     }
@@ -51,6 +53,15 @@ extension BrokerCore {
         return connectionLosses.values.lazy.compactMap(\.settlesAt).min()
     }
 
+    /// A worker whose connection closed answered one of the requests it held then: that one is settled.
+    mutating func replyArrived(_ requestID: UInt64, from id: [UInt8]) {
+        guard var loss = connectionLosses[id], let position = loss.requestIDs.firstIndex(of: requestID) else {
+            return
+        }
+        loss.requestIDs.remove(at: position)
+        connectionLosses[id] = loss.requestIDs.isEmpty ? nil : loss
+    }
+
     /// Answers the requests of managed busy workers whose connection closed longer than the grace ago.
     mutating func settleConnectionLosses(now: UInt64, into out: inout [BrokerAction]) {
         for (id, loss) in connectionLosses {
@@ -58,26 +69,29 @@ extension BrokerCore {
         }
     }
 
-    /// A worker whose connection closed while busy sent a heartbeat: it is alive on a new connection, so its
-    /// reply was lost with the old one.
+    /// A worker whose connection closed while busy sent a heartbeat: it is alive on a new connection, so the
+    /// replies it owed on the old one were lost.
     mutating func heardAfterConnectionLoss(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         failLostReply(id, now: now, into: &out)
     }
 
-    /// Answers `bad-reply` to the request a worker held when its connection closed (if it still holds it) and
-    /// makes the worker idle: a REQ socket that reconnected waits for a request, and one that is gone is
+    /// Answers `bad-reply` to each request a worker held when its connection closed (those it still holds)
+    /// and frees their capacity: a REQ socket that reconnected waits for a request, and one that is gone is
     /// removed by the next send to it (which fails), its request going back to the queue.
     private mutating func failLostReply(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
-        guard let loss = connectionLosses.removeValue(forKey: id) else { return }
-        guard var worker = workers[id], let request = worker.request, request.id == loss.requestID else { return }
-        worker.request = nil
-        workers[id] = worker
-        stats.inFlight -= 1
-        out.append(.log(.lostReply(worker: id)))
-        fail(request, .badReply, "the worker's connection closed before its reply arrived (a reply larger than "
-             + "the maximum message size closes it)", now: now, into: &out)
-        if !draining.isEmpty && draining.contains(id) { out.append(.worker(.drained(worker: id))) }
-        makeIdle(id)
+        guard let loss = connectionLosses.removeValue(forKey: id), let index = workers.index(forKey: id) else {
+            return
+        }
+        var failed = false
+        for requestID in loss.requestIDs {
+            guard let entry = release(requestID, at: index) else { continue }
+            if !failed { out.append(.log(.lostReply(worker: id))) }
+            failed = true
+            fail(entry.request, .badReply, "the worker's connection closed before its reply arrived (a reply "
+                 + "larger than the maximum message size closes it)", now: now, into: &out)
+        }
+        guard failed else { return }
+        reportIfDrained(at: index, into: &out)
         pump(now: now, into: &out)
     }
 }

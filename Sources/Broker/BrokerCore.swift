@@ -1,8 +1,9 @@
 import BatonProtocol
 import DequeModule
 
-/// The broker's policy as a pure state machine: LRU dispatch, the bounded queue and its expiry, worker
-/// liveness and what happens to a request whose worker is lost.
+/// The broker's policy as a pure state machine: dispatch (LRU, or shortest expected delay for workers of
+/// higher capacity), the bounded queue and its expiry, worker liveness and what happens to the requests of a
+/// worker that is lost.
 ///
 /// Events come in as method calls with the current monotonic time; what must be sent comes out as
 /// ``BrokerAction`` values appended to the caller's buffer. No I/O, no clock, no threads: the I/O loop in
@@ -16,9 +17,15 @@ public struct BrokerCore {
     public internal(set) var metrics = BrokerMetrics()
 
     var queue: Deque<PendingRequest> = []
-    /// Idle workers, the one that has waited longest first.
+    /// Idle workers of capacity 1 (not draining), the one that has waited longest first.
     var idle: Deque<[UInt8]> = []
     var workers: [[UInt8]: WorkerRecord] = [:]
+    /// Requests the known workers can take now: the sum of their ``WorkerRecord/freeSlots``.
+    var freeCapacity = 0
+    /// Known workers whose capacity is above 1; while there are none, dispatch is plain LRU over ``idle``.
+    var multiCapacityWorkers = 0
+    /// The last ``WorkerRecord/lastUsed`` stamp given out.
+    var useSequence: UInt64 = 0
     var nextRequestID: UInt64 = 1
     var nextHeartbeatAt: UInt64 = 0
     var heartbeatingWorkers = 0
@@ -33,8 +40,8 @@ public struct BrokerCore {
     var managed: Set<[UInt8]> = []
     /// Busy workers whose connection closed, waiting for the outcome (see ``connectionClosed(_:now:into:)``).
     var connectionLosses: [[UInt8]: ConnectionLoss] = [:]
-    /// Workers being drained for a replacement: they get no new requests.
-    var draining: Set<[UInt8]> = []
+    /// Workers being drained for a replacement (``WorkerRecord/isDraining``).
+    var drainingWorkers = 0
     var nextTimeoutCheckAt: UInt64 = 0
 
     /// Creates a broker with no workers and an empty queue.
@@ -46,14 +53,23 @@ public struct BrokerCore {
     /// Whether the frontend should be read: the queue is below its bound and the broker is not stopping.
     public var acceptsRequests: Bool { queue.count < configuration.maxQueued && !stopping }
 
-    /// Whether some worker is waiting for a request.
-    public var hasIdleWorker: Bool { !idle.isEmpty }
-
     /// The known workers, by routing id.
     public var knownWorkers: [[UInt8]: WorkerRecord] { workers }
 
-    /// Routing ids of idle workers, the one that has waited longest first.
-    public var idleWorkers: [[UInt8]] { Array(idle) }
+    /// What `status` shows of each known worker.
+    public var workerSummaries: [WorkerSummary] {
+        workers.values.map {
+            WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
+                          inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id))
+        }
+    }
+
+    /// Routing ids of workers that can take a request and hold none: those of capacity 1 in LRU order (the
+    /// one that has waited longest first), then those of higher capacity, least recently used first.
+    public var idleWorkers: [[UInt8]] {
+        Array(idle) + workers.values.filter { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
+            .sorted { $0.lastUsed < $1.lastUsed }.map(\.id)
+    }
 
     // MARK: Clients
 
@@ -130,7 +146,7 @@ public struct BrokerCore {
         }
         if let timeout = configuration.requestTimeout, stats.inFlight > 0, now >= nextTimeoutCheckAt {
             nextTimeoutCheckAt = now + min(timeout / 10 + 1, 100_000_000)
-            let hung = workers.values.filter { $0.request != nil && now &- $0.dispatchedAt >= timeout }.map(\.id)
+            let hung = workers.values.filter { $0.oldestDispatch.map { now &- $0 >= timeout } ?? false }.map(\.id)
             for id in hung {
                 stats.workersHung += 1
                 dropHung(id, reason: "request ran past \(timeout / 1_000_000) ms", now: now, into: &out)
@@ -140,7 +156,7 @@ public struct BrokerCore {
         pump(now: now, into: &out)
     }
 
-    /// The worker's process has ended: remove it now (its request is retried or answered `worker-died`)
+    /// The worker's process has ended: remove it now (its requests are retried or answered `worker-died`)
     /// rather than waiting for a heartbeat to go missing, and forget any ban on its id.
     public mutating func workerProcessEnded(_ id: [UInt8], reason: String, now: UInt64,
                                             into out: inout [BrokerAction]) {
@@ -169,13 +185,13 @@ public struct BrokerCore {
     /// Answers every request still in flight with `worker-died`: the shutdown's drain timeout passed before
     /// its worker answered (the worker may have done part of the work). A reply that comes later is stale.
     public mutating func failInFlight(reason: String, now: UInt64, into out: inout [BrokerAction]) {
-        for (id, worker) in workers {
-            guard let request = worker.request else { continue }
-            workers[id]?.request = nil
+        for id in workers.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) where workers[id]?.isBusy == true {
             connectionLosses[id] = nil
-            stats.inFlight -= 1
-            fail(request, .workerDied, reason, now: now, into: &out)
+            for request in releaseAll(from: id, into: &out) {
+                fail(request, .workerDied, reason, now: now, into: &out)
+            }
         }
+        noteIdleWorkers()
     }
 
     // MARK: Internals
@@ -193,29 +209,6 @@ public struct BrokerCore {
         queue.prepend(request)
         noteQueueDepth()
         if configuration.recordHistory { out.append(.record(.requestRequeued(id: request.id, at: now))) }
-    }
-
-    /// Sends queued requests to idle workers, least recently used first, while both exist.
-    mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
-        while !queue.isEmpty, let workerID = idle.popFirst() {
-            guard var worker = workers[workerID] else { continue }
-            var request = queue.removeFirst()
-            request.attempts += 1
-            out.append(.dispatch(worker: workerID, framing: worker.framing, token: WireProtocol.token(for: request.id),
-                                 body: request.body))
-            worker.request = request
-            worker.dispatchedAt = now
-            workers[workerID] = worker
-            stats.requestsDispatched += 1
-            metrics.dispatched(request, now: now)
-            stats.inFlight += 1
-            if configuration.recordHistory {
-                out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
-                                                      at: now)))
-            }
-        }
-        stats.queueDepth = queue.count
-        stats.idleWorkers = idle.count
     }
 
     /// Answers a request with a `BATON-ERR` reply.

@@ -9,8 +9,10 @@ extension BrokerLoop {
             for action in actions {
                 switch action {
                 case .dispatch(let worker, let framing, let token, let body):
-                    if try !sendToWorker(backend, worker, framing: framing, token: token, body: body) {
-                        unreachableWorkers.append(worker)
+                    if try !sendToWorker(backend, worker, framing: framing, token: token, body: body),
+                       let request = WireProtocol.requestID(fromToken: token)
+                    {
+                        undelivered.append((worker, request))
                     }
                 case .reply(let envelope, let body):
                     switch try sendToClient(frontend, envelope: envelope, body: body) {
@@ -30,12 +32,21 @@ extension BrokerLoop {
             }
             actions.removeAll(keepingCapacity: true)
             let now = BatonClock.monotonic()
-            for worker in unreachableWorkers { core.workerUnreachable(worker, now: now, into: &actions) }
-            unreachableWorkers.removeAll(keepingCapacity: true)
+            if !undelivered.isEmpty { returnUndelivered(now: now) }
             for worker in silentlyGoneWorkers {
-                core.workerUnreachable(worker, dispatchFailed: false, now: now, into: &actions)
+                core.workerUnreachable(worker, undelivered: [], now: now, into: &actions)
             }
             silentlyGoneWorkers.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Tells the core which dispatches failed, all of one worker's at once: they go back to the queue, and
+    /// the worker's other requests are lost with it.
+    private mutating func returnUndelivered(now: UInt64) {
+        while let (worker, _) = undelivered.first {
+            let requests = undelivered.filter { $0.worker == worker }.map(\.request)
+            undelivered.removeAll { $0.worker == worker }
+            core.workerUnreachable(worker, undelivered: requests, now: now, into: &actions)
         }
     }
 

@@ -9,8 +9,8 @@ struct BrokerLoop {
     let server: BrokerServer
     var core: BrokerCore
     var actions: [BrokerAction] = []
-    /// Workers a dispatch could not reach (their request never left the broker).
-    var unreachableWorkers: [[UInt8]] = []
+    /// Dispatches that could not reach their worker (the request never left the broker), by worker.
+    var undelivered: [(worker: [UInt8], request: UInt64)] = []
     /// Workers a heartbeat could not reach (a request they held was delivered, and is lost with them).
     var silentlyGoneWorkers: [[UInt8]] = []
     /// History events since they were last handed to the recorder (once per loop iteration).
@@ -102,13 +102,13 @@ struct BrokerLoop {
         let batch = max(server.options.batch, 1)
         var nextSweep: UInt64 = 0
         while running {
-            // Clients wake the broker only while a worker is idle. While every worker is busy, requests wait in
-            // ZeroMQ's pipes (as in the zguide broker) and are read when a reply frees a worker, and at least
-            // every sweep interval, so the broker's queue (depth, expiry, history) lags by at most the sweep.
+            // Clients wake the broker only while some worker has free capacity. While every worker is full,
+            // requests wait in ZeroMQ's pipes (as in the zguide broker) and are read when a reply frees
+            // capacity, and at least every sweep interval, so the broker's queue (depth, expiry, history) lags by at most the sweep.
             // Reading clients eagerly on every wake-up instead empties the pipes, and each request then costs
             // an extra cross-thread wake-up inside libzmq.
             let accepting = core.acceptsRequests
-            let frontendPolled = draining != nil || (accepting && core.hasIdleWorker)
+            let frontendPolled = draining != nil || (accepting && core.hasFreeCapacity)
             try poller.poll(timeoutMilliseconds: pollTimeout(now: BatonClock.monotonic(),
                                                             sweepAt: accepting && !frontendPolled ? nextSweep : nil),
                             limit: frontendPolled ? frontendItem + 1 : frontendItem)
@@ -124,12 +124,12 @@ struct BrokerLoop {
                     try perform(frontend: frontend, backend: backend)
                 }
             }
-            // Read clients while a worker is idle to take the request (stop as soon as none is, and leave the
-            // rest in the pipes), or everything waiting when the sweep is due (up to the queue bound).
+            // Read clients while a worker has free capacity to take the request (stop as soon as none has, and
+            // leave the rest in the pipes), or everything waiting when the sweep is due (up to the queue bound).
             let sweepDue = BatonClock.monotonic() >= nextSweep
-            if poller.isReady(frontendItem) || core.hasIdleWorker || sweepDue {
+            if poller.isReady(frontendItem) || core.hasFreeCapacity || sweepDue {
                 var budget = sweepDue ? Int.max : batch
-                while budget > 0 && core.acceptsRequests && (sweepDue || core.hasIdleWorker) {
+                while budget > 0 && core.acceptsRequests && (sweepDue || core.hasFreeCapacity) {
                     guard try frontend.receive(into: &frames, dontWait: true) else { break }
                     core.clientMessage(frames, now: BatonClock.monotonic(), into: &actions)
                     try perform(frontend: frontend, backend: backend)
@@ -174,17 +174,15 @@ struct BrokerLoop {
         case .stats(let reply):
             reply(stats)
         case .workers(let reply):
-            reply(core.knownWorkers.values.map {
-                WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating)
-            })
+            reply(core.workerSummaries)
         case .processStarted(let worker):
             core.workerProcessStarted(worker)
         case .snapshot(let reply):
             reply(snapshot(running: true))
         case .processEnded(let worker, let reason):
             core.workerProcessEnded(worker, reason: reason, now: BatonClock.monotonic(), into: &actions)
-        case .drain(let worker):
-            core.drainWorker(worker, into: &actions)
+        case .drain(let worker, let successor):
+            core.drainWorker(worker, successor: successor, now: BatonClock.monotonic(), into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",

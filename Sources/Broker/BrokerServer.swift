@@ -52,7 +52,7 @@ public final class BrokerServer: Sendable {
         case processStarted(worker: [UInt8])
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case processEnded(worker: [UInt8], reason: String)
-        case drain(worker: [UInt8])
+        case drain(worker: [UInt8], successor: [UInt8]?)
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
         case stop
     }
@@ -163,9 +163,9 @@ public final class BrokerServer: Sendable {
     }
 
     /// Stops giving a worker requests; the observer hears ``WorkerEvent/drained(worker:)`` once it
-    /// holds none.
-    public func drainWorker(_ worker: [UInt8]) {
-        _ = send(.drain(worker: worker))
+    /// holds none. Its sessions move to `successor` when both can hand them off (docs/protocol.md 2.5).
+    public func drainWorker(_ worker: [UInt8], successor: [UInt8]? = nil) {
+        _ = send(.drain(worker: worker, successor: successor))
     }
 
     /// Graceful stop: answer queued requests, and every request still read from ZeroMQ's queues, with
@@ -233,4 +233,10 @@ public struct WorkerSummary: Sendable, Equatable, Codable {
     public let served: UInt64
     /// Whether it uses heartbeats.
     public let heartbeating: Bool
+    /// Requests it holds now.
+    public let inFlight: Int
+    /// Requests it may hold at once (1 unless its READY declared more).
+    public let capacity: Int
+    /// Whether the supervisor started its process (false: it connected on its own).
+    public let managed: Bool
 }

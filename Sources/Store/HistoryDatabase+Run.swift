@@ -14,6 +14,8 @@ extension HistoryDatabase {
         public let abandonedRequests: Int
         /// Workers whose exit was never recorded, now closed as `abandoned`.
         public let abandonedWorkers: Int
+        /// Sessions left open, now ended as `shutdown`: their workers went with the supervisor that died.
+        public let abandonedSessions: Int
     }
 
     /// Closes what a dead supervisor left open, finds or creates the generation for the command, and
@@ -33,6 +35,7 @@ extension HistoryDatabase {
                 UPDATE worker SET exited_at = ?, exit_reason = 'abandoned' WHERE exited_at IS NULL
                 """, arguments: [now])
             let abandonedWorkers = db.changesCount
+            let abandonedSessions = try Self.closeOpenSessions(db, at: now)
             var generation: Int?
             if let executable, let sha256 {
                 let argumentsJSON = String(decoding: try JSONEncoder().encode(arguments), as: UTF8.self)
@@ -71,13 +74,15 @@ extension HistoryDatabase {
             try db.execute(sql: """
                 INSERT INTO event (at, kind, generation, detail) VALUES (?, 'supervisor-started', ?, ?)
                 """, arguments: [now, generation, detail])
-            if abandonedRequests > 0 || abandonedWorkers > 0 {
+            if abandonedRequests > 0 || abandonedWorkers > 0 || abandonedSessions > 0 {
+                let sessions = abandonedSessions > 0 ? ", \(abandonedSessions) sessions" : ""
                 try db.execute(sql: """
                     INSERT INTO event (at, kind, detail) VALUES (?, 'abandoned', ?)
-                    """, arguments: [now, "\(abandonedRequests) requests and \(abandonedWorkers) workers left open by a supervisor that did not stop cleanly"])
+                    """, arguments: [now, "\(abandonedRequests) requests\(sessions) and \(abandonedWorkers) workers left open by a supervisor that did not stop cleanly"])
             }
             return RunStart(generation: generation, latestGeneration: latest, firstRequestID: UInt64(maxID) + 1,
-                            abandonedRequests: abandonedRequests, abandonedWorkers: abandonedWorkers)
+                            abandonedRequests: abandonedRequests, abandonedWorkers: abandonedWorkers,
+                            abandonedSessions: abandonedSessions)
         }
     }
 }

@@ -28,4 +28,19 @@ extension HistoryDatabase {
             return db.changesCount
         }
     }
+
+    /// Ends every session row still open as `shutdown`, at a graceful stop once every real outcome has been
+    /// written (the broker ends its sessions as it stops; this closes any it could not report); returns how
+    /// many there were.
+    public func closeOpenSessions() throws(StoreError) -> Int {
+        try write { db in try Self.closeOpenSessions(db, at: Timestamp.now()) }
+    }
+
+    /// Ends the open session rows as `shutdown` at `at`.
+    static func closeOpenSessions(_ db: Database, at: String) throws -> Int {
+        try db.execute(sql: """
+            UPDATE session SET ended_at = ?, end_reason = 'shutdown' WHERE ended_at IS NULL
+            """, arguments: [at])
+        return db.changesCount
+    }
 }

@@ -32,6 +32,8 @@ public struct RequestRecord: Sendable, Codable, Equatable, FetchableRecord {
     public var requestBytes: Int
     /// Reply body size.
     public var replyBytes: Int?
+    /// The session key it carried, as `baton sessions` shows it (``SessionKey/display``); nil without one.
+    public var session: String?
 
     /// Decodes a row of ``HistoryQueries/history(_:)``.
     public init(row: Row) {
@@ -50,6 +52,7 @@ public struct RequestRecord: Sendable, Codable, Equatable, FetchableRecord {
         totalMicroseconds = row["total_us"]
         requestBytes = row["request_bytes"]
         replyBytes = row["reply_bytes"]
+        session = SessionKey.fromDatabaseValue(row["session"]).map(\.display)
     }
 }
 

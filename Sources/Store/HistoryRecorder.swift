@@ -22,7 +22,8 @@ import Synchronization
 /// from the start and tries to open it on the same schedule.
 ///
 /// **At ``close()``** it writes what is pending and then closes every request row still queued or in flight
-/// as `abandoned`, so that after a graceful stop no row is left open.
+/// as `abandoned`, and ends every session row still open as `shutdown`, so that after a graceful stop no row is
+/// left open.
 public final class HistoryRecorder: HistorySink, Sendable {
     /// Recorder settings.
     public struct Options: Sendable {
@@ -73,8 +74,10 @@ public final class HistoryRecorder: HistorySink, Sendable {
     let wake = DispatchSemaphore(value: 0)
     let finished = DispatchSemaphore(value: 0)
 
-    /// Starts the writer thread on an open database.
-    public convenience init(database: HistoryDatabase, options: Options = Options(), logger: Logger) {
+    /// Starts the writer thread on an open database; it logs to `logger` (by default swift-log's, labelled
+    /// `baton.history`).
+    public convenience init(database: HistoryDatabase, options: Options = Options(),
+                            logger: Logger = Logger(label: "baton.history")) {
         self.init(database: database, opener: nil, problem: nil, options: options, logger: logger)
     }
 

@@ -64,8 +64,15 @@ public struct HistoryRetention: Sendable, Equatable, CustomStringConvertible {
             .compactMap { $0 }.joined(separator: ", ")
     }
 
-    /// Deletes up to `chunk` finished request rows beyond the policy; returns how many went.
+    /// Deletes up to `chunk` finished request rows beyond the policy, then the ended sessions that go with them
+    /// (``pruneSessions(_:nowNanoseconds:chunk:)``); returns how many rows went.
     func prune(_ db: Database, nowNanoseconds: Int64, chunk: Int = 20_000) throws -> Int {
+        let requests = try pruneRequests(db, nowNanoseconds: nowNanoseconds, chunk: chunk)
+        return requests + (try pruneSessions(db, nowNanoseconds: nowNanoseconds, chunk: chunk))
+    }
+
+    /// Deletes up to `chunk` finished request rows beyond the policy; returns how many went.
+    func pruneRequests(_ db: Database, nowNanoseconds: Int64, chunk: Int) throws -> Int {
         var cutoffID: Int64 = 0
         if let maxRows, let id = try Int64.fetchOne(db, sql: "SELECT id FROM request ORDER BY id DESC LIMIT 1 OFFSET ?",
                                                     arguments: [maxRows]) {

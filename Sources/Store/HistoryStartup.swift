@@ -67,7 +67,8 @@ public enum HistoryStartup {
             let generation = Int(now / 1_000_000_000)
             return HistoryDatabase.RunStart(generation: executable == nil ? nil : generation,
                                             latestGeneration: generation, firstRequestID: UInt64(now / 1000),
-                                            abandonedRequests: 0, abandonedWorkers: 0)
+                                            abandonedRequests: 0, abandonedWorkers: 0,
+                                            abandonedSessions: 0)
         }
         var generation: Int?
         if let executable, let sha256 {
@@ -82,12 +83,13 @@ public enum HistoryStartup {
         return HistoryDatabase.RunStart(generation: generation,
                                         latestGeneration: max(peek.maxGeneration, generation ?? 0),
                                         firstRequestID: UInt64(peek.maxRequestID) + 1, abandonedRequests: 0,
-                                        abandonedWorkers: 0)
+                                        abandonedWorkers: 0, abandonedSessions: 0)
     }
 
     private static func logAbandoned(_ run: HistoryDatabase.RunStart, logger: Logger) {
-        guard run.abandonedRequests > 0 || run.abandonedWorkers > 0 else { return }
+        guard run.abandonedRequests > 0 || run.abandonedWorkers > 0 || run.abandonedSessions > 0 else { return }
         logger.warning("the previous supervisor did not stop cleanly; its open rows are now abandoned",
-                       metadata: ["requests": "\(run.abandonedRequests)", "workers": "\(run.abandonedWorkers)"])
+                       metadata: ["requests": "\(run.abandonedRequests)", "workers": "\(run.abandonedWorkers)",
+                                  "sessions": "\(run.abandonedSessions)"])
     }
 }

@@ -6,7 +6,8 @@ import GRDB
 ///
 /// Request events are coalesced per request: a request received, dispatched and answered within one batch
 /// becomes one INSERT; one that is still open at the end of a batch is written as it stands (queued or in
-/// flight) and updated by a later batch.
+/// flight) and updated by a later batch. A request's session key (``HistoryEvent/requestSession(id:key:)``) joins
+/// its row whichever batch it comes in; session events are written in order (``applySessionEvent(_:wall:in:)``).
 struct HistoryWriter {
     /// Received time (monotonic ns) of requests not yet answered, to compute wait and total times later.
     var openRequests: [UInt64: UInt64] = [:]
@@ -19,7 +20,9 @@ struct HistoryWriter {
         var client = ""
         var bytes = 0
         var received: UInt64?
-        var status = "queued"
+        /// The new status; nil leaves a written row's status as it is (an event that only adds its session).
+        var status: String?
+        var session: SessionKey?
         var worker: String?
         var attempts = 0
         var dispatched: UInt64?
@@ -60,6 +63,10 @@ struct HistoryWriter {
                 rows[i].dispatched = at
             case .requestRequeued(let id, _):
                 rows[row(id)].status = "queued"
+            case .requestSession(let id, let key):
+                rows[row(id)].session = SessionKey(bytes: key)
+            case .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded:
+                try applySessionEvent(event, wall: wall, in: db)
             case .requestReplied(let id, let bytes, let at):
                 let i = row(id)
                 rows[i].status = "replied"
@@ -76,14 +83,15 @@ struct HistoryWriter {
         }
         let insert = RowBinder(try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO request (id, client, worker_id, generation, attempts, status, error, received_at,
-                dispatched_at, replied_at, wait_us, total_us, request_bytes, reply_bytes)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                dispatched_at, replied_at, wait_us, total_us, request_bytes, reply_bytes, session)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """), in: db)
         let update = RowBinder(try db.cachedStatement(sql: """
-            UPDATE request SET status = ?, worker_id = COALESCE(?, worker_id), generation = COALESCE(?, generation),
+            UPDATE request SET status = COALESCE(?, status), worker_id = COALESCE(?, worker_id), generation = COALESCE(?, generation),
                 attempts = MAX(attempts, ?), error = COALESCE(?, error), dispatched_at = COALESCE(?, dispatched_at),
                 replied_at = COALESCE(?, replied_at), wait_us = COALESCE(?, wait_us),
-                total_us = COALESCE(?, total_us), reply_bytes = COALESCE(?, reply_bytes)
+                total_us = COALESCE(?, total_us), reply_bytes = COALESCE(?, reply_bytes),
+                session = COALESCE(?, session)
             WHERE id = ?
             """), in: db)
         for row in rows {
@@ -106,7 +114,7 @@ struct HistoryWriter {
                 insert.bind(3, worker)
                 insert.bind(4, generation)
                 insert.bind(5, row.attempts)
-                insert.bind(6, row.status)
+                insert.bind(6, row.status ?? RequestStatus.queued.rawValue)
                 insert.bind(7, row.error)
                 insert.bind(8, formatter.format(wall(row.received ?? 0)))
                 insert.bind(9, dispatchedAt)
@@ -115,6 +123,7 @@ struct HistoryWriter {
                 insert.bind(12, total)
                 insert.bind(13, row.bytes)
                 insert.bind(14, row.replyBytes)
+                insert.bind(15, row.session)
                 try insert.step()
             } else {
                 update.reset()
@@ -128,7 +137,8 @@ struct HistoryWriter {
                 update.bind(8, wait)
                 update.bind(9, total)
                 update.bind(10, row.replyBytes)
-                update.bind(11, Int64(bitPattern: row.id))
+                update.bind(11, row.session)
+                update.bind(12, Int64(bitPattern: row.id))
                 try update.step()
             }
         }

@@ -227,7 +227,7 @@ struct RecorderLoop {
         prunedInPass = 0
     }
 
-    /// The stop, once everything is written: closes the request rows still open.
+    /// The stop, once everything is written: closes the request and session rows still open.
     private mutating func finish() {
         if let database {
             do {
@@ -235,6 +235,11 @@ struct RecorderLoop {
                 if closed > 0 {
                     logger.notice("request rows still open at the stop are closed as abandoned",
                                   metadata: ["requests": "\(closed)"])
+                }
+                let sessions = try database.closeOpenSessions()
+                if sessions > 0 {
+                    logger.notice("session rows still open at the stop are ended as shutdown",
+                                  metadata: ["sessions": "\(sessions)"])
                 }
             } catch {
                 logger.error("could not close the request rows still open at the stop; the next start closes them",

@@ -40,6 +40,21 @@ struct RowBinder {
         }
     }
 
+    /// Binds a session key as TEXT or BLOB (``SessionKey``).
+    func bind(_ index: Int32, _ key: SessionKey?) {
+        guard let key else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        if let text = key.text {
+            bind(index, text)
+        } else {
+            key.bytes.withUnsafeBytes { bytes in
+                _ = sqlite3_bind_blob(handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+            }
+        }
+    }
+
     /// Runs the statement once; throws SQLite's error.
     func step() throws {
         let code = sqlite3_step(handle)

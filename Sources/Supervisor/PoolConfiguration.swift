@@ -10,6 +10,9 @@ public struct PoolConfiguration: Sendable, Equatable {
     public var runID: String
     /// The generation the slots start with.
     public var generation = 1
+    /// How long an old worker being replaced may keep sessions it cannot hand off: a reload waits at least
+    /// this long (and at least its own drain timeout) for the worker to be drained.
+    public var sessionDrainTimeout: UInt64 = 0
 
     /// Creates a configuration for `workers` slots.
     public init(workers: Int, runID: String) {
@@ -33,8 +36,10 @@ public enum PoolAction: Sendable, Equatable {
     /// A worker that said DISCONNECT exited with status 0: a new one starts after a delay (nanoseconds), and
     /// the exit does not count as a crash.
     case workerLeft(slot: Int, after: UInt64)
-    /// Ask the broker to stop giving a worker requests (it reports when the worker holds none).
-    case drain(workerID: String)
+    /// Ask the broker to stop giving a worker requests (it reports when the worker holds none). Its sessions
+    /// move to `successor` (the worker replacing it) when both can hand sessions off; without a successor they
+    /// stay until they end or the session drain timeout passes.
+    case drain(workerID: String, successor: String?)
     /// A reload moved on (a line for the `baton reload` caller and the log).
     case reloadProgress(String)
     /// A reload ended: the new generation is active, or it was rolled back.
@@ -93,6 +98,11 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     public var failure: String?
     /// Requests its current worker has answered.
     public var served: UInt64 = 0
+    /// Requests its current worker holds now.
+    public var inFlight = 0
+    /// Requests its current worker may hold at once, as its READY declared; 0 while the broker does not know
+    /// the worker (it is starting, or the slot is empty).
+    public var capacity = 0
     /// While a reload starts this slot's next worker: its generation (and pid, once spawned).
     public var incomingGeneration: Int?
     /// Pid of the next worker a reload is starting.

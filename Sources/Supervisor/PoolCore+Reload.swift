@@ -91,6 +91,24 @@ extension PoolCore {
         return []
     }
 
+    /// How long a slot's old worker may take to drain: the reload's drain timeout, or the session drain
+    /// timeout if longer (a worker keeps sessions it cannot hand off until they end or that timeout passes).
+    func drainAllowance(_ options: ReloadOptions) -> UInt64 {
+        max(options.drainTimeout, configuration.sessionDrainTimeout)
+    }
+
+    /// The broker moved the sessions of a worker being replaced (or tried to): a line for the reload's
+    /// caller. Sessions whose move failed stay on the old worker until they end or the session drain timeout.
+    public func sessionsMoved(from workerID: String, moved: Int, failed: Int) -> [PoolAction] {
+        guard reload != nil else { return [] }
+        let slot = slots.first { $0.workerID == workerID }.map { "slot \($0.number)" } ?? "worker \(workerID)"
+        var line = "\(slot): \(moved) session\(moved == 1 ? "" : "s") moved to the new worker"
+        if failed > 0 {
+            line += "; \(failed) could not move (handoff failed) and stay on the old worker until they end"
+        }
+        return [.reloadProgress(line)]
+    }
+
     // MARK: Steps
 
     /// Starts the next slot, or finishes.
@@ -110,9 +128,10 @@ extension PoolCore {
             return [.reloadProgress("slot \(slot): starting a generation \(state.generation) worker"), action]
         }
         let old = slots[index].workerID ?? ""
-        state.step = .draining(index: index, workerID: old, deadline: now + state.options.drainTimeout)
+        state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
         reload = state
-        return [.reloadProgress("slot \(slot): draining the old worker first (no surge)"), .drain(workerID: old)]
+        return [.reloadProgress("slot \(slot): draining the old worker first (no surge)"),
+                .drain(workerID: old, successor: nil)]
     }
 
     mutating func incomingReady(_ index: Int, now: UInt64) -> [PoolAction] {
@@ -123,14 +142,15 @@ extension PoolCore {
             guard let current = slots[index].workerID, slots[index].pid != nil else {
                 return swap(index, reason: .rolledBack, now: now) + finishRollbackIfDone()
             }
-            return [.drain(workerID: current)]
+            return [.drain(workerID: current, successor: slots[index].incoming?.workerID)]
         }
         guard case .starting(let starting, _) = state.step, starting == index else { return [] }
         let slot = slots[index].number
         if state.options.surge, let old = slots[index].workerID, slots[index].pid != nil {
-            state.step = .draining(index: index, workerID: old, deadline: now + state.options.drainTimeout)
+            state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
             reload = state
-            return [.reloadProgress("slot \(slot): new worker ready; draining the old one"), .drain(workerID: old)]
+            return [.reloadProgress("slot \(slot): new worker ready; draining the old one"),
+                    .drain(workerID: old, successor: slots[index].incoming?.workerID)]
         }
         return [.reloadProgress("slot \(slot): new worker ready")] + swap(index, reason: .replaced, now: now)
             + advance(now: now)

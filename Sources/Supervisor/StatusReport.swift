@@ -20,6 +20,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var descriptors: DescriptorUsage?
     /// Control requests refused because the peer was neither the supervisor's uid nor root.
     public var controlPeersRefused = 0
+    /// Workers the broker knows that no slot started (they connected on their own).
+    public var externalWorkers: [ExternalWorkerStatus] = []
 
     /// Creates a report.
     public init(pid: Int32, command: String, slots: [SlotStatus], broker: BrokerStats, history: RecorderStats? = nil) {
@@ -28,5 +30,25 @@ public struct StatusReport: Sendable, Codable, Equatable {
         self.slots = slots
         self.broker = broker
         self.history = history
+    }
+}
+
+/// A worker connected on its own (not in a slot), as `baton status` shows it.
+public struct ExternalWorkerStatus: Sendable, Codable, Equatable {
+    /// Its routing id, printable (hex when it is not ASCII).
+    public var id: String
+    /// Requests it holds now.
+    public var inFlight: Int
+    /// Requests it may hold at once.
+    public var capacity: Int
+    /// Requests it has answered.
+    public var served: UInt64
+
+    /// Creates an external worker's status.
+    public init(id: String, inFlight: Int, capacity: Int, served: UInt64) {
+        self.id = id
+        self.inFlight = inFlight
+        self.capacity = capacity
+        self.served = served
     }
 }

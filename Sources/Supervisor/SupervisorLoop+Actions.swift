@@ -19,8 +19,8 @@ extension SupervisorLoop {
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
                                    at: BatonClock.monotonic()))
-            case .drain(let workerID):
-                server.broker.drainWorker(Array(workerID.utf8))
+            case .drain(let workerID, let successor):
+                server.broker.drainWorker(Array(workerID.utf8), successor: successor.map { Array($0.utf8) })
             case .reloadProgress(let line):
                 logger.info("reload: \(line)")
                 tellRequester(.progress(line))
@@ -106,8 +106,10 @@ extension SupervisorLoop {
             let snapshot = try? server.broker.snapshotBlocking()
             let broker = snapshot?.stats ?? BrokerStats()
             let command = generations.command(of: pool.currentGeneration) ?? options.command
-            var report = StatusReport(pid: getpid(), command: command.display, slots: slotStatus(), broker: broker,
+            let workers = workerStatus()
+            var report = StatusReport(pid: getpid(), command: command.display, slots: workers.slots, broker: broker,
                                       history: options.historyStats?())
+            report.externalWorkers = workers.external
             report.descriptors = DescriptorUsage.current()
             report.controlPeersRefused = control?.refusedPeers ?? 0
             report.requestLatency = snapshot?.metrics.requestDuration

@@ -154,13 +154,23 @@ struct SupervisorLoop {
         history.submit(&events)
     }
 
-    func slotStatus() -> [SlotStatus] {
+    /// The slots with what the broker knows of their workers (served, in flight, capacity), and the workers
+    /// the broker knows that no slot started.
+    func workerStatus() -> (slots: [SlotStatus], external: [ExternalWorkerStatus]) {
         var slots = pool.status(now: BatonClock.monotonic())
-        if let workers = try? server.broker.workersBlocking() {
-            let served = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0.served) },
-                                    uniquingKeysWith: { first, _ in first })
-            for index in slots.indices { slots[index].served = slots[index].workerID.flatMap { served[$0] } ?? 0 }
+        guard let workers = try? server.broker.workersBlocking() else { return (slots, []) }
+        var byID = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0) },
+                              uniquingKeysWith: { first, _ in first })
+        for index in slots.indices {
+            guard let id = slots[index].workerID, let worker = byID.removeValue(forKey: id) else { continue }
+            slots[index].served = worker.served
+            slots[index].inFlight = worker.inFlight
+            slots[index].capacity = worker.capacity
         }
-        return slots
+        let external = byID.values.filter { !$0.managed }
+            .map { ExternalWorkerStatus(id: Message.render($0.id), inFlight: $0.inFlight, capacity: $0.capacity,
+                                        served: $0.served) }
+            .sorted { $0.id < $1.id }
+        return (slots, external)
     }
 }

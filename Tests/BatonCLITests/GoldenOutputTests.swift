@@ -26,7 +26,8 @@ func fixtureDatabase() throws -> (HistoryDatabase, String) {
               ('r2-1-2', 1, 2, 4202, '2026-11-21T09:30:00.100000Z', '2026-11-21T09:30:00.140000Z',
                '2026-11-21T09:31:00.000000Z', NULL, 9, 'crashed'),
               ('ext-a', NULL, NULL, NULL, NULL, '2026-11-21T09:30:05.000000Z', NULL, NULL, NULL, NULL);
-            INSERT INTO request VALUES
+            INSERT INTO request (id, client, worker_id, generation, attempts, status, error, received_at,
+                                 dispatched_at, replied_at, wait_us, total_us, request_bytes, reply_bytes) VALUES
               (1, '00aa', 'r1-1-1', 1, 1, 'replied', NULL, '2026-11-20T10:01:00.000000Z',
                '2026-11-20T10:01:00.000200Z', '2026-11-20T10:01:00.001500Z', 200, 1500, 64, 64),
               (2, '00aa', 'r1-1-1', 1, 1, 'replied', NULL, '2026-11-20T10:01:01.000000Z',
@@ -105,7 +106,7 @@ struct GoldenOutputTests {
         try expectGolden("workers.txt", WorkersCommand.table(workers))
     }
 
-    @Test("status: table, including failed slots and history counters")
+    @Test("status: table, including failed slots, requests in flight per worker, external workers and history")
     func status() throws {
         var broker = BrokerStats()
         broker.queueDepth = 3
@@ -115,11 +116,17 @@ struct GoldenOutputTests {
         broker.errorReplies = 5
         var history = RecorderStats()
         history.requestRows = 1229
-        let report = StatusReport(
+        var report = StatusReport(
             pid: 4242, command: "/opt/game/server --map arena",
             slots: [
-                SlotStatus(slot: 1, state: .ready, pid: 5001, workerID: "r-1-9", generation: 2, uptimeSeconds: 3725,
-                           restarts: 1, lastExit: "signal 9", failure: nil, served: 610),
+                {
+                    var pipelined = SlotStatus(slot: 1, state: .ready, pid: 5001, workerID: "r-1-9", generation: 2,
+                                               uptimeSeconds: 3725, restarts: 1, lastExit: "signal 9", failure: nil,
+                                               served: 610)
+                    pipelined.inFlight = 2
+                    pipelined.capacity = 32
+                    return pipelined
+                }(),
                 SlotStatus(slot: 2, state: .failed, pid: nil, workerID: nil, generation: 2, uptimeSeconds: nil,
                            restarts: 5, lastExit: "exit 1", failure: "crashed 6 times within 60 s; last: exit 1",
                            served: 0),
@@ -130,10 +137,12 @@ struct GoldenOutputTests {
                                                uptimeSeconds: 42, restarts: 0, lastExit: nil, failure: nil, served: 12)
                     reloading.incomingGeneration = 3
                     reloading.incomingPid = 5010
+                    reloading.capacity = 1
                     return reloading
                 }(),
             ],
             broker: broker, history: history)
+        report.externalWorkers = [ExternalWorkerStatus(id: "edge-7", inFlight: 5, capacity: 8, served: 77)]
         try expectGolden("status.txt", StatusTable(report).render())
     }
 

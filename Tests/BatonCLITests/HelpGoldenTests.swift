@@ -4,8 +4,8 @@ import Testing
 @Suite("Golden --help of baton and every subcommand", .serialized, .timeLimit(.minutes(2)))
 struct HelpGoldenTests {
     /// Every subcommand, in the order `baton --help` lists them.
-    static let subcommands = ["serve", "status", "reload", "stop", "logs", "history", "generations", "workers", "call", "bench",
-                              "keygen"]
+    static let subcommands = ["serve", "status", "reload", "stop", "logs", "history", "generations", "workers", "sessions",
+                              "call", "bench", "keygen"]
 
     /// Runs `baton` at a fixed width of 80 columns and returns its output, requiring exit status 0.
     func help(_ arguments: [String], in directory: String) throws -> String {

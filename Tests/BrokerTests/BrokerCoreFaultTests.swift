@@ -54,7 +54,7 @@ struct BrokerCoreFaultTests {
         var broker = CoreHarness { $0.recordHistory = true }
         broker.ready("W")
         broker.request(from: "c", "job")
-        let token = WireProtocol.token(for: broker.core.knownWorkers[bytes("W")]!.request!.id)
+        let token = WireProtocol.token(for: broker.held("W")[0].id)
         var out: [BrokerAction] = []
         broker.core.failInFlight(reason: "drain timeout", now: broker.now, into: &out)
         broker.sent += out
@@ -203,13 +203,13 @@ struct BrokerCoreReconnectTests {
         broker.workerMessage([bytes("d"), [0x01]], connection: 5)
         broker.connectionClosed(5)
         var out: [BrokerAction] = []
-        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        broker.core.workerUnreachable(bytes("d"), undelivered: [], now: broker.now, into: &out)
         #expect(broker.core.knownWorkers.count == 1)
         broker.advance(milliseconds: 100)
-        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        broker.core.workerUnreachable(bytes("d"), undelivered: [], now: broker.now, into: &out)
         #expect(broker.core.knownWorkers.count == 1)
         broker.workerMessage([bytes("d"), [0x02]], connection: 5)
-        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        broker.core.workerUnreachable(bytes("d"), undelivered: [], now: broker.now, into: &out)
         #expect(broker.core.knownWorkers.isEmpty, "heard from since: a failed heartbeat means it is gone")
     }
 
@@ -220,7 +220,7 @@ struct BrokerCoreReconnectTests {
         broker.connectionClosed(5)
         broker.advance(milliseconds: 600)
         var out: [BrokerAction] = []
-        broker.core.workerUnreachable(bytes("d"), dispatchFailed: false, now: broker.now, into: &out)
+        broker.core.workerUnreachable(bytes("d"), undelivered: [], now: broker.now, into: &out)
         #expect(broker.core.knownWorkers.isEmpty)
     }
 }

@@ -72,7 +72,9 @@ struct BrokerCoreUnreachableTests {
             broker.request(from: "c1", "hello")
             broker.sent.removeAll()
             var out: [BrokerAction] = []
-            broker.core.workerUnreachable(bytes("w1"), dispatchFailed: dispatchFailed, now: broker.now, into: &out)
+            let undelivered = dispatchFailed ? broker.held("w1").map(\.id) : []
+            #expect(undelivered.count == (dispatchFailed ? 1 : 0))
+            broker.core.workerUnreachable(bytes("w1"), undelivered: undelivered, now: broker.now, into: &out)
             broker.sent += out
             let replies = broker.takeReplies()
             if dispatchFailed {

@@ -76,10 +76,11 @@ struct BrokerCoreWorkerTests {
         broker.request(from: "c", "job")
         #expect(broker.takeDispatches().map(\.worker) == ["gone"])
         var out: [BrokerAction] = []
-        broker.core.workerUnreachable(bytes("gone"), now: broker.now, into: &out)
+        broker.core.workerUnreachable(bytes("gone"), undelivered: broker.held("gone").map(\.id), now: broker.now,
+                                      into: &out)
         broker.sent += out
         #expect(broker.takeDispatches().map(\.worker) == ["here"])
-        #expect(broker.core.knownWorkers[bytes("here")]?.request?.attempts == 1)
+        #expect(broker.held("here").map(\.attempts) == [1])
         #expect(broker.core.stats.workersUnreachable == 1)
         #expect(broker.core.stats.errorReplies == 0)
     }

@@ -46,10 +46,16 @@ struct CoreHarness {
         sent += out
     }
 
-    /// The REQ worker answers the request it holds, echoing the body with a prefix.
+    /// The requests a worker holds, oldest first.
+    func held(_ worker: String) -> [PendingRequest] {
+        core.knownWorkers[bytes(worker)]?.requests ?? []
+    }
+
+    /// The REQ worker answers the one request it holds, echoing the body with a prefix.
     mutating func answer(_ worker: String, prefix: String = "") {
-        guard let request = core.knownWorkers[bytes(worker)]?.request else {
-            Issue.record("worker \(worker) holds no request")
+        let requests = held(worker)
+        guard requests.count == 1, let request = requests.first else {
+            Issue.record("worker \(worker) holds \(requests.count) requests, not one")
             return
         }
         workerMessage([bytes(worker), [], WireProtocol.token(for: request.id), []]

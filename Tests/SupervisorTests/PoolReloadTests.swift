@@ -32,7 +32,7 @@ struct PoolReloadTests {
         #expect(first.slot == 1 && first.generation == 2)
         pool.spawned(slot: 1, workerID: first.id, pid: 201, now: second)
         actions = pool.workerReady(first.id, now: second)
-        #expect(actions.contains(.drain(workerID: "r-1-1")))
+        #expect(actions.contains(.drain(workerID: "r-1-1", successor: first.id)), "sessions move to the new worker")
         #expect(pool.status(now: second)[0].pid == 101, "the old worker still serves while it drains")
         #expect(pool.status(now: second)[0].incomingGeneration == 2 && pool.status(now: second)[0].incomingPid == 201)
         actions = pool.workerDrained("r-1-1", now: second)
@@ -58,7 +58,7 @@ struct PoolReloadTests {
         var options = ReloadOptions()
         options.surge = false
         var actions = try pool.beginReload(to: 2, options: options, now: 0)
-        #expect(actions.contains(.drain(workerID: "r-1-1")))
+        #expect(actions.contains(.drain(workerID: "r-1-1", successor: nil)), "no successor yet: sessions drain")
         #expect(spawns(actions).isEmpty)
         actions = pool.workerDrained("r-1-1", now: second)
         #expect(actions.contains(.signal(pid: 101, signal: .terminate)))
@@ -87,7 +87,7 @@ struct PoolReloadTests {
         #expect(pool.status(now: 10)[1].pid == 102, "slot 2 kept its old worker throughout")
         pool.spawned(slot: 1, workerID: restore.id, pid: 301, now: 10)
         actions = pool.workerReady(restore.id, now: 10)
-        #expect(actions == [.drain(workerID: first.id)])
+        #expect(actions == [.drain(workerID: first.id, successor: restore.id)], "sessions move back to the restored worker")
         actions = pool.workerDrained(first.id, now: 20)
         #expect(actions.contains(.signal(pid: 201, signal: .terminate)))
         #expect(actions.last == .reloadFinished(
@@ -142,5 +142,18 @@ struct PoolReloadTests {
                                                 message: "generation 2 is active in its one slot"))
         #expect(pool.status(now: 0).first?.state == .ready)
         #expect(pool.status(now: 0).first?.failure == nil)
+    }
+}
+
+@Suite("Session moves reported during a rolling update")
+struct PoolSessionMoveTests {
+    @Test("a reload reports how many sessions moved and how many stayed on the old worker")
+    func reportsMoves() throws {
+        var pool = PoolReloadTests().readyPool(1)
+        #expect(pool.sessionsMoved(from: "r-1-1", moved: 3, failed: 0).isEmpty, "no reload, nothing to report")
+        _ = try pool.beginReload(to: 2, options: ReloadOptions(), now: 1)
+        #expect(pool.sessionsMoved(from: "r-1-1", moved: 3, failed: 1) == [
+            .reloadProgress("slot 1: 3 sessions moved to the new worker; 1 could not move (handoff failed) and stay "
+                            + "on the old worker until they end")])
     }
 }

@@ -1,0 +1,192 @@
+import BatonProtocol
+import DequeModule
+
+/// A position in ``BrokerCore``'s worker table; valid until a worker is added or removed.
+typealias WorkerIndex = Dictionary<[UInt8], WorkerRecord>.Index
+
+extension BrokerCore {
+    /// Whether some worker can take a request now: one that is not draining holds fewer than its capacity.
+    ///
+    /// O(1): the broker keeps the free capacity of its workers as a running total.
+    public var hasFreeCapacity: Bool { freeCapacity > 0 }
+
+    /// Sends queued requests to workers while some worker has free capacity.
+    ///
+    /// When every worker has capacity 1, the idle worker that has waited longest gets the next request (LRU,
+    /// O(1) per request). Otherwise each request goes to the worker expected to answer soonest
+    /// (``soonestWorker()``, O(workers) per request).
+    mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
+        if multiCapacityWorkers == 0 {
+            while !queue.isEmpty, let workerID = idle.popFirst() {
+                guard let index = workers.index(forKey: workerID) else { continue }
+                assign(queue.removeFirst(), at: index, now: now, into: &out)
+            }
+        } else {
+            while !queue.isEmpty, freeCapacity > 0, let index = soonestWorker() {
+                if workers.values[index].capacity == 1 { removeIdle(workers.keys[index]) }
+                assign(queue.removeFirst(), at: index, now: now, into: &out)
+            }
+        }
+        stats.queueDepth = queue.count
+        noteIdleWorkers()
+    }
+
+    /// Sends one request to one worker, outside the queue's order (the worker must be known, not draining and
+    /// have free capacity; otherwise nothing is sent and the answer is `false`).
+    ///
+    /// Counts an attempt, records the dispatch (history, metrics, queue wait) and holds the request in the
+    /// worker's ``WorkerRecord/inFlight`` until its reply, its loss or its timeout.
+    @discardableResult
+    mutating func dispatch(_ request: PendingRequest, to id: [UInt8], now: UInt64,
+                           into out: inout [BrokerAction]) -> Bool {
+        guard let index = workers.index(forKey: id), workers.values[index].freeSlots > 0 else { return false }
+        if workers.values[index].capacity == 1 { removeIdle(id) }
+        assign(request, at: index, now: now, into: &out)
+        noteIdleWorkers()
+        return true
+    }
+
+    /// The worker expected to answer a new request soonest, among those that can take one: the least
+    /// (in flight + 1) × service time. A worker not measured yet counts as fast as the fastest measured one;
+    /// when none is measured, the fewest in flight wins. Ties go to the least recently used.
+    func soonestWorker() -> WorkerIndex? {
+        var fastest = UInt64.max
+        var measured: (index: WorkerIndex, cost: UInt64, lastUsed: UInt64)?
+        var unmeasured: (index: WorkerIndex, inFlight: Int, lastUsed: UInt64)?
+        var index = workers.values.startIndex
+        while index != workers.values.endIndex {
+            defer { workers.values.formIndex(after: &index) }
+            let serviceTime = workers.values[index].serviceTime
+            if let serviceTime, serviceTime < fastest { fastest = serviceTime }
+            guard workers.values[index].freeSlots > 0 else { continue }
+            let inFlight = workers.values[index].inFlight.count
+            let lastUsed = workers.values[index].lastUsed
+            if let serviceTime {
+                let cost = Self.expectedDelay(inFlight: inFlight, serviceTime: serviceTime)
+                if measured.map({ cost < $0.cost || (cost == $0.cost && lastUsed < $0.lastUsed) }) ?? true {
+                    measured = (index, cost, lastUsed)
+                }
+            } else if unmeasured.map({ inFlight < $0.inFlight || (inFlight == $0.inFlight && lastUsed < $0.lastUsed) })
+                        ?? true {
+                unmeasured = (index, inFlight, lastUsed)
+            }
+        }
+        guard let unmeasured else { return measured?.index }
+        guard let measured else { return unmeasured.index }
+        let cost = Self.expectedDelay(inFlight: unmeasured.inFlight, serviceTime: fastest)
+        return cost < measured.cost || (cost == measured.cost && unmeasured.lastUsed < measured.lastUsed)
+            ? unmeasured.index : measured.index
+    }
+
+    /// (in flight + 1) × service time, saturating.
+    @inline(__always)
+    static func expectedDelay(inFlight: Int, serviceTime: UInt64) -> UInt64 {
+        let (cost, overflow) = UInt64(inFlight + 1).multipliedReportingOverflow(by: serviceTime)
+        return overflow ? .max : cost
+    }
+
+    /// Gives a request to the worker at `index` (which has free capacity) and emits its dispatch.
+    @inline(__always)
+    private mutating func assign(_ pending: PendingRequest, at index: WorkerIndex, now: UInt64,
+                                 into out: inout [BrokerAction]) {
+        var request = pending
+        request.attempts += 1
+        let workerID = workers.keys[index]
+        out.append(.dispatch(worker: workerID, framing: workers.values[index].framing,
+                             token: WireProtocol.token(for: request.id), body: request.body))
+        workers.values[index].inFlight[request.id] = InFlightRequest(request: request, dispatchedAt: now)
+        useSequence &+= 1
+        workers.values[index].lastUsed = useSequence
+        freeCapacity -= 1
+        stats.inFlight += 1
+        stats.requestsDispatched += 1
+        metrics.dispatched(request, now: now)
+        if configuration.recordHistory {
+            out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
+                                                  at: now)))
+        }
+    }
+
+    /// Takes a request back from the worker that holds it (answered, failed or lost), freeing its capacity:
+    /// a capacity-1 worker becomes idle again. nil if the worker does not hold that request.
+    ///
+    /// Call ``reportIfDrained(at:into:)`` once the request is dealt with.
+    @inline(__always)
+    mutating func release(_ requestID: UInt64, at index: WorkerIndex) -> InFlightRequest? {
+        guard let entry = workers.values[index].inFlight.removeValue(forKey: requestID) else { return nil }
+        stats.inFlight -= 1
+        if !workers.values[index].isDraining {
+            freeCapacity += 1
+            if workers.values[index].capacity == 1 { idle.append(workers.keys[index]) }
+        }
+        return entry
+    }
+
+    /// Reports ``WorkerEvent/drained(worker:)`` for a draining worker that holds no request any more.
+    @inline(__always)
+    mutating func reportIfDrained(at index: WorkerIndex, into out: inout [BrokerAction]) {
+        if drainingWorkers > 0 && workers.values[index].isDraining && workers.values[index].inFlight.isEmpty {
+            out.append(.worker(.drained(worker: workers.keys[index])))
+        }
+    }
+
+    /// Takes back every request a worker holds, oldest first (see ``release(_:at:)``); a draining worker is
+    /// then reported drained.
+    mutating func releaseAll(from id: [UInt8], into out: inout [BrokerAction]) -> [PendingRequest] {
+        guard let index = workers.index(forKey: id), workers.values[index].isBusy else { return [] }
+        let requests = workers.values[index].requests
+        for request in requests { _ = release(request.id, at: index) }
+        reportIfDrained(at: index, into: &out)
+        return requests
+    }
+
+    /// Registers a worker that said READY for the first time, with its free capacity.
+    mutating func register(_ worker: WorkerRecord) {
+        var worker = worker
+        useSequence &+= 1
+        worker.lastUsed = useSequence
+        worker.inFlight.reserveCapacity(worker.capacity)
+        workers[worker.id] = worker
+        freeCapacity += worker.capacity
+        if worker.capacity > 1 { multiCapacityWorkers += 1 } else { idle.append(worker.id) }
+        stats.workers = workers.count
+    }
+
+    /// Changes the capacity of a known worker that holds no request (it said READY again).
+    mutating func changeCapacity(of id: [UInt8], to capacity: Int) {
+        guard let index = workers.index(forKey: id) else { return }
+        let old = workers.values[index].capacity
+        guard old != capacity else { return }
+        let draining = workers.values[index].isDraining
+        if !draining { freeCapacity += capacity - old }
+        multiCapacityWorkers += (capacity > 1 ? 1 : 0) - (old > 1 ? 1 : 0)
+        workers.values[index].capacity = capacity
+        workers.values[index].inFlight.reserveCapacity(capacity)
+        if old == 1 { removeIdle(id) } else if capacity == 1 && !draining { idle.append(id) }
+    }
+
+    /// Removes a worker's record and its share of the bookkeeping; returns it (with the requests it held).
+    mutating func unregister(_ id: [UInt8]) -> WorkerRecord? {
+        guard let worker = workers.removeValue(forKey: id) else { return nil }
+        freeCapacity -= worker.freeSlots
+        if worker.capacity > 1 { multiCapacityWorkers -= 1 } else { removeIdle(id) }
+        if worker.isDraining { drainingWorkers -= 1 }
+        stats.inFlight -= worker.inFlight.count
+        stats.workers = workers.count
+        return worker
+    }
+
+    /// Takes a capacity-1 worker out of the idle queue, if it is there.
+    mutating func removeIdle(_ id: [UInt8]) {
+        if let position = idle.firstIndex(of: id) { idle.remove(at: position) }
+    }
+
+    /// Updates ``BrokerStats/idleWorkers``: workers that can take a request and hold none.
+    mutating func noteIdleWorkers() {
+        if multiCapacityWorkers == 0 {
+            stats.idleWorkers = idle.count
+        } else {
+            stats.idleWorkers = idle.count + workers.values.count { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import BatonProtocol
+
+extension BrokerCore {
+    /// A send to a worker failed because it is gone (`EHOSTUNREACH`): remove it.
+    ///
+    /// `undelivered` are the requests whose dispatch failed: they never reached the worker, so they are
+    /// queued again at the front without counting as an attempt. Every other request it holds was delivered
+    /// and is lost as with any dead worker (retried under `--retry-on-crash`, else answered `worker-died`).
+    /// With no undelivered request (a heartbeat found it gone), a worker whose connection closed less than
+    /// ``connectionLossGrace`` ago is kept: it may be reconnecting (libzmq closed its connection for an
+    /// oversized message).
+    public mutating func workerUnreachable(_ id: [UInt8], undelivered: [UInt64], now: UInt64,
+                                           into out: inout [BrokerAction]) {
+        guard let index = workers.index(forKey: id) else { return }
+        let worker = workers.values[index]
+        if undelivered.isEmpty && worker.connection == Self.closedConnection
+            && now &- worker.connectionClosedAt < Self.connectionLossGrace
+        {
+            return
+        }
+        var returned: [PendingRequest] = []
+        for requestID in undelivered {
+            guard var request = release(requestID, at: index)?.request else { continue }
+            request.attempts -= 1
+            returned.append(request)
+        }
+        for request in returned.sorted(by: { $0.id > $1.id }) { requeue(request, now: now, into: &out) }
+        stats.workersUnreachable += 1
+        removeWorker(id, reason: "unreachable", now: now, into: &out)
+        pump(now: now, into: &out)
+    }
+
+    /// Stops giving a worker requests; reports ``WorkerEvent/drained(worker:)`` once it holds none
+    /// (at once if it holds none or is unknown). Used to replace a worker without failing its requests.
+    public mutating func drainWorker(_ id: [UInt8], into out: inout [BrokerAction]) {
+        guard let index = workers.index(forKey: id) else {
+            out.append(.worker(.drained(worker: id)))
+            return
+        }
+        if !workers.values[index].isDraining {
+            freeCapacity -= workers.values[index].freeSlots
+            workers.values[index].isDraining = true
+            drainingWorkers += 1
+            if workers.values[index].capacity == 1 { removeIdle(id) }
+            noteIdleWorkers()
+        }
+        if !workers.values[index].isBusy { out.append(.worker(.drained(worker: id))) }
+    }
+
+    /// Removes a worker (it died, hung or vanished); every request it held is retried or answered
+    /// `worker-died`.
+    public mutating func removeWorker(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
+        guard let worker = unregister(id) else { return }
+        if !connectionLosses.isEmpty { connectionLosses[id] = nil }
+        if worker.heartbeating { heartbeatingWorkers -= 1 }
+        out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.isBusy)))
+        if configuration.recordHistory {
+            out.append(.record(.workerLost(workerID: HistoryEvent.workerID(forRoutingID: id), reason: reason, at: now)))
+        }
+        if worker.isBusy { requestsLost(worker.requests, reason: reason, now: now, into: &out) }
+        pump(now: now, into: &out)
+    }
+
+    /// Requests (oldest first) whose worker was lost after they reached it: each is retried (queued again
+    /// at the front, the oldest first) while it has attempts left under `--retry-on-crash`, else answered
+    /// `worker-died`.
+    mutating func requestsLost(_ requests: [PendingRequest], reason: String, now: UInt64,
+                               into out: inout [BrokerAction]) {
+        var retries: [PendingRequest] = []
+        for request in requests {
+            if request.attempts <= configuration.retryOnCrash {
+                retries.append(request)
+            } else {
+                fail(request, .workerDied, "the worker serving the request was lost: \(reason)", now: now, into: &out)
+            }
+        }
+        for request in retries.reversed() {
+            stats.retried += 1
+            requeue(request, now: now, into: &out)
+        }
+    }
+}

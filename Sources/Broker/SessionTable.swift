@@ -1,0 +1,101 @@
+import DequeModule
+
+/// The broker's open sessions, indexed by key and by the worker that holds them.
+///
+/// Pure storage: it keeps its indexes and its count of held requests consistent, and ``BrokerCore`` decides
+/// what happens to each session (docs/protocol.md, "Sessions" and 2.5).
+struct SessionTable {
+    private(set) var records: [[UInt8]: SessionRecord] = [:]
+    /// Keys of the sessions each worker holds.
+    private(set) var byWorker: [[UInt8]: Set<[UInt8]>] = [:]
+    /// Per worker, keys of sessions whose next request waits only for a free slot at that worker.
+    private var waiting: [[UInt8]: Deque<[UInt8]>] = [:]
+    /// Requests held behind a session's request in flight, over all sessions.
+    private(set) var heldCount = 0
+
+    /// Open sessions (lost ones included until their next request or their idle timeout).
+    var count: Int { records.count }
+
+    /// Whether any session exists.
+    var isEmpty: Bool { records.isEmpty }
+
+    subscript(key: [UInt8]) -> SessionRecord? { records[key] }
+
+    /// Keys of the sessions `worker` holds.
+    func keys(on worker: [UInt8]) -> Set<[UInt8]> { byWorker[worker] ?? [] }
+
+    /// Sessions `worker` holds.
+    func count(on worker: [UInt8]) -> Int { byWorker[worker]?.count ?? 0 }
+
+    /// Starts a session whose opening request `request` is queued.
+    mutating func open(_ key: [UInt8], opener request: UInt64, now: UInt64) {
+        records[key] = SessionRecord(key: key, worker: nil, busy: request, lastActivity: now, openedAt: now)
+    }
+
+    /// Changes a session in place. The worker, held requests and the wait list are changed only through the
+    /// methods below, which keep the indexes right.
+    mutating func update(_ key: [UInt8], _ change: (inout SessionRecord) -> Void) {
+        guard var record = records[key] else { return }
+        let (worker, held) = (record.worker, record.held.count)
+        change(&record)
+        precondition(record.worker == worker && record.held.count == held, "use place(_:on:) and hold(_:in:)")
+        records[key] = record
+    }
+
+    /// The session's state is now at `worker` (nil: nowhere, the session was lost).
+    mutating func place(_ key: [UInt8], on worker: [UInt8]?) {
+        guard var record = records[key] else { return }
+        if let old = record.worker { removeIndex(key, from: old) }
+        record.worker = worker
+        if let worker { byWorker[worker, default: []].insert(key) }
+        records[key] = record
+    }
+
+    /// Holds a request behind the session's request in flight.
+    mutating func hold(_ request: PendingRequest, in key: [UInt8]) {
+        records[key]?.held.append(request)
+        heldCount += 1
+    }
+
+    /// Takes the session's oldest held request.
+    mutating func takeHeld(_ key: [UInt8]) -> PendingRequest? {
+        guard let request = records[key]?.held.popFirst() else { return nil }
+        heldCount -= 1
+        return request
+    }
+
+    /// Removes a session; returns it (with the requests it still held).
+    @discardableResult
+    mutating func remove(_ key: [UInt8]) -> SessionRecord? {
+        guard let record = records.removeValue(forKey: key) else { return nil }
+        if let worker = record.worker { removeIndex(key, from: worker) }
+        heldCount -= record.held.count
+        return record
+    }
+
+    /// Notes that the session's next request waits for a free slot at `worker`.
+    mutating func waitForCapacity(_ key: [UInt8], at worker: [UInt8]) {
+        waiting[worker, default: []].append(key)
+    }
+
+    /// The next session waiting for a slot at `worker` that can still use one.
+    mutating func nextWaiting(at worker: [UInt8]) -> [UInt8]? {
+        while let key = waiting[worker]?.popFirst() {
+            if let record = records[key], record.worker == worker, record.canDispatch, !record.held.isEmpty {
+                return key
+            }
+        }
+        waiting[worker] = nil
+        return nil
+    }
+
+    /// Forgets the wait list of a worker that is gone.
+    mutating func forgetWaiting(at worker: [UInt8]) {
+        waiting[worker] = nil
+    }
+
+    private mutating func removeIndex(_ key: [UInt8], from worker: [UInt8]) {
+        byWorker[worker]?.remove(key)
+        if byWorker[worker]?.isEmpty == true { byWorker[worker] = nil }
+    }
+}

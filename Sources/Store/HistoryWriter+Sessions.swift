@@ -1,0 +1,65 @@
+import BatonProtocol
+import GRDB
+
+extension HistoryWriter {
+    /// Writes a session event: an opened session is a new `session` row; a move or a failed move is a
+    /// `handoff` row (a move also gives the session its new worker); an end closes the newest open row of the
+    /// key. An event about a key with no open row (its row was closed by a start-up) changes no session row.
+    mutating func applySessionEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {
+        switch event {
+        case .sessionOpened(let key, let worker, let at):
+            let workerID = HistoryEvent.workerID(forRoutingID: worker)
+            try db.execute(sql: """
+                INSERT INTO session (key, worker_id, generation, opened_at)
+                VALUES (?, ?, (SELECT generation FROM worker WHERE worker_id = ?), ?)
+                """, arguments: [SessionKey(bytes: key), workerID, workerID, formatter.format(wall(at))])
+        case .sessionMoved(let key, let from, let to, let pause, let at):
+            let session = SessionKey(bytes: key)
+            let target = HistoryEvent.workerID(forRoutingID: to)
+            let id = try openSession(session, in: db)
+            if let id {
+                try db.execute(sql: """
+                    UPDATE session SET worker_id = ?, generation = (SELECT generation FROM worker WHERE worker_id = ?),
+                        moves = moves + 1
+                    WHERE id = ?
+                    """, arguments: [target, target, id])
+            }
+            try insertHandoff(session: id, key: session, from: from, to: to, outcome: "moved",
+                              pauseMicroseconds: Int64(pause / 1000), error: nil, at: formatter.format(wall(at)),
+                              in: db)
+        case .sessionHandoffFailed(let key, let from, let to, let reason, let at):
+            let session = SessionKey(bytes: key)
+            try insertHandoff(session: try openSession(session, in: db), key: session, from: from, to: to,
+                              outcome: "failed", pauseMicroseconds: nil, error: reason,
+                              at: formatter.format(wall(at)), in: db)
+        case .sessionEnded(let key, let worker, let reason, let requests, let at):
+            guard let id = try openSession(SessionKey(bytes: key), in: db) else { return }
+            try db.execute(sql: """
+                UPDATE session SET ended_at = ?, end_reason = ?, requests = ?, worker_id = COALESCE(worker_id, ?)
+                WHERE id = ?
+                """, arguments: [formatter.format(wall(at)), reason.rawValue, max(0, requests),
+                                 HistoryEvent.workerID(forRoutingID: worker), id])
+        default:
+            break
+        }
+    }
+
+    /// The newest open row of a key.
+    private func openSession(_ key: SessionKey, in db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT max(id) FROM session WHERE key = ? AND ended_at IS NULL",
+                           arguments: [key])
+    }
+
+    private func insertHandoff(session: Int64?, key: SessionKey, from: [UInt8], to: [UInt8], outcome: String,
+                               pauseMicroseconds: Int64?, error: String?, at: String, in db: Database) throws
+    {
+        let source = HistoryEvent.workerID(forRoutingID: from)
+        let target = HistoryEvent.workerID(forRoutingID: to)
+        try db.execute(sql: """
+            INSERT INTO handoff (session, key, at, from_worker, to_worker, from_generation, to_generation, outcome,
+                                 pause_us, error)
+            VALUES (?, ?, ?, ?, ?, (SELECT generation FROM worker WHERE worker_id = ?),
+                    (SELECT generation FROM worker WHERE worker_id = ?), ?, ?, ?)
+            """, arguments: [session, key, at, source, target, source, target, outcome, pauseMicroseconds, error])
+    }
+}
