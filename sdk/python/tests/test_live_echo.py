@@ -19,7 +19,8 @@ def test_echo_under_load_loses_nothing(serve, needs, capacity):
     if capacity > 1:
         needs("capacity")
     baton = serve(4, example("echo_worker.py", "--capacity", str(capacity), "--work-ms", "1"))
-    baton.wait_ready(4)
+    status = baton.wait_ready(4)
+    assert [slot.get("capacity", 1) for slot in status["slots"]] == [capacity] * 4
     bench = baton.background("bench", "--clients", "8", "--window", "16", "--duration", "4", "--warmup", "0.2")
     most_in_flight = 0
 
