@@ -76,6 +76,8 @@ class Application:
         self.export_async = sessions is not None and is_async(getattr(sessions, "export_state", None))
         self.import_async = sessions is not None and is_async(getattr(sessions, "import_state", None))
         self.close_async = sessions is not None and is_async(getattr(sessions, "close", None))
+        self.call_plain = self.plain_caller()
+        """``plain_caller()``, made once."""
 
     @property
     def any_async(self) -> bool:
@@ -88,6 +90,22 @@ class Application:
         return ((self.handler is not None and not self.handler_async)
                 or (self.sessions is not None
                     and not (self.handle_async and self.export_async and self.import_async and self.close_async)))
+
+    def plain_caller(self) -> Optional[Callable[[List[bytes]], List[bytes]]]:
+        """For a plain (not async) request handler: a function from a request's body to its reply frames,
+        with ``on_error`` applied (raises when it does not answer). None for an async handler or none."""
+        handler, on_error = self.handler, self.on_error
+        if handler is None or self.handler_async:
+            return None
+        if on_error is None:
+            return lambda body: reply_frames(handler(body))
+
+        def call(body: List[bytes]) -> List[bytes]:
+            try:
+                return reply_frames(handler(body))
+            except Exception as error:
+                return reply_frames(on_error(error, body))
+        return call
 
     def request(self, token: bytes, body: List[bytes], epoch: int) -> Job:
         """A stateless request."""
@@ -105,15 +123,9 @@ class Application:
                         raise
                     return reply_frames(on_error(error, body))
             return Job(REQUEST, call_async, True, token, epoch=epoch)
-        if on_error is None:
-            return Job(REQUEST, lambda: reply_frames(handler(body)), False, token, epoch=epoch)
-
-        def call() -> Any:
-            try:
-                return reply_frames(handler(body))
-            except Exception as error:
-                return reply_frames(on_error(error, body))
-        return Job(REQUEST, call, False, token, epoch=epoch)
+        caller = self.call_plain
+        assert caller is not None
+        return Job(REQUEST, lambda: caller(body), False, token, epoch=epoch)
 
     def session_request(self, token: bytes, key: bytes, body: List[bytes], session: Any, epoch: int) -> Job:
         """A request of session ``key`` (``session``: its state, None on its first request). The value is

@@ -23,6 +23,11 @@ log = logging.getLogger("baton_worker")
 
 # Messages read per wake-up before timers are looked at again.
 _RECEIVE_BATCH = 256
+# Plain ints: pyzmq's flag enums cost microseconds per frame on the request path.
+_NOBLOCK = int(zmq.NOBLOCK)
+_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
 
 
 class ExitReason:
@@ -79,6 +84,9 @@ class SocketLoop:
         self.exit_reason: Optional[str] = None
         self.exit_code = 0
         self._closing = threading.Event()
+        self._sleeping = False  # the socket thread is in (or about to enter) its poll
+        # Inline mode, stateless plain handler: requests are served straight from the receive loop.
+        self._direct = app.call_plain if self._inline is not None else None
 
     @property
     def wake_fd(self) -> int:
@@ -122,11 +130,12 @@ class SocketLoop:
                 self._wake_write = -1
 
     def _serve(self) -> int:
-        poller = zmq.Poller()
-        poller.register(self._wake_read, zmq.POLLIN)
         socket = self._socket
         assert socket is not None
-        poller.register(socket, zmq.POLLIN)
+        wake = self._wake_read
+        items = [(socket, _POLLIN), (wake, _POLLIN)]
+        poll = zmq.zmq_poll
+        results = self._results
         interval = self.settings.heartbeat_interval
         window = self.settings.liveness_window
         inline = self._inline
@@ -136,10 +145,19 @@ class SocketLoop:
             until = min(self._next_heartbeat, self._last_heard + window)
             if self._stopping is not None:
                 until = min(until, self._stopping)
-            ready = dict(poller.poll(max(0, int((until - time.monotonic()) * 1000) + 1)))
-            if self._wake_read in ready:
-                self._take_wake()
-            if socket in ready:
+            self._sleeping = True  # from here a finished job writes to the wake pipe
+            timeout = 0 if results else max(0, int((until - time.monotonic()) * 1000) + 1)
+            events = poll(items, timeout)  # type: ignore[arg-type]  # a descriptor is a valid item
+            self._sleeping = False
+            readable = False
+            for item, _ in events:
+                if item is socket:
+                    readable = True
+                else:
+                    self._drain_wake()
+            if results:
+                self._take_results()
+            if readable:
                 self._receive(socket)
             if self._stop_signal and self._stopping is None:
                 self._begin_stop(ExitReason.SIGNAL, 0, f"stopping on signal {self._stop_signal}")
@@ -162,29 +180,37 @@ class SocketLoop:
                     self.exit_reason = ExitReason.BROKER_LOST
                     return 1
                 log.warning("broker silent for %.1f s: connecting again", window)
-                poller.unregister(socket)
                 socket = self._reconnect()
-                poller.register(socket, zmq.POLLIN)
+                items = [(socket, _POLLIN), (wake, _POLLIN)]
                 continue
             if inline is not None and inline.has_pending:
                 inline.run_pending()
 
     def _receive(self, socket: "zmq.Socket[bytes]") -> None:
-        recv = socket.recv_multipart
+        recv, events = socket.recv_multipart, socket.getsockopt
         for _ in range(_RECEIVE_BATCH):
             try:
-                frames = recv(zmq.NOBLOCK)
+                frames = recv(_NOBLOCK)
             except zmq.Again:
                 return
             self._last_heard = time.monotonic()
-            self._on_message(frames)
+            if self._on_message(frames):
+                return  # served a request inline: the clock is looked at before reading on
             if self._inline is not None and self._held >= self.capacity:
                 return  # what else comes waits for the next turn, after the handler
+            if not events(_EVENTS) & _POLLIN:  # type: ignore[operator]
+                return
 
-    def _on_message(self, frames: List[bytes]) -> None:
+    def _on_message(self, frames: List[bytes]) -> bool:
+        """Handles one message; True when it served a request right here (inline mode)."""
+        direct = self._direct
+        if (direct is not None and len(frames) >= 3 and not frames[1] and len(frames[0]) > 1
+                and (frames[2] != protocol.SESSION_MARKER or self.app.sessions is None)):
+            self._serve_directly(direct, frames[0], frames[2:])
+            return True
         message = protocol.parse(frames)
         if message is protocol.HEARTBEAT:
-            return
+            return False
         if isinstance(message, protocol.Request):
             self._held += 1
             key = message.session
@@ -198,6 +224,27 @@ class SocketLoop:
             self._on_control(message)
         else:
             log.warning("unexpected message from the broker (%d frames)", len(frames))
+        return False
+
+    def _serve_directly(self, call: Any, token: bytes, body: List[bytes]) -> None:
+        """Inline mode's fast path for a stateless request: the handler runs here, with the socket lock
+        released so that the heartbeat thread may send meanwhile."""
+        lock = self._lock
+        self._held += 1
+        self._running += 1
+        lock.release()
+        try:
+            frames = call(body)
+        except BaseException as error:  # noqa: B902 - the worker stops, like any handler failure
+            lock.acquire()
+            self._running -= 1
+            self._held -= 1
+            self._handler_failed(error)
+            return
+        lock.acquire()
+        self._running -= 1
+        self._held -= 1
+        self._send_reply(token, frames)
 
     def _on_control(self, message: protocol.Control) -> None:
         key, epoch = message.key, self._epoch
@@ -253,9 +300,11 @@ class SocketLoop:
         runner.submit(job)
 
     def _queue_result(self, job: Job, ok: bool, value: Any) -> None:
-        """From a runner thread: a job finished."""
+        """From a runner thread: a job finished. The pipe is written only while the socket thread sleeps
+        (it looks at the results after it set ``_sleeping`` and before it polls, so none is missed)."""
         self._results.append((job, ok, value))
-        self._wake()
+        if self._sleeping:
+            self._wake()
 
     def _wake(self) -> None:
         with self._wake_lock:
@@ -266,12 +315,14 @@ class SocketLoop:
             except BlockingIOError:
                 pass  # the pipe is full, so the loop is awake anyway
 
-    def _take_wake(self) -> None:
+    def _drain_wake(self) -> None:
         try:
             while os.read(self._wake_read, 4096):
                 pass
         except BlockingIOError:
             pass
+
+    def _take_results(self) -> None:
         results = self._results
         while results:
             self._finished(*results.popleft())
@@ -283,11 +334,11 @@ class SocketLoop:
         if job.kind == REQUEST:
             self._held -= 1
             if not ok:
-                self._handler_failed(job, value)
+                self._handler_failed(value)
             elif not current:
                 pass
             elif job.key is None:
-                self._send(protocol.reply(job.token, value))
+                self._send_reply(job.token, value)
             else:
                 session, frames = value
                 if getattr(session, "ended", False):
@@ -296,7 +347,7 @@ class SocketLoop:
                     self._key_jobs[job.key].appendleft(lambda: self.app.close(job.key, session, self._epoch))
                 else:
                     self._sessions[job.key] = session
-                self._send(protocol.reply(job.token, frames))
+                self._send_reply(job.token, frames)
         elif not current or job.key is None:
             pass
         elif job.kind == EXPORT:
@@ -316,7 +367,7 @@ class SocketLoop:
         if job.key is not None and job.key in self._key_jobs:
             self._next_of_key(job.key)
 
-    def _handler_failed(self, job: Job, error: BaseException) -> None:
+    def _handler_failed(self, error: BaseException) -> None:
         log.error("handler failed; stopping (pass on_error to answer instead)",
                   exc_info=(type(error), error, error.__traceback__))
         if self.exit_reason != ExitReason.HANDLER_FAILED:
@@ -380,10 +431,28 @@ class SocketLoop:
         self._socket = None
 
     def _send(self, frames: List[Any]) -> None:
+        socket = self._socket
+        assert socket is not None
         try:
-            self._socket.send_multipart(frames, zmq.NOBLOCK)  # type: ignore[union-attr]
-        except zmq.Again:
+            for frame in frames[:-1]:
+                socket.send(frame, _MORE)
+            socket.send(frames[-1], _NOBLOCK)
+        except zmq.Again:  # only the first frame can fail: libzmq admits a message whole or not at all
             log.warning("the broker is not reading: dropped a message of %d frames", len(frames))
+
+    def _send_reply(self, token: bytes, body: List[Any]) -> None:
+        """``[token][""][body…]`` (the body is never empty: reply_frames makes it one empty frame)."""
+        socket = self._socket
+        assert socket is not None
+        try:
+            socket.send(token, _MORE)
+        except zmq.Again:
+            log.warning("the broker is not reading: dropped a reply")
+            return
+        socket.send(b"", _MORE)
+        for frame in body[:-1]:
+            socket.send(frame, _MORE)
+        socket.send(body[-1], _NOBLOCK)
 
     def _heartbeat_helper(self) -> None:
         """Inline mode: while the socket thread runs a handler it releases the lock, and this thread sends
