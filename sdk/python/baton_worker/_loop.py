@@ -157,8 +157,9 @@ class SocketLoop:
                     self._drain_wake()
             if results:
                 self._take_results()
-            if readable:
-                self._receive(socket)
+            # After a handler ran here, what the broker sent meanwhile is still unread: the liveness check
+            # waits for the next poll.
+            served_here = readable and self._receive(socket)
             if self._stop_signal and self._stopping is None:
                 self._begin_stop(ExitReason.SIGNAL, 0, f"stopping on signal {self._stop_signal}")
             if self._stop_requested and self._stopping is None:
@@ -174,7 +175,7 @@ class SocketLoop:
             if now >= self._next_heartbeat:
                 self._send([protocol.HEARTBEAT])
                 self._next_heartbeat = now + interval
-            if now - self._last_heard > window:
+            if now - self._last_heard > window and not served_here:
                 if self.settings.managed:
                     log.error("broker silent for %.1f s: exiting", window)
                     self.exit_reason = ExitReason.BROKER_LOST
@@ -186,20 +187,22 @@ class SocketLoop:
             if inline is not None and inline.has_pending:
                 inline.run_pending()
 
-    def _receive(self, socket: "zmq.Socket[bytes]") -> None:
+    def _receive(self, socket: "zmq.Socket[bytes]") -> bool:
+        """Reads what is waiting; True when it ran a handler on this thread (inline mode)."""
         recv, events = socket.recv_multipart, socket.getsockopt
         for _ in range(_RECEIVE_BATCH):
             try:
                 frames = recv(_NOBLOCK)
             except zmq.Again:
-                return
+                return False
             self._last_heard = time.monotonic()
             if self._on_message(frames):
-                return  # served a request inline: the clock is looked at before reading on
+                return True  # the clock is looked at before reading on
             if self._inline is not None and self._held >= self.capacity:
-                return  # what else comes waits for the next turn, after the handler
+                return False  # what else comes waits for the next turn, after the handler
             if not events(_EVENTS) & _POLLIN:  # type: ignore[operator]
-                return
+                return False
+        return False
 
     def _on_message(self, frames: List[bytes]) -> bool:
         """Handles one message; True when it served a request right here (inline mode)."""

@@ -47,6 +47,9 @@ class Serve:
         self.baton = baton_binary()
         arguments = [self.baton, "serve", "--frontend", self.frontend, "--state-dir", self.state_dir,
                      "--workers", str(workers), "--heartbeat-interval", str(heartbeat_ms), *options]
+        if "--heartbeat-liveness" not in options:
+            # 2 s: a shared two-core machine under load can stall processes for several hundred ms.
+            arguments += ["--heartbeat-liveness", "10"]
         if backend:
             arguments += ["--backend", backend]
         if command:

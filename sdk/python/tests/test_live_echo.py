@@ -92,8 +92,8 @@ def test_sigterm_to_a_worker_finishes_the_requests_it_holds(serve, needs, capaci
 
 @pytest.mark.parametrize("mode", [[], ["--async"]], ids=["threads", "asyncio"])
 def test_heartbeats_keep_a_worker_whose_handler_outlasts_the_liveness_window(serve, mode):
-    # Liveness 100 ms × 3 = 0.3 s; each request takes 1 s.
-    baton = serve(1, example("echo_worker.py", "--work-ms", "1000", *mode), heartbeat_ms=100,
+    # Liveness 200 ms × 3 = 0.6 s; each request takes 2 s.
+    baton = serve(1, example("echo_worker.py", "--work-ms", "2000", *mode), heartbeat_ms=200,
                   options=["--heartbeat-liveness", "3"])
     pid = baton.wait_ready(1)["slots"][0]["pid"]
     client = Client(baton.frontend)

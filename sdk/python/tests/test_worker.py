@@ -99,6 +99,7 @@ def test_heartbeats_go_on_while_a_handler_blocks_past_the_liveness_window(broker
     assert messages == []
     assert broker.heartbeats - before >= 6, "heartbeats stopped while the handler ran"
     assert broker.next(timeout=2)[1:] == [token(1), b"", b"slow"]
+    assert broker.silence(0.5) == [], "the worker took the broker for gone after the handler"
 
 
 def test_stop_finishes_what_is_held_then_says_disconnect(broker, spawn):
