@@ -74,7 +74,8 @@ struct StatusTable {
     }
 
     func render() -> String {
-        var table = TextTable(header: ["SLOT", "STATE", "PID", "GEN", "UPTIME", "RESTARTS", "IN FLIGHT", "SERVED",
+        var table = TextTable(header: ["SLOT", "STATE", "PID", "GEN", "UPTIME", "RESTARTS", "IN FLIGHT", "SESSIONS",
+                                       "SERVED",
                                        "LAST EXIT / FAILURE"])
         for slot in report.slots {
             table.append([
@@ -82,18 +83,19 @@ struct StatusTable {
                 slot.state.rawValue + (slot.incomingGeneration.map { " (gen \($0) starting)" } ?? ""),
                 slot.pid.map { "\($0)" } ?? "-", "\(slot.generation)",
                 slot.uptimeSeconds.map(Self.duration) ?? "-", "\(slot.restarts)",
-                slot.capacity > 0 ? "\(slot.inFlight)/\(slot.capacity)" : "-", "\(slot.served)",
+                slot.capacity > 0 ? "\(slot.inFlight)/\(slot.capacity)" : "-", "\(slot.sessions)", "\(slot.served)",
                 slot.failure ?? slot.lastExit ?? "",
             ])
         }
         for worker in report.externalWorkers {
-            table.append(["ext", "ready", "-", "-", "-", "-", "\(worker.inFlight)/\(worker.capacity)", "\(worker.served)",
+            table.append(["ext", "ready", "-", "-", "-", "-", "\(worker.inFlight)/\(worker.capacity)", "\(worker.sessions)",
+                          "\(worker.served)",
                           "external worker \(worker.id)"])
         }
         var text = "supervisor pid \(report.pid): \(report.command)\n"
         text += "queued \(report.broker.queueDepth), in flight \(report.broker.inFlight), "
             + "idle workers \(report.broker.idleWorkers), requests \(report.broker.requestsReceived), "
-            + "errors \(report.broker.errorReplies)\n"
+            + "errors \(report.broker.errorReplies), sessions \(report.broker.sessionsOpen)\n"
         if report.controlPeersRefused > 0 {
             text += "control: \(report.controlPeersRefused) requests refused (peer neither this uid nor root)\n"
         }

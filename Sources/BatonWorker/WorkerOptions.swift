@@ -1,3 +1,5 @@
+import BatonProtocol
+
 /// How a worker talks to the broker.
 public struct WorkerOptions: Sendable {
     /// Heartbeat protocol (DEALER framing, READY `0x01`, HEARTBEAT `0x02` each interval, also while busy).
@@ -7,8 +9,11 @@ public struct WorkerOptions: Sendable {
     public var heartbeatIntervalMilliseconds = 1_000
     /// Heartbeat intervals without a word from the broker after which the broker counts as lost.
     public var heartbeatLiveness = 3
-    /// Milliseconds a stopping worker waits for its current request before it exits anyway.
+    /// Milliseconds a stopping worker waits for the requests it holds before it exits anyway.
     public var drainTimeoutMilliseconds = 30_000
+    /// How many requests the worker serves at once (1…1,000, `WireProtocol.maxCapacity`), each on its own handler
+    /// thread; declared in READY (docs/protocol.md, 2.4). Above 1 it needs ``heartbeats`` (DEALER framing).
+    public var capacity = 1
 
     /// The defaults above.
     public init() {}
@@ -22,10 +27,10 @@ public struct WorkerOptions: Sendable {
 
 /// Why ``WorkerRuntime/run(_:)`` returned.
 public enum WorkerExit: Sendable, Equatable {
-    /// SIGTERM or SIGINT, after the current request (if any) was answered.
+    /// SIGTERM or SIGINT, after the requests it held (if any) were answered.
     case terminated(signal: Int32)
     /// The broker stopped sending heartbeats (its supervisor is gone).
     case brokerLost
-    /// The handler asked to stop.
+    /// A handler asked to stop (``WorkerReply/replyAndStop(_:)``), and the requests held then were answered.
     case stopRequested
 }

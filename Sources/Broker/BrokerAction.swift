@@ -18,6 +18,8 @@ public enum BrokerAction {
     case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>)
     /// Send a heartbeat to a heartbeating worker: `[worker][0x02]`.
     case heartbeat(worker: [UInt8])
+    /// Send a session command to a DEALER worker: `[worker][frames…]` (END, EXPORT or IMPORT).
+    case send(worker: [UInt8], frames: [[UInt8]])
     /// Tell the supervisor about a worker's lifecycle (it drives restarts and rolling updates).
     case worker(WorkerEvent)
     /// Record an event in the history database (only with ``BrokerConfiguration/recordHistory``).
@@ -35,13 +37,18 @@ public enum WorkerEvent: Sendable, Equatable {
     /// A worker held a request past the request timeout, or went silent: it was removed and its process
     /// must be ended.
     case hung(worker: [UInt8], reason: String)
-    /// A worker asked to drain holds no request any more (or was never known): it can be stopped.
+    /// A worker asked to drain holds no request and no session any more (or was never known): it can be
+    /// stopped.
     case drained(worker: [UInt8])
+    /// The sessions of a draining worker have all moved to `successor`, or failed to (those stay on it).
+    case sessionsMoved(worker: [UInt8], successor: [UInt8], moved: Int, failed: Int)
 
     /// The worker's routing id.
     public var worker: [UInt8] {
         switch self {
-        case .ready(let worker, _), .lost(let worker, _, _), .hung(let worker, _), .drained(let worker): worker
+        case .ready(let worker, _), .lost(let worker, _, _), .hung(let worker, _), .drained(let worker),
+             .sessionsMoved(let worker, _, _, _):
+            worker
         }
     }
 }
@@ -56,4 +63,8 @@ public enum BrokerLogEvent: Sendable, Equatable {
     case staleReply(worker: [UInt8])
     /// A busy worker's connection closed before its reply arrived; its request was answered `bad-reply`.
     case lostReply(worker: [UInt8])
+    /// A worker being replaced cannot hand its sessions off: they stay until they end or the drain timeout.
+    case sessionsDraining(worker: [UInt8], sessions: Int)
+    /// A session could not move from a worker being replaced; it stays there.
+    case handoffFailed(worker: [UInt8], reason: String)
 }

@@ -14,20 +14,28 @@ extension BrokerCore {
     ///
     /// When every worker has capacity 1, the idle worker that has waited longest gets the next request (LRU,
     /// O(1) per request). Otherwise each request goes to the worker expected to answer soonest
-    /// (``soonestWorker()``, O(workers) per request).
+    /// (``soonestWorker()``, O(workers) per request). A session's first request goes to ``sessionHome()``.
     mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
         if multiCapacityWorkers == 0 {
-            while !queue.isEmpty, let workerID = idle.popFirst() {
-                guard let index = workers.index(forKey: workerID) else { continue }
+            while !queue.isEmpty, !idle.isEmpty {
+                if queue[queue.startIndex].session != nil, let index = sessionHome() {
+                    removeIdle(workers.keys[index])
+                    assign(queue.removeFirst(), at: index, now: now, into: &out)
+                    continue
+                }
+                guard let index = workers.index(forKey: idle.removeFirst()) else { continue }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         } else {
-            while !queue.isEmpty, freeCapacity > 0, let index = soonestWorker() {
+            while !queue.isEmpty, freeCapacity > 0, var index = soonestWorker() {
+                if queue[queue.startIndex].session != nil, let home = sessionHome() {
+                    index = home
+                }
                 if workers.values[index].capacity == 1 { removeIdle(workers.keys[index]) }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         }
-        stats.queueDepth = queue.count
+        stats.queueDepth = queue.count + sessions.heldCount
         noteIdleWorkers()
     }
 
@@ -36,10 +44,14 @@ extension BrokerCore {
     ///
     /// Counts an attempt, records the dispatch (history, metrics, queue wait) and holds the request in the
     /// worker's ``WorkerRecord/inFlight`` until its reply, its loss or its timeout.
+    /// A session's request may go to a draining worker (`evenIfDraining`): the worker keeps the sessions it
+    /// cannot hand off until they end.
     @discardableResult
-    mutating func dispatch(_ request: PendingRequest, to id: [UInt8], now: UInt64,
+    mutating func dispatch(_ request: PendingRequest, to id: [UInt8], evenIfDraining: Bool = false, now: UInt64,
                            into out: inout [BrokerAction]) -> Bool {
-        guard let index = workers.index(forKey: id), workers.values[index].freeSlots > 0 else { return false }
+        guard let index = workers.index(forKey: id),
+              evenIfDraining ? workers.values[index].hasFreeCapacity : workers.values[index].freeSlots > 0
+        else { return false }
         if workers.values[index].capacity == 1 { removeIdle(id) }
         assign(request, at: index, now: now, into: &out)
         noteIdleWorkers()
@@ -97,7 +109,7 @@ extension BrokerCore {
         workers.values[index].inFlight[request.id] = InFlightRequest(request: request, dispatchedAt: now)
         useSequence &+= 1
         workers.values[index].lastUsed = useSequence
-        freeCapacity -= 1
+        if !workers.values[index].isDraining { freeCapacity -= 1 }
         stats.inFlight += 1
         stats.requestsDispatched += 1
         metrics.dispatched(request, now: now)
@@ -105,6 +117,7 @@ extension BrokerCore {
             out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
                                                   at: now)))
         }
+        if let key = request.session { sessionPlaced(key, on: workerID, now: now, into: &out) }
     }
 
     /// Takes a request back from the worker that holds it (answered, failed or lost), freeing its capacity:
@@ -125,7 +138,9 @@ extension BrokerCore {
     /// Reports ``WorkerEvent/drained(worker:)`` for a draining worker that holds no request any more.
     @inline(__always)
     mutating func reportIfDrained(at index: WorkerIndex, into out: inout [BrokerAction]) {
-        if drainingWorkers > 0 && workers.values[index].isDraining && workers.values[index].inFlight.isEmpty {
+        if drainingWorkers > 0 && workers.values[index].isDraining && workers.values[index].inFlight.isEmpty
+            && sessions.count(on: workers.keys[index]) == 0
+        {
             out.append(.worker(.drained(worker: workers.keys[index])))
         }
     }

@@ -1,9 +1,166 @@
 import BatonProtocol
 
+/// The sessions of one worker being drained toward its successor, until every move has settled.
+struct SessionMoves: Sendable {
+    /// The worker the sessions move to.
+    let successor: [UInt8]
+    /// Moves not settled yet.
+    var pending: Int
+    /// Sessions that moved.
+    var moved = 0
+    /// Sessions whose move failed (they stayed on the old worker).
+    var failed = 0
+}
+
+/// Handoff: moving a session's state from a worker being replaced to its successor (docs/protocol.md 2.5).
 extension BrokerCore {
-    /// Stops giving a worker requests, as ``drainWorker(_:into:)``, and moves its sessions to `successor`
-    /// when both workers can hand sessions off (docs/protocol.md 2.5).
+    /// Stops giving a worker new requests, as ``drainWorker(_:into:)``, and deals with its sessions: they
+    /// move to `successor` when both workers declared `handoff`; otherwise they stay until they end or
+    /// ``BrokerConfiguration/sessionDrainTimeout`` passes. ``WorkerEvent/drained(worker:)`` comes once the
+    /// worker holds no request and no session.
     public mutating func drainWorker(_ id: [UInt8], successor: [UInt8]?, now: UInt64, into out: inout [BrokerAction]) {
+        let keys = sessions.keys(on: id)
+        if !keys.isEmpty, let worker = workers[id], !worker.isDraining {
+            if let successor, successor != id, worker.canHandOff, workers[successor]?.canHandOff == true {
+                moves[id] = SessionMoves(successor: successor, pending: keys.count)
+                for key in keys {
+                    sessions.update(key) { $0.move = SessionMove(successor: successor, since: now) }
+                    if sessions[key]?.busy == nil { beginExport(key, from: id, now: now, into: &out) }
+                }
+            } else {
+                let deadline = now &+ configuration.sessionDrainTimeout
+                for key in keys { sessions.update(key) { $0.drainDeadline = deadline } }
+                out.append(.log(.sessionsDraining(worker: id, sessions: keys.count)))
+            }
+        }
         drainWorker(id, into: &out)
+    }
+
+    /// Asks the old worker for the session's state: `[0x05][key]`.
+    mutating func beginExport(_ key: [UInt8], from worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        sessions.update(key) {
+            $0.move?.phase = .exporting
+            $0.move?.deadline = now &+ configuration.handoffTimeout
+        }
+        out.append(.send(worker: worker, frames: [WireProtocol.exportByte, key]))
+    }
+
+    /// A worker's END, EXPORT answer or IMPORT answer (DEALER framing; `payload` starts with the command
+    /// byte). Returns false if the payload is not one of these, so the caller treats it as malformed.
+    mutating func sessionMessage(from id: [UInt8], payload: ArraySlice<[UInt8]>, now: UInt64,
+                                 into out: inout [BrokerAction]) -> Bool {
+        guard payload.count >= 2, let command = payload.first else { return false }
+        let key = payload[payload.startIndex + 1]
+        let rest = payload.dropFirst(2)
+        switch command {
+        case WireProtocol.endByte where rest.isEmpty:
+            workerEndedSession(id, key: key, now: now, into: &out)
+        case WireProtocol.exportByte where rest.count == 2:
+            exportAnswered(by: id, key: key, ok: rest.first == WireProtocol.statusOK, data: rest.last ?? [], now: now,
+                           into: &out)
+        case WireProtocol.importByte where rest.count == 1 || rest.count == 2:
+            importAnswered(by: id, key: key, ok: rest.first == WireProtocol.statusOK && rest.count == 1,
+                           text: rest.count == 2 ? rest.last ?? [] : [], now: now, into: &out)
+        default:
+            return false
+        }
+        return true
+    }
+
+    private mutating func exportAnswered(by worker: [UInt8], key: [UInt8], ok: Bool, data: [UInt8], now: UInt64,
+                                         into out: inout [BrokerAction]) {
+        guard let record = sessions[key], record.worker == worker, let move = record.move, move.phase == .exporting
+        else {
+            stats.staleSessionMessages += 1
+            return
+        }
+        guard ok else {
+            return abandonMove(key, move, reason: "EXPORT failed: \(String(decoding: data, as: UTF8.self))",
+                               now: now, into: &out)
+        }
+        sessions.update(key) {
+            $0.move?.phase = .importing
+            $0.move?.deadline = now &+ configuration.handoffTimeout
+        }
+        out.append(.send(worker: move.successor, frames: [WireProtocol.importByte, key, data]))
+    }
+
+    private mutating func importAnswered(by worker: [UInt8], key: [UInt8], ok: Bool, text: [UInt8], now: UInt64,
+                                         into out: inout [BrokerAction]) {
+        guard let record = sessions[key], let old = record.worker, let move = record.move,
+              move.successor == worker, move.phase == .importing
+        else {
+            stats.staleSessionMessages += 1
+            return
+        }
+        guard ok else {
+            return abandonMove(key, move, reason: "IMPORT failed: \(String(decoding: text, as: UTF8.self))",
+                               now: now, into: &out)
+        }
+        sessions.place(key, on: worker)
+        sessions.update(key) {
+            $0.move = nil
+            $0.lastActivity = now
+        }
+        sendEnd(key, to: old, into: &out)
+        stats.sessionsMoved += 1
+        if configuration.recordHistory {
+            out.append(.record(.sessionMoved(key: key, from: old, to: worker, pause: now &- move.since, at: now)))
+        }
+        metrics.handoffPaused(now &- move.since)
+        settleMove(of: old, moved: true, into: &out)
+        releaseHeld(key, now: now, into: &out)
+        maybeDrained(old, into: &out)
+    }
+
+    /// A move failed: the session stays on its worker, which still has its state (EXPORT does not remove it),
+    /// and is drained there as without handoff. A successor that may have imported it is told END.
+    /// `keep: false` (the old worker is gone, or the session ended) only settles the move.
+    mutating func abandonMove(_ key: [UInt8], _ move: SessionMove, reason: String, keep: Bool = true, now: UInt64,
+                              into out: inout [BrokerAction]) {
+        guard let record = sessions[key], let old = record.worker else { return }
+        if move.phase == .importing { sendEnd(key, to: move.successor, into: &out) }
+        sessions.update(key) {
+            $0.move = nil
+            if keep { $0.drainDeadline = now &+ configuration.sessionDrainTimeout }
+        }
+        stats.handoffsFailed += 1
+        out.append(.log(.handoffFailed(worker: old, reason: reason)))
+        if configuration.recordHistory {
+            out.append(.record(.sessionHandoffFailed(key: key, from: old, to: move.successor, reason: reason, at: now)))
+        }
+        settleMove(of: old, moved: false, into: &out)
+        if keep { releaseHeld(key, now: now, into: &out) }
+    }
+
+    /// The successor of some moves was lost: those sessions stay where they are.
+    mutating func abandonMoves(to successor: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        for (old, report) in moves where report.successor == successor {
+            for key in sessions.keys(on: old) {
+                if let move = sessions[key]?.move, move.successor == successor {
+                    abandonMove(key, move, reason: "the successor was lost", now: now, into: &out)
+                }
+            }
+        }
+    }
+
+    /// One move of `old`'s sessions settled; when the last one has, the supervisor hears how many moved.
+    private mutating func settleMove(of old: [UInt8], moved: Bool, into out: inout [BrokerAction]) {
+        guard var report = moves[old] else { return }
+        report.pending -= 1
+        if moved { report.moved += 1 } else { report.failed += 1 }
+        if report.pending > 0 {
+            moves[old] = report
+            return
+        }
+        moves[old] = nil
+        out.append(.worker(.sessionsMoved(worker: old, successor: report.successor, moved: report.moved,
+                                          failed: report.failed)))
+    }
+
+    /// Reports a draining worker drained once it holds no request and no session.
+    mutating func maybeDrained(_ id: [UInt8], into out: inout [BrokerAction]) {
+        guard let worker = workers[id], worker.isDraining, !worker.isBusy, sessions.count(on: id) == 0 else { return }
+        out.append(.worker(.drained(worker: id)))
     }
 }

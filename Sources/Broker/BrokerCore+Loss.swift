@@ -19,14 +19,17 @@ extension BrokerCore {
             return
         }
         var returned: [PendingRequest] = []
+        var sessionRequests: [PendingRequest] = []
         for requestID in undelivered {
             guard var request = release(requestID, at: index)?.request else { continue }
             request.attempts -= 1
-            returned.append(request)
+            if request.session == nil { returned.append(request) } else { sessionRequests.append(request) }
         }
         for request in returned.sorted(by: { $0.id > $1.id }) { requeue(request, now: now, into: &out) }
         stats.workersUnreachable += 1
         removeWorker(id, reason: "unreachable", now: now, into: &out)
+        // A session request cannot go to another worker: the session's state went with this one.
+        requestsLost(sessionRequests, reason: "unreachable", now: now, into: &out)
         pump(now: now, into: &out)
     }
 
@@ -44,7 +47,7 @@ extension BrokerCore {
             if workers.values[index].capacity == 1 { removeIdle(id) }
             noteIdleWorkers()
         }
-        if !workers.values[index].isBusy { out.append(.worker(.drained(worker: id))) }
+        if !workers.values[index].isBusy && sessions.count(on: id) == 0 { out.append(.worker(.drained(worker: id))) }
     }
 
     /// Removes a worker (it died, hung or vanished); every request it held is retried or answered
@@ -57,6 +60,7 @@ extension BrokerCore {
         if configuration.recordHistory {
             out.append(.record(.workerLost(workerID: HistoryEvent.workerID(forRoutingID: id), reason: reason, at: now)))
         }
+        if !sessions.isEmpty { loseSessions(on: id, now: now, into: &out) }
         if worker.isBusy { requestsLost(worker.requests, reason: reason, now: now, into: &out) }
         pump(now: now, into: &out)
     }
@@ -68,7 +72,11 @@ extension BrokerCore {
                                into out: inout [BrokerAction]) {
         var retries: [PendingRequest] = []
         for request in requests {
-            if request.attempts <= configuration.retryOnCrash {
+            if request.session != nil {
+                // Never retried elsewhere: the session's state was on the lost worker.
+                stats.sessionLostReplies += 1
+                fail(request, .sessionLost, "the worker holding the session was lost: \(reason)", now: now, into: &out)
+            } else if request.attempts <= configuration.retryOnCrash {
                 retries.append(request)
             } else {
                 fail(request, .workerDied, "the worker serving the request was lost: \(reason)", now: now, into: &out)

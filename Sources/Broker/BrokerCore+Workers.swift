@@ -31,6 +31,13 @@ extension BrokerCore {
             return reply(from: id, framing: framing, token: token, body: payload[(payload.startIndex + 2)...],
                          connection: connection, now: now, into: &out)
         }
+        if framing == .dealer, first.count == 1, (WireProtocol.endByte[0]...WireProtocol.importByte[0]).contains(first[0]),
+           let index = workers.index(forKey: id)
+        {
+            workers.values[index].lastSeen = now
+            if sessionMessage(from: id, payload: payload, now: now, into: &out) { return pump(now: now, into: &out) }
+            return malformed(worker: id, frames: frames.count, now: now, into: &out)
+        }
         switch ReadyMessage.parse(payload, framing: framing) {
         case .ready(let message):
             return ready(id, framing: framing, message, connection: connection, now: now, into: &out)
@@ -66,6 +73,7 @@ extension BrokerCore {
             workers.values[index].heartbeating = heartbeating
             if !connectionLosses.isEmpty { connectionLosses[id] = nil }
             let lost = releaseAll(from: id, into: &out)
+            if !sessions.isEmpty { loseSessions(on: id, now: now, into: &out) }
             changeCapacity(of: id, to: message.capacity)
             if let worker = workers[id], worker.capacity == 1, !worker.isDraining, !idle.contains(id) {
                 idle.append(id)
@@ -141,8 +149,10 @@ extension BrokerCore {
                 out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now)))
             }
             out.append(.reply(envelope: request.envelope, body: body))
+            if request.session != nil { sessionRequestFinished(request, now: now, into: &out) }
         }
-        reportIfDrained(at: index, into: &out)
+        if !sessions.isEmpty { serveWaitingSessions(at: id, now: now, into: &out) }
+        if let index = workers.index(forKey: id) { reportIfDrained(at: index, into: &out) }
         pump(now: now, into: &out)
     }
 

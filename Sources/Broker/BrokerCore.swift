@@ -43,6 +43,16 @@ public struct BrokerCore {
     /// Workers being drained for a replacement (``WorkerRecord/isDraining``).
     var drainingWorkers = 0
     var nextTimeoutCheckAt: UInt64 = 0
+    /// Open sessions (docs/protocol.md, "Sessions").
+    var sessions = SessionTable()
+    /// Sessions of draining workers moving to their successors, by old worker.
+    var moves: [[UInt8]: SessionMoves] = [:]
+    /// When the session table is next scanned for expiries.
+    var nextSessionScanAt: UInt64 = 0
+    /// The generation of each managed worker's code, as the supervisor reported it.
+    var generations: [[UInt8]: Int] = [:]
+    /// During a rolling update: the generation new sessions open on (``preferSessions(onGeneration:)``).
+    var sessionGeneration: Int?
 
     /// Creates a broker with no workers and an empty queue.
     public init(configuration: BrokerConfiguration = BrokerConfiguration(), firstRequestID: UInt64 = 1) {
@@ -51,7 +61,7 @@ public struct BrokerCore {
     }
 
     /// Whether the frontend should be read: the queue is below its bound and the broker is not stopping.
-    public var acceptsRequests: Bool { queue.count < configuration.maxQueued && !stopping }
+    public var acceptsRequests: Bool { queue.count + sessions.heldCount < configuration.maxQueued && !stopping }
 
     /// The known workers, by routing id.
     public var knownWorkers: [[UInt8]: WorkerRecord] { workers }
@@ -60,7 +70,8 @@ public struct BrokerCore {
     public var workerSummaries: [WorkerSummary] {
         workers.values.map {
             WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
-                          inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id))
+                          inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id),
+                          sessions: sessions.count(on: $0.id))
         }
     }
 
@@ -92,6 +103,16 @@ public struct BrokerCore {
         if let limit = configuration.maxMessageBytes, request.clientBytes > limit {
             return fail(request, .tooLarge, "the request is larger than \(limit) bytes", now: now, into: &out)
         }
+        switch Self.sessionKey(of: request) {
+        case .none:
+            break
+        case .key(let key):
+            return sessionRequest(request, key: key, now: now, into: &out)
+        case .invalid:
+            stats.badSessionRequests += 1
+            return fail(request, .badSession, "BATON-SESSION needs a key of 1 to \(WireProtocol.maxSessionKeyBytes) "
+                        + "bytes and a body after it", now: now, into: &out)
+        }
         queue.append(request)
         noteQueueDepth()
         pump(now: now, into: &out)
@@ -118,6 +139,9 @@ public struct BrokerCore {
         }
         if let loss = connectionLossDeadline {
             deadline = min(deadline ?? .max, loss)
+        }
+        if let scan = sessionDeadline {
+            deadline = min(deadline ?? .max, scan)
         }
         return deadline
     }
@@ -153,6 +177,7 @@ public struct BrokerCore {
             }
         }
         if !connectionLosses.isEmpty { settleConnectionLosses(now: now, into: &out) }
+        if !sessions.isEmpty { sessionTick(now: now, into: &out) }
         pump(now: now, into: &out)
     }
 
@@ -162,6 +187,7 @@ public struct BrokerCore {
                                             into out: inout [BrokerAction]) {
         banned[id] = nil
         managed.remove(id)
+        generations[id] = nil
         removeWorker(id, reason: reason, now: now, into: &out)
     }
 
@@ -173,6 +199,7 @@ public struct BrokerCore {
     /// from now on are answered `shutting-down` at once.
     public mutating func beginShutdown(now: UInt64, into out: inout [BrokerAction]) {
         stopping = true
+        if !sessions.isEmpty { endAllSessions(now: now, into: &out) }
         while let request = queue.popFirst() {
             fail(request, .shuttingDown, "the broker is shutting down", now: now, into: &out)
         }
@@ -224,10 +251,12 @@ public struct BrokerCore {
         case .badReply, .shuttingDown, .sessionLost, .badSession, .tooManySessions: break
         }
         out.append(.reply(envelope: request.envelope, body: code.body(text)[...]))
+        if request.session != nil { sessionRequestFinished(request, code: code, now: now, into: &out) }
     }
 
     mutating func noteQueueDepth() {
-        stats.queueDepth = queue.count
-        if queue.count > stats.maxQueueDepth { stats.maxQueueDepth = queue.count }
+        let depth = queue.count + sessions.heldCount
+        stats.queueDepth = depth
+        if depth > stats.maxQueueDepth { stats.maxQueueDepth = depth }
     }
 }

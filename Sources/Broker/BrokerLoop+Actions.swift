@@ -20,6 +20,8 @@ extension BrokerLoop {
                     case .gone: core.replyUndeliverable()
                     case .full: unreadReplyDropped(client: envelope.first ?? [])
                     }
+                case .send(let worker, let frames):
+                    _ = try sendCommand(backend, worker, frames)
                 case .heartbeat(let worker):
                     if try !sendHeartbeat(backend, worker) { silentlyGoneWorkers.append(worker) }
                 case .worker(let event):
@@ -74,6 +76,13 @@ extension BrokerLoop {
         return .sent
     }
 
+    /// `[worker][frames…]`; `false` if the worker is gone (its loss is noticed by its heartbeats or process).
+    private func sendCommand(_ backend: Socket, _ worker: [UInt8], _ frames: [[UInt8]]) throws -> Bool {
+        guard try sendRoutingFrame(backend, worker) else { return false }
+        try sendLast(backend, frames[...])
+        return true
+    }
+
     private func sendHeartbeat(_ backend: Socket, _ worker: [UInt8]) throws -> Bool {
         guard try sendRoutingFrame(backend, worker) else { return false }
         try backend.send(frame: WireProtocol.heartbeatByte)
@@ -107,6 +116,10 @@ extension BrokerLoop {
             logger.warning("worker hung", metadata: ["worker": "\(worker)", "reason": "\(reason)"])
         case .drained:
             logger.debug("worker drained", metadata: ["worker": "\(worker)"])
+        case .sessionsMoved(_, let successor, let moved, let failed):
+            logger.log(level: failed > 0 ? .warning : .info, "sessions handed off",
+                       metadata: ["worker": "\(worker)", "successor": "\(Message.render(successor))",
+                                  "moved": "\(moved)", "failed": "\(failed)"])
         case .ready(_, let heartbeating):
             logger.info("worker ready", metadata: ["worker": "\(worker)", "heartbeats": "\(heartbeating)"])
         case .lost(_, let reason, let hadRequest):
@@ -131,6 +144,12 @@ extension BrokerLoop {
         case .staleReply(let worker):
             logger.notice("dropped a reply for a request the worker no longer holds",
                           metadata: ["worker": "\(Message.render(worker))"])
+        case .sessionsDraining(let worker, let sessions):
+            logger.info("a worker being replaced keeps its sessions until they end (no handoff)",
+                        metadata: ["worker": "\(Message.render(worker))", "sessions": "\(sessions)"])
+        case .handoffFailed(let worker, let reason):
+            logger.warning("a session could not move; it stays on its worker",
+                           metadata: ["worker": "\(Message.render(worker))", "reason": "\(reason)"])
         case .lostReply(let worker):
             logger.warning("a busy worker's connection closed before its reply arrived (too large?); answered bad-reply",
                            metadata: ["worker": "\(Message.render(worker))"])

@@ -10,6 +10,8 @@ public struct BrokerMetrics: Sendable, Equatable {
     public var requestDuration = LatencyHistogram(bounds: LatencyHistogram.requestBounds)
     /// Time from receipt to the first dispatch to a worker.
     public var queueWait = LatencyHistogram(bounds: LatencyHistogram.requestBounds)
+    /// How long a session's requests were held while it moved to another worker (handoff).
+    public var handoffPause = LatencyHistogram(bounds: LatencyHistogram.requestBounds)
     /// Requests answered with a worker's reply.
     public var replied: UInt64 = 0
     /// Requests answered with a `BATON-ERR` reply, by code (every code present, from zero).
@@ -31,6 +33,11 @@ public struct BrokerMetrics: Sendable, Equatable {
     mutating func answered(_ request: PendingRequest, now: UInt64) {
         replied &+= 1
         requestDuration.record(now &- request.receivedAt)
+    }
+
+    /// A session moved after its requests were held for `pause` nanoseconds.
+    mutating func handoffPaused(_ pause: UInt64) {
+        handoffPause.record(pause)
     }
 
     /// A request was answered with an error reply.

@@ -38,6 +38,26 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var tooLarge: UInt64 = 0
     /// Connections, refusals and failed handshakes (from the broker's ZAP handler and socket monitors).
     public var connections = ConnectionStats()
+    /// Sessions open now (docs/protocol.md, "Sessions").
+    public var sessionsOpen: Int = 0
+    /// Sessions opened.
+    public var sessionsOpened: UInt64 = 0
+    /// Sessions ended (by their worker, idle, drain timeout or loss).
+    public var sessionsEnded: UInt64 = 0
+    /// Sessions moved to another worker by a handoff.
+    public var sessionsMoved: UInt64 = 0
+    /// Handoffs that failed (the session stayed on its worker).
+    public var handoffsFailed: UInt64 = 0
+    /// Sessions of a worker replaced without handoff that outlived the session drain timeout.
+    public var sessionsDrainTimedOut: UInt64 = 0
+    /// `session-lost` error replies.
+    public var sessionLostReplies: UInt64 = 0
+    /// Requests refused with `too-many-sessions`.
+    public var sessionsRefused: UInt64 = 0
+    /// Requests answered `bad-session` (an empty or too long key, or no body).
+    public var badSessionRequests: UInt64 = 0
+    /// END, EXPORT or IMPORT answers for a session the worker does not hold or no move awaits, ignored.
+    public var staleSessionMessages: UInt64 = 0
     /// Requests waiting in the broker's queue now.
     public var queueDepth: Int = 0
     /// The deepest the queue has been.

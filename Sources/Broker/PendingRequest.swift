@@ -13,6 +13,8 @@ public struct PendingRequest: Sendable {
     public let receivedAt: UInt64
     /// How many times it was sent to a worker.
     public var attempts: Int = 0
+    /// The session key of a `BATON-SESSION` request (docs/protocol.md, "Sessions"); nil for a stateless one.
+    public var session: [UInt8]?
 
     /// The envelope: every frame before the delimiter (the client's routing id first).
     public var envelope: ArraySlice<[UInt8]> { frames[..<delimiter] }

@@ -73,14 +73,18 @@ struct SessionTable {
         return record
     }
 
-    /// Notes that the session's next request waits for a free slot at `worker`.
+    /// Notes that the session's next request waits for a free slot at `worker` (once: the list holds each
+    /// session at most once, so it is bounded by the sessions open).
     mutating func waitForCapacity(_ key: [UInt8], at worker: [UInt8]) {
+        guard let record = records[key], !record.waitingForSlot else { return }
+        records[key]?.waitingForSlot = true
         waiting[worker, default: []].append(key)
     }
 
     /// The next session waiting for a slot at `worker` that can still use one.
     mutating func nextWaiting(at worker: [UInt8]) -> [UInt8]? {
         while let key = waiting[worker]?.popFirst() {
+            records[key]?.waitingForSlot = false
             if let record = records[key], record.worker == worker, record.canDispatch, !record.held.isEmpty {
                 return key
             }
@@ -91,8 +95,11 @@ struct SessionTable {
 
     /// Forgets the wait list of a worker that is gone.
     mutating func forgetWaiting(at worker: [UInt8]) {
-        waiting[worker] = nil
+        for key in waiting.removeValue(forKey: worker) ?? [] { records[key]?.waitingForSlot = false }
     }
+
+    /// Entries in the workers' wait lists (each session at most once).
+    var waitingCount: Int { waiting.values.reduce(0) { $0 + $1.count } }
 
     private mutating func removeIndex(_ key: [UInt8], from worker: [UInt8]) {
         byWorker[worker]?.remove(key)

@@ -40,6 +40,9 @@ public enum PoolAction: Sendable, Equatable {
     /// move to `successor` (the worker replacing it) when both can hand sessions off; without a successor they
     /// stay until they end or the session drain timeout passes.
     case drain(workerID: String, successor: String?)
+    /// New sessions should open on workers of this generation (a reload to it, or a rollback to it, runs);
+    /// nil: anywhere.
+    case preferSessions(generation: Int?)
     /// A reload moved on (a line for the `baton reload` caller and the log).
     case reloadProgress(String)
     /// A reload ended: the new generation is active, or it was rolled back.
@@ -103,6 +106,8 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     /// Requests its current worker may hold at once, as its READY declared; 0 while the broker does not know
     /// the worker (it is starting, or the slot is empty).
     public var capacity = 0
+    /// Sessions its worker holds now.
+    public var sessions = 0
     /// While a reload starts this slot's next worker: its generation (and pid, once spawned).
     public var incomingGeneration: Int?
     /// Pid of the next worker a reload is starting.

@@ -43,12 +43,15 @@ public struct ExternalWorkerStatus: Sendable, Codable, Equatable {
     public var capacity: Int
     /// Requests it has answered.
     public var served: UInt64
+    /// Sessions it holds now.
+    public var sessions: Int
 
     /// Creates an external worker's status.
-    public init(id: String, inFlight: Int, capacity: Int, served: UInt64) {
+    public init(id: String, inFlight: Int, capacity: Int, served: UInt64, sessions: Int = 0) {
         self.id = id
         self.inFlight = inFlight
         self.capacity = capacity
         self.served = served
+        self.sessions = sessions
     }
 }

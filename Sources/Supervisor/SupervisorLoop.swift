@@ -106,6 +106,8 @@ struct SupervisorLoop {
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
         case .workerEvent(let event) where event.isDisconnect:
             pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
+        case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed)):
+            perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed))
         case .workerEvent(.lost):
             break
         case .controlReply(let reply, let peer):
@@ -166,10 +168,11 @@ struct SupervisorLoop {
             slots[index].served = worker.served
             slots[index].inFlight = worker.inFlight
             slots[index].capacity = worker.capacity
+            slots[index].sessions = worker.sessions
         }
         let external = byID.values.filter { !$0.managed }
             .map { ExternalWorkerStatus(id: Message.render($0.id), inFlight: $0.inFlight, capacity: $0.capacity,
-                                        served: $0.served) }
+                                        served: $0.served, sessions: $0.sessions) }
             .sorted { $0.id < $1.id }
         return (slots, external)
     }

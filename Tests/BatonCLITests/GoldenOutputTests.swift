@@ -111,6 +111,7 @@ struct GoldenOutputTests {
         var broker = BrokerStats()
         broker.queueDepth = 3
         broker.inFlight = 2
+        broker.sessionsOpen = 14
         broker.idleWorkers = 0
         broker.requestsReceived = 1234
         broker.errorReplies = 5
@@ -125,6 +126,7 @@ struct GoldenOutputTests {
                                                served: 610)
                     pipelined.inFlight = 2
                     pipelined.capacity = 32
+                    pipelined.sessions = 14
                     return pipelined
                 }(),
                 SlotStatus(slot: 2, state: .failed, pid: nil, workerID: nil, generation: 2, uptimeSeconds: nil,

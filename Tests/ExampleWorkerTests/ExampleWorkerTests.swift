@@ -1,6 +1,7 @@
 import Broker
 import Foundation
 import Testing
+import ZeroMQ
 
 @Suite("The example worker binary against a real broker", .serialized, .timeLimit(.minutes(2)))
 struct ExampleWorkerTests {
@@ -16,6 +17,25 @@ struct ExampleWorkerTests {
             #expect(worker.exitStatus() == 0)
             #expect(worker.output.contains("after 2 requests"), "\(worker.output)")
         }
+    }
+
+    @Test("--capacity 4 with the broker: registered with capacity 4, it holds 4 requests at once and answers each")
+    func capacityWithTheBroker() throws {
+        let worker = try WorkerFixture(["--capacity", "4", "--work-ms", "1500"])
+        #expect(try worker.registered()?.capacity == 4)
+        let client = try Socket(worker.context, .dealer)
+        defer { client.close() }
+        client.linger = 0
+        try client.setReceiveTimeout(milliseconds: 10_000)
+        try client.connect(worker.endpoints.frontend)
+        let requests = (1...4).map { [Array("tag\($0)".utf8), [], Array("r\($0)".utf8)] }
+        for request in requests { try client.send(frames: request) }
+        try worker.worker.waitUntil("the worker holds 4 requests") {
+            try worker.server.workersBlocking().first?.inFlight == 4
+        }
+        var replies: Set<[[UInt8]]> = []
+        for _ in requests { replies.insert(try #require(try client.receive()?.frames)) }
+        #expect(replies == Set(requests))
     }
 
     @Test("--prefix puts its text in front of the first frame of each reply only")

@@ -1,21 +1,15 @@
 import Broker
 import Foundation
 import Logging
-import Testing
 import ZeroMQ
 
 /// A real ``BrokerServer`` on loopback ports (heartbeats every 100 ms, liveness 3) and the real
 /// `baton-example-worker` binary connected to it.
 final class WorkerFixture {
-    /// The example worker, built next to this test bundle.
-    static let workerPath = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(
-        atPath: "/proc/self/exe")) ?? "").deletingLastPathComponent().appendingPathComponent("baton-example-worker").path
-
     let server: BrokerServer
     let endpoints: BrokerServer.BoundEndpoints
     let context: Context
-    let process = Process()
-    let outputPath: String
+    let worker: WorkerProcess
 
     /// Starts the broker, then the worker with `arguments`; `backend: false` leaves `BATON_BACKEND` unset.
     init(_ arguments: [String], backend: Bool = true,
@@ -29,60 +23,29 @@ final class WorkerFixture {
         server = try BrokerServer(options: options, logger: logger)
         endpoints = try server.start()
         context = try Context()
-        outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString).log").path
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("BATON_") }
-        if backend { environment["BATON_BACKEND"] = endpoints.backend }
-        environment["BATON_HEARTBEAT_MS"] = "100"
-        environment["SWIFT_BACKTRACE"] = "enable=no"  // a crash ends the process at once
-        process.executableURL = URL(fileURLWithPath: Self.workerPath)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        // The test runner's threads block SIGTERM and SIGINT, and a child inherits that mask through exec: the
-        // worker must unblock them itself (as it does), or SIGTERM would never stop it. Spawning as is proves it.
-        try process.run()
+        worker = try WorkerProcess(arguments, backend: backend ? endpoints.backend : nil)
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        worker.end()
         server.stop()
         context.terminate()
-        try? FileManager.default.removeItem(atPath: outputPath)
     }
+
+    /// The worker's process.
+    var process: Process { worker.process }
 
     /// What the worker printed on stdout and stderr.
-    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+    var output: String { worker.output }
 
-    /// Polls `condition` until it holds or 10 s pass; records an issue if it never does.
-    @discardableResult
-    func waitUntil(_ what: String, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        Issue.record("timed out waiting until \(what)\n\(output)")
-        return false
-    }
+    /// Waits for the worker to exit; returns its termination status, or nil if it is still running after 10 s.
+    func exitStatus() -> Int32? { worker.exitStatus() }
 
     /// Waits until the broker knows the worker and returns what it knows.
     @discardableResult
     func registered() throws -> WorkerSummary? {
-        try waitUntil("the worker is registered") { try server.statsBlocking().workers == 1 }
+        try worker.waitUntil("the worker is registered") { try server.statsBlocking().workers == 1 }
         return try server.workersBlocking().first
-    }
-
-    /// Waits for the worker to exit; returns its termination status, or nil if it is still running after 10 s.
-    func exitStatus() -> Int32? {
-        waitUntil("the worker exits") { !process.isRunning }
-        return process.isRunning ? nil : process.terminationStatus
     }
 
     /// Sends one request of `frames` over a fresh REQ socket and returns the reply's frames.

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Runs jobs on up to `limit` threads of its own, so the socket thread never waits on a handler.
+///
+/// Threads start as jobs need them and stay for the pool's life. Jobs that carry a key run one at a time per
+/// key, in the order they were submitted (a session's requests and hooks never overlap); jobs without a key,
+/// and jobs of different keys, run concurrently. Each job's outcome is kept for ``takeFinished()`` and
+/// `notify` is called, on the job's thread, after each one.
+final class HandlerPool<Outcome: Sendable>: @unchecked Sendable {
+    private struct Job {
+        let key: [UInt8]?
+        let work: @Sendable () -> Outcome
+    }
+
+    // Everything below `condition` is guarded by it.
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var runningKeys: Set<[UInt8]> = []
+    private var finished: [Outcome] = []
+    private var threads = 0
+    private var idle = 0
+    private var closed = false
+
+    private let limit: Int
+    private let name: String
+    private let notify: @Sendable () -> Void
+
+    /// A pool of at most `limit` threads named `name`; `notify` is called after each job.
+    init(limit: Int, name: String, notify: @escaping @Sendable () -> Void) {
+        self.limit = max(limit, 1)
+        self.name = name
+        self.notify = notify
+    }
+
+    /// Queues `work`; with a `key`, it starts only after every earlier job of that key has finished.
+    func submit(key: [UInt8]?, _ work: @escaping @Sendable () -> Outcome) {
+        condition.lock()
+        queue.append(Job(key: key, work: work))
+        let spawn = !closed && queue.count > idle && threads < limit
+        if spawn { threads += 1 }
+        condition.broadcast()
+        condition.unlock()
+        if spawn { startThread() }
+    }
+
+    /// The outcomes of the jobs finished since the last call, in the order they finished.
+    func takeFinished() -> [Outcome] {
+        condition.lock()
+        defer { condition.unlock() }
+        let outcomes = finished
+        finished.removeAll(keepingCapacity: true)
+        return outcomes
+    }
+
+    /// Drops the queued jobs and lets every thread end once its current job (if any) returns.
+    func close() {
+        condition.lock()
+        closed = true
+        queue.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func startThread() {
+        let thread = Thread { [self] in serve() }
+        thread.name = name
+        thread.start()
+    }
+
+    private func serve() {
+        condition.lock()
+        while !closed {
+            guard let index = queue.firstIndex(where: { job in job.key.map { !runningKeys.contains($0) } ?? true })
+            else {
+                idle += 1
+                condition.wait()
+                idle -= 1
+                continue
+            }
+            let job = queue.remove(at: index)
+            if let key = job.key { runningKeys.insert(key) }
+            condition.unlock()
+            let outcome = job.work()
+            condition.lock()
+            if let key = job.key {
+                runningKeys.remove(key)
+                condition.broadcast()  // a later job of this key may wait for a thread that is idle
+            }
+            finished.append(outcome)
+            condition.unlock()
+            notify()
+            condition.lock()
+        }
+        threads -= 1
+        condition.unlock()
+    }
+}

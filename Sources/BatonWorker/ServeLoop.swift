@@ -1,0 +1,207 @@
+import BatonProtocol
+import CBatonSys
+import Logging
+import ZeroMQ
+
+/// What a handler thread hands back to the socket thread.
+enum HandlerOutcome: Sendable {
+    case replied(token: [UInt8], reply: WorkerReply, session: [UInt8]?)
+    case exported(key: [UInt8], Result<[UInt8], WorkerError>)
+    case imported(key: [UInt8], Result<Void, WorkerError>)
+    case ended(key: [UInt8])
+}
+
+/// One run of ``WorkerRuntime``: the socket thread's loop and what it holds. Only that thread touches it.
+final class ServeLoop {
+    private let socket: Socket
+    private let pool: HandlerPool<HandlerOutcome>
+    private let handler: @Sendable (WorkerRequest) -> WorkerReply
+    private let sessions: SessionHooks?
+    private let environment: WorkerEnvironment
+    private let options: WorkerOptions
+    private let logger: Logger
+    /// `[""]` in front of every message for the REQ-style protocol, nothing for DEALER framing.
+    private let framing: [[UInt8]]
+
+    /// The requests handed to the pool and not answered yet: token → session key.
+    private var held: [[UInt8]: [UInt8]?] = [:]
+    /// Session hooks handed to the pool that have not finished.
+    private var hooksRunning = 0
+    private var stopping: (exit: WorkerExit, deadline: UInt64)?
+    private var unexpected = RateLimiter(burst: 20, window: 10_000_000_000)
+
+    init(socket: Socket, pool: HandlerPool<HandlerOutcome>, handler: @escaping @Sendable (WorkerRequest) -> WorkerReply,
+         sessions: SessionHooks?, environment: WorkerEnvironment, options: WorkerOptions, logger: Logger) {
+        self.socket = socket
+        self.pool = pool
+        self.handler = handler
+        self.sessions = sessions
+        self.environment = environment
+        self.options = options
+        self.logger = logger
+        framing = options.heartbeats ? [] : [[]]
+    }
+
+    /// Sends `frames` with this protocol's framing.
+    func send(_ frames: [[UInt8]]) throws(ZMQError) {
+        try socket.send(frames: framing + frames)
+    }
+
+    /// Serves until a stop (signal or stop reply) has drained, or the broker is lost.
+    func run(wake: Int32) throws -> WorkerExit {
+        var poller = Poller()
+        let socketItem = poller.add(socket)
+        let wakeItem = poller.add(fileDescriptor: wake)
+        let interval = UInt64(options.heartbeatIntervalMilliseconds) * 1_000_000
+        let liveness = interval * UInt64(max(options.heartbeatLiveness, 1))
+        var lastHeard = baton_monotonic_ns()
+        var nextHeartbeat = lastHeard + interval
+        var frames: [[UInt8]] = []
+
+        while true {
+            let now = baton_monotonic_ns()
+            if let stop = stopping, (held.isEmpty && hooksRunning == 0) || now >= stop.deadline {
+                if !held.isEmpty {
+                    logger.warning("stopping with \(held.count) requests unanswered: drain timeout")
+                }
+                sayDisconnect()
+                return stop.exit
+            }
+            var timeout = 1_000
+            if options.heartbeats {
+                if now >= nextHeartbeat {
+                    try send([WireProtocol.heartbeatByte])
+                    nextHeartbeat = now + interval
+                }
+                if environment.isManaged && now &- lastHeard > liveness {
+                    logger.error("broker silent for \(liveness / 1_000_000) ms: exiting")
+                    return .brokerLost
+                }
+                timeout = Int((nextHeartbeat &- now) / 1_000_000) + 1
+            }
+            if let stop = stopping { timeout = min(timeout, Int((stop.deadline &- now) / 1_000_000) + 1) }
+            try poller.poll(timeoutMilliseconds: max(timeout, 0))
+            if poller.isReady(socketItem) {
+                while try socket.receive(into: &frames, dontWait: true) {
+                    lastHeard = baton_monotonic_ns()
+                    let payload = options.heartbeats ? frames[...] : frames.dropFirst()
+                    try handle(BrokerMessage(payload, sessionMessages: options.heartbeats))
+                }
+            }
+            if poller.isReady(wakeItem) {
+                _ = baton_eventfd_drain(wake)
+                let signal = baton_termination_signal()
+                if signal != 0 && stopping == nil {
+                    logger.info("stopping on signal \(signal)", metadata: ["held": "\(held.count)"])
+                    beginStopping(.terminated(signal: signal))
+                }
+                for outcome in pool.takeFinished() { try handle(outcome) }
+            }
+        }
+    }
+
+    private func beginStopping(_ exit: WorkerExit) {
+        guard stopping == nil else { return }
+        stopping = (exit, baton_monotonic_ns() + UInt64(options.drainTimeoutMilliseconds) * 1_000_000)
+    }
+
+    private func handle(_ message: BrokerMessage) throws {
+        switch message {
+        case .heartbeat:
+            break
+        case .request(let token, let frames):
+            guard stopping == nil else { return note("a request arrived while stopping: not taken") }
+            guard held[token] == nil else { return note("a request repeats a token this worker holds: ignored") }
+            let request = WorkerRequest(frames: frames)
+            held[token] = .some(request.session)
+            logger.debug("request taken", metadata: ["held": "\(held.count)",
+                                                     "session": "\(request.session.map(Self.text) ?? "-")"])
+            pool.submit(key: request.session) { [handler] in
+                .replied(token: token, reply: handler(request), session: request.session)
+            }
+        case .end(let key):
+            runEndHook(key)
+        case .export(let key):
+            guard let export = handoffHooks?.export else {
+                return try send(WorkerWire.exportAnswer(key: key, .failure(WorkerError("this worker cannot hand off sessions"))))
+            }
+            hooksRunning += 1
+            pool.submit(key: key) { .exported(key: key, Self.attempt { try export(key) }) }
+        case .import(let key, let state):
+            guard let importState = handoffHooks?.import, stopping == nil else {
+                let why = stopping == nil ? "this worker cannot hand off sessions" : "this worker is stopping"
+                return try send(WorkerWire.importAnswer(key: key, .failure(WorkerError(why))))
+            }
+            hooksRunning += 1
+            pool.submit(key: key) { .imported(key: key, Self.attempt { try importState(key, state) }) }
+        case .malformed(let what):
+            note("unexpected message from the broker (\(what)): ignored")
+        }
+    }
+
+    private func handle(_ outcome: HandlerOutcome) throws {
+        switch outcome {
+        case .replied(let token, let reply, let session):
+            held[token] = nil
+            try send(WorkerWire.reply(token: token, body: reply.frames))
+            switch reply {
+            case .reply: break
+            case .replyAndStop: beginStopping(.stopRequested)
+            case .replyAndEndSession:
+                guard let session else { break }
+                if options.heartbeats { try send(WorkerWire.end(key: session)) }
+                runEndHook(session)
+            }
+        case .exported(let key, let result):
+            hooksRunning -= 1
+            try send(WorkerWire.exportAnswer(key: key, result))
+        case .imported(let key, let result):
+            hooksRunning -= 1
+            try send(WorkerWire.importAnswer(key: key, result))
+        case .ended:
+            hooksRunning -= 1
+        }
+    }
+
+    /// The hooks, if they can export and import.
+    private var handoffHooks: SessionHooks? {
+        sessions.flatMap { $0.canHandOff ? $0 : nil }
+    }
+
+    private func runEndHook(_ key: [UInt8]) {
+        guard let end = sessions?.end else { return }
+        hooksRunning += 1
+        pool.submit(key: key) {
+            end(key)
+            return .ended(key: key)
+        }
+    }
+
+    private static func attempt<T>(_ body: () throws -> T) -> Result<T, WorkerError> {
+        do {
+            return .success(try body())
+        } catch let error as WorkerError {
+            return .failure(error)
+        } catch {
+            return .failure(WorkerError("\(error)"))
+        }
+    }
+
+    /// Logs something unexpected, at most 20 lines per 10 s.
+    private func note(_ text: String) {
+        let (allowed, suppressed) = unexpected.allow(now: baton_monotonic_ns())
+        if suppressed > 0 { logger.warning("\(suppressed) more unexpected messages were not logged") }
+        if allowed { logger.warning("\(text)") }
+    }
+
+    private static func text(_ key: [UInt8]) -> String {
+        String(validating: key, as: UTF8.self) ?? key.map { String($0, radix: 16) }.joined()
+    }
+
+    /// Tells the broker this worker is leaving (DISCONNECT), so it is removed at once rather than when its
+    /// process ends or its heartbeats stop; the socket lingers briefly so the message goes out before it closes.
+    private func sayDisconnect() {
+        socket.linger = 500
+        _ = try? socket.send(frames: framing + [WireProtocol.disconnectByte], dontWait: true)
+    }
+}

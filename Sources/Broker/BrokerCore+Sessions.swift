@@ -1,0 +1,324 @@
+import BatonProtocol
+import DequeModule
+
+/// Sessions: sticky routing, per-key order, idle expiry and loss (docs/protocol.md, "Sessions"). Requests
+/// carry their key in ``PendingRequest/session``; handoff is in `BrokerCore+Handoff.swift`.
+extension BrokerCore {
+    /// What the start of a request's body says about its session.
+    enum SessionParse: Equatable {
+        /// Not a session request.
+        case none
+        /// A session request with this key.
+        case key([UInt8])
+        /// `BATON-SESSION` with an empty or too long key, or no body after the key.
+        case invalid
+    }
+
+    /// Reads the session marker and key at the start of a request's body: `["BATON-SESSION"][key][body…]`.
+    static func sessionKey(of request: PendingRequest) -> SessionParse {
+        let body = request.body
+        guard let first = body.first, first.count == WireProtocol.sessionMarker.count,
+              first == WireProtocol.sessionMarker
+        else { return .none }
+        guard body.count >= 3 else { return .invalid }
+        let key = body[body.startIndex + 1]
+        guard !key.isEmpty, key.count <= WireProtocol.maxSessionKeyBytes else { return .invalid }
+        return .key(key)
+    }
+
+    /// Requests waiting in the broker: the queue and the requests held behind their session's.
+    var waitingCount: Int { queue.count + sessions.heldCount }
+
+    /// A session request was read (the broker runs and its size passed).
+    mutating func sessionRequest(_ request: PendingRequest, key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        var request = request
+        request.session = key
+        if configuration.recordHistory { out.append(.record(.requestSession(id: request.id, key: key))) }
+        guard let record = sessions[key] else {
+            guard sessions.count < configuration.maxSessions else {
+                stats.sessionsRefused += 1
+                return fail(request, .tooManySessions,
+                            "\(configuration.maxSessions) sessions are open (--max-sessions)", now: now, into: &out)
+            }
+            sessions.open(key, opener: request.id, now: now)
+            sessions.update(key) { $0.requests = 1 }
+            noteSessions()
+            queue.append(request)
+            noteQueueDepth()
+            return pump(now: now, into: &out)
+        }
+        if record.lost {
+            forgetLost(key, now: now, into: &out)
+            return failSessionLost(request, now: now, into: &out)
+        }
+        sessions.update(key) {
+            $0.requests += 1
+            $0.lastActivity = now
+        }
+        sessions.hold(request, in: key)
+        noteQueueDepth()
+        releaseHeld(key, now: now, into: &out)
+    }
+
+    /// Sends the session's next held request to its worker if it can go now, or notes that it waits for a
+    /// free slot there.
+    mutating func releaseHeld(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard let record = sessions[key], record.canDispatch, !record.held.isEmpty, let worker = record.worker
+        else { return }
+        guard workers[worker]?.hasFreeCapacity == true else { return sessions.waitForCapacity(key, at: worker) }
+        guard let request = sessions.takeHeld(key) else { return }
+        noteQueueDepth()
+        sessions.update(key) { $0.busy = request.id }
+        dispatch(request, to: worker, evenIfDraining: true, now: now, into: &out)
+    }
+
+    /// A worker has a free slot: its sessions' held requests go first (they can go nowhere else).
+    mutating func serveWaitingSessions(at worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard !sessions.isEmpty else { return }
+        while workers[worker]?.hasFreeCapacity == true, let key = sessions.nextWaiting(at: worker) {
+            releaseHeld(key, now: now, into: &out)
+        }
+    }
+
+    /// The opening request of a session was sent to `worker`: the session lives there now.
+    mutating func sessionPlaced(_ key: [UInt8], on worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard let record = sessions[key], record.worker == nil, !record.lost else { return }
+        sessions.place(key, on: worker)
+        stats.sessionsOpened += 1
+        if configuration.recordHistory { out.append(.record(.sessionOpened(key: key, worker: worker, at: now))) }
+    }
+
+    /// A session request was answered, by its worker or with an error (`code`): the key's next request may go.
+    mutating func sessionRequestFinished(_ request: PendingRequest, code: BatonErrorCode? = nil, now: UInt64,
+                                         into out: inout [BrokerAction]) {
+        guard let key = request.session, let record = sessions[key], record.busy == request.id else { return }
+        sessions.update(key) {
+            $0.busy = nil
+            $0.lastActivity = now
+        }
+        if record.lost {
+            // The session is gone. If this request learnt it (session-lost), the next one opens a new session;
+            // if it was served (its worker outlived the session's drain timeout), the next one learns it.
+            if code == .sessionLost || !record.held.isEmpty { answerLost(key, now: now, into: &out) }
+            return
+        }
+        guard let worker = record.worker else {
+            // Its opener never reached a worker (it expired, or was refused): the next held request opens it.
+            return reopen(key, now: now, into: &out)
+        }
+        if record.endRequested { return endSession(key, reason: .ended, now: now, into: &out) }
+        if let move = record.move, move.phase == .waiting { return beginExport(key, from: worker, now: now, into: &out) }
+        releaseHeld(key, now: now, into: &out)
+    }
+
+    /// A worker said END for a session it holds.
+    mutating func workerEndedSession(_ worker: [UInt8], key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard let record = sessions[key], record.worker == worker, !record.lost else {
+            stats.staleSessionMessages += 1
+            return
+        }
+        if record.busy != nil {
+            sessions.update(key) { $0.endRequested = true }
+        } else {
+            endSession(key, reason: .ended, now: now, into: &out)
+        }
+    }
+
+    /// Ends a session that holds no request in flight: tells its worker END (unless the worker ended it) and
+    /// records why. Requests held behind it open a new session.
+    mutating func endSession(_ key: [UInt8], reason: SessionEndReason, now: UInt64, into out: inout [BrokerAction]) {
+        guard let record = sessions[key], let worker = record.worker else { return }
+        if let move = record.move {
+            abandonMove(key, move, reason: "the session ended", keep: false, now: now, into: &out)
+        }
+        if reason != .ended { sendEnd(key, to: worker, into: &out) }
+        recordEnd(key, worker: worker, reason: reason, requests: record.requests - record.held.count, now: now,
+                  into: &out)
+        if record.held.isEmpty {
+            sessions.remove(key)
+        } else {
+            reopen(key, now: now, into: &out)
+        }
+        noteSessions()
+        maybeDrained(worker, into: &out)
+    }
+
+    /// Makes the oldest held request of a session that ended (or never opened) the opener of a new session:
+    /// it goes to the front of the queue, having waited; the others stay held behind it.
+    private mutating func reopen(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard var record = sessions.remove(key) else { return }
+        guard let opener = record.held.popFirst() else { return noteSessions() }
+        sessions.open(key, opener: opener.id, now: now)
+        sessions.update(key) { $0.requests = 1 + record.held.count }
+        for request in record.held { sessions.hold(request, in: key) }
+        queue.prepend(opener)
+        noteQueueDepth()
+        noteSessions()
+        pump(now: now, into: &out)
+    }
+
+    /// The worker holding these sessions was lost (or restarted): each is lost. A request of one in flight
+    /// is answered `session-lost` by the caller (see ``requestLost``), and the requests held behind it with
+    /// it; a session with nothing waiting answers its next request so.
+    mutating func loseSessions(on worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        sessions.forgetWaiting(at: worker)
+        abandonMoves(to: worker, now: now, into: &out)
+        for key in sessions.keys(on: worker) {
+            guard let record = sessions[key] else { continue }
+            if let move = record.move {
+                abandonMove(key, move, reason: "the worker was lost", keep: false, now: now, into: &out)
+            }
+            sessions.place(key, on: nil)
+            sessions.update(key) {
+                $0.lost = true
+                $0.lostFrom = worker
+                $0.drainDeadline = nil
+            }
+            if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
+        }
+    }
+
+    /// Answers `session-lost` to every request of a lost session still held, and forgets the session.
+    private mutating func answerLost(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard let record = sessions[key] else { return }
+        forgetLost(key, now: now, into: &out)
+        for request in record.held { failSessionLost(request, now: now, into: &out) }
+        noteQueueDepth()
+    }
+
+    /// Forgets a lost session, recording its end if that is not done yet.
+    private mutating func forgetLost(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard let record = sessions.remove(key) else { return }
+        noteSessions()
+        if !record.endRecorded, let worker = record.lostFrom {
+            recordEnd(key, worker: worker, reason: .lost, requests: record.requests - record.held.count, now: now,
+                      into: &out)
+        }
+    }
+
+    private mutating func failSessionLost(_ request: PendingRequest, now: UInt64, into out: inout [BrokerAction]) {
+        stats.sessionLostReplies += 1
+        fail(request, .sessionLost, "the worker holding the session was lost; the next request opens a new session",
+             now: now, into: &out)
+    }
+
+    /// Records a session's end.
+    func recordEnd(_ key: [UInt8], worker: [UInt8], reason: SessionEndReason, requests: Int, now: UInt64,
+                   into out: inout [BrokerAction]) {
+        guard configuration.recordHistory else { return }
+        out.append(.record(.sessionEnded(key: key, worker: worker, reason: reason, requests: max(requests, 0), at: now)))
+    }
+
+    /// Tells a worker to forget a session: `[0x04][key]` (DEALER workers only: a REQ socket cannot take it).
+    func sendEnd(_ key: [UInt8], to worker: [UInt8], into out: inout [BrokerAction]) {
+        guard workers[worker]?.framing == .dealer else { return }
+        out.append(.send(worker: worker, frames: [WireProtocol.endByte, key]))
+    }
+
+    /// Ends every session (the broker is shutting down): held requests are answered `shutting-down`.
+    mutating func endAllSessions(now: UInt64, into out: inout [BrokerAction]) {
+        for key in Array(sessions.records.keys) {
+            guard let record = sessions.remove(key) else { continue }
+            for request in record.held {
+                fail(request, .shuttingDown, "the broker is shutting down", now: now, into: &out)
+            }
+            if !record.endRecorded, let worker = record.worker ?? record.lostFrom {
+                recordEnd(key, worker: worker, reason: .shutdown, requests: record.requests, now: now, into: &out)
+            }
+        }
+        noteSessions()
+        noteQueueDepth()
+    }
+
+    /// The worker a new session opens on: among the workers with a free slot, the one holding the fewest
+    /// sessions (a session brings its future requests with it, and cannot move off a busy worker), then the
+    /// fewest requests in flight, then the least recently used. During a rolling update only workers of the
+    /// generation being rolled out (``sessionGeneration``) are candidates, so that sessions do not open on
+    /// workers about to be replaced; nil when none has a slot (the dispatch rule then decides). O(workers), for
+    /// a session's first request only.
+    func sessionHome() -> WorkerIndex? {
+        var best: (index: WorkerIndex, load: (Int, Int, UInt64))?
+        var index = workers.values.startIndex
+        while index != workers.values.endIndex {
+            defer { workers.values.formIndex(after: &index) }
+            let worker = workers.values[index]
+            guard worker.freeSlots > 0 else { continue }
+            if let generation = sessionGeneration, generations[worker.id] != generation { continue }
+            let load = (sessions.count(on: worker.id), worker.inFlight.count, worker.lastUsed)
+            if let current = best, current.load <= load { continue }
+            best = (index, load)
+        }
+        return best?.index
+    }
+
+    /// Makes new sessions open on workers of `generation` while a rolling update to it (or a rollback from
+    /// it) runs; nil when it is over. Without this, a session opened during a reload on an old worker that is
+    /// not replaced yet would have to move (or drain) again moments later.
+    public mutating func preferSessions(onGeneration generation: Int?) {
+        sessionGeneration = generation
+    }
+
+    // MARK: Time
+
+    /// When the session table next needs ``sessionTick(now:into:)``.
+    var sessionDeadline: UInt64? { sessions.isEmpty ? nil : nextSessionScanAt }
+
+    /// Expires idle sessions, held requests past the queue timeout, drain timeouts and handoff timeouts.
+    mutating func sessionTick(now: UInt64, into out: inout [BrokerAction]) {
+        guard !sessions.isEmpty, now >= nextSessionScanAt else { return }
+        nextSessionScanAt = now + (moves.isEmpty ? Self.sessionScanInterval : Self.sessionScanInterval / 4)
+        for key in Array(sessions.records.keys) {
+            guard let record = sessions[key] else { continue }
+            if let move = record.move, let deadline = move.deadline, now >= deadline {
+                abandonMove(key, move, reason: "no answer to \(move.phase == .exporting ? "EXPORT" : "IMPORT") within "
+                            + "\(configuration.handoffTimeout / 1_000_000) ms", now: now, into: &out)
+            }
+            if let timeout = configuration.queueTimeout { expireHeld(key, timeout: timeout, now: now, into: &out) }
+            guard let record = sessions[key] else { continue }
+            if let deadline = record.drainDeadline, now >= deadline, let worker = record.worker {
+                drainTimedOut(key, worker: worker, now: now, into: &out)
+            } else if let idle = configuration.sessionIdleTimeout, record.busy == nil, record.held.isEmpty,
+                      record.move == nil, now &- record.lastActivity >= idle
+            {
+                if record.lost { forgetLost(key, now: now, into: &out) } else {
+                    endSession(key, reason: .idle, now: now, into: &out)
+                }
+            }
+        }
+    }
+
+    /// How often the session table is scanned for expiries (a quarter of it while sessions are moving).
+    static let sessionScanInterval: UInt64 = 1_000_000_000
+
+    private mutating func expireHeld(_ key: [UInt8], timeout: UInt64, now: UInt64, into out: inout [BrokerAction]) {
+        while let oldest = sessions[key]?.held.first, now >= oldest.receivedAt &+ timeout,
+              let request = sessions.takeHeld(key)
+        {
+            fail(request, .expired, "queued longer than \(timeout / 1_000_000) ms", now: now, into: &out)
+        }
+        noteQueueDepth()
+    }
+
+    /// A session on a worker being replaced without handoff outlived `--session-drain-timeout`: it ends, and its
+    /// next request is answered `session-lost`.
+    private mutating func drainTimedOut(_ key: [UInt8], worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        guard let record = sessions[key] else { return }
+        stats.sessionsDrainTimedOut += 1
+        sendEnd(key, to: worker, into: &out)
+        recordEnd(key, worker: worker, reason: .drainTimeout, requests: record.requests, now: now, into: &out)
+        sessions.place(key, on: nil)
+        sessions.update(key) {
+            $0.lost = true
+            $0.lostFrom = worker
+            $0.endRecorded = true
+            $0.drainDeadline = nil
+        }
+        if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
+        maybeDrained(worker, into: &out)
+    }
+
+    /// Keeps the session gauges current.
+    mutating func noteSessions() {
+        stats.sessionsOpen = sessions.count
+    }
+}
