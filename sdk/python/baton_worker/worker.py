@@ -118,7 +118,9 @@ class Worker:
 
     def _signal(self, number: int) -> None:
         loop = self._loop
-        if loop is not None:
+        if loop is None:
+            self._stop_early = True
+        else:
             loop.signal_received(number)
             loop.request_stop()
 
