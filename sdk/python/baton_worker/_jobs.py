@@ -24,6 +24,12 @@ def is_async(function: Any) -> bool:
 def reply_frames(value: Any) -> List[bytes]:
     """A handler's return value as reply frames: a list or tuple of frames (bytes-like or str), one bytes-like
     or str frame, or None for one empty frame."""
+    if type(value) is list and value:  # the common case, checked without building a new list
+        for frame in value:
+            if type(frame) is not bytes:
+                break
+        else:
+            return value
     if value is None:
         return [b""]
     if isinstance(value, (bytes, bytearray, memoryview)):

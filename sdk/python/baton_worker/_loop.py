@@ -130,6 +130,63 @@ class SocketLoop:
                 self._wake_write = -1
 
     def _serve(self) -> int:
+        if self._inline is not None:
+            status = self._serve_blocking()
+            if status is not None:
+                return status
+        return self._serve_polling()
+
+    def _serve_blocking(self) -> Optional[int]:
+        """Inline mode's loop, as lean as the classic lbbroker worker's: a blocking receive (woken every
+        tick for heartbeats, liveness and stop requests), the handler, the reply. No other thread produces
+        results in this mode, so there is nothing else to wait for. Returns an exit status, or None once a
+        stop begins: the polling loop then drains and says goodbye."""
+        interval = self.settings.heartbeat_interval
+        window = self.settings.liveness_window
+        tick = max(1, min(100, int(interval * 250)))  # ms: a quarter interval, at most 0.1 s
+        inline = self._inline
+        assert inline is not None
+        socket = self._socket
+        assert socket is not None
+        socket.setsockopt(zmq.RCVTIMEO, tick)
+        recv = socket.recv_multipart
+        direct = self._direct
+        sessions = self.app.sessions
+        marker = protocol.SESSION_MARKER
+        while True:
+            try:
+                frames: Optional[List[bytes]] = recv()
+            except zmq.Again:
+                frames = None
+            now = time.monotonic()
+            if frames is not None:
+                self._last_heard = now
+                if (direct is not None and len(frames) >= 3 and not frames[1] and len(frames[0]) > 1
+                        and (sessions is None or frames[2] != marker)):
+                    self._serve_directly(direct, frames[0], frames[2:])
+                else:
+                    self._on_message(frames)
+                    if inline.has_pending:
+                        inline.run_pending()
+                now = time.monotonic()
+            if self._stop_signal or self._stop_requested or self._stopping is not None:
+                socket.setsockopt(zmq.RCVTIMEO, -1)
+                return None
+            if now >= self._next_heartbeat:
+                self._send([protocol.HEARTBEAT])
+                self._next_heartbeat = now + interval
+            if frames is None and now - self._last_heard > window:
+                # Nothing came for a whole tick, so what the broker sent during a handler has been read.
+                if self.settings.managed:
+                    log.error("broker silent for %.1f s: exiting", window)
+                    self.exit_reason = ExitReason.BROKER_LOST
+                    return 1
+                log.warning("broker silent for %.1f s: connecting again", window)
+                socket = self._reconnect()
+                socket.setsockopt(zmq.RCVTIMEO, tick)
+                recv = socket.recv_multipart
+
+    def _serve_polling(self) -> int:
         socket = self._socket
         assert socket is not None
         wake = self._wake_read

@@ -133,7 +133,8 @@ class Worker:
             inline = self.capacity == 1 and not app.any_async
         loop = SocketLoop(self.settings, app, self.capacity, self.handoff, inline, asyncio_loop)
         self._loop = loop
-        if self._stop_early:
+        if self._stop_early:  # stop() or a signal came before the loop existed
+            self._stop_early = False
             loop.request_stop()
         restore = _install_signals(loop) if signals else None
         try:
