@@ -133,9 +133,6 @@ class Serve:
         return subprocess.Popen([self.baton, *arguments_list], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, cwd=self.directory)
 
-    def slot_pids(self) -> List[int]:
-        return [slot["pid"] for slot in (self.status() or {"slots": []})["slots"] if slot.get("pid")]
-
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM, and the exit status once it has exited."""
         self.process.send_signal(signal.SIGTERM)
