@@ -2,6 +2,7 @@
 """Measures the Python worker SDK's echo worker against the classic pyzmq lbbroker worker under Baton.
 
     bench/python_sdk_bench.py [--baton PATH] [--rounds 5] [--duration 5] [--workers 4] [--kinds ...]
+                              [--scenarios b,c] [--work-ms N]
 
 For each round and scenario it runs `baton serve` (release build, history on, ipc endpoints) once per
 worker kind, rotating which goes first, with 4 managed workers:
@@ -14,7 +15,9 @@ worker kind, rotating which goes first, with 4 managed workers:
 the CPU time (user + system) of the supervisor and of the workers is read from /proc before and after.
 Prints one line per run and a table of medians with ratios to the classic worker.
 
-Scenarios: b = 16 clients x 1 in flight, c = 4 clients x 32 in flight.
+Scenarios: b = 16 clients x 1 in flight, c = 4 clients x 32 in flight. --work-ms N makes every worker
+sleep N ms per request (`--delay-ms` of the classic worker, `--work-ms` of the SDK's), work that waits
+rather than computes, where capacity pays.
 """
 import argparse
 import json
@@ -54,12 +57,20 @@ def status(baton, state):
         return None
 
 
+def command(kind, work_ms):
+    if not work_ms:
+        return KINDS[kind]
+    if kind == "classic":
+        return KINDS[kind][:2] + [KINDS[kind][2] + f" --delay-ms {work_ms}"]
+    return KINDS[kind] + ["--work-ms", str(work_ms)]
+
+
 def run_one(kind, scenario, args, tmp):
     clients, window = SCENARIOS[scenario]
     state = f"{tmp}/state-{kind}-{scenario}"
     frontend = f"ipc://{tmp}/fe-{kind}-{scenario}"
     serve = subprocess.Popen([args.baton, "serve", "--frontend", frontend, "--state-dir", state, "--log-level",
-                              "error", "--workers", str(args.workers), "--"] + KINDS[kind],
+                              "error", "--workers", str(args.workers), "--"] + command(kind, args.work_ms),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 30
@@ -96,6 +107,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kinds", default="classic,sdk-1,sdk-8")
     parser.add_argument("--scenarios", default="b,c")
+    parser.add_argument("--work-ms", type=int, default=0)
     args = parser.parse_args()
     kinds = args.kinds.split(",")
     results = {(kind, scenario): [] for kind in kinds for scenario in args.scenarios.split(",")}
