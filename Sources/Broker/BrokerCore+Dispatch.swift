@@ -39,6 +39,15 @@ extension BrokerCore {
         noteIdleWorkers()
     }
 
+    /// Sends a session's request to the worker at `index`, which holds the session and has a free slot
+    /// (draining or not).
+    mutating func dispatch(_ request: PendingRequest, at index: WorkerIndex, now: UInt64,
+                           into out: inout [BrokerAction]) {
+        if workers.values[index].capacity == 1 { removeIdle(workers.keys[index]) }
+        assign(request, at: index, now: now, into: &out)
+        noteIdleWorkers()
+    }
+
     /// Sends one request to one worker, outside the queue's order (the worker must be known, not draining and
     /// have free capacity; otherwise nothing is sent and the answer is `false`).
     ///
@@ -117,7 +126,7 @@ extension BrokerCore {
             out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
                                                   at: now)))
         }
-        if let key = request.session { sessionPlaced(key, on: workerID, now: now, into: &out) }
+        if request.opensSession, let key = request.session { sessionPlaced(key, on: workerID, now: now, into: &out) }
     }
 
     /// Takes a request back from the worker that holds it (answered, failed or lost), freeing its capacity:

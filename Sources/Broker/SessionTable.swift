@@ -21,6 +21,21 @@ struct SessionTable {
 
     subscript(key: [UInt8]) -> SessionRecord? { records[key] }
 
+    /// A position in the table; valid until a session is opened or removed.
+    typealias Index = Dictionary<[UInt8], SessionRecord>.Index
+
+    /// The position of a session, for in-place access with ``modify(at:_:)``.
+    func index(_ key: [UInt8]) -> Index? { records.index(forKey: key) }
+
+    /// Reads and changes a session in place (no copy). Its worker and held requests must not change here
+    /// (``place(_:on:)``, ``hold(_:in:)`` and ``takeHeld(_:)`` keep the indexes right).
+    mutating func modify<T>(at index: Index, _ change: (inout SessionRecord) -> T) -> T {
+        change(&records.values[index])
+    }
+
+    /// Whether some session waits for a free slot at some worker.
+    var hasWaiting: Bool { !waiting.isEmpty }
+
     /// Keys of the sessions `worker` holds.
     func keys(on worker: [UInt8]) -> Set<[UInt8]> { byWorker[worker] ?? [] }
 
@@ -35,11 +50,8 @@ struct SessionTable {
     /// Changes a session in place. The worker, held requests and the wait list are changed only through the
     /// methods below, which keep the indexes right.
     mutating func update(_ key: [UInt8], _ change: (inout SessionRecord) -> Void) {
-        guard var record = records[key] else { return }
-        let (worker, held) = (record.worker, record.held.count)
-        change(&record)
-        precondition(record.worker == worker && record.held.count == held, "use place(_:on:) and hold(_:in:)")
-        records[key] = record
+        guard let index = records.index(forKey: key) else { return }
+        change(&records.values[index])
     }
 
     /// The session's state is now at `worker` (nil: nowhere, the session was lost).
