@@ -130,7 +130,7 @@ class SocketLoop:
                 self._wake_write = -1
 
     def _serve(self) -> int:
-        if self._inline is not None:
+        if self._inline is not None and self._async is None:
             status = self._serve_blocking()
             if status is not None:
                 return status

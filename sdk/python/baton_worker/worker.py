@@ -46,6 +46,8 @@ class Worker:
             problem = session_factory_problem(sessions)
             if problem:
                 raise TypeError(problem)
+        if inline and capacity > 1:
+            raise ValueError("inline serves one request at a time: it needs capacity 1")
         if handoff and (sessions is None or not supports_handoff(sessions)):
             raise TypeError("handoff needs a sessions class with export_state and import_state")
         self.handler = handler

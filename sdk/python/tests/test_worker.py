@@ -258,5 +258,7 @@ def test_curve_settings_make_the_worker_connect_with_curve(short_dir):
 def test_a_worker_needs_a_handler_or_sessions_and_a_sane_capacity():
     with pytest.raises(ValueError):
         Worker(echo, capacity=0)
+    with pytest.raises(ValueError):
+        Worker(echo, capacity=2, inline=True)
     with pytest.raises(TypeError):
         Worker(backend="ipc:///nowhere").run()
