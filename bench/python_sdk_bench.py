@@ -3,6 +3,7 @@
 
     bench/python_sdk_bench.py [--baton PATH] [--rounds 5] [--duration 5] [--workers 4] [--kinds ...]
                               [--scenarios b,c] [--work-ms N]
+    bench/python_sdk_bench.py --handoff KEYS [--baton PATH]
 
 For each round and scenario it runs `baton serve` (release build, history on, ipc endpoints) once per
 worker kind, rotating which goes first, with 4 managed workers:
@@ -18,6 +19,10 @@ Prints one line per run and a table of medians with ratios to the classic worker
 Scenarios: b = 16 clients x 1 in flight, c = 4 clients x 32 in flight. --work-ms N makes every worker
 sleep N ms per request (`--delay-ms` of the classic worker, `--work-ms` of the SDK's), work that waits
 rather than computes, where capacity pays.
+
+--handoff KEYS measures the handoff pause with the SDK's room worker instead: bench/session_bench.py's
+handoff measurement (KEYS sessions, one request in flight each, counts checked, through `baton reload` of 4
+workers), with sdk/python/examples/room_worker.py --capacity 64 in place of the example worker.
 """
 import argparse
 import json
@@ -99,6 +104,22 @@ def run_one(kind, scenario, args, tmp):
         serve.wait(30)
 
 
+def handoff(args):
+    """session_bench.handoff_pause with the Python room worker."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import session_bench
+
+    class RoomServe(session_bench.Serve):
+        def __init__(self, baton, worker_args, workers=4, extra=()):
+            room = ["python3", f"{ROOT}/sdk/python/examples/room_worker.py", "--capacity", "64"]
+            super().__init__(baton, room, workers, extra)
+
+    session_bench.Serve = RoomServe
+    args.keys = args.handoff
+    print(json.dumps(session_bench.handoff_pause(args, None), indent=2))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--baton", default=os.path.join(ROOT, ".build/release/baton"))
@@ -108,7 +129,10 @@ def main():
     parser.add_argument("--kinds", default="classic,sdk-1,sdk-8")
     parser.add_argument("--scenarios", default="b,c")
     parser.add_argument("--work-ms", type=int, default=0)
+    parser.add_argument("--handoff", type=int, metavar="KEYS")
     args = parser.parse_args()
+    if args.handoff:
+        return handoff(args)
     kinds = args.kinds.split(",")
     results = {(kind, scenario): [] for kind in kinds for scenario in args.scenarios.split(",")}
     with tempfile.TemporaryDirectory(prefix="pyb-", dir="/tmp") as tmp:
