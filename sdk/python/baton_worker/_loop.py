@@ -7,25 +7,22 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import threading
 import time
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional
 
 import zmq
 
 from . import protocol
+from ._connection import NOBLOCK, Connection
 from ._jobs import CLOSE, EXPORT, IMPORT, REQUEST, Application, Job
 from ._runners import AsyncRunner, InlineRunner, ThreadRunner
+from ._wake import Wake
 from .settings import Settings
 
 log = logging.getLogger("baton_worker")
 
 # Messages read per wake-up before timers are looked at again.
 _RECEIVE_BATCH = 256
-# Plain ints: pyzmq's flag enums cost microseconds per frame on the request path.
-_NOBLOCK = int(zmq.NOBLOCK)
-_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)
 _EVENTS = int(zmq.EVENTS)
 _POLLIN = int(zmq.POLLIN)
 
@@ -52,12 +49,10 @@ class SocketLoop:
         self.app = app
         self.capacity = capacity
         self.handoff = handoff
-        self._lock = threading.Lock()
-        self._results: Deque[Tuple[Job, bool, Any]] = collections.deque()
-        self._wake_read, self._wake_write = os.pipe()
-        self._wake_lock = threading.Lock()  # a late wake must not write to a closed (or reused) descriptor
-        os.set_blocking(self._wake_read, False)
-        os.set_blocking(self._wake_write, False)
+        capabilities = [protocol.HANDOFF] if handoff else []
+        self._conn = Connection(settings, protocol.ready(capacity, capabilities))
+        self._lock = self._conn.lock
+        self._wake = Wake()
         self._sync: Any = None
         self._async: Optional[AsyncRunner] = None
         self._inline: Optional[InlineRunner] = None
@@ -66,32 +61,27 @@ class SocketLoop:
                 self._inline = InlineRunner(self._finished, self._lock)
                 self._sync = self._inline
             else:
-                self._sync = ThreadRunner(capacity, self._queue_result)
+                self._sync = ThreadRunner(capacity, self._wake.finished)
         if app.any_async:
-            self._async = AsyncRunner(self._queue_result, loop)
-        self._context = zmq.Context()
-        self._socket: Optional[zmq.Socket[bytes]] = None
+            self._async = AsyncRunner(self._wake.finished, loop)
         self._epoch = 0
         self._running = 0  # jobs submitted and not finished
         self._held = 0  # requests received and not answered
         self._sessions: Dict[bytes, Any] = {}
         self._key_jobs: Dict[bytes, Deque[Any]] = {}  # a key is here while a job of it runs
-        self._next_heartbeat = 0.0
         self._last_heard = 0.0
         self._stop_signal = 0
         self._stop_requested = False
         self._stopping: Optional[float] = None  # the drain deadline
         self.exit_reason: Optional[str] = None
         self.exit_code = 0
-        self._closing = threading.Event()
-        self._sleeping = False  # the socket thread is in (or about to enter) its poll
         # Inline mode, stateless plain handler: requests are served straight from the receive loop.
         self._direct = app.call_plain if self._inline is not None else None
 
     @property
     def wake_fd(self) -> int:
         """The descriptor a signal handler may write to (``signal.set_wakeup_fd``)."""
-        return self._wake_write
+        return self._wake.write_fd
 
     def signal_received(self, number: int) -> None:
         """Called from a signal handler: drain and stop."""
@@ -100,7 +90,7 @@ class SocketLoop:
     def request_stop(self) -> None:
         """Thread-safe: drain and stop."""
         self._stop_requested = True
-        self._wake()
+        self._wake.wake()
 
     # The loop.
 
@@ -108,26 +98,19 @@ class SocketLoop:
         """Serves until stopped; returns the exit status (0, or 1 when the broker was lost or a handler
         failed)."""
         self._lock.acquire()
-        helper = None
-        if self._inline is not None:
-            helper = threading.Thread(target=self._heartbeat_helper, name="baton-heartbeat", daemon=True)
         try:
             self._connect()
-            if helper is not None:
-                helper.start()
+            if self._inline is not None:
+                self._conn.start_heartbeat_helper()
             return self._serve()
         finally:
-            self._closing.set()
-            self._close_socket()
+            self._conn.close()
             self._lock.release()
             for runner in (self._sync, self._async):
                 if runner is not None:
                     runner.close()
-            self._context.term()
-            with self._wake_lock:
-                os.close(self._wake_read)
-                os.close(self._wake_write)
-                self._wake_write = -1
+            self._conn.terminate()
+            self._wake.close()
 
     def _serve(self) -> int:
         if self._inline is not None and self._async is None:
@@ -146,7 +129,7 @@ class SocketLoop:
         tick = max(1, min(100, int(interval * 250)))  # ms: a quarter interval, at most 0.1 s
         inline = self._inline
         assert inline is not None
-        socket = self._socket
+        socket = self._conn.socket
         assert socket is not None
         socket.setsockopt(zmq.RCVTIMEO, tick)
         recv = socket.recv_multipart
@@ -172,46 +155,42 @@ class SocketLoop:
             if self._stop_signal or self._stop_requested or self._stopping is not None:
                 socket.setsockopt(zmq.RCVTIMEO, -1)
                 return None
-            if now >= self._next_heartbeat:
-                self._send([protocol.HEARTBEAT])
-                self._next_heartbeat = now + interval
+            if now >= self._conn.next_heartbeat:
+                self._conn.heartbeat(now)
             if frames is None and now - self._last_heard > window:
                 # Nothing came for a whole tick, so what the broker sent during a handler has been read.
-                if self.settings.managed:
-                    log.error("broker silent for %.1f s: exiting", window)
-                    self.exit_reason = ExitReason.BROKER_LOST
+                if self._broker_silent():
                     return 1
-                log.warning("broker silent for %.1f s: connecting again", window)
-                socket = self._reconnect()
+                socket = self._conn.socket
+                assert socket is not None
                 socket.setsockopt(zmq.RCVTIMEO, tick)
                 recv = socket.recv_multipart
 
     def _serve_polling(self) -> int:
-        socket = self._socket
+        socket = self._conn.socket
         assert socket is not None
-        wake = self._wake_read
+        wake = self._wake.read_fd
         items = [(socket, _POLLIN), (wake, _POLLIN)]
         poll = zmq.zmq_poll
-        results = self._results
-        interval = self.settings.heartbeat_interval
+        results = self._wake.results
         window = self.settings.liveness_window
         inline = self._inline
         while True:
             # Wake for the next heartbeat, the liveness deadline or the drain deadline. After a long inline
             # handler these are past, so the poll only collects what arrived meanwhile before they are checked.
-            until = min(self._next_heartbeat, self._last_heard + window)
+            until = min(self._conn.next_heartbeat, self._last_heard + window)
             if self._stopping is not None:
                 until = min(until, self._stopping)
-            self._sleeping = True  # from here a finished job writes to the wake pipe
+            self._wake.sleeping = True  # from here a finished job writes to the wake pipe
             timeout = 0 if results else max(0, int((until - time.monotonic()) * 1000) + 1)
             events = poll(items, timeout)  # type: ignore[arg-type]  # a descriptor is a valid item
-            self._sleeping = False
+            self._wake.sleeping = False
             readable = False
             for item, _ in events:
                 if item is socket:
                     readable = True
                 else:
-                    self._drain_wake()
+                    self._wake.drain()
             if results:
                 self._take_results()
             # After a handler ran here, what the broker sent meanwhile is still unread: the liveness check
@@ -227,29 +206,47 @@ class SocketLoop:
             if self._stopping is not None and (self._running == 0 or now >= self._stopping):
                 if self._running:
                     log.warning("drain timeout: leaving with %d request(s) unanswered", self._held)
-                self._say_goodbye()
+                self._conn.goodbye()
                 return self.exit_code
-            if now >= self._next_heartbeat:
-                self._send([protocol.HEARTBEAT])
-                self._next_heartbeat = now + interval
+            if now >= self._conn.next_heartbeat:
+                self._conn.heartbeat(now)
             if now - self._last_heard > window and not served_here:
-                if self.settings.managed:
-                    log.error("broker silent for %.1f s: exiting", window)
-                    self.exit_reason = ExitReason.BROKER_LOST
+                if self._broker_silent():
                     return 1
-                log.warning("broker silent for %.1f s: connecting again", window)
-                socket = self._reconnect()
+                socket = self._conn.socket
+                assert socket is not None
                 items = [(socket, _POLLIN), (wake, _POLLIN)]
                 continue
             if inline is not None and inline.has_pending:
                 inline.run_pending()
+
+    def _broker_silent(self) -> bool:
+        """Nothing came from the broker for the liveness window. A managed worker's supervisor is gone: True
+        (exit 1). An external worker connects again: False."""
+        window = self.settings.liveness_window
+        if self.settings.managed:
+            log.error("broker silent for %.1f s: exiting", window)
+            self.exit_reason = ExitReason.BROKER_LOST
+            return True
+        log.warning("broker silent for %.1f s: connecting again", window)
+        self._epoch += 1  # answers of jobs started on the old connection are dropped
+        self._sessions.clear()
+        self._connect()
+        return False
+
+    def _connect(self) -> "zmq.Socket[bytes]":
+        socket = self._conn.connect()
+        self._last_heard = time.monotonic()
+        log.info("worker ready: backend=%s capacity=%d%s", self.settings.backend, self.capacity,
+                 " handoff" if self.handoff else "")
+        return socket
 
     def _receive(self, socket: "zmq.Socket[bytes]") -> bool:
         """Reads what is waiting; True when it ran a handler on this thread (inline mode)."""
         recv, events = socket.recv_multipart, socket.getsockopt
         for _ in range(_RECEIVE_BATCH):
             try:
-                frames = recv(_NOBLOCK)
+                frames = recv(NOBLOCK)
             except zmq.Again:
                 return False
             self._last_heard = time.monotonic()
@@ -304,7 +301,7 @@ class SocketLoop:
         lock.acquire()
         self._running -= 1
         self._held -= 1
-        self._send_reply(token, frames)
+        self._conn.send_reply(token, frames)
 
     def _on_control(self, message: protocol.Control) -> None:
         key, epoch = message.key, self._epoch
@@ -313,11 +310,11 @@ class SocketLoop:
                 self._for_key(key, lambda: self._close_job(key))
         elif message.kind == protocol.EXPORT:
             if not self.handoff:
-                self._send(protocol.export_error(key, "this worker does not export sessions"))
+                self._conn.send(protocol.export_error(key, "this worker does not export sessions"))
             else:
                 self._for_key(key, lambda: self._export_job(key))
         elif not self.handoff:
-            self._send(protocol.import_error(key, "this worker does not import sessions"))
+            self._conn.send(protocol.import_error(key, "this worker does not import sessions"))
         else:
             state = message.state
             self._for_key(key, lambda: self.app.import_(key, state, epoch))
@@ -329,7 +326,7 @@ class SocketLoop:
     def _export_job(self, key: bytes) -> Optional[Job]:
         session = self._sessions.get(key)
         if session is None:
-            self._send(protocol.export_error(key, "no such session"))
+            self._conn.send(protocol.export_error(key, "no such session"))
             return None
         return self.app.export(key, session, self._epoch)
 
@@ -359,31 +356,8 @@ class SocketLoop:
         assert runner is not None
         runner.submit(job)
 
-    def _queue_result(self, job: Job, ok: bool, value: Any) -> None:
-        """From a runner thread: a job finished. The pipe is written only while the socket thread sleeps
-        (it looks at the results after it set ``_sleeping`` and before it polls, so none is missed)."""
-        self._results.append((job, ok, value))
-        if self._sleeping:
-            self._wake()
-
-    def _wake(self) -> None:
-        with self._wake_lock:
-            if self._wake_write < 0:
-                return
-            try:
-                os.write(self._wake_write, b"\0")
-            except BlockingIOError:
-                pass  # the pipe is full, so the loop is awake anyway
-
-    def _drain_wake(self) -> None:
-        try:
-            while os.read(self._wake_read, 4096):
-                pass
-        except BlockingIOError:
-            pass
-
     def _take_results(self) -> None:
-        results = self._results
+        results = self._wake.results
         while results:
             self._finished(*results.popleft())
 
@@ -398,30 +372,30 @@ class SocketLoop:
             elif not current:
                 pass
             elif job.key is None:
-                self._send_reply(job.token, value)
+                self._conn.send_reply(job.token, value)
             else:
                 session, frames = value
                 if getattr(session, "ended", False):
-                    self._send(protocol.end(job.key))  # before the reply: Baton forgets the key after it
+                    self._conn.send(protocol.end(job.key))  # before the reply: Baton forgets the key after it
                     self._sessions.pop(job.key, None)
                     self._key_jobs[job.key].appendleft(lambda: self.app.close(job.key, session, self._epoch))
                 else:
                     self._sessions[job.key] = session
-                self._send_reply(job.token, frames)
+                self._conn.send_reply(job.token, frames)
         elif not current or job.key is None:
             pass
         elif job.kind == EXPORT:
-            self._send(protocol.export_ok(job.key, value) if ok else
+            self._conn.send(protocol.export_ok(job.key, value) if ok else
                        protocol.export_error(job.key, _describe(value)))
             if not ok:
                 log.warning("export of session %r failed: %s", job.key, _describe(value))
         elif job.kind == IMPORT:
             if ok:
                 self._sessions[job.key] = value
-                self._send(protocol.import_ok(job.key))
+                self._conn.send(protocol.import_ok(job.key))
             else:
                 log.warning("import of session %r failed: %s", job.key, _describe(value))
-                self._send(protocol.import_error(job.key, _describe(value)))
+                self._conn.send(protocol.import_error(job.key, _describe(value)))
         elif job.kind == CLOSE and not ok:
             log.warning("close of session %r failed: %s", job.key, _describe(value))
         if job.key is not None and job.key in self._key_jobs:
@@ -439,98 +413,6 @@ class SocketLoop:
         self.exit_code = code
         if self._stopping is None:
             self._stopping = time.monotonic() + self.settings.drain_timeout
-
-    # The socket.
-
-    def _connect(self) -> "zmq.Socket[bytes]":
-        settings = self.settings
-        socket: "zmq.Socket[bytes]" = self._context.socket(zmq.DEALER)
-        socket.setsockopt(zmq.LINGER, 0)
-        if settings.worker_id is not None:
-            socket.setsockopt(zmq.ROUTING_ID, settings.worker_id)
-        if settings.server_key is not None:
-            secret = settings.secret_key
-            public = settings.public_key
-            if secret is None:
-                public, secret = zmq.curve_keypair()
-            elif public is None:
-                public = zmq.curve_public(secret)
-            elif zmq.curve_public(secret) != public:
-                raise ValueError("the CURVE public key does not belong to the secret key")
-            socket.setsockopt(zmq.CURVE_SERVERKEY, settings.server_key)
-            socket.setsockopt(zmq.CURVE_PUBLICKEY, public)
-            socket.setsockopt(zmq.CURVE_SECRETKEY, secret)
-        socket.connect(settings.backend)
-        self._socket = socket
-        capabilities = [protocol.HANDOFF] if self.handoff else []
-        self._send(protocol.ready(self.capacity, capabilities))
-        now = time.monotonic()
-        self._last_heard = now
-        self._next_heartbeat = now + settings.heartbeat_interval
-        log.info("worker ready: backend=%s capacity=%d%s", settings.backend, self.capacity,
-                 " handoff" if self.handoff else "")
-        return socket
-
-    def _reconnect(self) -> "zmq.Socket[bytes]":
-        self._close_socket()
-        self._epoch += 1  # answers of jobs started on the old connection are dropped
-        self._sessions.clear()
-        return self._connect()
-
-    def _close_socket(self) -> None:
-        if self._socket is not None:
-            self._socket.close(linger=0)
-            self._socket = None
-
-    def _say_goodbye(self) -> None:
-        """DISCONNECT after the last reply, then close with a short linger so it leaves."""
-        if self._socket is None:
-            return
-        self._send([protocol.DISCONNECT])
-        self._socket.close(linger=1000)
-        self._socket = None
-
-    def _send(self, frames: List[Any]) -> None:
-        socket = self._socket
-        assert socket is not None
-        try:
-            for frame in frames[:-1]:
-                socket.send(frame, _MORE)
-            socket.send(frames[-1], _NOBLOCK)
-        except zmq.Again:  # only the first frame can fail: libzmq admits a message whole or not at all
-            log.warning("the broker is not reading: dropped a message of %d frames", len(frames))
-
-    def _send_reply(self, token: bytes, body: List[Any]) -> None:
-        """``[token][""][body…]`` (the body is never empty: reply_frames makes it one empty frame)."""
-        socket = self._socket
-        assert socket is not None
-        try:
-            socket.send(token, _MORE)
-        except zmq.Again:
-            log.warning("the broker is not reading: dropped a reply")
-            return
-        socket.send(b"", _MORE)
-        for frame in body[:-1]:
-            socket.send(frame, _MORE)
-        socket.send(body[-1], _NOBLOCK)
-
-    def _heartbeat_helper(self) -> None:
-        """Inline mode: while the socket thread runs a handler it releases the lock, and this thread sends
-        the heartbeats that fall due meanwhile. While the socket thread holds the lock it heartbeats itself."""
-        interval = self.settings.heartbeat_interval
-        delay = interval
-        while not self._closing.wait(delay):
-            if not self._lock.acquire(blocking=False):
-                delay = interval / 4
-                continue
-            try:
-                now = time.monotonic()
-                if self._socket is not None and now >= self._next_heartbeat:
-                    self._send([protocol.HEARTBEAT])
-                    self._next_heartbeat = now + interval
-                delay = max(0.001, self._next_heartbeat - now)
-            finally:
-                self._lock.release()
 
 
 def _describe(error: Any) -> str:
