@@ -4,6 +4,7 @@ killed at the end (its workers die with it: parent-death signal)."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -29,6 +30,12 @@ def baton_binary() -> str:
     if not os.access(path, os.X_OK):
         pytest.fail(f"no baton binary at {path}: run `swift build` first, or set BATON_BIN")
     return path
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the test process dies (even when the watchdog ends a stuck
+    run), so no supervisor outlives its test; its workers go with it."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def example(name: str, *arguments: str) -> List[str]:
@@ -59,7 +66,7 @@ class Serve:
         self.output_path = f"{directory}/serve.out"
         self._output = open(self.output_path, "wb")
         self.process = subprocess.Popen(arguments, stdout=self._output, stderr=subprocess.STDOUT, env=environ,
-                                        cwd=directory, start_new_session=True)
+                                        cwd=directory, start_new_session=True, preexec_fn=_die_with_parent)
 
     # Watching it.
 
