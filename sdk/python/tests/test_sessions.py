@@ -121,9 +121,10 @@ def test_end_from_the_broker_closes_the_session(broker, spawn):
     assert Counter.closed == [b"a"]
 
 
-@pytest.mark.parametrize("sessions", [Counter, AsyncCounter])
-def test_export_answers_the_state_and_keeps_the_session_until_end(broker, spawn, sessions):
-    spawn(sessions=sessions, capacity=2)
+@pytest.mark.parametrize("sessions,capacity", [(Counter, 1), (Counter, 2), (AsyncCounter, 2)],
+                         ids=["inline", "threads", "asyncio"])
+def test_export_answers_the_state_and_keeps_the_session_until_end(broker, spawn, sessions, capacity):
+    spawn(sessions=sessions, capacity=capacity)
     broker.ready()
     session(broker, 1, b"a", b"x")
     session(broker, 2, b"a", b"x")
@@ -145,9 +146,10 @@ def test_export_failures_are_answered_with_the_reason(broker, spawn):
     assert session(broker, 2, b"stuck", b"x")[1:] == [token(2), b"", b"2"]
 
 
-@pytest.mark.parametrize("sessions", [Counter, AsyncCounter])
-def test_import_takes_a_session_over_with_its_state(broker, spawn, sessions):
-    spawn(sessions=sessions, capacity=2)
+@pytest.mark.parametrize("sessions,capacity", [(Counter, 1), (Counter, 2), (AsyncCounter, 2)],
+                         ids=["inline", "threads", "asyncio"])
+def test_import_takes_a_session_over_with_its_state(broker, spawn, sessions, capacity):
+    spawn(sessions=sessions, capacity=capacity)
     broker.ready()
     broker.send(b"w1", b"\x06", b"moved", b"41")
     assert broker.next() == [b"w1", b"\x06", b"moved", b"ok"]
