@@ -140,6 +140,7 @@ let package = Package(
         .testTarget(name: "BatonProtocolTests", dependencies: ["BatonProtocol"], swiftSettings: upcoming),
         .testTarget(name: "BrokerTests", dependencies: [
             "Broker", "BatonProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: upcoming),
         .testTarget(name: "SupervisorTests", dependencies: [
             "Supervisor", "BatonProtocol", "Broker", "CBatonSys", "ZeroMQ", .product(name: "Logging", package: "swift-log"),

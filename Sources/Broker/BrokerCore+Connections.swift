@@ -93,6 +93,7 @@ extension BrokerCore {
                  + "larger than the maximum message size closes it)", now: now, into: &out)
         }
         guard failed else { return }
+        if !sessions.isEmpty { serveWaitingSessions(at: id, now: now, into: &out) }
         reportIfDrained(at: index, into: &out)
         pump(now: now, into: &out)
     }

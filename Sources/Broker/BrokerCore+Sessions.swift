@@ -56,7 +56,8 @@ extension BrokerCore {
             return (false, record.canDispatch && record.held.isEmpty ? record.worker : nil)
         }
         if lost {
-            forgetLost(key, now: now, into: &out)
+            // Requests held behind a request still in flight (its drain timed out) learn the loss with this one.
+            answerLost(key, now: now, into: &out)
             return failSessionLost(request, now: now, into: &out)
         }
         if let worker = direct, let slot = workers.index(forKey: worker), workers.values[slot].hasFreeCapacity {
@@ -231,6 +232,7 @@ extension BrokerCore {
 
     /// Ends every session (the broker is shutting down): held requests are answered `shutting-down`.
     mutating func endAllSessions(now: UInt64, into out: inout [BrokerAction]) {
+        let holders = Set(sessions.byWorker.keys)
         for key in Array(sessions.records.keys) {
             guard let record = sessions.remove(key) else { continue }
             for request in record.held {
@@ -242,6 +244,7 @@ extension BrokerCore {
         }
         noteSessions()
         noteQueueDepth()
+        for worker in holders { maybeDrained(worker, into: &out) }
     }
 
     /// The worker a new session opens on: among the workers with a free slot, the one holding the fewest

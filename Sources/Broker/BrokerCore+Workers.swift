@@ -73,7 +73,9 @@ extension BrokerCore {
             workers.values[index].heartbeating = heartbeating
             if !connectionLosses.isEmpty { connectionLosses[id] = nil }
             let lost = releaseAll(from: id, into: &out)
+            let hadSessions = sessions.count(on: id) > 0
             if !sessions.isEmpty { loseSessions(on: id, now: now, into: &out) }
+            if hadSessions { maybeDrained(id, into: &out) }
             changeCapacity(of: id, to: message.capacity)
             if let worker = workers[id], worker.capacity == 1, !worker.isDraining, !idle.contains(id) {
                 idle.append(id)
@@ -166,6 +168,7 @@ extension BrokerCore {
               let entry = release(held, at: index)
         else { return }
         fail(entry.request, .badReply, "the worker's reply was not [token][\"\"][body…]", now: now, into: &out)
+        if !sessions.isEmpty { serveWaitingSessions(at: id, now: now, into: &out) }
         reportIfDrained(at: index, into: &out)
         pump(now: now, into: &out)
     }

@@ -30,8 +30,9 @@ struct SessionRecord {
     var endRecorded = false
     /// A move to another worker under way (a handoff during a reload).
     var move: SessionMove?
-    /// Whether it is in its worker's list of sessions waiting for a free slot (at most once).
-    var waitingForSlot = false
+    /// The worker whose list of sessions waiting for a free slot it is in (at most once); a session that moved
+    /// while waiting may also have a stale entry in its old worker's list, which is skipped.
+    var waitingAt: [UInt8]?
     /// Its worker is being replaced without handoff: the session ends as `drain-timeout` at this time.
     var drainDeadline: UInt64?
 

@@ -82,21 +82,22 @@ struct SessionTable {
         guard let record = records.removeValue(forKey: key) else { return nil }
         if let worker = record.worker { removeIndex(key, from: worker) }
         heldCount -= record.held.count
+        if records.isEmpty { waiting.removeAll() }
         return record
     }
 
     /// Notes that the session's next request waits for a free slot at `worker` (once: the list holds each
     /// session at most once, so it is bounded by the sessions open).
     mutating func waitForCapacity(_ key: [UInt8], at worker: [UInt8]) {
-        guard let record = records[key], !record.waitingForSlot else { return }
-        records[key]?.waitingForSlot = true
+        guard let record = records[key], record.waitingAt != worker else { return }
+        records[key]?.waitingAt = worker
         waiting[worker, default: []].append(key)
     }
 
     /// The next session waiting for a slot at `worker` that can still use one.
     mutating func nextWaiting(at worker: [UInt8]) -> [UInt8]? {
         while let key = waiting[worker]?.popFirst() {
-            records[key]?.waitingForSlot = false
+            if records[key]?.waitingAt == worker { records[key]?.waitingAt = nil }
             if let record = records[key], record.worker == worker, record.canDispatch, !record.held.isEmpty {
                 return key
             }
@@ -107,7 +108,9 @@ struct SessionTable {
 
     /// Forgets the wait list of a worker that is gone.
     mutating func forgetWaiting(at worker: [UInt8]) {
-        for key in waiting.removeValue(forKey: worker) ?? [] { records[key]?.waitingForSlot = false }
+        for key in waiting.removeValue(forKey: worker) ?? [] where records[key]?.waitingAt == worker {
+            records[key]?.waitingAt = nil
+        }
     }
 
     /// Entries in the workers' wait lists (each session at most once).
