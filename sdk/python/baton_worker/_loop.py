@@ -1,0 +1,419 @@
+"""The socket thread: the one thread that touches the worker's DEALER socket. It registers, heartbeats,
+receives requests and session messages, hands them to the runners, sends their answers, and drains on stop.
+It never runs application code except in inline mode, where it releases the socket to the heartbeat helper
+for the duration of each call."""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from typing import Any, Deque, Dict, List, Optional
+
+import zmq
+
+from . import protocol
+from ._connection import NOBLOCK, Connection
+from ._jobs import CLOSE, EXPORT, IMPORT, REQUEST, Application, Job
+from ._runners import AsyncRunner, InlineRunner, ThreadRunner
+from ._wake import Wake
+from .settings import Settings
+
+log = logging.getLogger("baton_worker")
+
+# Messages read per wake-up before timers are looked at again.
+_RECEIVE_BATCH = 256
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
+
+class ExitReason:
+    """Why :meth:`Worker.run` returned; the names are stable, for logs and tests."""
+
+    SIGNAL = "signal"
+    """SIGTERM or SIGINT, after draining."""
+    STOPPED = "stopped"
+    """:meth:`Worker.stop` was called, after draining."""
+    BROKER_LOST = "broker-lost"
+    """A managed worker heard nothing from the broker for its liveness window: its supervisor is gone."""
+    HANDLER_FAILED = "handler-failed"
+    """A handler raised and no ``on_error`` answered for it."""
+
+
+class SocketLoop:
+    """One run of a worker: created by :meth:`Worker.run`, used once."""
+
+    def __init__(self, settings: Settings, app: Application, capacity: int, handoff: bool, inline: bool,
+                 loop: Any = None) -> None:
+        self.settings = settings
+        self.app = app
+        self.capacity = capacity
+        self.handoff = handoff
+        capabilities = [protocol.HANDOFF] if handoff else []
+        self._conn = Connection(settings, protocol.ready(capacity, capabilities))
+        self._lock = self._conn.lock
+        self._wake = Wake()
+        self._sync: Any = None
+        self._async: Optional[AsyncRunner] = None
+        self._inline: Optional[InlineRunner] = None
+        if app.any_sync:
+            if inline:
+                self._inline = InlineRunner(self._finished, self._lock)
+                self._sync = self._inline
+            else:
+                self._sync = ThreadRunner(capacity, self._wake.finished)
+        if app.any_async:
+            self._async = AsyncRunner(self._wake.finished, loop)
+        self._epoch = 0
+        self._running = 0  # jobs submitted and not finished
+        self._held = 0  # requests received and not answered
+        self._sessions: Dict[bytes, Any] = {}
+        self._key_jobs: Dict[bytes, Deque[Any]] = {}  # a key is here while a job of it runs
+        self._last_heard = 0.0
+        self._stop_signal = 0
+        self._stop_requested = False
+        self._stopping: Optional[float] = None  # the drain deadline
+        self.exit_reason: Optional[str] = None
+        self.exit_code = 0
+        # Inline mode, stateless plain handler: requests are served straight from the receive loop.
+        self._direct = app.call_plain if self._inline is not None else None
+
+    @property
+    def wake_fd(self) -> int:
+        """The descriptor a signal handler may write to (``signal.set_wakeup_fd``)."""
+        return self._wake.write_fd
+
+    def signal_received(self, number: int) -> None:
+        """Called from a signal handler: drain and stop."""
+        self._stop_signal = number
+
+    def request_stop(self) -> None:
+        """Thread-safe: drain and stop."""
+        self._stop_requested = True
+        self._wake.wake()
+
+    # The loop.
+
+    def run(self) -> int:
+        """Serves until stopped; returns the exit status (0, or 1 when the broker was lost or a handler
+        failed)."""
+        self._lock.acquire()
+        try:
+            self._connect()
+            if self._inline is not None:
+                self._conn.start_heartbeat_helper()
+            return self._serve()
+        finally:
+            self._conn.close()
+            self._lock.release()
+            for runner in (self._sync, self._async):
+                if runner is not None:
+                    runner.close()
+            self._conn.terminate()
+            self._wake.close()
+
+    def _serve(self) -> int:
+        if self._inline is not None and self._async is None:
+            status = self._serve_blocking()
+            if status is not None:
+                return status
+        return self._serve_polling()
+
+    def _serve_blocking(self) -> Optional[int]:
+        """Inline mode's loop, as lean as the classic lbbroker worker's: a blocking receive (woken every
+        tick for heartbeats, liveness and stop requests), the handler, the reply. No other thread produces
+        results in this mode, so there is nothing else to wait for. Returns an exit status, or None once a
+        stop begins: the polling loop then drains and says goodbye."""
+        interval = self.settings.heartbeat_interval
+        window = self.settings.liveness_window
+        tick = max(1, min(100, int(interval * 250)))  # ms: a quarter interval, at most 0.1 s
+        inline = self._inline
+        assert inline is not None
+        socket = self._conn.socket
+        assert socket is not None
+        socket.setsockopt(zmq.RCVTIMEO, tick)
+        recv = socket.recv_multipart
+        direct = self._direct
+        sessions = self.app.sessions
+        marker = protocol.SESSION_MARKER
+        while True:
+            try:
+                frames: Optional[List[bytes]] = recv()
+            except zmq.Again:
+                frames = None
+            now = time.monotonic()
+            if frames is not None:
+                self._last_heard = now
+                if (direct is not None and len(frames) >= 3 and not frames[1] and len(frames[0]) > 1
+                        and (sessions is None or frames[2] != marker)):
+                    self._serve_directly(direct, frames[0], frames[2:])
+                else:
+                    self._on_message(frames)
+                    if inline.has_pending:
+                        inline.run_pending()
+                now = time.monotonic()
+            if self._stop_signal or self._stop_requested or self._stopping is not None:
+                socket.setsockopt(zmq.RCVTIMEO, -1)
+                return None
+            if now >= self._conn.next_heartbeat:
+                self._conn.heartbeat(now)
+            if frames is None and now - self._last_heard > window:
+                # Nothing came for a whole tick, so what the broker sent during a handler has been read.
+                if self._broker_silent():
+                    return 1
+                socket = self._conn.socket
+                assert socket is not None
+                socket.setsockopt(zmq.RCVTIMEO, tick)
+                recv = socket.recv_multipart
+
+    def _serve_polling(self) -> int:
+        socket = self._conn.socket
+        assert socket is not None
+        wake = self._wake.read_fd
+        items = [(socket, _POLLIN), (wake, _POLLIN)]
+        poll = zmq.zmq_poll
+        results = self._wake.results
+        window = self.settings.liveness_window
+        inline = self._inline
+        while True:
+            # Wake for the next heartbeat, the liveness deadline or the drain deadline. After a long inline
+            # handler these are past, so the poll only collects what arrived meanwhile before they are checked.
+            until = min(self._conn.next_heartbeat, self._last_heard + window)
+            if self._stopping is not None:
+                until = min(until, self._stopping)
+            self._wake.sleeping = True  # from here a finished job writes to the wake pipe
+            timeout = 0 if results else max(0, int((until - time.monotonic()) * 1000) + 1)
+            events = poll(items, timeout)  # type: ignore[arg-type]  # a descriptor is a valid item
+            self._wake.sleeping = False
+            readable = False
+            for item, _ in events:
+                if item is socket:
+                    readable = True
+                else:
+                    self._wake.drain()
+            if results:
+                self._take_results()
+            # After a handler ran here, what the broker sent meanwhile is still unread: the liveness check
+            # waits for the next poll.
+            served_here = readable and self._receive(socket)
+            if self._stop_signal and self._stopping is None:
+                self._begin_stop(ExitReason.SIGNAL, 0, f"stopping on signal {self._stop_signal}")
+            if self._stop_requested and self._stopping is None:
+                self._begin_stop(ExitReason.STOPPED, 0, "stopping on request")
+            if self._stopping is not None and self._running == 0:
+                self._receive(socket)  # a request that arrived meanwhile is served before leaving
+            now = time.monotonic()
+            if self._stopping is not None and (self._running == 0 or now >= self._stopping):
+                if self._running:
+                    log.warning("drain timeout: leaving with %d request(s) unanswered", self._held)
+                self._conn.goodbye()
+                return self.exit_code
+            if now >= self._conn.next_heartbeat:
+                self._conn.heartbeat(now)
+            if now - self._last_heard > window and not served_here:
+                if self._broker_silent():
+                    return 1
+                socket = self._conn.socket
+                assert socket is not None
+                items = [(socket, _POLLIN), (wake, _POLLIN)]
+                continue
+            if inline is not None and inline.has_pending:
+                inline.run_pending()
+
+    def _broker_silent(self) -> bool:
+        """Nothing came from the broker for the liveness window. A managed worker's supervisor is gone: True
+        (exit 1). An external worker connects again: False."""
+        window = self.settings.liveness_window
+        if self.settings.managed:
+            log.error("broker silent for %.1f s: exiting", window)
+            self.exit_reason = ExitReason.BROKER_LOST
+            return True
+        log.warning("broker silent for %.1f s: connecting again", window)
+        self._epoch += 1  # answers of jobs started on the old connection are dropped
+        self._sessions.clear()
+        self._connect()
+        return False
+
+    def _connect(self) -> "zmq.Socket[bytes]":
+        socket = self._conn.connect()
+        self._last_heard = time.monotonic()
+        log.info("worker ready: backend=%s capacity=%d%s", self.settings.backend, self.capacity,
+                 " handoff" if self.handoff else "")
+        return socket
+
+    def _receive(self, socket: "zmq.Socket[bytes]") -> bool:
+        """Reads what is waiting; True when it ran a handler on this thread (inline mode)."""
+        recv, events = socket.recv_multipart, socket.getsockopt
+        for _ in range(_RECEIVE_BATCH):
+            try:
+                frames = recv(NOBLOCK)
+            except zmq.Again:
+                return False
+            self._last_heard = time.monotonic()
+            if self._on_message(frames):
+                return True  # the clock is looked at before reading on
+            if self._inline is not None and self._held >= self.capacity:
+                return False  # what else comes waits for the next turn, after the handler
+            if not events(_EVENTS) & _POLLIN:  # type: ignore[operator]
+                return False
+        return False
+
+    def _on_message(self, frames: List[bytes]) -> bool:
+        """Handles one message; True when it served a request right here (inline mode)."""
+        direct = self._direct
+        if (direct is not None and len(frames) >= 3 and not frames[1] and len(frames[0]) > 1
+                and (frames[2] != protocol.SESSION_MARKER or self.app.sessions is None)):
+            self._serve_directly(direct, frames[0], frames[2:])
+            return True
+        message = protocol.parse(frames)
+        if message is protocol.HEARTBEAT:
+            return False
+        if isinstance(message, protocol.Request):
+            self._held += 1
+            key = message.session
+            if key is not None and self.app.sessions is not None:
+                token, body, epoch = message.token, message.body, self._epoch
+                self._for_key(key, lambda: self.app.session_request(token, key, body, self._sessions.get(key),
+                                                                    epoch))
+            else:
+                self._submit(self.app.request(message.token, message.frames(), self._epoch))
+        elif isinstance(message, protocol.Control):
+            self._on_control(message)
+        else:
+            log.warning("unexpected message from the broker (%d frames)", len(frames))
+        return False
+
+    def _serve_directly(self, call: Any, token: bytes, body: List[bytes]) -> None:
+        """Inline mode's fast path for a stateless request: the handler runs here, with the socket lock
+        released so that the heartbeat thread may send meanwhile."""
+        lock = self._lock
+        self._held += 1
+        self._running += 1
+        lock.release()
+        try:
+            frames = call(body)
+        except BaseException as error:  # noqa: B902 - the worker stops, like any handler failure
+            lock.acquire()
+            self._running -= 1
+            self._held -= 1
+            self._handler_failed(error)
+            return
+        lock.acquire()
+        self._running -= 1
+        self._held -= 1
+        self._conn.send_reply(token, frames)
+
+    def _on_control(self, message: protocol.Control) -> None:
+        key, epoch = message.key, self._epoch
+        if message.kind == protocol.END:
+            if key in self._sessions or key in self._key_jobs:
+                self._for_key(key, lambda: self._close_job(key))
+        elif message.kind == protocol.EXPORT:
+            if not self.handoff:
+                self._conn.send(protocol.export_error(key, "this worker does not export sessions"))
+            else:
+                self._for_key(key, lambda: self._export_job(key))
+        elif not self.handoff:
+            self._conn.send(protocol.import_error(key, "this worker does not import sessions"))
+        else:
+            state = message.state
+            self._for_key(key, lambda: self.app.import_(key, state, epoch))
+
+    def _close_job(self, key: bytes) -> Optional[Job]:
+        session = self._sessions.pop(key, None)
+        return None if session is None else self.app.close(key, session, self._epoch)
+
+    def _export_job(self, key: bytes) -> Optional[Job]:
+        session = self._sessions.get(key)
+        if session is None:
+            self._conn.send(protocol.export_error(key, "no such session"))
+            return None
+        return self.app.export(key, session, self._epoch)
+
+    # Jobs.
+
+    def _for_key(self, key: bytes, build: Any) -> None:
+        """Runs the job ``build()`` makes once every earlier job of ``key`` has finished."""
+        queue = self._key_jobs.get(key)
+        if queue is not None:
+            queue.append(build)
+            return
+        self._key_jobs[key] = collections.deque((build,))
+        self._next_of_key(key)
+
+    def _next_of_key(self, key: bytes) -> None:
+        queue = self._key_jobs[key]
+        while queue:
+            job = queue.popleft()()
+            if job is not None:
+                self._submit(job)
+                return
+        del self._key_jobs[key]
+
+    def _submit(self, job: Job) -> None:
+        self._running += 1
+        runner = self._async if job.is_async else self._sync
+        assert runner is not None
+        runner.submit(job)
+
+    def _take_results(self) -> None:
+        results = self._wake.results
+        while results:
+            self._finished(*results.popleft())
+
+    def _finished(self, job: Job, ok: bool, value: Any) -> None:
+        """On the socket thread: answer for a finished job."""
+        self._running -= 1
+        current = job.epoch == self._epoch
+        if job.kind == REQUEST:
+            self._held -= 1
+            if not ok:
+                self._handler_failed(value)
+            elif not current:
+                pass
+            elif job.key is None:
+                self._conn.send_reply(job.token, value)
+            else:
+                session, frames = value
+                if getattr(session, "ended", False):
+                    self._conn.send(protocol.end(job.key))  # before the reply: Baton forgets the key after it
+                    self._sessions.pop(job.key, None)
+                    self._key_jobs[job.key].appendleft(lambda: self.app.close(job.key, session, self._epoch))
+                else:
+                    self._sessions[job.key] = session
+                self._conn.send_reply(job.token, frames)
+        elif not current or job.key is None:
+            pass
+        elif job.kind == EXPORT:
+            self._conn.send(protocol.export_ok(job.key, value) if ok else
+                       protocol.export_error(job.key, _describe(value)))
+            if not ok:
+                log.warning("export of session %r failed: %s", job.key, _describe(value))
+        elif job.kind == IMPORT:
+            if ok:
+                self._sessions[job.key] = value
+                self._conn.send(protocol.import_ok(job.key))
+            else:
+                log.warning("import of session %r failed: %s", job.key, _describe(value))
+                self._conn.send(protocol.import_error(job.key, _describe(value)))
+        elif job.kind == CLOSE and not ok:
+            log.warning("close of session %r failed: %s", job.key, _describe(value))
+        if job.key is not None and job.key in self._key_jobs:
+            self._next_of_key(job.key)
+
+    def _handler_failed(self, error: BaseException) -> None:
+        log.error("handler failed; stopping (pass on_error to answer instead)",
+                  exc_info=(type(error), error, error.__traceback__))
+        if self.exit_reason != ExitReason.HANDLER_FAILED:
+            self._begin_stop(ExitReason.HANDLER_FAILED, 1, "stopping after a handler failure")
+
+    def _begin_stop(self, reason: str, code: int, text: str) -> None:
+        log.info("%s (holding %d request(s))", text, self._held)
+        self.exit_reason = reason
+        self.exit_code = code
+        if self._stopping is None:
+            self._stopping = time.monotonic() + self.settings.drain_timeout
+
+
+def _describe(error: Any) -> str:
+    return f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else str(error)
