@@ -25,8 +25,10 @@ struct BatonWorkerTests {
     @Test("a heartbeating worker stays registered while idle past its liveness, and says DISCONNECT when it stops")
     func heartbeatingWorkerStaysAlive() async throws {
         var options = BrokerServer.Options(frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*")
-        options.policy.heartbeatInterval = 50_000_000
-        options.policy.heartbeatLiveness = 3
+        // A 500 ms liveness window: wide enough that a loaded two-core machine does not starve a heartbeat past
+        // it, while the idle spell below still lasts four windows.
+        options.policy.heartbeatInterval = 100_000_000
+        options.policy.heartbeatLiveness = 5
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let broker = try BrokerServer(options: options, logger: logger)
@@ -34,7 +36,8 @@ struct BatonWorkerTests {
         defer { broker.stop() }
 
         var workerOptions = WorkerOptions()
-        workerOptions.heartbeatIntervalMilliseconds = 50
+        workerOptions.heartbeatIntervalMilliseconds = 100
+        workerOptions.heartbeatLiveness = 5
         let environment = WorkerEnvironment(backend: endpoints.backend, workerID: Array("lib-1".utf8))
         let finished = DispatchSemaphore(value: 0)
         let thread = Thread { [workerOptions, logger] in
@@ -56,7 +59,7 @@ struct BatonWorkerTests {
         try client.send(frame: Array("hi".utf8))
         #expect(try client.receive()?.frames == [Array("echo:".utf8), Array("hi".utf8)])
         // Idle for four liveness windows: heartbeats keep the worker registered.
-        try await Task.sleep(for: .milliseconds(600))
+        try await Task.sleep(for: .milliseconds(2_000))
         let stats = try await broker.stats()
         #expect(stats.workers == 1 && stats.workersExpired == 0)
         try client.send(frame: Array("stop".utf8))
