@@ -3,7 +3,7 @@
 
     bench/capacity_bench.py --ref-bin DIR [--baton PATH] [--rounds 5] [--duration 3]
                             [--scenarios pipelined,slow,classic-b,classic-c,history] [--history-seconds 10]
-                            [--history-off-side]
+                            [--history-off-side] [--baseline PATH]
 
 DIR holds the reference programs `lru_broker`, `proxy` (zmq_proxy ROUTER/DEALER), `worker` and `loadgen`
 (C, over libzmq). Every scenario runs each of its sides once per round, over ipc with 64-byte bodies,
@@ -21,7 +21,10 @@ Scenarios (clients x requests in flight each):
              `baton status --json` once its backlog is written: events dropped, rows/s, bytes/row
 
 With --history-off-side, every scenario but history also runs Baton with --no-history ("baton-off"), to
-show what recording costs. Prints one line per run and a table of medians with ratios to the C reference.
+show what recording costs. With --baseline, every scenario but history also runs that other `baton` build
+("baton-base", history on), to measure a change before and after in the same run.
+
+Prints one line per run and a table of medians with ratios to the C reference.
 """
 import argparse
 import json
@@ -61,7 +64,8 @@ def worker_commands(args, scenario, side, backend):
 
 def sides_of(scenario, args):
     sides = SCENARIOS[scenario][2]
-    return sides[:1] + ["baton-off"] + sides[1:] if args.history_off_side else sides
+    extra = (["baton-off"] if args.history_off_side else []) + (["baton-base"] if args.baseline else [])
+    return sides[:1] + extra + sides[1:]
 
 
 def start_broker(args, side, fe, be, state):
@@ -70,7 +74,8 @@ def start_broker(args, side, fe, be, state):
     elif side == "proxy":
         command = [f"{args.ref_bin}/proxy", f"ipc://{fe}", f"ipc://{be}"]
     else:
-        command = [args.baton, "serve", "--frontend", f"ipc://{fe}", "--backend", f"ipc://{be}",
+        executable = args.baseline if side == "baton-base" else args.baton
+        command = [executable, "serve", "--frontend", f"ipc://{fe}", "--backend", f"ipc://{be}",
                    "--state-dir", state, "--log-level", "error", "--workers", "0"]
         if side == "baton-off":
             command.append("--no-history")
@@ -161,6 +166,7 @@ def main():
     parser.add_argument("--scenarios", default="pipelined,slow,classic-b,classic-c,history")
     parser.add_argument("--history-seconds", type=float, default=10)
     parser.add_argument("--history-off-side", action="store_true", help="also run Baton with --no-history")
+    parser.add_argument("--baseline", help="another baton executable to run as a side of its own")
     args = parser.parse_args()
     chosen = args.scenarios.split(",")
     results = {}
