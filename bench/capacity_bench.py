@@ -3,7 +3,7 @@
 
     bench/capacity_bench.py --ref-bin DIR [--baton PATH] [--rounds 5] [--duration 3]
                             [--scenarios pipelined,slow,classic-b,classic-c,history] [--history-seconds 10]
-                            [--history-off-side] [--baseline PATH]
+                            [--history-off-side] [--baseline PATH] [--baton-args ARGS]
 
 DIR holds the reference programs `lru_broker`, `proxy` (zmq_proxy ROUTER/DEALER), `worker` and `loadgen`
 (C, over libzmq). Every scenario runs each of its sides once per round, over ipc with 64-byte bodies,
@@ -22,7 +22,8 @@ Scenarios (clients x requests in flight each):
 
 With --history-off-side, every scenario but history also runs Baton with --no-history ("baton-off"), to
 show what recording costs. With --baseline, every scenario but history also runs that other `baton` build
-("baton-base", history on), to measure a change before and after in the same run.
+("baton-base", history on), to measure a change before and after in the same run. --baton-args adds
+arguments to every `baton serve` (e.g. "--no-history" to compare two builds' brokers alone).
 
 Prints one line per run and a table of medians with ratios to the C reference.
 """
@@ -36,6 +37,8 @@ import sys
 import tempfile
 import time
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_c import cpu_seconds, wait_for_socket  # noqa: E402
 
@@ -47,7 +50,27 @@ SCENARIOS = {
     "classic-b": (16, 1, ["baton", "lru"], "lru"),
     "classic-c": (4, 32, ["baton", "lru"], "lru"),
 }
-METRICS = ("throughput_rps", "p50_us", "p99_us", "cpu_us_per_req")
+THREADS = ("broker", "io", "history")
+METRICS = ("throughput_rps", "p50_us", "p99_us", "cpu_us_per_req") + tuple(f"{t}_us_per_req" for t in THREADS)
+
+
+def thread_cpu(pid):
+    """CPU seconds of each of a process's threads, added up by thread name: the broker's own thread (Baton:
+    baton-broker; C: the program's main thread), libzmq's I/O thread (ZMQbg/IO/0) and Baton's history writer
+    (baton-history)."""
+    totals = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except FileNotFoundError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        key = "io" if name.startswith("ZMQbg/IO") else "history" if name == "baton-history" else \
+            "broker" if name in ("baton-broker", "lru_broker", "proxy") else "other"
+        totals[key] = totals.get(key, 0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return totals
 
 
 def worker_commands(args, scenario, side, backend):
@@ -79,6 +102,7 @@ def start_broker(args, side, fe, be, state):
                    "--state-dir", state, "--log-level", "error", "--workers", "0"]
         if side == "baton-off":
             command.append("--no-history")
+        command += args.baton_args.split()
     return subprocess.Popen(command, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 
 
@@ -111,14 +135,17 @@ def run_one(args, scenario, side, tmp, duration, history=False):
     workers = [subprocess.Popen(c, stderr=subprocess.DEVNULL)
                for c in worker_commands(args, "pipelined" if history else scenario, side, be)]
     time.sleep(0.3)
-    cpu0 = cpu_seconds(broker.pid)
+    cpu0, threads0 = cpu_seconds(broker.pid), thread_cpu(broker.pid)
     out = subprocess.run([f"{args.ref_bin}/loadgen", "-e", f"ipc://{fe}", "-n", str(clients), "-w", str(window),
                           "-d", str(duration), "-u", "500", "-l", side],
                          capture_output=True, text=True, timeout=300).stdout
-    cpu1 = cpu_seconds(broker.pid)
+    cpu1, threads1 = cpu_seconds(broker.pid), thread_cpu(broker.pid)
     values = dict(kv.split("=", 1) for kv in out.split())
     received = int(values.get("recv", "0"))
     values["cpu_us_per_req"] = f"{(cpu1 - cpu0) * 1e6 / received:.1f}" if received else "nan"
+    for key in THREADS:
+        spent = threads1.get(key, 0) - threads0.get(key, 0)
+        values[f"{key}_us_per_req"] = f"{spent * 1e6 / received:.1f}" if received else "nan"
     if history:
         values.update(history_figures(args, state, received, float(values.get("secs", duration))))
     stop(workers + [broker])
@@ -167,6 +194,7 @@ def main():
     parser.add_argument("--history-seconds", type=float, default=10)
     parser.add_argument("--history-off-side", action="store_true", help="also run Baton with --no-history")
     parser.add_argument("--baseline", help="another baton executable to run as a side of its own")
+    parser.add_argument("--baton-args", default="", help="extra arguments for every `baton serve`")
     args = parser.parse_args()
     chosen = args.scenarios.split(",")
     results = {}
