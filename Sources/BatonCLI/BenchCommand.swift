@@ -34,6 +34,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.short, .long], help: "Request body size in bytes (at least 16).")
     var size = 64
 
+    @Flag(help: "Send every request in a session (BATON-SESSION, one key per client and window slot).")
+    var sessions = false
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -55,6 +58,7 @@ struct BenchCommand: ParsableCommand {
         options.total = total
         options.warmup = total == nil ? warmup : 0
         options.size = size
+        options.sessions = sessions
         options.curve = try curve.credentials()
         let report = try LoadGenerator(options: options).run()
         if json {

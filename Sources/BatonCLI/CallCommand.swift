@@ -17,6 +17,9 @@ struct CallCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the reply.")
     var timeout: Double = 5
 
+    @Option(help: "Send the request in this session (BATON-SESSION): it goes to the worker that holds the session.")
+    var session: String?
+
     @OptionGroup var curve: CurveClientOptions
 
     @Argument(help: "The request's frames.")
@@ -25,6 +28,9 @@ struct CallCommand: ParsableCommand {
     func validate() throws {
         guard !frames.isEmpty else { throw ValidationError("give at least one frame") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if let session, session.utf8.isEmpty || session.utf8.count > WireProtocol.maxSessionKeyBytes {
+            throw ValidationError("--session takes a key of 1 to \(WireProtocol.maxSessionKeyBytes) bytes")
+        }
         try EndpointCheck.validate(frontend, flag: "--frontend")
     }
 
@@ -37,7 +43,8 @@ struct CallCommand: ParsableCommand {
         try socket.setReceiveTimeout(milliseconds: Int32(min(timeout * 1000, Double(Int32.max))))
         if let credentials = try curve.credentials() { try socket.useCurveClient(credentials) }
         try socket.connect(frontend)
-        try socket.send(frames: [[]] + frames.map { Array($0.utf8) })
+        let sessionFrames = session.map { [WireProtocol.sessionMarker, Array($0.utf8)] } ?? []
+        try socket.send(frames: [[]] + sessionFrames + frames.map { Array($0.utf8) })
         guard let reply = try socket.receive() else {
             printError("no reply from \(frontend) within \(timeout) s")
             throw ExitCode(ExitStatus.noAnswer)

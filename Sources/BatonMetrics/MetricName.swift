@@ -13,6 +13,14 @@ public enum MetricName: String, Sendable, CaseIterable {
     case queueDepth = "baton_queue_depth"
     /// Requests with a worker now.
     case inFlight = "baton_requests_in_flight"
+    /// Sessions open now.
+    case sessionsOpen = "baton_sessions_open"
+    /// Sessions opened.
+    case sessionsOpened = "baton_sessions_opened_total"
+    /// Session handoffs by `result`.
+    case sessionHandoffs = "baton_session_handoffs_total"
+    /// How long a moving session's requests were held (histogram).
+    case handoffPause = "baton_session_handoff_pause_seconds"
     /// Slots by `state`.
     case workers = "baton_workers"
     /// Worker restarts by `reason`.
@@ -45,11 +53,12 @@ public enum MetricName: String, Sendable, CaseIterable {
     /// The Prometheus type: `counter`, `gauge` or `histogram`.
     public var type: String {
         switch self {
-        case .requests, .restarts, .reloads, .historyDropped, .historyFailedWrites, .malformed, .cpuSeconds:
+        case .requests, .restarts, .reloads, .historyDropped, .historyFailedWrites, .malformed, .cpuSeconds,
+             .sessionsOpened, .sessionHandoffs:
             "counter"
-        case .requestDuration, .queueWait, .reloadDuration:
+        case .requestDuration, .queueWait, .reloadDuration, .handoffPause:
             "histogram"
-        case .queueDepth, .inFlight, .workers, .generationInfo, .startTime, .residentMemory, .virtualMemory,
+        case .queueDepth, .inFlight, .sessionsOpen, .workers, .generationInfo, .startTime, .residentMemory, .virtualMemory,
              .openFDs, .maxFDs:
             "gauge"
         }
@@ -63,6 +72,10 @@ public enum MetricName: String, Sendable, CaseIterable {
         case .queueWait: "Time a request waited in the broker's queue before its first dispatch, in seconds."
         case .queueDepth: "Requests waiting in the broker's queue."
         case .inFlight: "Requests being served by a worker."
+        case .sessionsOpen: "Sessions open (sticky to a worker)."
+        case .sessionsOpened: "Sessions opened."
+        case .sessionHandoffs: "Sessions moved to another worker during a reload, by result: moved or failed."
+        case .handoffPause: "Time a moving session's requests were held during its handoff, in seconds."
         case .workers: "Worker slots by state (starting, ready, backoff, failed, stopping, stopped)."
         case .restarts: "Worker restarts by reason: crashed, hung, or spawn-failed."
         case .reloads: "Rolling reloads by result: succeeded, rolled-back, or refused."

@@ -40,6 +40,7 @@ public final class MetricsExposition: Sendable {
             .requestDuration: LatencyHistogram(bounds: LatencyHistogram.requestBounds),
             .queueWait: LatencyHistogram(bounds: LatencyHistogram.requestBounds),
             .reloadDuration: LatencyHistogram(bounds: LatencyHistogram.reloadBounds),
+            .handoffPause: LatencyHistogram(bounds: LatencyHistogram.requestBounds),
         ]
     }
 
@@ -54,7 +55,7 @@ public final class MetricsExposition: Sendable {
         state.withLock { state in
             publish(snapshot, into: &state)
             var text = registry.emitToString()
-            for name in [MetricName.requestDuration, .queueWait, .reloadDuration] {
+            for name in [MetricName.requestDuration, .queueWait, .reloadDuration, .handoffPause] {
                 if let histogram = state.histograms[name] { text += HistogramText.render(name, histogram) }
             }
             return text
@@ -74,6 +75,11 @@ public final class MetricsExposition: Sendable {
             gauge(.inFlight, Double(broker.stats.inFlight), in: &state)
             state.histograms[.requestDuration] = metrics.requestDuration
             state.histograms[.queueWait] = metrics.queueWait
+            gauge(.sessionsOpen, Double(broker.stats.sessionsOpen), in: &state)
+            total(.sessionsOpened, broker.stats.sessionsOpened, in: &state)
+            total(.sessionHandoffs, broker.stats.sessionsMoved, ["result": "moved"], in: &state)
+            total(.sessionHandoffs, broker.stats.handoffsFailed, ["result": "failed"], in: &state)
+            state.histograms[.handoffPause] = metrics.handoffPause
         }
         if let supervisor = snapshot.supervisor {
             for slotState in SlotState.allCases {

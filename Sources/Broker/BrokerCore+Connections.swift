@@ -20,8 +20,10 @@ extension BrokerCore {
 
     /// The supervisor started a process for this worker id: if the broker drops the worker as hung, it
     /// ignores the worker until ``workerProcessEnded(_:reason:now:into:)``, since the process is being ended.
-    public mutating func workerProcessStarted(_ id: [UInt8]) {
+    /// `generation` is the generation of the code it runs (new sessions prefer the one a reload rolls out).
+    public mutating func workerProcessStarted(_ id: [UInt8], generation: Int? = nil) {
         managed.insert(id)
+        if let generation { generations[id] = generation }
     }
 
     /// A backend connection closed (a monitor event with its file descriptor).

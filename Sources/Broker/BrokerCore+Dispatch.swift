@@ -14,20 +14,37 @@ extension BrokerCore {
     ///
     /// When every worker has capacity 1, the idle worker that has waited longest gets the next request (LRU,
     /// O(1) per request). Otherwise each request goes to the worker expected to answer soonest
-    /// (``soonestWorker()``, O(workers) per request).
+    /// (``soonestWorker()``, O(workers) per request). A session's first request goes to ``sessionHome()``.
     mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
         if multiCapacityWorkers == 0 {
-            while !queue.isEmpty, let workerID = idle.popFirst() {
-                guard let index = workers.index(forKey: workerID) else { continue }
+            while !queue.isEmpty, !idle.isEmpty {
+                if queue[queue.startIndex].session != nil, let index = sessionHome() {
+                    removeIdle(workers.values[index].id)
+                    assign(queue.removeFirst(), at: index, now: now, into: &out)
+                    continue
+                }
+                guard let index = workers.index(forKey: idle.removeFirst()) else { continue }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         } else {
-            while !queue.isEmpty, freeCapacity > 0, let index = soonestWorker() {
+            while !queue.isEmpty, freeCapacity > 0, var index = soonestWorker() {
+                if queue[queue.startIndex].session != nil, let home = sessionHome() {
+                    index = home
+                }
                 if workers.values[index].capacity == 1 { removeIdle(workers.values[index].id) }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         }
         stats.queueDepth = queue.count + sessions.heldCount
+        noteIdleWorkers()
+    }
+
+    /// Sends a session's request to the worker at `index`, which holds the session and has a free slot
+    /// (draining or not).
+    mutating func dispatch(_ request: PendingRequest, at index: WorkerIndex, now: UInt64,
+                           into out: inout [BrokerAction]) {
+        if workers.values[index].capacity == 1 { removeIdle(workers.values[index].id) }
+        assign(request, at: index, now: now, into: &out)
         noteIdleWorkers()
     }
 
@@ -109,7 +126,7 @@ extension BrokerCore {
             out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
                                                   at: now)))
         }
-        if let key = request.session { sessionPlaced(key, on: workerID, now: now, into: &out) }
+        if request.opensSession, let key = request.session { sessionPlaced(key, on: workerID, now: now, into: &out) }
     }
 
     /// Takes a request back from the worker that holds it (answered, failed or lost), freeing its capacity:

@@ -34,12 +34,13 @@ extension BrokerCore {
         var request = request
         request.session = key
         if configuration.recordHistory { out.append(.record(.requestSession(id: request.id, key: key))) }
-        guard let record = sessions[key] else {
+        guard let index = sessions.index(key) else {
             guard sessions.count < configuration.maxSessions else {
                 stats.sessionsRefused += 1
                 return fail(request, .tooManySessions,
                             "\(configuration.maxSessions) sessions are open (--max-sessions)", now: now, into: &out)
             }
+            request.opensSession = true
             sessions.open(key, opener: request.id, now: now)
             sessions.update(key) { $0.requests = 1 }
             noteSessions()
@@ -47,13 +48,20 @@ extension BrokerCore {
             noteQueueDepth()
             return pump(now: now, into: &out)
         }
-        if record.lost {
+        // The common case in one look-up: nothing of the key in flight or held, its worker has a free slot.
+        let (lost, direct): (Bool, [UInt8]?) = sessions.modify(at: index) { record in
+            if record.lost { return (true, nil) }
+            record.requests += 1
+            record.lastActivity = now
+            return (false, record.canDispatch && record.held.isEmpty ? record.worker : nil)
+        }
+        if lost {
             forgetLost(key, now: now, into: &out)
             return failSessionLost(request, now: now, into: &out)
         }
-        sessions.update(key) {
-            $0.requests += 1
-            $0.lastActivity = now
+        if let worker = direct, let slot = workers.index(forKey: worker), workers.values[slot].hasFreeCapacity {
+            sessions.modify(at: index) { $0.busy = request.id }
+            return dispatch(request, at: slot, now: now, into: &out)
         }
         sessions.hold(request, in: key)
         noteQueueDepth()
@@ -74,7 +82,7 @@ extension BrokerCore {
 
     /// A worker has a free slot: its sessions' held requests go first (they can go nowhere else).
     mutating func serveWaitingSessions(at worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
-        guard !sessions.isEmpty else { return }
+        guard sessions.hasWaiting else { return }
         while workers[worker]?.hasFreeCapacity == true, let key = sessions.nextWaiting(at: worker) {
             releaseHeld(key, now: now, into: &out)
         }
@@ -91,11 +99,16 @@ extension BrokerCore {
     /// A session request was answered, by its worker or with an error (`code`): the key's next request may go.
     mutating func sessionRequestFinished(_ request: PendingRequest, code: BatonErrorCode? = nil, now: UInt64,
                                          into out: inout [BrokerAction]) {
-        guard let key = request.session, let record = sessions[key], record.busy == request.id else { return }
-        sessions.update(key) {
-            $0.busy = nil
-            $0.lastActivity = now
+        guard let key = request.session, let index = sessions.index(key) else { return }
+        // The common case in one look-up: an active session with nothing held behind this request.
+        let (mine, simple) = sessions.modify(at: index) { record -> (Bool, Bool) in
+            guard record.busy == request.id else { return (false, false) }
+            record.busy = nil
+            record.lastActivity = now
+            return (true, !record.lost && record.worker != nil && !record.endRequested && record.move == nil
+                        && record.held.isEmpty)
         }
+        guard mine, !simple, let record = sessions[key] else { return }
         if record.lost {
             // The session is gone. If this request learnt it (session-lost), the next one opens a new session;
             // if it was served (its worker outlived the session's drain timeout), the next one learns it.
@@ -147,7 +160,8 @@ extension BrokerCore {
     /// it goes to the front of the queue, having waited; the others stay held behind it.
     private mutating func reopen(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         guard var record = sessions.remove(key) else { return }
-        guard let opener = record.held.popFirst() else { return noteSessions() }
+        guard var opener = record.held.popFirst() else { return noteSessions() }
+        opener.opensSession = true
         sessions.open(key, opener: opener.id, now: now)
         sessions.update(key) { $0.requests = 1 + record.held.count }
         for request in record.held { sessions.hold(request, in: key) }
@@ -228,6 +242,34 @@ extension BrokerCore {
         }
         noteSessions()
         noteQueueDepth()
+    }
+
+    /// The worker a new session opens on: among the workers with a free slot, the one holding the fewest
+    /// sessions (a session brings its future requests with it, and cannot move off a busy worker), then the
+    /// fewest requests in flight, then the least recently used. During a rolling update only workers of the
+    /// generation being rolled out (``sessionGeneration``) are candidates, so that sessions do not open on
+    /// workers about to be replaced; nil when none has a slot (the dispatch rule then decides). O(workers), for
+    /// a session's first request only.
+    func sessionHome() -> WorkerIndex? {
+        var best: (index: WorkerIndex, load: (Int, Int, UInt64))?
+        var index = workers.values.startIndex
+        while index != workers.values.endIndex {
+            defer { workers.values.formIndex(after: &index) }
+            let worker = workers.values[index]
+            guard worker.freeSlots > 0 else { continue }
+            if let generation = sessionGeneration, generations[worker.id] != generation { continue }
+            let load = (sessions.count(on: worker.id), worker.inFlight.count, worker.lastUsed)
+            if let current = best, current.load <= load { continue }
+            best = (index, load)
+        }
+        return best?.index
+    }
+
+    /// Makes new sessions open on workers of `generation` while a rolling update to it (or a rollback from
+    /// it) runs; nil when it is over. Without this, a session opened during a reload on an old worker that is
+    /// not replaced yet would have to move (or drain) again moments later.
+    public mutating func preferSessions(onGeneration generation: Int?) {
+        sessionGeneration = generation
     }
 
     // MARK: Time

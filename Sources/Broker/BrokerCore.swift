@@ -49,6 +49,10 @@ public struct BrokerCore {
     var moves: [[UInt8]: SessionMoves] = [:]
     /// When the session table is next scanned for expiries.
     var nextSessionScanAt: UInt64 = 0
+    /// The generation of each managed worker's code, as the supervisor reported it.
+    var generations: [[UInt8]: Int] = [:]
+    /// During a rolling update: the generation new sessions open on (``preferSessions(onGeneration:)``).
+    var sessionGeneration: Int?
 
     /// Creates a broker with no workers and an empty queue.
     public init(configuration: BrokerConfiguration = BrokerConfiguration(), firstRequestID: UInt64 = 1) {
@@ -183,6 +187,7 @@ public struct BrokerCore {
                                             into out: inout [BrokerAction]) {
         banned[id] = nil
         managed.remove(id)
+        generations[id] = nil
         removeWorker(id, reason: reason, now: now, into: &out)
     }
 

@@ -178,8 +178,10 @@ struct BrokerLoop {
             reply(stats)
         case .workers(let reply):
             reply(core.workerSummaries)
-        case .processStarted(let worker):
-            core.workerProcessStarted(worker)
+        case .processStarted(let worker, let generation):
+            core.workerProcessStarted(worker, generation: generation)
+        case .preferSessions(let generation):
+            core.preferSessions(onGeneration: generation)
         case .snapshot(let reply):
             reply(snapshot(running: true))
         case .processEnded(let worker, let reason):
@@ -217,7 +219,7 @@ struct BrokerLoop {
             case .workers(let reply): reply([])
             case .snapshot(let reply): reply(snapshot(running: false))
             case .shutdown(_, let done): done()
-            case .stop, .processStarted, .processEnded, .drain: break
+            case .stop, .processStarted, .processEnded, .drain, .preferSessions: break
             }
         }
         for done in draining?.done ?? [] { done() }

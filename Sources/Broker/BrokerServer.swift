@@ -49,7 +49,8 @@ public final class BrokerServer: Sendable {
     enum Command: Sendable {
         case stats(@Sendable (BrokerStats) -> Void)
         case workers(@Sendable ([WorkerSummary]) -> Void)
-        case processStarted(worker: [UInt8])
+        case processStarted(worker: [UInt8], generation: Int?)
+        case preferSessions(generation: Int?)
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case processEnded(worker: [UInt8], reason: String)
         case drain(worker: [UInt8], successor: [UInt8]?)
@@ -153,8 +154,13 @@ public final class BrokerServer: Sendable {
     /// Tells the broker the supervisor started a process for this worker id: if the worker is ever dropped as
     /// hung, the broker ignores it until ``workerProcessEnded(_:reason:)`` (external workers are taken back
     /// by their late reply instead).
-    public func workerProcessStarted(_ worker: [UInt8]) {
-        _ = send(.processStarted(worker: worker))
+    public func workerProcessStarted(_ worker: [UInt8], generation: Int? = nil) {
+        _ = send(.processStarted(worker: worker, generation: generation))
+    }
+
+    /// New sessions open on workers of `generation` while a rolling update to it runs (nil: anywhere).
+    public func preferSessions(onGeneration generation: Int?) {
+        _ = send(.preferSessions(generation: generation))
     }
 
     /// Tells the broker a worker's process has ended, so it stops waiting for that worker at once.

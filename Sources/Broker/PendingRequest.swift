@@ -15,6 +15,8 @@ public struct PendingRequest: Sendable {
     public var attempts: Int = 0
     /// The session key of a `BATON-SESSION` request (docs/protocol.md, "Sessions"); nil for a stateless one.
     public var session: [UInt8]?
+    /// Whether it is the first request of its session (its dispatch places the session on that worker).
+    public var opensSession = false
 
     /// The envelope: every frame before the delimiter (the client's routing id first).
     public var envelope: ArraySlice<[UInt8]> { frames[..<delimiter] }

@@ -30,6 +30,8 @@ struct SessionRecord {
     var endRecorded = false
     /// A move to another worker under way (a handoff during a reload).
     var move: SessionMove?
+    /// Whether it is in its worker's list of sessions waiting for a free slot (at most once).
+    var waitingForSlot = false
     /// Its worker is being replaced without handoff: the session ends as `drain-timeout` at this time.
     var drainDeadline: UInt64?
 

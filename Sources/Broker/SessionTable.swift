@@ -21,6 +21,21 @@ struct SessionTable {
 
     subscript(key: [UInt8]) -> SessionRecord? { records[key] }
 
+    /// A position in the table; valid until a session is opened or removed.
+    typealias Index = Dictionary<[UInt8], SessionRecord>.Index
+
+    /// The position of a session, for in-place access with ``modify(at:_:)``.
+    func index(_ key: [UInt8]) -> Index? { records.index(forKey: key) }
+
+    /// Reads and changes a session in place (no copy). Its worker and held requests must not change here
+    /// (``place(_:on:)``, ``hold(_:in:)`` and ``takeHeld(_:)`` keep the indexes right).
+    mutating func modify<T>(at index: Index, _ change: (inout SessionRecord) -> T) -> T {
+        change(&records.values[index])
+    }
+
+    /// Whether some session waits for a free slot at some worker.
+    var hasWaiting: Bool { !waiting.isEmpty }
+
     /// Keys of the sessions `worker` holds.
     func keys(on worker: [UInt8]) -> Set<[UInt8]> { byWorker[worker] ?? [] }
 
@@ -35,11 +50,8 @@ struct SessionTable {
     /// Changes a session in place. The worker, held requests and the wait list are changed only through the
     /// methods below, which keep the indexes right.
     mutating func update(_ key: [UInt8], _ change: (inout SessionRecord) -> Void) {
-        guard var record = records[key] else { return }
-        let (worker, held) = (record.worker, record.held.count)
-        change(&record)
-        precondition(record.worker == worker && record.held.count == held, "use place(_:on:) and hold(_:in:)")
-        records[key] = record
+        guard let index = records.index(forKey: key) else { return }
+        change(&records.values[index])
     }
 
     /// The session's state is now at `worker` (nil: nowhere, the session was lost).
@@ -73,14 +85,18 @@ struct SessionTable {
         return record
     }
 
-    /// Notes that the session's next request waits for a free slot at `worker`.
+    /// Notes that the session's next request waits for a free slot at `worker` (once: the list holds each
+    /// session at most once, so it is bounded by the sessions open).
     mutating func waitForCapacity(_ key: [UInt8], at worker: [UInt8]) {
+        guard let record = records[key], !record.waitingForSlot else { return }
+        records[key]?.waitingForSlot = true
         waiting[worker, default: []].append(key)
     }
 
     /// The next session waiting for a slot at `worker` that can still use one.
     mutating func nextWaiting(at worker: [UInt8]) -> [UInt8]? {
         while let key = waiting[worker]?.popFirst() {
+            records[key]?.waitingForSlot = false
             if let record = records[key], record.worker == worker, record.canDispatch, !record.held.isEmpty {
                 return key
             }
@@ -91,8 +107,11 @@ struct SessionTable {
 
     /// Forgets the wait list of a worker that is gone.
     mutating func forgetWaiting(at worker: [UInt8]) {
-        waiting[worker] = nil
+        for key in waiting.removeValue(forKey: worker) ?? [] { records[key]?.waitingForSlot = false }
     }
+
+    /// Entries in the workers' wait lists (each session at most once).
+    var waitingCount: Int { waiting.values.reduce(0) { $0 + $1.count } }
 
     private mutating func removeIndex(_ key: [UInt8], from worker: [UInt8]) {
         byWorker[worker]?.remove(key)

@@ -55,12 +55,19 @@ public struct LoadGenerator {
         var drainDeadline: UInt64 = .max
         var lastMeasuredReply = warmEnd
 
+        /// `["BATON-SESSION"][key]` with one key per client and window slot (one request in flight per key),
+        /// or nothing.
+        func sessionFrames(client: Int, slot: Int) -> [[UInt8]] {
+            options.sessions ? [WireProtocol.sessionMarker, Array("c\(client)-s\(slot)".utf8)] : []
+        }
+
         func send(client: Int, slot: Int) throws {
             let seq = nextSeq[client]
             nextSeq[client] += 1
             let tag = Self.tag(client: client, slot: slot, seq: seq)
             slots[client][slot] = Slot(seq: seq, sentAt: BatonClock.monotonic(), busy: true)
-            try sockets[client].send(frames: [tag, [], Self.body(tag: tag, size: size)])
+            try sockets[client].send(frames: [tag, []] + sessionFrames(client: client, slot: slot)
+                                     + [Self.body(tag: tag, size: size)])
             report.sent += 1
             outstanding += 1
         }
@@ -101,7 +108,10 @@ public struct LoadGenerator {
                     if frames[2] == WireProtocol.errorMarker {
                         let code = frames.count > 3 ? Message.render(frames[3]) : "?"
                         report.errors[code, default: 0] += 1
-                    } else if frames.count == 3 && frames[2] == Self.body(tag: frames[0], size: size) {
+                    } else if frames.count == 3 + (options.sessions ? 2 : 0),
+                              frames.dropFirst(2).dropLast().elementsEqual(sessionFrames(client: client, slot: slot)),
+                              frames.last == Self.body(tag: frames[0], size: size)
+                    {
                         report.matched += 1
                         if sentAt >= warmEnd {
                             measured += 1

@@ -18,6 +18,9 @@ public struct LoadOptions: Sendable {
     public var size = 64
     /// Seconds to wait for outstanding replies once sending stops; what is still missing then is lost.
     public var drainTimeout: Double = 5
+    /// Whether every request belongs to a session (`["BATON-SESSION"][key]` before the body), one key per
+    /// client and window slot, so each key has one request in flight; echo workers send the frames back.
+    public var sessions = false
     /// CURVE towards a broker that requires it (every client uses the same key pair); nil: no CURVE.
     public var curve: CurveClientCredentials?
 

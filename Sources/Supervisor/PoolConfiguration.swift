@@ -40,6 +40,9 @@ public enum PoolAction: Sendable, Equatable {
     /// move to `successor` (the worker replacing it) when both can hand sessions off; without a successor they
     /// stay until they end or the session drain timeout passes.
     case drain(workerID: String, successor: String?)
+    /// New sessions should open on workers of this generation (a reload to it, or a rollback to it, runs);
+    /// nil: anywhere.
+    case preferSessions(generation: Int?)
     /// A reload moved on (a line for the `baton reload` caller and the log).
     case reloadProgress(String)
     /// A reload ended: the new generation is active, or it was rolled back.

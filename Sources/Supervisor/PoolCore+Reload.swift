@@ -72,7 +72,8 @@ extension PoolCore {
         if let refusal = reloadRefusal { throw refusal }
         reload = ReloadState(generation: generation, previous: currentGeneration, options: options,
                              pending: Array(slots.indices))
-        return [.reloadProgress("rolling \(slots.count) slots to generation \(generation)"
+        return [.preferSessions(generation: generation),
+                .reloadProgress("rolling \(slots.count) slots to generation \(generation)"
                                 + (options.surge ? "" : " (no surge: each old worker stops before its replacement starts)"))]
             + advance(now: now)
     }
@@ -117,7 +118,8 @@ extension PoolCore {
         guard let index = state.pending.first else {
             reload = nil
             let slotsText = slots.count == 1 ? "its one slot" : "all \(slots.count) slots"
-            return [.reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
+            return [.preferSessions(generation: nil),
+                    .reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
                                     message: "generation \(state.generation) is active in \(slotsText)")]
         }
         let slot = slots[index].number
@@ -214,6 +216,7 @@ extension PoolCore {
             }
             slots[index].incoming = nil
         }
+        actions.append(.preferSessions(generation: nil))
         actions.append(.reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
                                        message: "the supervisor is shutting down"))
         return actions
@@ -225,7 +228,7 @@ extension PoolCore {
         guard var state = reload else { return [] }
         state.failure = reason
         state.step = .idle
-        var actions: [PoolAction] = [.reloadProgress("rolling back: \(reason)")]
+        var actions: [PoolAction] = [.preferSessions(generation: state.previous), .reloadProgress("rolling back: \(reason)")]
         for index in slots.indices {
             if let incoming = slots[index].incoming {
                 slots[index].incoming = nil
@@ -254,7 +257,8 @@ extension PoolCore {
     private mutating func finishRollbackIfDone() -> [PoolAction] {
         guard let state = reload, let failure = state.failure, state.restoring.isEmpty else { return [] }
         reload = nil
-        return [.reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
+        return [.preferSessions(generation: nil),
+                .reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
                                 message: "rolled back to generation \(state.previous): \(failure)")]
     }
 

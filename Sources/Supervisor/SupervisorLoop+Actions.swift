@@ -21,6 +21,8 @@ extension SupervisorLoop {
                                    at: BatonClock.monotonic()))
             case .drain(let workerID, let successor):
                 server.broker.drainWorker(Array(workerID.utf8), successor: successor.map { Array($0.utf8) })
+            case .preferSessions(let generation):
+                server.broker.preferSessions(onGeneration: generation)
             case .reloadProgress(let line):
                 logger.info("reload: \(line)")
                 tellRequester(.progress(line))
@@ -71,7 +73,7 @@ extension SupervisorLoop {
         }
         let now = BatonClock.monotonic()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
-        server.broker.workerProcessStarted(Array(workerID.utf8))
+        server.broker.workerProcessStarted(Array(workerID.utf8), generation: generation)
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])

@@ -112,4 +112,18 @@ struct SessionServeTests {
         let after = try #require(serve.status())
         #expect(after.broker.sessionsDrainTimedOut == 6 && after.broker.sessionsMoved == 0)
     }
+
+    @Test("baton bench --sessions: every request in a session, every reply checked, one session per client slot")
+    func benchWithSessions() throws {
+        let serve = try ManagedServe(workers: 2, command: [Harness.exampleWorkerPath, "--capacity", "4"])
+        serve.waitForStatus("ready") { $0.slots.allSatisfy { $0.state == .ready } }
+        let (status, output) = try runBaton(["bench", "--frontend", serve.frontend, "--clients", "3", "--window", "4",
+                                             "--total", "600", "--sessions", "--json"], directory: serve.directory)
+        #expect(status == 0, "\(output)")
+        let report = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] ?? [:]
+        #expect(report["matched"] as? Int == 600 && report["lost"] as? Int == 0, "\(output)")
+        let after = try #require(serve.status())
+        #expect(after.broker.sessionsOpen == 12 && after.broker.sessionsOpened == 12)
+        #expect(after.slots.map(\.sessions).reduce(0, +) == 12)
+    }
 }

@@ -92,4 +92,23 @@ struct TourTests {
         #expect(serve.child.output.contains("worker left (DISCONNECT, exit 0)"))
         #expect(!serve.child.output.contains("exited unexpectedly"), "\(serve.child.output)")
     }
+
+    @Test("the tour's room: a session counter keeps counting across `baton reload`")
+    func roomSurvivesHotUpdate() throws {
+        let serve = try ManagedServe(workers: 2, command: [Harness.exampleWorkerPath, "--session-counter"])
+        serve.waitForStatus("2 slots ready") { $0.slots.allSatisfy { $0.state == .ready } }
+        func call(_ word: String) throws -> String {
+            let (status, output) = try runBaton(["call", "--frontend", serve.frontend, "--session", "room-7", word],
+                                                directory: serve.directory)
+            #expect(status == 0, "\(output)")
+            return output
+        }
+        #expect(try call("join") == "1\n")
+        #expect(try call("move") == "2\n")
+        let (reloaded, output) = try runBaton(["reload", "--state-dir", serve.stateDir], directory: serve.directory)
+        #expect(reloaded == 0 && output.contains("1 session moved to the new worker"), "\(output)")
+        #expect(try call("move") == "3\n", "the room survived the hot update")
+        let (sessions, table) = try runBaton(["sessions", "--state-dir", serve.stateDir], directory: serve.directory)
+        #expect(sessions == 0 && table.contains("room-7"), "\(table)")
+    }
 }

@@ -249,4 +249,63 @@ struct SessionCoreTests {
         #expect(broker.records.contains { if case .sessionEnded(_, _, .shutdown, _, _) = $0 { true } else { false } })
         #expect(broker.core.sessions.isEmpty)
     }
+
+    @Test("during a rolling update new sessions open on the generation being rolled out, in LRU and capacity pools")
+    func newSessionsPreferTheNewGeneration() throws {
+        for capacity in [1, 4] {
+            var broker = CoreHarness()
+            broker.core.workerProcessStarted(bytes("old"), generation: 1)
+            broker.core.workerProcessStarted(bytes("new"), generation: 2)
+            broker.readyDealer("old", capacity: capacity)
+            broker.readyDealer("new", capacity: capacity)
+            broker.core.preferSessions(onGeneration: 2)
+            broker.sessionRequest(from: "c", key: "room", "1")
+            #expect(broker.takeSessionDispatches().map(\.worker) == ["new"], "capacity \(capacity)")
+            broker.request(from: "c", "stateless")
+            #expect(broker.takeSessionDispatches().map(\.worker) == ["old"], "stateless requests go anywhere")
+            broker.core.preferSessions(onGeneration: nil)
+            broker.sessionRequest(from: "c", key: "lobby", "1")
+            #expect(broker.takeSessionDispatches().count == (capacity == 1 ? 0 : 1), "both capacity-1 workers are busy")
+        }
+    }
+
+    @Test("new sessions spread over workers by the sessions they hold, even when the LRU worker has more")
+    func placementBySessions() throws {
+        var broker = CoreHarness()
+        broker.readyDealer("w1", capacity: 4)
+        broker.readyDealer("w2", capacity: 4)
+        var homes: [String: String] = [:]
+        for key in ["a", "b", "c", "d"] {
+            broker.sessionRequest(from: "c", key: key, "1")
+            let dispatch = try #require(broker.takeSessionDispatches().first)
+            homes[key] = dispatch.worker
+            broker.reply(dispatch.worker, token: dispatch.token, "1")
+        }
+        #expect(homes.values.filter { $0 == "w1" }.count == 2 && homes.values.filter { $0 == "w2" }.count == 2,
+                "\(homes)")
+    }
+}
+
+@Suite("Sessions waiting for a full worker")
+struct SessionWaitTests {
+    @Test("a session waits in its full worker's list once, however many of its requests pile up")
+    func waitListIsBounded() throws {
+        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        broker.readyDealer("w1", capacity: 2)
+        broker.sessionRequest(from: "c", key: "a", "1")
+        broker.sessionRequest(from: "c", key: "b", "1")
+        let first = broker.takeSessionDispatches()
+        #expect(first.count == 2)
+        broker.sessionRequest(from: "c", key: "c", "1")  // opens on w1 once a slot frees
+        let a = try #require(first.first { $0.key == "a" })
+        broker.reply("w1", token: a.token, "1")
+        let third = broker.takeSessionDispatches()
+        #expect(third.map(\.key) == ["c"])
+        for n in 2...50 { broker.sessionRequest(from: "c", key: "a", "\(n)") }
+        #expect(broker.core.sessions.waitingCount == 1, "a is listed once while w1 is full")
+        let b = try #require(first.first { $0.key == "b" })
+        broker.reply("w1", token: b.token, "1")
+        #expect(broker.takeSessionDispatches().map(\.body) == ["2"], "the freed slot goes to the waiting session")
+        #expect(broker.core.sessions.waitingCount == 0)
+    }
 }
