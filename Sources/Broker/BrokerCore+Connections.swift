@@ -38,9 +38,11 @@ extension BrokerCore {
     /// worker stays registered.
     public mutating func connectionClosed(_ connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
         guard connection >= 0 else { return }
-        for (id, worker) in workers where worker.connection == connection {
-            workers[id]?.connection = Self.closedConnection
-            workers[id]?.connectionClosedAt = now
+        for index in workers.values.indices where workers.values[index].connection == connection {
+            workers.values[index].connection = Self.closedConnection
+            workers.values[index].connectionClosedAt = now
+            let worker = workers.values[index]
+            let id = worker.id
             if worker.isBusy {
                 connectionLosses[id] = ConnectionLoss(
                     requestIDs: worker.requests.map(\.id),

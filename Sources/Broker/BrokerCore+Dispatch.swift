@@ -2,7 +2,7 @@ import BatonProtocol
 import DequeModule
 
 /// A position in ``BrokerCore``'s worker table; valid until a worker is added or removed.
-typealias WorkerIndex = Dictionary<[UInt8], WorkerRecord>.Index
+typealias WorkerIndex = Int
 
 extension BrokerCore {
     /// Whether some worker can take a request now: one that is not draining holds fewer than its capacity.
@@ -19,7 +19,7 @@ extension BrokerCore {
         if multiCapacityWorkers == 0 {
             while !queue.isEmpty, !idle.isEmpty {
                 if queue[queue.startIndex].session != nil, let index = sessionHome() {
-                    removeIdle(workers.keys[index])
+                    removeIdle(workers.values[index].id)
                     assign(queue.removeFirst(), at: index, now: now, into: &out)
                     continue
                 }
@@ -31,7 +31,7 @@ extension BrokerCore {
                 if queue[queue.startIndex].session != nil, let home = sessionHome() {
                     index = home
                 }
-                if workers.values[index].capacity == 1 { removeIdle(workers.keys[index]) }
+                if workers.values[index].capacity == 1 { removeIdle(workers.values[index].id) }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         }
@@ -43,7 +43,7 @@ extension BrokerCore {
     /// (draining or not).
     mutating func dispatch(_ request: PendingRequest, at index: WorkerIndex, now: UInt64,
                            into out: inout [BrokerAction]) {
-        if workers.values[index].capacity == 1 { removeIdle(workers.keys[index]) }
+        if workers.values[index].capacity == 1 { removeIdle(workers.values[index].id) }
         assign(request, at: index, now: now, into: &out)
         noteIdleWorkers()
     }
@@ -112,7 +112,7 @@ extension BrokerCore {
                                  into out: inout [BrokerAction]) {
         var request = pending
         request.attempts += 1
-        let workerID = workers.keys[index]
+        let workerID = workers.values[index].id
         out.append(.dispatch(worker: workerID, framing: workers.values[index].framing,
                              token: WireProtocol.token(for: request.id), body: request.body))
         workers.values[index].inFlight[request.id] = InFlightRequest(request: request, dispatchedAt: now)
@@ -139,7 +139,7 @@ extension BrokerCore {
         stats.inFlight -= 1
         if !workers.values[index].isDraining {
             freeCapacity += 1
-            if workers.values[index].capacity == 1 { idle.append(workers.keys[index]) }
+            if workers.values[index].capacity == 1 { idle.append(workers.values[index].id) }
         }
         return entry
     }
@@ -148,9 +148,9 @@ extension BrokerCore {
     @inline(__always)
     mutating func reportIfDrained(at index: WorkerIndex, into out: inout [BrokerAction]) {
         if drainingWorkers > 0 && workers.values[index].isDraining && workers.values[index].inFlight.isEmpty
-            && sessions.count(on: workers.keys[index]) == 0
+            && sessions.count(on: workers.values[index].id) == 0
         {
-            out.append(.worker(.drained(worker: workers.keys[index])))
+            out.append(.worker(.drained(worker: workers.values[index].id)))
         }
     }
 
@@ -210,7 +210,12 @@ extension BrokerCore {
         if multiCapacityWorkers == 0 {
             stats.idleWorkers = idle.count
         } else {
-            stats.idleWorkers = idle.count + workers.values.count { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
+            var idleMulti = 0
+            for index in workers.values.indices {
+                if workers.values[index].capacity > 1 && workers.values[index].inFlight.isEmpty
+                    && !workers.values[index].isDraining { idleMulti += 1 }
+            }
+            stats.idleWorkers = idle.count + idleMulti
         }
     }
 }

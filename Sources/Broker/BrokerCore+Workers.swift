@@ -140,7 +140,7 @@ extension BrokerCore {
         }
         let request = entry.request
         workers.values[index].served += 1
-        workers.values[index].measure(now &- entry.dispatchedAt)
+        workers.values[index].measure(dispatchedAt: entry.dispatchedAt, now: now)
         if !connectionLosses.isEmpty { replyArrived(token, from: id) }
         if let limit = configuration.maxMessageBytes, PendingRequest.size(of: body) > limit {
             fail(request, .tooLarge, "the worker's reply is larger than \(limit) bytes", now: now, into: &out)

@@ -19,7 +19,7 @@ public struct BrokerCore {
     var queue: Deque<PendingRequest> = []
     /// Idle workers of capacity 1 (not draining), the one that has waited longest first.
     var idle: Deque<[UInt8]> = []
-    var workers: [[UInt8]: WorkerRecord] = [:]
+    var workers = WorkerTable()
     /// Requests the known workers can take now: the sum of their ``WorkerRecord/freeSlots``.
     var freeCapacity = 0
     /// Known workers whose capacity is above 1; while there are none, dispatch is plain LRU over ``idle``.
@@ -64,7 +64,7 @@ public struct BrokerCore {
     public var acceptsRequests: Bool { queue.count + sessions.heldCount < configuration.maxQueued && !stopping }
 
     /// The known workers, by routing id.
-    public var knownWorkers: [[UInt8]: WorkerRecord] { workers }
+    public var knownWorkers: [[UInt8]: WorkerRecord] { workers.dictionary }
 
     /// What `status` shows of each known worker.
     public var workerSummaries: [WorkerSummary] {
@@ -212,7 +212,7 @@ public struct BrokerCore {
     /// Answers every request still in flight with `worker-died`: the shutdown's drain timeout passed before
     /// its worker answered (the worker may have done part of the work). A reply that comes later is stale.
     public mutating func failInFlight(reason: String, now: UInt64, into out: inout [BrokerAction]) {
-        for id in workers.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) where workers[id]?.isBusy == true {
+        for id in workers.values.map(\.id).sorted(by: { $0.lexicographicallyPrecedes($1) }) where workers[id]?.isBusy == true {
             connectionLosses[id] = nil
             for request in releaseAll(from: id, into: &out) {
                 fail(request, .workerDied, reason, now: now, into: &out)

@@ -6,7 +6,10 @@ extension BrokerLoop {
     /// Performs the actions the core produced, then feeds back sends that failed because a worker is gone.
     mutating func perform(frontend: Socket, backend: Socket) throws {
         while !actions.isEmpty {
-            for action in actions {
+            // Each action is moved out of the batch (popLast), not copied and then destroyed with the batch.
+            swap(&actions, &performing)
+            performing.reverse()
+            while let action = performing.popLast() {
                 switch action {
                 case .dispatch(let worker, let framing, let token, let body):
                     if try !sendToWorker(backend, worker, framing: framing, token: token, body: body),
@@ -32,7 +35,7 @@ extension BrokerLoop {
                     log(event)
                 }
             }
-            actions.removeAll(keepingCapacity: true)
+            guard !undelivered.isEmpty || !silentlyGoneWorkers.isEmpty else { return }
             let now = BatonClock.monotonic()
             if !undelivered.isEmpty { returnUndelivered(now: now) }
             for worker in silentlyGoneWorkers {

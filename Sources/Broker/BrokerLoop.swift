@@ -9,6 +9,8 @@ struct BrokerLoop {
     let server: BrokerServer
     var core: BrokerCore
     var actions: [BrokerAction] = []
+    /// The batch of actions ``perform(frontend:backend:)`` is working through (its storage is reused).
+    var performing: [BrokerAction] = []
     /// Dispatches that could not reach their worker (the request never left the broker), by worker.
     var undelivered: [(worker: [UInt8], request: UInt64)] = []
     /// Workers a heartbeat could not reach (a request they held was delivered, and is lost with them).
@@ -34,6 +36,7 @@ struct BrokerLoop {
         }
         core = BrokerCore(configuration: policy, firstRequestID: server.options.firstRequestID)
         actions.reserveCapacity(64)
+        performing.reserveCapacity(64)
     }
 
     var logger: Logger { server.logger }

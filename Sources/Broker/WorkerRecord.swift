@@ -15,8 +15,11 @@ public struct WorkerRecord: Sendable {
     /// The requests it holds, by request id, each with the time it was sent.
     public var inFlight: [UInt64: InFlightRequest] = [:]
     /// Its recent service time in nanoseconds: an exponentially weighted moving average (weight 1/8) of the
-    /// time from dispatch to reply of its requests; nil until its first reply.
+    /// time each of its requests took to serve, measured from its dispatch or from the worker's previous reply,
+    /// whichever came later (see ``measure(dispatchedAt:now:)``); nil until its first reply.
     public var serviceTime: UInt64?
+    /// Monotonic time of its last reply (0: none yet).
+    public var lastReplyAt: UInt64 = 0
     /// When it was last given a request (or registered), as a broker-wide sequence number: the lower, the
     /// less recently used.
     public var lastUsed: UInt64 = 0
@@ -45,8 +48,17 @@ public struct WorkerRecord: Sendable {
     /// The earliest time one of its requests was sent to it, if it holds any.
     public var oldestDispatch: UInt64? { inFlight.values.lazy.map(\.dispatchedAt).min() }
 
-    /// Folds one measured service time (dispatch to reply, nanoseconds) into ``serviceTime``.
-    mutating func measure(_ sample: UInt64) {
+    /// Folds the service time of a request answered at `now` into ``serviceTime``: the time since its dispatch,
+    /// or since the previous reply if that came later.
+    ///
+    /// A worker that holds several requests and serves them one after another answers each one its own
+    /// service time after the previous one: the time a request waited behind the others is not its service
+    /// time, and counting it would count the worker's queue twice (the expected delay multiplies by the
+    /// requests in flight already). For a worker that serves K requests at once, the time between replies is
+    /// its service time divided by K, which is what a new request costs it.
+    mutating func measure(dispatchedAt: UInt64, now: UInt64) {
+        let sample = now &- max(dispatchedAt, lastReplyAt)
+        lastReplyAt = now
         serviceTime = serviceTime.map { ($0 &* 7 &+ sample) / 8 } ?? sample
     }
 }

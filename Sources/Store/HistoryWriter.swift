@@ -32,6 +32,11 @@ struct HistoryWriter {
     }
 
     var formatter = TimestampFormatter()
+    /// Hex of client routing ids, and names of worker routing ids, seen lately: clients and workers send many
+    /// requests each, so each is formatted once (both are emptied when they grow past ``namesKept``).
+    var clientHex: [[UInt8]: String] = [:]
+    var workerNames: [[UInt8]: String] = [:]
+    static let namesKept = 4_096
 
     /// Writes one batch; returns the number of request rows written.
     mutating func apply(_ events: [HistoryEvent], in db: Database) throws -> Int {
@@ -52,13 +57,13 @@ struct HistoryWriter {
             case .requestReceived(let id, let client, let bytes, let at):
                 let i = row(id)
                 rows[i].isNew = true
-                rows[i].client = hex(client)
+                rows[i].client = Self.name(of: client, in: &clientHex, hex)
                 rows[i].bytes = bytes
                 rows[i].received = at
             case .requestDispatched(let id, let worker, let attempt, let at):
                 let i = row(id)
                 rows[i].status = RequestStatus.inFlight.rawValue
-                rows[i].worker = HistoryEvent.workerID(forRoutingID: worker)
+                rows[i].worker = Self.name(of: worker, in: &workerNames, HistoryEvent.workerID(forRoutingID:))
                 rows[i].attempts = attempt
                 rows[i].dispatched = at
             case .requestRequeued(let id, _):
@@ -105,8 +110,8 @@ struct HistoryWriter {
             let generation = worker.flatMap { workerGenerations[$0] ?? nil }
             let wait = row.dispatched.flatMap { dispatched in received.map { Int64((dispatched &- $0) / 1000) } }
             let total = row.finished.flatMap { finished in received.map { Int64((finished &- $0) / 1000) } }
-            let dispatchedAt = row.dispatched.map { formatter.format(wall($0)) }
-            let finishedAt = row.finished.map { formatter.format(wall($0)) }
+            let dispatchedAt = row.dispatched.map(wall)
+            let finishedAt = row.finished.map(wall)
             if row.isNew {
                 insert.reset()
                 insert.bind(1, Int64(bitPattern: row.id))
@@ -116,9 +121,9 @@ struct HistoryWriter {
                 insert.bind(5, row.attempts)
                 insert.bind(6, row.status ?? RequestStatus.queued.rawValue)
                 insert.bind(7, row.error)
-                insert.bind(8, formatter.format(wall(row.received ?? 0)))
-                insert.bind(9, dispatchedAt)
-                insert.bind(10, finishedAt)
+                insert.bind(8, time: wall(row.received ?? 0), with: &formatter)
+                insert.bind(9, time: dispatchedAt, with: &formatter)
+                insert.bind(10, time: finishedAt, with: &formatter)
                 insert.bind(11, wait)
                 insert.bind(12, total)
                 insert.bind(13, row.bytes)
@@ -132,8 +137,8 @@ struct HistoryWriter {
                 update.bind(3, generation)
                 update.bind(4, row.attempts)
                 update.bind(5, row.error)
-                update.bind(6, dispatchedAt)
-                update.bind(7, finishedAt)
+                update.bind(6, time: dispatchedAt, with: &formatter)
+                update.bind(7, time: finishedAt, with: &formatter)
                 update.bind(8, wait)
                 update.bind(9, total)
                 update.bind(10, row.replyBytes)
@@ -143,6 +148,17 @@ struct HistoryWriter {
             }
         }
         return rows.count
+    }
+
+    /// The text for a routing id, formatted once and then found in `cache`.
+    private static func name(of id: [UInt8], in cache: inout [[UInt8]: String], _ format: ([UInt8]) -> String)
+        -> String
+    {
+        if let name = cache[id] { return name }
+        if cache.count >= namesKept { cache.removeAll(keepingCapacity: true) }
+        let name = format(id)
+        cache[id] = name
+        return name
     }
 
     private mutating func applyWorkerEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {

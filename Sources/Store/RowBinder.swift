@@ -40,6 +40,22 @@ struct RowBinder {
         }
     }
 
+    /// Binds UTF-8 bytes as TEXT (SQLite copies them).
+    func bind(_ index: Int32, text: UnsafeBufferPointer<UInt8>) {
+        _ = text.withMemoryRebound(to: CChar.self) {
+            sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Self.transient)
+        }
+    }
+
+    /// Binds a wall-clock time as the database's timestamp text, or NULL.
+    func bind(_ index: Int32, time nanoseconds: Int64?, with formatter: inout TimestampFormatter) {
+        guard let nanoseconds else {
+            sqlite3_bind_null(handle, index)
+            return
+        }
+        formatter.withFormatted(nanoseconds) { bind(index, text: $0) }
+    }
+
     /// Binds a session key as TEXT or BLOB (``SessionKey``).
     func bind(_ index: Int32, _ key: SessionKey?) {
         guard let key else {

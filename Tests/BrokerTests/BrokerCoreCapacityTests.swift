@@ -174,6 +174,53 @@ struct BrokerCoreExpectedDelayTests {
         #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == 9_000_000)
     }
 
+    @Test("a request's service time starts at the worker's previous reply when it waited behind other requests")
+    func serviceTimeExcludesWaitBehindOthers() {
+        // A serves its requests one after another, 1 ms each: it answers at 1, 2 and 3 ms. Dispatch-to-reply
+        // times would be 1, 2 and 3 ms; the service time stays 1 ms.
+        var broker = CoreHarness()
+        broker.ready("A", capacity: 4)
+        broker.requests(0...2)
+        for index in 0...2 {
+            broker.now += 1_000_000
+            broker.answer("A", body: "r\(index)")
+        }
+        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == 1_000_000)
+        broker.now += 5_000_000
+        broker.requests(3...3)
+        broker.now += 2_000_000
+        broker.answer("A", body: "r3")
+        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == (1_000_000 * 7 + 2_000_000) / 8,
+                "after an idle spell the time counts from the dispatch")
+    }
+
+    @Test("with three fast workers queueing their requests and one ten times slower, the slow one stays out")
+    func queueingFastWorkersKeepSlowOneOut() {
+        // Each fast worker serves its requests one after another in 1 ms; the slow one takes 10 ms. With 12
+        // requests in flight the fast ones hold 4 each (expected delay 5 ms), under the slow one's 10 ms.
+        var broker = CoreHarness()
+        for worker in ["F1", "F2", "F3", "slow"] { broker.ready(worker, capacity: 8) }
+        broker.requests(0...3)
+        _ = broker.takeDispatches()
+        broker.now += 1_000_000
+        for (worker, index) in [("F1", 0), ("F2", 1), ("F3", 2)] { broker.answer(worker, body: "r\(index)") }
+        broker.now += 9_000_000
+        broker.answer("slow", body: "r3")
+        broker.requests(4...15)
+        #expect(broker.takeDispatches().allSatisfy { $0.worker != "slow" })
+        for round in 0..<3 {
+            broker.now += 1_000_000
+            for worker in ["F1", "F2", "F3"] {
+                guard let oldest = broker.held(worker).first else { continue }
+                broker.answer(worker, body: oldest.body.map(text).joined(separator: "|"))
+            }
+            broker.requests((16 + round * 3)...(18 + round * 3))
+        }
+        #expect(broker.takeDispatches().allSatisfy { $0.worker != "slow" })
+        #expect(broker.inFlight("slow") == 0)
+        #expect(broker.core.knownWorkers[bytes("F1")]?.serviceTime == 1_000_000)
+    }
+
     @Test("while every worker has capacity 1 dispatch is exact LRU, also after a worker of higher capacity left")
     func capacityOnePoolsStayLRU() {
         var broker = CoreHarness()
