@@ -139,19 +139,22 @@ struct SessionAdversaryTests {
     }
 }
 
-@Suite("A random walk over sessions, handoffs and faults")
+/// One walk at a time, yielding as it goes: it is pure computation, and the test runner's two threads also
+/// serve the suite's tests that wait on real processes and sockets.
+@Suite("A random walk over sessions, handoffs and faults", .serialized)
 struct SessionRandomWalkTests {
     @Test("every promise holds after every event, over seeded walks", .timeLimit(.minutes(2)),
-          arguments: [1, 2, 3, 4, 5, 6, 7, 8, 9] as [UInt64])
-    func walk(seed: UInt64) {
+          arguments: [1, 2, 3, 4, 5, 6] as [UInt64])
+    func walk(seed: UInt64) async {
         var rng = SplitMix(state: seed)
         var walk = SessionWalk()
         walk.faultPercent = [2, 10, 30][Int(seed % 3)]
-        let steps = 6_000
+        let steps = 4_000
         let shutdownAt = seed % 2 == 0 ? steps * 9 / 10 : nil
         for step in 0..<steps where walk.violations.isEmpty {
             if step == shutdownAt { walk.shutDown() }
             walk.step(&rng)
+            if step % 50 == 0 { await Task.yield() }
         }
         if walk.violations.isEmpty { walk.finish(&rng) }
         #expect(walk.violations.isEmpty, "seed \(seed): \(walk.violations.joined(separator: "\n"))")
