@@ -26,9 +26,6 @@ extension BrokerCore {
         return .key(key)
     }
 
-    /// Requests waiting in the broker: the queue and the requests held behind their session's.
-    var waitingCount: Int { queue.count + sessions.heldCount }
-
     /// A session request was read (the broker runs and its size passed).
     mutating func sessionRequest(_ request: PendingRequest, key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         var request = request
