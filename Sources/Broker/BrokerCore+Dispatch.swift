@@ -18,7 +18,7 @@ extension BrokerCore {
     mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
         if multiCapacityWorkers == 0 {
             while !queue.isEmpty, !idle.isEmpty {
-                if queue[queue.startIndex].session != nil, let index = sessionHome() {
+                if queue[queue.startIndex].opensSession, let index = sessionHome() {
                     removeIdle(workers.values[index].id)
                     assign(queue.removeFirst(), at: index, now: now, into: &out)
                     continue
@@ -27,15 +27,14 @@ extension BrokerCore {
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         } else {
-            while !queue.isEmpty, freeCapacity > 0, var index = soonestWorker() {
-                if queue[queue.startIndex].session != nil, let home = sessionHome() {
-                    index = home
-                }
+            while !queue.isEmpty, freeCapacity > 0,
+                  let index = (queue[queue.startIndex].opensSession ? sessionHome() : nil) ?? soonestWorker()
+            {
                 if workers.values[index].capacity == 1 { removeIdle(workers.values[index].id) }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         }
-        stats.queueDepth = queue.count + sessions.heldCount
+        noteQueueDepth()
         noteIdleWorkers()
     }
 
@@ -144,7 +143,8 @@ extension BrokerCore {
         return entry
     }
 
-    /// Reports ``WorkerEvent/drained(worker:)`` for a draining worker that holds no request any more.
+    /// Reports ``WorkerEvent/drained(worker:)`` for a draining worker that holds no request and no session
+    /// any more (the one place that decides it).
     @inline(__always)
     mutating func reportIfDrained(at index: WorkerIndex, into out: inout [BrokerAction]) {
         if drainingWorkers > 0 && workers.values[index].isDraining && workers.values[index].inFlight.isEmpty

@@ -184,7 +184,6 @@ extension BrokerCore {
 
     /// Reports a draining worker drained once it holds no request and no session.
     mutating func maybeDrained(_ id: [UInt8], into out: inout [BrokerAction]) {
-        guard let worker = workers[id], worker.isDraining, !worker.isBusy, sessions.count(on: id) == 0 else { return }
-        out.append(.worker(.drained(worker: id)))
+        if let index = workers.index(forKey: id) { reportIfDrained(at: index, into: &out) }
     }
 }

@@ -47,7 +47,7 @@ extension BrokerCore {
             if workers.values[index].capacity == 1 { removeIdle(id) }
             noteIdleWorkers()
         }
-        if !workers.values[index].isBusy && sessions.count(on: id) == 0 { out.append(.worker(.drained(worker: id))) }
+        reportIfDrained(at: index, into: &out)
     }
 
     /// Removes a worker (it died, hung or vanished); every request it held is retried or answered

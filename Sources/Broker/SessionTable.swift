@@ -50,8 +50,7 @@ struct SessionTable {
     /// Changes a session in place. The worker, held requests and the wait list are changed only through the
     /// methods below, which keep the indexes right.
     mutating func update(_ key: [UInt8], _ change: (inout SessionRecord) -> Void) {
-        guard let index = records.index(forKey: key) else { return }
-        change(&records.values[index])
+        if let index = records.index(forKey: key) { modify(at: index, change) }
     }
 
     /// The session's state is now at `worker` (nil: nowhere, the session was lost).
