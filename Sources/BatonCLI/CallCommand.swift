@@ -17,7 +17,8 @@ struct CallCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the reply.")
     var timeout: Double = 5
 
-    @Option(help: "Send the request in this session (BATON-SESSION): it goes to the worker that holds the session.")
+    @Option(parsing: .unconditional,
+            help: "Send the request in this session (BATON-SESSION): it goes to the worker that holds the session.")
     var session: String?
 
     @OptionGroup var curve: CurveClientOptions

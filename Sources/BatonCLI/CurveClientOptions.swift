@@ -3,7 +3,8 @@ import ZeroMQ
 
 /// `call` and `bench`: CURVE towards a broker that serves its frontend with `--curve-key`.
 struct CurveClientOptions: ParsableArguments {
-    @Option(help: "The broker's CURVE public key: 40 characters of Z85, or its .pub file. Turns CURVE on.")
+    @Option(parsing: .unconditional,
+            help: "The broker's CURVE public key: 40 characters of Z85, or its .pub file. Turns CURVE on.")
     var serverKey: String?
 
     @Option(help: "This client's key pair file (PREFIX.key from `baton keygen`; default: a fresh key pair).")

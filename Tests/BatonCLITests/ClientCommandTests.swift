@@ -17,6 +17,18 @@ struct ClientCommandTests {
         }
     }
 
+    @Test("a server key or a session key that starts with '-' (Z85 has '-') is taken as the value, not as an option")
+    func valuesStartingWithADash() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = "-" + String(repeating: "0", count: 39)
+        for options in [["--server-key", key], ["--session", "-room"]] {
+            let (status, output) = try runBaton(["call", "--frontend", "ipc://\(directory)/nobody", "--timeout", "0.3"]
+                                                + options + ["x"], directory: directory)
+            #expect(status == 3, "no reply in time, not a usage error: \(options): \(output)")
+        }
+    }
+
     @Test("BATON_STATE_DIR, then the config file's state-dir, then ./.baton are tried when --state-dir is absent")
     func discovery() throws {
         let directory = try Harness.temporaryDirectory()
