@@ -50,8 +50,9 @@ def main() -> int:
             raise RuntimeError("boom: a detail the client must not see")
         return [name, *body]
 
-    worker = baton_worker.Worker(handle, capacity=args.capacity, max_handler_errors=args.max_handler_errors,
-                                 backend=args.backend, worker_id=args.worker_id)
+    options = {} if args.max_handler_errors is None else {"max_handler_errors": args.max_handler_errors}
+    worker = baton_worker.Worker(handle, capacity=args.capacity, backend=args.backend, worker_id=args.worker_id,
+                                 **options)
     return worker.run()
 
 
