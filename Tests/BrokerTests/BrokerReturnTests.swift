@@ -79,6 +79,7 @@ struct BrokerReturnTests {
         #expect(broker.takeDispatches().isEmpty, "a leaving worker gets no new request")
         broker.workerMessage([bytes("A"), WireProtocol.returnByte, WireProtocol.token(for: 12345), [1, 2]])
         #expect(broker.core.stats.staleReplies == 2 && broker.core.stats.requestsReturned == 0)
+        #expect(broker.sent.contains { if case .log(.staleReply(bytes("A"))) = $0 { true } else { false } })
         broker.workerMessage([bytes("stranger"), WireProtocol.returnByte])
         #expect(Self.acknowledgements(broker, to: "stranger") == 0)
         #expect(broker.core.stats.malformedWorkerMessages == 0)
