@@ -21,6 +21,9 @@ public enum WireProtocol {
     /// IMPORT: the broker hands a session's state to a worker (`[0x06][key][state]`); the worker answers
     /// `[0x06][key]["ok"]` or `[0x06][key]["error"][text]`.
     public static let importByte: [UInt8] = [0x06]
+    /// RETURN, from a worker that is leaving: `[0x07][token]…` gives back requests it did not start (zero or more
+    /// tokens) and asks for no new ones; the broker answers `[0x07]` once it has taken them back.
+    public static let returnByte: [UInt8] = [0x07]
     /// Status frame of a successful EXPORT or IMPORT answer.
     public static let statusOK: [UInt8] = Array("ok".utf8)
     /// Status frame of a failed EXPORT or IMPORT answer.
@@ -35,6 +38,9 @@ public enum WireProtocol {
     public static let maxSessionKeyBytes = 255
     /// First frame of the body of an error reply: `["BATON-ERR", code, text]`.
     public static let errorMarker: [UInt8] = Array("BATON-ERR".utf8)
+    /// The code of the error reply a worker sends for a request whose handler failed: the worker SDKs reply
+    /// `["BATON-ERR"]["handler-error"][text]`, and the broker forwards it as any reply.
+    public static let handlerErrorCode = "handler-error"
     /// Size in bytes of the request token a worker sees in place of the client's envelope.
     public static let tokenSize = 8
 

@@ -9,6 +9,8 @@ import Foundation
 final class HandlerPool<Outcome: Sendable>: @unchecked Sendable {
     private struct Job {
         let key: [UInt8]?
+        /// The request's token, for a job that serves a request (it can be withdrawn before it starts).
+        let token: [UInt8]?
         let work: @Sendable () -> Outcome
     }
 
@@ -32,10 +34,11 @@ final class HandlerPool<Outcome: Sendable>: @unchecked Sendable {
         self.notify = notify
     }
 
-    /// Queues `work`; with a `key`, it starts only after every earlier job of that key has finished.
-    func submit(key: [UInt8]?, _ work: @escaping @Sendable () -> Outcome) {
+    /// Queues `work`; with a `key`, it starts only after every earlier job of that key has finished. A job
+    /// with a `token` serves that request, and ``withdrawUnstarted()`` can take it back until it starts.
+    func submit(key: [UInt8]?, token: [UInt8]? = nil, _ work: @escaping @Sendable () -> Outcome) {
         condition.lock()
-        queue.append(Job(key: key, work: work))
+        queue.append(Job(key: key, token: token, work: work))
         let spawn = !closed && queue.count > idle && threads < limit
         if spawn { threads += 1 }
         condition.broadcast()
@@ -50,6 +53,16 @@ final class HandlerPool<Outcome: Sendable>: @unchecked Sendable {
         let outcomes = finished
         finished.removeAll(keepingCapacity: true)
         return outcomes
+    }
+
+    /// Takes every queued request job that has not started out of the queue (they will never run); returns
+    /// their tokens, in the order they were submitted.
+    func withdrawUnstarted() -> [[UInt8]] {
+        condition.lock()
+        defer { condition.unlock() }
+        let tokens = queue.compactMap(\.token)
+        queue.removeAll { $0.token != nil }
+        return tokens
     }
 
     /// Drops the queued jobs and lets every thread end once its current job (if any) returns.

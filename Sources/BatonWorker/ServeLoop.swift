@@ -6,6 +6,8 @@ import ZeroMQ
 /// What a handler thread hands back to the socket thread.
 enum HandlerOutcome: Sendable {
     case replied(token: [UInt8], reply: WorkerReply, session: [UInt8]?)
+    /// The handler threw; `description` is the error's.
+    case failed(token: [UInt8], description: String)
     case exported(key: [UInt8], Result<[UInt8], WorkerError>)
     case imported(key: [UInt8], Result<Void, WorkerError>)
     case ended(key: [UInt8])
@@ -15,7 +17,7 @@ enum HandlerOutcome: Sendable {
 final class ServeLoop {
     private let socket: Socket
     private let pool: HandlerPool<HandlerOutcome>
-    private let handler: @Sendable (WorkerRequest) -> WorkerReply
+    private let handler: @Sendable (WorkerRequest) throws -> WorkerReply
     private let sessions: SessionHooks?
     private let environment: WorkerEnvironment
     private let options: WorkerOptions
@@ -28,9 +30,16 @@ final class ServeLoop {
     /// Session hooks handed to the pool that have not finished.
     private var hooksRunning = 0
     private var stopping: (exit: WorkerExit, deadline: UInt64)?
+    /// Handler errors since the last request served well.
+    private var errorsInRow = 0
+    /// Once the worker has said RETURN: until when it waits for the broker's answer before it leaves anyway.
+    private var leaving: UInt64?
+    /// Whether the broker answered RETURN: every request it sent here has arrived.
+    private var returnAnswered = false
     private var unexpected = RateLimiter(burst: 20, window: 10_000_000_000)
+    private var handlerErrorLog = RateLimiter(burst: 20, window: 10_000_000_000)
 
-    init(socket: Socket, pool: HandlerPool<HandlerOutcome>, handler: @escaping @Sendable (WorkerRequest) -> WorkerReply,
+    init(socket: Socket, pool: HandlerPool<HandlerOutcome>, handler: @escaping @Sendable (WorkerRequest) throws -> WorkerReply,
          sessions: SessionHooks?, environment: WorkerEnvironment, options: WorkerOptions, logger: Logger) {
         self.socket = socket
         self.pool = pool
@@ -60,7 +69,7 @@ final class ServeLoop {
 
         while true {
             let now = baton_monotonic_ns()
-            if let stop = stopping, (held.isEmpty && hooksRunning == 0) || now >= stop.deadline {
+            if let stop = stopping, (held.isEmpty && hooksRunning == 0 && settled(now)) || now >= stop.deadline {
                 if !held.isEmpty {
                     logger.warning("stopping with \(held.count) requests unanswered: drain timeout")
                 }
@@ -80,6 +89,7 @@ final class ServeLoop {
                 timeout = Int((nextHeartbeat &- now) / 1_000_000) + 1
             }
             if let stop = stopping { timeout = min(timeout, Int((stop.deadline &- now) / 1_000_000) + 1) }
+            if let leaving, !returnAnswered, leaving > now { timeout = min(timeout, Int((leaving - now) / 1_000_000) + 1) }
             try poller.poll(timeoutMilliseconds: max(timeout, 0))
             if poller.isReady(socketItem) {
                 while try socket.receive(into: &frames, dontWait: true) {
@@ -110,15 +120,24 @@ final class ServeLoop {
         case .heartbeat:
             break
         case .request(let token, let frames):
+            if leaving != nil {  // sent before the broker read this worker's RETURN: give it back too
+                return try send(WorkerWire.returned(tokens: [token]))
+            }
             guard stopping == nil else { return note("a request arrived while stopping: not taken") }
             guard held[token] == nil else { return note("a request repeats a token this worker holds: ignored") }
             let request = WorkerRequest(frames: frames)
             held[token] = .some(request.session)
             logger.debug("request taken", metadata: ["held": "\(held.count)",
                                                      "session": "\(request.session.map(Self.text) ?? "-")"])
-            pool.submit(key: request.session) { [handler] in
-                .replied(token: token, reply: handler(request), session: request.session)
+            pool.submit(key: request.session, token: token) { [handler] in
+                do {
+                    return .replied(token: token, reply: try handler(request), session: request.session)
+                } catch {
+                    return .failed(token: token, description: "\(error)")
+                }
             }
+        case .returned:
+            returnAnswered = true
         case .end(let key):
             runEndHook(key)
         case .export(let key):
@@ -141,8 +160,12 @@ final class ServeLoop {
 
     private func handle(_ outcome: HandlerOutcome) throws {
         switch outcome {
+        case .failed(let token, let description):
+            held[token] = nil
+            try handlerFailed(token: token, description: description)
         case .replied(let token, let reply, let session):
             held[token] = nil
+            errorsInRow = 0
             try send(WorkerWire.reply(token: token, body: reply.frames))
             switch reply {
             case .reply: break
@@ -161,6 +184,45 @@ final class ServeLoop {
         case .ended:
             hooksRunning -= 1
         }
+    }
+
+    /// A request's handler threw: that request, and only it, is answered `handler-error`; after
+    /// ``WorkerOptions/maxHandlerErrors`` in a row the worker leaves.
+    private func handlerFailed(token: [UInt8], description: String) throws {
+        errorsInRow += 1
+        let (allowed, suppressed) = handlerErrorLog.allow(now: baton_monotonic_ns())
+        if suppressed > 0 { logger.error("\(suppressed) more handler errors were not logged") }
+        if allowed { logger.error("handler failed; the request is answered handler-error", metadata: ["error": "\(description)"]) }
+        let text = options.revealHandlerErrors ? description : Self.handlerErrorText
+        try send(WorkerWire.handlerError(token: token, text: text))
+        if let most = options.maxHandlerErrors, errorsInRow >= most, leaving == nil { try leave() }
+    }
+
+    /// The text of a `handler-error` reply unless ``WorkerOptions/revealHandlerErrors`` is set.
+    static let handlerErrorText = "the request's handler failed"
+
+    /// Too many handler errors in a row: take no new request, give back (RETURN) every request held and not
+    /// started, answer the ones running, and leave once the broker has answered the RETURN (so no request it
+    /// sent is still on its way) or the liveness window has passed (a broker that does not know RETURN).
+    private func leave() throws {
+        let now = baton_monotonic_ns()
+        let drain = now + UInt64(options.drainTimeoutMilliseconds) * 1_000_000
+        stopping = (.handlerErrors(count: errorsInRow), stopping?.deadline ?? drain)
+        let tokens = pool.withdrawUnstarted()
+        for token in tokens { held[token] = nil }
+        logger.warning("leaving after \(errorsInRow) handler errors in a row",
+                       metadata: ["returned": "\(tokens.count)", "running": "\(held.count)"])
+        guard options.heartbeats else { return }  // REQ framing cannot say RETURN (and holds one request)
+        let interval = UInt64(options.heartbeatIntervalMilliseconds) * 1_000_000
+        leaving = now + interval * UInt64(max(options.heartbeatLiveness, 1))
+        try send(WorkerWire.returned(tokens: tokens))
+    }
+
+    /// Whether nothing the broker sent can still be on its way: always, unless this worker said RETURN and the
+    /// broker has not answered it yet (for at most the liveness window).
+    private func settled(_ now: UInt64) -> Bool {
+        guard let leaving else { return true }
+        return returnAnswered || now >= leaving
     }
 
     /// The hooks, if they can export and import.

@@ -14,6 +14,14 @@ public struct WorkerOptions: Sendable {
     /// How many requests the worker serves at once (1…1,000, `WireProtocol.maxCapacity`), each on its own handler
     /// thread; declared in READY (docs/protocol.md, 2.4). Above 1 it needs ``heartbeats`` (DEALER framing).
     public var capacity = 1
+    /// Leave after this many handler errors in a row (requests whose handler threw, with no request served well
+    /// between them); nil, the default: never. Leaving, the worker gives back every request it holds but has
+    /// not started (RETURN, docs/protocol.md 2.3) for the broker to serve elsewhere, answers the ones running,
+    /// says DISCONNECT, and ``WorkerRuntime/run(sessions:_:)`` returns ``WorkerExit/handlerErrors(count:)``.
+    public var maxHandlerErrors: Int?
+    /// Whether the text of a `handler-error` reply carries the thrown error's description. Off by default: the
+    /// client learns only that the handler failed, and the details stay in the worker's log.
+    public var revealHandlerErrors = false
 
     /// The defaults above.
     public init() {}
@@ -33,4 +41,7 @@ public enum WorkerExit: Sendable, Equatable {
     case brokerLost
     /// A handler asked to stop (``WorkerReply/replyAndStop(_:)``), and the requests held then were answered.
     case stopRequested
+    /// `count` handlers in a row threw (``WorkerOptions/maxHandlerErrors``): the requests not started were
+    /// given back to the broker, the ones running were answered.
+    case handlerErrors(count: Int)
 }

@@ -30,8 +30,11 @@ public final class WorkerRuntime {
 
     /// Serves requests with `handler`, which gets each request's body frames as the broker sent them (a
     /// session request's marker and key included), until a termination signal, broker loss, or a stop reply.
-    public func run(_ handler: @escaping @Sendable ([[UInt8]]) -> WorkerReply) throws -> WorkerExit {
-        try run(sessions: nil) { request in handler(request.frames) }
+    ///
+    /// A handler that throws fails its own request only: it is answered `["BATON-ERR"]["handler-error"][text]`
+    /// and the worker keeps serving (see ``WorkerOptions/maxHandlerErrors``, ``WorkerOptions/revealHandlerErrors``).
+    public func run(_ handler: @escaping @Sendable ([[UInt8]]) throws -> WorkerReply) throws -> WorkerExit {
+        try run(sessions: nil) { request in try handler(request.frames) }
     }
 
     /// Serves requests with `handler`, and sessions with `sessions`, until a termination signal, broker loss,
@@ -39,11 +42,15 @@ public final class WorkerRuntime {
     ///
     /// `handler` gets each request with its session key, if any; it may run on up to
     /// ``WorkerOptions/capacity`` threads at once. `sessions` is called when the broker ends, exports or
-    /// imports a session; with its export and import hooks the worker declares the `handoff` capability.
+    /// imports a session; with its export and import hooks the worker declares the `handoff` capability. A
+    /// handler that throws fails its own request only, as in ``run(_:)``.
     public func run(sessions: SessionHooks? = nil,
-                    _ handler: @escaping @Sendable (WorkerRequest) -> WorkerReply) throws -> WorkerExit {
+                    _ handler: @escaping @Sendable (WorkerRequest) throws -> WorkerReply) throws -> WorkerExit {
         guard (1...WireProtocol.maxCapacity).contains(options.capacity) else {
             throw WorkerError("capacity \(options.capacity) is outside 1…\(WireProtocol.maxCapacity)")
+        }
+        if let most = options.maxHandlerErrors, most < 1 {
+            throw WorkerError("maxHandlerErrors must be at least 1 (or nil: never leave), not \(most)")
         }
         guard options.heartbeats || options.capacity == 1 else {
             throw WorkerError("a capacity above 1 needs heartbeats (the REQ-style protocol serves one request at a time)")

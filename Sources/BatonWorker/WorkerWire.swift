@@ -12,6 +12,8 @@ enum BrokerMessage: Equatable {
     case export(key: [UInt8])
     /// IMPORT `[0x06][key][state]`: take over this session.
     case `import`(key: [UInt8], state: [UInt8])
+    /// RETURN `[0x07]`: the broker took back what this worker returned, and sends it no new request.
+    case returned
     /// Anything else; the text says what it looked like, for the log.
     case malformed(String)
 
@@ -21,6 +23,8 @@ enum BrokerMessage: Equatable {
         let frames = Array(payload)
         if frames == [WireProtocol.heartbeatByte] {
             self = .heartbeat
+        } else if sessionMessages, frames == [WireProtocol.returnByte] {
+            self = .returned
         } else if frames.count >= 3, frames[1].isEmpty, !frames[0].isEmpty {
             self = .request(token: frames[0], frames: Array(frames[2...]))
         } else if sessionMessages, frames.count >= 2, WorkerRequest.isValidKey(frames[1]) {
@@ -55,6 +59,16 @@ enum WorkerWire {
     /// A reply `[token][""][body…]`; an empty body is sent as one empty frame.
     static func reply(token: [UInt8], body: [[UInt8]]) -> [[UInt8]] {
         [token, WireProtocol.delimiter] + (body.isEmpty ? [[]] : body)
+    }
+
+    /// The reply to a request whose handler threw: `[token][""]["BATON-ERR"]["handler-error"][text]`.
+    static func handlerError(token: [UInt8], text: String) -> [[UInt8]] {
+        reply(token: token, body: [WireProtocol.errorMarker, Array(WireProtocol.handlerErrorCode.utf8), Array(text.utf8)])
+    }
+
+    /// RETURN `[0x07][token]…`: this worker is leaving and gives back these requests, which it did not start.
+    static func returned(tokens: [[UInt8]]) -> [[UInt8]] {
+        [WireProtocol.returnByte] + tokens
     }
 
     /// END `[0x04][key]`: this worker ended the session.

@@ -38,6 +38,9 @@ extension BrokerCore {
             if sessionMessage(from: id, payload: payload, now: now, into: &out) { return pump(now: now, into: &out) }
             return malformed(worker: id, frames: frames.count, now: now, into: &out)
         }
+        if framing == .dealer, first == WireProtocol.returnByte {
+            return returned(from: id, tokens: payload.dropFirst(), now: now, into: &out)
+        }
         switch ReadyMessage.parse(payload, framing: framing) {
         case .ready(let message):
             return ready(id, framing: framing, message, connection: connection, now: now, into: &out)

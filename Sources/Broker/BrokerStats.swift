@@ -14,6 +14,9 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var workerDied: UInt64 = 0
     /// Requests put back in the queue after their worker was lost.
     public var retried: UInt64 = 0
+    /// Requests a leaving worker gave back without starting them (RETURN), queued again or answered
+    /// `session-lost`.
+    public var requestsReturned: UInt64 = 0
     /// Client messages dropped as malformed.
     public var malformedClientMessages: UInt64 = 0
     /// Worker messages dropped as malformed.

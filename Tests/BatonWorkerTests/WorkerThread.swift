@@ -12,18 +12,23 @@ final class WorkerThread: Sendable {
     private let result = Mutex<Result<WorkerExit, WorkerError>?>(nil)
     private let heartbeats: Bool
 
-    init(_ peer: RouterPeer, _ options: WorkerOptions, sessions: SessionHooks? = nil,
-         _ handler: @escaping @Sendable (WorkerRequest) -> WorkerReply) {
+    convenience init(_ peer: RouterPeer, _ options: WorkerOptions, sessions: SessionHooks? = nil,
+                     _ handler: @escaping @Sendable (WorkerRequest) throws -> WorkerReply) {
+        self.init(WorkerEnvironment(backend: peer.endpoint), options, sessions: sessions, handler)
+    }
+
+    /// A worker of `environment` (a real broker's backend, say).
+    init(_ environment: WorkerEnvironment, _ options: WorkerOptions, sessions: SessionHooks? = nil,
+         _ handler: @escaping @Sendable (WorkerRequest) throws -> WorkerReply) {
         heartbeats = options.heartbeats
         var logger = Logger(label: "worker-test")
         logger.logLevel = .critical
-        let environment = WorkerEnvironment(backend: peer.endpoint)
         Thread.detachNewThread { [self, logger] in
             let runtime = WorkerRuntime(environment: environment, options: options, logger: logger)
             let exit: Result<WorkerExit, WorkerError>
             do {
                 exit = .success(try runtime.run(sessions: sessions) { request in
-                    request.frames == [Array("stop".utf8)] ? .replyAndStop([Array("bye".utf8)]) : handler(request)
+                    request.frames == [Array("stop".utf8)] ? .replyAndStop([Array("bye".utf8)]) : try handler(request)
                 })
             } catch {
                 exit = .failure(WorkerError("\(error)"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import zmq
 
@@ -37,14 +37,22 @@ class ExitReason:
     BROKER_LOST = "broker-lost"
     """A managed worker heard nothing from the broker for its liveness window: its supervisor is gone."""
     HANDLER_FAILED = "handler-failed"
-    """A handler raised and no ``on_error`` answered for it."""
+    """``max_handler_errors`` handlers in a row raised (and no ``on_error`` answered for them): the worker gave
+    back the requests it had not started, answered the others, and left."""
+
+
+HANDLER_ERROR_TEXT = "the request's handler failed"
+"""The text of a ``handler-error`` reply unless the worker reveals its errors."""
+# Handler tracebacks logged per window, so a handler that fails on every request cannot flood the log.
+_ERROR_LOG_BURST = 20
+_ERROR_LOG_WINDOW = 10.0
 
 
 class SocketLoop:
     """One run of a worker: created by :meth:`Worker.run`, used once."""
 
     def __init__(self, settings: Settings, app: Application, capacity: int, handoff: bool, inline: bool,
-                 loop: Any = None) -> None:
+                 loop: Any = None, max_handler_errors: Optional[int] = None, reveal_errors: bool = False) -> None:
         self.settings = settings
         self.app = app
         self.capacity = capacity
@@ -56,23 +64,37 @@ class SocketLoop:
         self._sync: Any = None
         self._async: Optional[AsyncRunner] = None
         self._inline: Optional[InlineRunner] = None
+        self._max_errors = max_handler_errors
+        self._reveal_errors = reveal_errors
+        self._errors_in_row = 0  # handler errors since the last request served well
+        self._error_logs: Deque[float] = collections.deque(maxlen=_ERROR_LOG_BURST)
+        self._errors_not_logged = 0
+        # Requests submitted to a runner and not started yet, by token: only tracked when the worker may leave
+        # after handler errors, so that it can give them back (RETURN). A runner takes a job out before it
+        # starts it (dict.pop is atomic), so a job is either started or given back, never both.
+        self._unstarted: Optional[Dict[bytes, Job]] = {} if max_handler_errors is not None else None
+        claim = self._claim if self._unstarted is not None else None
         if app.any_sync:
             if inline:
-                self._inline = InlineRunner(self._finished, self._lock)
+                self._inline = InlineRunner(self._finished, self._lock, claim)
                 self._sync = self._inline
             else:
-                self._sync = ThreadRunner(capacity, self._wake.finished)
+                self._sync = ThreadRunner(capacity, self._wake.finished, claim)
         if app.any_async:
-            self._async = AsyncRunner(self._wake.finished, loop)
+            self._async = AsyncRunner(self._wake.finished, loop, claim)
         self._epoch = 0
         self._running = 0  # jobs submitted and not finished
         self._held = 0  # requests received and not answered
         self._sessions: Dict[bytes, Any] = {}
-        self._key_jobs: Dict[bytes, Deque[Any]] = {}  # a key is here while a job of it runs
+        # A key is here while a job of it runs: its later jobs wait, each as (the token of a request, or b"" for
+        # a hook; a function that makes the job).
+        self._key_jobs: Dict[bytes, Deque[Tuple[bytes, Any]]] = {}
         self._last_heard = 0.0
         self._stop_signal = 0
         self._stop_requested = False
         self._stopping: Optional[float] = None  # the drain deadline
+        self._leaving: Optional[float] = None  # after RETURN: how long to wait for the broker's answer
+        self._return_answered = False
         self.exit_reason: Optional[str] = None
         self.exit_code = 0
         # Inline mode, stateless plain handler: requests are served straight from the receive loop.
@@ -181,6 +203,8 @@ class SocketLoop:
             until = min(self._conn.next_heartbeat, self._last_heard + window)
             if self._stopping is not None:
                 until = min(until, self._stopping)
+                if self._leaving is not None and not self._return_answered:
+                    until = min(until, self._leaving)
             self._wake.sleeping = True  # from here a finished job writes to the wake pipe
             timeout = 0 if results else max(0, int((until - time.monotonic()) * 1000) + 1)
             events = poll(items, timeout)  # type: ignore[arg-type]  # a descriptor is a valid item
@@ -203,7 +227,7 @@ class SocketLoop:
             if self._stopping is not None and self._running == 0:
                 self._receive(socket)  # a request that arrived meanwhile is served before leaving
             now = time.monotonic()
-            if self._stopping is not None and (self._running == 0 or now >= self._stopping):
+            if self._stopping is not None and ((self._running == 0 and self._settled(now)) or now >= self._stopping):
                 if self._running:
                     log.warning("drain timeout: leaving with %d request(s) unanswered", self._held)
                 self._conn.goodbye()
@@ -269,16 +293,21 @@ class SocketLoop:
         if message is protocol.HEARTBEAT:
             return False
         if isinstance(message, protocol.Request):
+            if self._leaving is not None:  # sent before the broker read our RETURN: give it back too
+                self._conn.send(protocol.return_([message.token]))
+                return False
             self._held += 1
             key = message.session
             if key is not None and self.app.sessions is not None:
                 token, body, epoch = message.token, message.body, self._epoch
                 self._for_key(key, lambda: self.app.session_request(token, key, body, self._sessions.get(key),
-                                                                    epoch))
+                                                                    epoch), token)
             else:
                 self._submit(self.app.request(message.token, message.frames(), self._epoch))
         elif isinstance(message, protocol.Control):
             self._on_control(message)
+        elif message is protocol.RETURN:
+            self._return_answered = True  # every request sent to us came before this
         else:
             log.warning("unexpected message from the broker (%d frames)", len(frames))
         return False
@@ -292,15 +321,16 @@ class SocketLoop:
         lock.release()
         try:
             frames = call(body)
-        except BaseException as error:  # noqa: B902 - the worker stops, like any handler failure
+        except BaseException as error:  # noqa: B902 - answered handler-error, as on the runners' threads
             lock.acquire()
             self._running -= 1
             self._held -= 1
-            self._handler_failed(error)
+            self._handler_failed(token, error)
             return
         lock.acquire()
         self._running -= 1
         self._held -= 1
+        self._errors_in_row = 0
         self._conn.send_reply(token, frames)
 
     def _on_control(self, message: protocol.Control) -> None:
@@ -332,19 +362,20 @@ class SocketLoop:
 
     # Jobs.
 
-    def _for_key(self, key: bytes, build: Any) -> None:
-        """Runs the job ``build()`` makes once every earlier job of ``key`` has finished."""
+    def _for_key(self, key: bytes, build: Any, token: bytes = b"") -> None:
+        """Runs the job ``build()`` makes once every earlier job of ``key`` has finished (``token``: the
+        request's, for a request)."""
         queue = self._key_jobs.get(key)
         if queue is not None:
-            queue.append(build)
+            queue.append((token, build))
             return
-        self._key_jobs[key] = collections.deque((build,))
+        self._key_jobs[key] = collections.deque(((token, build),))
         self._next_of_key(key)
 
     def _next_of_key(self, key: bytes) -> None:
         queue = self._key_jobs[key]
         while queue:
-            job = queue.popleft()()
+            job = queue.popleft()[1]()
             if job is not None:
                 self._submit(job)
                 return
@@ -352,9 +383,16 @@ class SocketLoop:
 
     def _submit(self, job: Job) -> None:
         self._running += 1
+        if self._unstarted is not None and job.kind == REQUEST:
+            self._unstarted[job.token] = job
         runner = self._async if job.is_async else self._sync
         assert runner is not None
         runner.submit(job)
+
+    def _claim(self, job: Job) -> bool:
+        """On the thread about to run ``job``: False when the socket thread gave it back (RETURN)."""
+        unstarted = self._unstarted
+        return job.kind != REQUEST or unstarted is None or unstarted.pop(job.token, None) is not None
 
     def _take_results(self) -> None:
         results = self._wake.results
@@ -367,18 +405,21 @@ class SocketLoop:
         current = job.epoch == self._epoch
         if job.kind == REQUEST:
             self._held -= 1
-            if not ok:
-                self._handler_failed(value)
-            elif not current:
+            if not current:
                 pass
+            elif not ok:
+                self._handler_failed(job.token, value)
             elif job.key is None:
+                self._errors_in_row = 0
                 self._conn.send_reply(job.token, value)
             else:
+                self._errors_in_row = 0
                 session, frames = value
                 if getattr(session, "ended", False):
                     self._conn.send(protocol.end(job.key))  # before the reply: Baton forgets the key after it
                     self._sessions.pop(job.key, None)
-                    self._key_jobs[job.key].appendleft(lambda: self.app.close(job.key, session, self._epoch))
+                    self._key_jobs[job.key].appendleft(
+                        (b"", lambda: self.app.close(job.key, session, self._epoch)))
                 else:
                     self._sessions[job.key] = session
                 self._conn.send_reply(job.token, frames)
@@ -401,11 +442,64 @@ class SocketLoop:
         if job.key is not None and job.key in self._key_jobs:
             self._next_of_key(job.key)
 
-    def _handler_failed(self, error: BaseException) -> None:
-        log.error("handler failed; stopping (pass on_error to answer instead)",
+    def _handler_failed(self, token: bytes, error: BaseException) -> None:
+        """A request's handler raised: that request, and only it, is answered ``handler-error``. After
+        ``max_handler_errors`` in a row the worker leaves."""
+        self._errors_in_row += 1
+        self._log_handler_error(error)
+        text = _describe(error) if self._reveal_errors else HANDLER_ERROR_TEXT
+        self._conn.send_reply(token, protocol.handler_error(text))
+        if self._max_errors is not None and self._errors_in_row >= self._max_errors and self._leaving is None:
+            self._leave()
+
+    def _log_handler_error(self, error: BaseException) -> None:
+        """The traceback, at most ``_ERROR_LOG_BURST`` per ``_ERROR_LOG_WINDOW`` seconds."""
+        now = time.monotonic()
+        logs = self._error_logs
+        if len(logs) == logs.maxlen and now - logs[0] < _ERROR_LOG_WINDOW:
+            self._errors_not_logged += 1
+            return
+        logs.append(now)
+        if self._errors_not_logged:
+            log.error("%d more handler errors were not logged", self._errors_not_logged)
+            self._errors_not_logged = 0
+        log.error("handler failed; the request is answered handler-error",
                   exc_info=(type(error), error, error.__traceback__))
-        if self.exit_reason != ExitReason.HANDLER_FAILED:
-            self._begin_stop(ExitReason.HANDLER_FAILED, 1, "stopping after a handler failure")
+
+    def _leave(self) -> None:
+        """Too many handler errors in a row: take no new request, give back (RETURN) every request held and
+        not started, answer the ones running, and leave once the broker has answered the RETURN (so no
+        request it sent is still on its way) or its liveness window has passed (a broker without RETURN)."""
+        self._begin_stop(ExitReason.HANDLER_FAILED, 1,
+                         f"leaving after {self._errors_in_row} handler errors in a row")
+        self._leaving = time.monotonic() + self.settings.liveness_window
+        self._direct = None
+        tokens: List[bytes] = []
+        for queue in self._key_jobs.values():  # session requests waiting behind their key's running job
+            waiting = [token for token, _ in queue if token]
+            if waiting:
+                tokens += waiting
+                self._held -= len(waiting)
+                kept = [entry for entry in queue if not entry[0]]
+                queue.clear()
+                queue.extend(kept)
+        unstarted = self._unstarted
+        if unstarted is not None:
+            for token, job in list(unstarted.items()):
+                if unstarted.pop(token, None) is None:
+                    continue  # a runner started it meanwhile
+                tokens.append(token)
+                self._running -= 1
+                self._held -= 1
+                if job.key is not None and job.key in self._key_jobs:
+                    self._next_of_key(job.key)  # only hooks are left to run
+        log.warning("giving back %d request(s) not started", len(tokens))
+        self._conn.send(protocol.return_(tokens))
+
+    def _settled(self, now: float) -> bool:
+        """Whether nothing the broker sent can still be on its way: always, unless the worker said RETURN and
+        the broker has not answered it yet (for at most the liveness window)."""
+        return self._leaving is None or self._return_answered or now >= self._leaving
 
     def _begin_stop(self, reason: str, code: int, text: str) -> None:
         log.info("%s (holding %d request(s))", text, self._held)

@@ -10,15 +10,19 @@ import threading
 from typing import Any, Callable, List, Optional
 
 Done = Callable[[Any, bool, Any], None]
+Claim = Optional[Callable[[Any], bool]]
+"""Called just before a job starts, on the thread that runs it: False when the socket thread took the job back
+(it will not run, and ``done`` is not called for it). None: every job runs."""
 
 
 class ThreadRunner:
     """A fixed pool of daemon threads (daemon: a handler stuck past the drain timeout cannot keep the
     process from exiting)."""
 
-    def __init__(self, threads: int, done: Done) -> None:
+    def __init__(self, threads: int, done: Done, claim: Claim = None) -> None:
         self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
         self._done = done
+        self._claim = claim
         self._threads = [threading.Thread(target=self._serve, name=f"baton-handler-{n + 1}", daemon=True)
                          for n in range(threads)]
         for thread in self._threads:
@@ -34,11 +38,13 @@ class ThreadRunner:
             self._queue.put(None)
 
     def _serve(self) -> None:
-        get, done = self._queue.get, self._done
+        get, done, claim = self._queue.get, self._done, self._claim
         while True:
             job = get()
             if job is None:
                 return
+            if claim is not None and not claim(job):
+                continue
             try:
                 value = job.call()
             except BaseException as error:  # noqa: B902 - reported to the socket thread, which decides
@@ -50,8 +56,9 @@ class ThreadRunner:
 class AsyncRunner:
     """Runs coroutine jobs on an asyncio loop: a loop of its own on a daemon thread, or the caller's."""
 
-    def __init__(self, done: Done, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+    def __init__(self, done: Done, loop: Optional[asyncio.AbstractEventLoop] = None, claim: Claim = None) -> None:
         self._done = done
+        self._claim = claim
         self._thread: Optional[threading.Thread] = None
         if loop is None:
             loop = asyncio.new_event_loop()
@@ -72,6 +79,8 @@ class AsyncRunner:
         self.loop.call_soon_threadsafe(self._start, job)
 
     def _start(self, job: Any) -> None:
+        if self._claim is not None and not self._claim(job):
+            return
         try:
             task = self.loop.create_task(job.call())
         except BaseException as error:  # noqa: B902
@@ -98,10 +107,11 @@ class InlineRunner:
     heartbeat thread can send heartbeats meanwhile. The cheapest way to serve capacity 1: no thread switch
     per request."""
 
-    def __init__(self, done: Done, lock: "threading.Lock") -> None:
+    def __init__(self, done: Done, lock: "threading.Lock", claim: Claim = None) -> None:
         self._pending: List[Any] = []
         self._done = done
         self._lock = lock
+        self._claim = claim
 
     def submit(self, job: Any) -> None:
         """Queues ``job``; :meth:`run_pending` runs it."""
@@ -116,6 +126,8 @@ class InlineRunner:
         """Runs the queued jobs (called by the socket thread, which holds the lock)."""
         while self._pending:
             job = self._pending.pop(0)
+            if self._claim is not None and not self._claim(job):
+                continue
             self._lock.release()
             try:
                 value = job.call()

@@ -21,12 +21,19 @@ EXPORT = b"\x05"
 """EXPORT: the broker asks for a session's state; the answer echoes the byte."""
 IMPORT = b"\x06"
 """IMPORT: the broker hands a session's state over; the answer echoes the byte."""
+RETURN = b"\x07"
+"""RETURN: from a leaving worker, `[0x07][token]…` gives back requests it did not start and asks for no new ones;
+from the broker, `[0x07]` says it took them back and sends no new request."""
 OK = b"ok"
 """Status frame of a successful EXPORT or IMPORT answer."""
 ERROR = b"error"
 """Status frame of a failed EXPORT or IMPORT answer."""
 SESSION_MARKER = b"BATON-SESSION"
 """First body frame of a session request: `["BATON-SESSION"][key][body…]`."""
+ERROR_MARKER = b"BATON-ERR"
+"""First frame of an error reply: `["BATON-ERR"][code][text]`."""
+HANDLER_ERROR = b"handler-error"
+"""The error code of the reply to a request whose handler raised."""
 HANDOFF = "handoff"
 """The capability word of a worker that can export and import sessions."""
 MAX_CAPACITY = 1000
@@ -54,6 +61,16 @@ def ready(capacity: int = 1, capabilities: Sequence[str] = ()) -> Frames:
 def reply(token: bytes, body: Sequence[bytes]) -> Frames:
     """A reply: `[token][""][body…]`; an empty body becomes one empty frame (a reply has at least one)."""
     return [token, b"", *body] if body else [token, b"", b""]
+
+
+def handler_error(text: str) -> Frames:
+    """The reply body for a request whose handler raised: `["BATON-ERR"]["handler-error"][text]`."""
+    return [ERROR_MARKER, HANDLER_ERROR, text.encode()]
+
+
+def return_(tokens: Sequence[bytes]) -> Frames:
+    """RETURN: the worker is leaving and gives back these requests, which it did not start (may be none)."""
+    return [RETURN, *tokens]
 
 
 def end(key: bytes) -> Frames:
@@ -106,14 +123,16 @@ class Control:
 
 
 def parse(frames: Sequence[bytes]) -> object:
-    """Classifies a message from the broker: `HEARTBEAT`, a :class:`Request`, a :class:`Control`, or None
-    when it is none of these (the caller logs it and carries on)."""
+    """Classifies a message from the broker: `HEARTBEAT`, `RETURN` (the answer to the worker's RETURN), a
+    :class:`Request`, a :class:`Control`, or None when it is none of these (the caller logs it and carries on)."""
     count = len(frames)
     if count == 0:
         return None
     first = frames[0]
     if count == 1 and first == HEARTBEAT:
         return HEARTBEAT
+    if count == 1 and first == RETURN:
+        return RETURN
     if count >= 3 and len(first) > 1 and frames[1] == b"":
         body = list(frames[2:])
         if len(body) >= 3 and body[0] == SESSION_MARKER and body[1]:

@@ -27,9 +27,15 @@ class Worker:
     ``sessions``: a :class:`~baton_worker.Session` subclass (or any callable taking the key) for requests
     that carry a session key. ``capacity``: how many requests the worker serves at once (1…1000).
 
-    ``on_error(error, body)``: the reply for a request whose handler raised. Without it the worker logs the
-    traceback, finishes what else it holds and exits 1: Baton answers that request ``worker-died`` and
-    starts a fresh worker.
+    A handler that raises fails its own request only: the worker logs the traceback (at most 20 a 10 s),
+    answers that request ``["BATON-ERR"]["handler-error"][text]`` and keeps serving. ``text`` says only that
+    the handler failed, unless ``reveal_errors=True`` puts the exception's type and message in it.
+    ``on_error(error, body)`` replaces that answer with a reply of your own (it counts as served).
+
+    ``max_handler_errors=N`` (off by default): after N handler errors in a row (no request served well between
+    them) the worker leaves: it gives every request it holds but has not started back to Baton, which serves
+    it elsewhere (RETURN, docs/protocol.md 2.3), answers the ones running, says DISCONNECT and returns 1, so
+    that Baton starts a fresh process.
 
     Settings come from Baton's environment (:meth:`Settings.from_environment`); ``settings`` replaces it, and
     keyword overrides (``backend=…``, ``worker_id=…``, ``heartbeat_interval=…``, ``drain_timeout=…``,
@@ -37,11 +43,14 @@ class Worker:
     """
 
     def __init__(self, handler: Optional[Callable[..., Any]] = None, *, sessions: Any = None, capacity: int = 1,
-                 on_error: Optional[ErrorHandler] = None, handoff: Optional[bool] = None,
+                 on_error: Optional[ErrorHandler] = None, max_handler_errors: Optional[int] = None,
+                 reveal_errors: bool = False, handoff: Optional[bool] = None,
                  inline: Optional[bool] = None, settings: Optional[Settings] = None,
                  environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> None:
         if not 1 <= capacity <= protocol.MAX_CAPACITY:
             raise ValueError(f"capacity must be 1…{protocol.MAX_CAPACITY}, not {capacity}")
+        if max_handler_errors is not None and max_handler_errors < 1:
+            raise ValueError(f"max_handler_errors must be at least 1 (or None: never leave), not {max_handler_errors}")
         if sessions is not None:
             problem = session_factory_problem(sessions)
             if problem:
@@ -54,6 +63,8 @@ class Worker:
         self.sessions = sessions
         self.capacity = capacity
         self.on_error = on_error
+        self.max_handler_errors = max_handler_errors
+        self.reveal_errors = reveal_errors
         self.handoff = supports_handoff(sessions) if handoff is None and sessions is not None else bool(handoff)
         self._inline = inline
         self._settings = settings
@@ -78,8 +89,8 @@ class Worker:
 
     def run(self) -> int:
         """Serves until SIGTERM or SIGINT (handled when called on the main thread), :meth:`stop`, a lost
-        broker (a managed worker) or an unhandled handler error. Returns the exit status for
-        ``sys.exit``: 0 after a drain, 1 when the broker was lost or a handler failed."""
+        broker (a managed worker) or ``max_handler_errors`` handler errors in a row. Returns the exit status
+        for ``sys.exit``: 0 after a drain, 1 when the broker was lost or the worker left after handler errors."""
         return self._run(None)
 
     async def serve(self) -> int:
@@ -133,7 +144,8 @@ class Worker:
         inline = self._inline
         if inline is None:
             inline = self.capacity == 1 and not app.any_async
-        loop = SocketLoop(self.settings, app, self.capacity, self.handoff, inline, asyncio_loop)
+        loop = SocketLoop(self.settings, app, self.capacity, self.handoff, inline, asyncio_loop,
+                          self.max_handler_errors, self.reveal_errors)
         self._loop = loop
         if self._stop_early:  # stop() or a signal came before the loop existed
             self._stop_early = False

@@ -27,6 +27,15 @@ def test_a_reply_puts_the_token_and_the_delimiter_before_the_body_and_is_never_e
     assert protocol.reply(b"12345678", []) == [b"12345678", b"", b""]
 
 
+def test_a_handler_error_and_return_follow_the_frame_tables():
+    assert protocol.handler_error("the request's handler failed") == [
+        b"BATON-ERR", b"handler-error", b"the request's handler failed"]
+    assert protocol.return_([b"12345678", b"87654321"]) == [b"\x07", b"12345678", b"87654321"]
+    assert protocol.return_([]) == [b"\x07"]
+    assert protocol.parse([b"\x07"]) is protocol.RETURN  # the broker's answer to RETURN
+    assert protocol.parse([b"\x07", b"12345678"]) is None
+
+
 def test_session_answers_follow_the_frame_tables():
     assert protocol.end(b"k") == [b"\x04", b"k"]
     assert protocol.export_ok(b"k", b"s") == [b"\x05", b"k", b"ok", b"s"]

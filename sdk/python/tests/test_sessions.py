@@ -186,11 +186,46 @@ def test_requests_of_one_key_run_one_at_a_time_in_order(broker, spawn):
     assert order == [str(number).encode() for number in range(20)]
 
 
-def test_a_failing_session_handler_stops_the_worker_unless_on_error_answers(broker, spawn):
+def test_on_error_answers_for_a_failing_session_handler(broker, spawn):
     spawn(sessions=Counter, on_error=lambda error, body: [b"error", str(error)])
     broker.ready()
     assert session(broker, 1, b"a", b"boom")[1:] == [token(1), b"", b"error", b"boom"]
     assert session(broker, 2, b"a", b"x")[1:] == [token(2), b"", b"2"]
+
+
+def test_a_failing_session_handler_fails_its_request_only_and_the_session_keeps_its_state(broker, spawn):
+    spawn(sessions=Counter, capacity=2)
+    broker.ready()
+    assert session(broker, 1, b"a", b"x")[1:] == [token(1), b"", b"1"]
+    assert session(broker, 2, b"a", b"boom")[1:] == [
+        token(2), b"", b"BATON-ERR", b"handler-error", b"the request's handler failed"]
+    assert session(broker, 3, b"a", b"x")[1:] == [token(3), b"", b"3"]  # the same object, as boom left it
+
+
+def test_leaving_gives_back_the_session_requests_waiting_behind_their_key(broker, spawn):
+    gate = threading.Event()
+
+    class Waiting(Session):
+        def handle(self, body):
+            if body == [b"bad"]:
+                raise ValueError("bad")
+            if body == [b"wait"]:
+                gate.wait(10)
+            return body
+
+    running = spawn(sessions=Waiting, capacity=2, max_handler_errors=1, heartbeat_liveness=100)
+    broker.ready()
+    broker.session_request(b"w1", token(0), b"k", b"wait")
+    broker.session_request(b"w1", token(1), b"k", b"x")  # waits behind token 0: never started
+    broker.session_request(b"w1", token(2), b"e", b"bad")
+    assert broker.next()[1:] == [token(2), b"", b"BATON-ERR", b"handler-error", b"the request's handler failed"]
+    assert broker.next()[1:] == [b"\x07", token(1)]
+    gate.set()
+    assert broker.next()[1:] == [token(0), b"", b"wait"]
+    assert broker.silence(0.3) == []  # the RETURN is not answered yet
+    broker.send(b"w1", b"\x07")
+    assert broker.next() == [b"w1", b"\x03"]
+    assert running.join() == 1
 
 
 def test_handoff_needs_export_and_import():

@@ -171,21 +171,105 @@ def test_an_external_worker_connects_again_when_the_broker_falls_silent(broker, 
     assert broker.next()[1:] == [token(5), b"", b"after"]
 
 
-def test_a_failing_handler_without_on_error_stops_the_worker_with_status_1(broker, spawn):
+HANDLER_ERROR = [b"BATON-ERR", b"handler-error", b"the request's handler failed"]
+
+
+@pytest.mark.parametrize("mode", ["threads", "asyncio", "inline"])
+def test_a_failing_handler_fails_its_own_request_only_and_the_worker_keeps_serving(broker, spawn, mode):
+    def handler(body):
+        if body == [b"bad"]:
+            raise ValueError("secret detail")
+        return body
+
+    async def handler_async(body):
+        return handler(body)
+
+    capacity = 1 if mode == "inline" else 4
+    running = spawn(handler_async if mode == "asyncio" else handler, capacity=capacity)
+    broker.ready()
+    names = [b"r0", b"r1", b"bad", b"r3", b"r4"]
+    for number, name in enumerate(names):
+        broker.request(b"w1", token(number), name)
+    replies = broker.replies(len(names))
+    assert replies[token(2)] == HANDLER_ERROR  # the exception's text stays in the worker's log
+    assert {tag: body for tag, body in replies.items() if tag != token(2)} == {
+        token(number): [name] for number, name in enumerate(names) if name != b"bad"}
+    # It stays: no DISCONNECT, and the next requests are served, a failing one included.
+    broker.request(b"w1", token(5), b"bad")
+    broker.request(b"w1", token(6), b"after")
+    assert broker.replies(2) == {token(5): HANDLER_ERROR, token(6): [b"after"]}
+    assert running.thread.is_alive()
+    assert running.stop() == 0
+    assert broker.next() == [b"w1", b"\x03"]
+
+
+def test_reveal_errors_puts_the_exception_type_and_message_in_the_error_text(broker, spawn):
+    def handler(body):
+        raise ValueError("no such room")
+
+    spawn(handler, capacity=2, reveal_errors=True)
+    broker.ready()
+    broker.request(b"w1", token(1), b"x")
+    assert broker.next()[1:] == [token(1), b"", b"BATON-ERR", b"handler-error", b"ValueError: no such room"]
+
+
+def test_after_max_handler_errors_the_worker_gives_back_what_it_did_not_start_and_leaves(broker, spawn):
+    gates = {name: threading.Event() for name in (b"a", b"b", b"c")}
+
     def handler(body):
         if body == [b"bad"]:
             raise ValueError("bad request")
-        time.sleep(0.2)
+        gates[body[0]].wait(10)
         return body
 
-    running = spawn(handler, capacity=2)
+    # A long liveness window: the worker waits that long at most for the broker's answer to its RETURN.
+    running = spawn(handler, capacity=2, max_handler_errors=2, heartbeat_liveness=100)
     broker.ready()
-    broker.request(b"w1", token(1), b"good")
-    broker.request(b"w1", token(2), b"bad")
-    assert broker.next()[1:] == [token(1), b"", b"good"]  # what else it held is finished
-    assert broker.next() == [b"w1", b"\x03"]  # the failed request is left to the broker (worker-died)
+    # Two threads: a and b run; bad, bad, c, c wait.
+    for number, name in enumerate([b"a", b"b", b"bad", b"bad", b"c", b"c"]):
+        broker.request(b"w1", token(number), name)
+    gates[b"a"].set()  # a answers; its thread takes the first bad, then the second: two errors in a row
+    assert broker.next()[1:] == [token(0), b"", b"a"]
+    assert broker.next()[1:] == [token(2), b"", *HANDLER_ERROR]
+    assert broker.next()[1:] == [token(3), b"", *HANDLER_ERROR]
+    # b still blocks; the freed thread may have started the first c, never the second: given back.
+    returned = broker.next()
+    assert returned[1] == b"\x07", returned
+    assert token(5) in returned[2:] and set(returned[2:]) <= {token(4), token(5)}, returned
+    # A request the broker sent before it read the RETURN is given back at once.
+    broker.request(b"w1", token(6), b"late")
+    assert broker.next()[1:] == [b"\x07", token(6)]
+    # What it started is answered; it says DISCONNECT only once the broker has answered the RETURN.
+    gates[b"b"].set()
+    gates[b"c"].set()
+    started_c = token(4) not in returned[2:]
+    expected = {token(1): [b"b"], **({token(4): [b"c"]} if started_c else {})}
+    assert broker.replies(len(expected)) == expected
+    assert broker.silence(0.3) == []
+    broker.send(b"w1", b"\x07")
+    assert broker.next() == [b"w1", b"\x03"]
     assert running.join() == 1
     assert running.worker.exit_reason == ExitReason.HANDLER_FAILED
+
+
+def test_a_request_served_well_resets_the_count_of_handler_errors(broker, spawn):
+    def handler(body):
+        if body == [b"bad"]:
+            raise ValueError("bad request")
+        return body
+
+    running = spawn(handler, max_handler_errors=2)
+    broker.ready()
+    for number, name in enumerate([b"bad", b"good", b"bad", b"good"]):
+        broker.request(b"w1", token(number), name)
+        broker.next()
+    assert broker.silence(0.3) == []  # never two errors in a row: no RETURN, no DISCONNECT
+    assert running.thread.is_alive()
+
+
+def test_max_handler_errors_must_be_at_least_one():
+    with pytest.raises(ValueError):
+        Worker(echo, max_handler_errors=0, backend="ipc:///tmp/x")
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
