@@ -167,6 +167,7 @@ let package = Package(
             dependencies: [
                 "BatonCLI", "BatonProtocol", "ZeroMQ", "LoadGen", "Supervisor", "Broker", "Store",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["golden"],
             swiftSettings: upcoming

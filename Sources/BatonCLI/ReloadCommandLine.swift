@@ -12,8 +12,10 @@ struct ReloadCommandLine: ParsableCommand {
         usage: "baton reload [<options>] [-- COMMAND [ARGS...]]",
         discussion: """
             With no COMMAND, the current command runs again (deploy by replacing its binary on disk first). For \
-            each slot: start the new worker, wait for its READY, drain the old one (its request finishes), stop \
-            it. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \
+            each slot: start the new worker, wait for its READY, drain the old one (its requests finish; its \
+            sessions move to the new worker, or end, or time out after serve's --session-drain-timeout), stop \
+            it. While a step waits, what it waits for and until when is shown every few seconds, and the command \
+            waits as long as the supervisor says it will. If a new worker cannot start, exits, or sends no READY in time, the update is rolled back: the \
             old generation serves in every slot and the new generation is marked failed. Requests are held, \
             never lost. Exit status: 0 when the new generation is active, 1 when it was rolled back or refused \
             (the reason is printed), 3 when no supervisor answers, 77 when permission is denied. SIGHUP to \
@@ -59,23 +61,33 @@ struct ReloadCommandLine: ParsableCommand {
         }
         try client.send(.reload(request))
         let terminal = isatty(1) == 1
-        // The supervisor answers at once (first step, or a refusal); after that each step answers within the
-        // ready or drain timeout, so allow that plus a margin between messages.
+        // The supervisor answers at once (first step, or a refusal); after that it says what each step waits
+        // for and how long, and repeats it while it waits.
         var timeout = 5.0
+        var lastLine: String?
         while true {
             let answer: ControlReply
             do {
                 answer = try client.receive(timeout: timeout)
             } catch {
                 if terminal { print("") }
-                printError("\(error)")
+                if lastLine != nil, case ControlClient.Failure.noSupervisor = error {
+                    printError("no answer from the supervisor for \(Int(timeout)) s during the reload; it may still be "
+                               + "running: see `baton status --state-dir \(client.stateDir)`")
+                } else {
+                    printError("\(error)")
+                }
                 throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
             }
-            timeout = readyTimeout + drainTimeout + 30
             switch answer {
-            case .progress(let text):
-                print(terminal ? "\r\u{1B}[2K" + text : text, terminator: terminal ? "" : "\n")
-                fflushStdout()
+            case .progress(let text, let wait):
+                timeout = Self.patience(for: wait, readyTimeout: readyTimeout, drainTimeout: drainTimeout)
+                // A wait repeated unchanged is not printed again (off a terminal, each line stays).
+                if text != lastLine || terminal {
+                    print(terminal ? "\r\u{1B}[2K" + text : text, terminator: terminal ? "" : "\n")
+                    fflushStdout()
+                }
+                lastLine = text
             case .reloaded(let text):
                 if terminal { print("\r\u{1B}[2K", terminator: "") }
                 print(text)
@@ -90,6 +102,21 @@ struct ReloadCommandLine: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+extension ReloadCommandLine {
+    /// Seconds of silence allowed between progress messages, beyond what the step waits for: the supervisor
+    /// repeats a wait every few seconds, and a step ends with a message at its deadline at the latest.
+    static let margin = 30.0
+
+    /// How long to wait for the next message after one that says what the reload waits for: the time left
+    /// in that wait plus ``margin``, and never less than the ready and drain timeouts plus the margin (all a
+    /// supervisor that does not say its wait gets).
+    static func patience(for wait: ReloadWait?, readyTimeout: Double, drainTimeout: Double) -> Double {
+        let floor = readyTimeout + drainTimeout + margin
+        guard let left = wait?.secondsLeft else { return floor }
+        return max(floor, left + margin)
     }
 }
 

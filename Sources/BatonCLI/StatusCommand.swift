@@ -80,7 +80,7 @@ struct StatusTable {
         for slot in report.slots {
             table.append([
                 "\(slot.slot)",
-                slot.state.rawValue + (slot.incomingGeneration.map { " (gen \($0) starting)" } ?? ""),
+                Self.state(of: slot),
                 slot.pid.map { "\($0)" } ?? "-", "\(slot.generation)",
                 slot.uptimeSeconds.map(Self.duration) ?? "-", "\(slot.restarts)",
                 slot.capacity > 0 ? "\(slot.inFlight)/\(slot.capacity)" : "-", "\(slot.sessions)", "\(slot.served)",
@@ -112,6 +112,24 @@ struct StatusTable {
         }
         if let descriptors = report.descriptors { text += Self.bounds(report.broker, descriptors) }
         return text + table.render()
+    }
+
+    /// A slot's STATE: its state, and what a reload waits for in it, e.g. "ready (gen 3 starting)" or
+    /// "draining 3 sessions, until 12:04:31 (gen 3 ready)".
+    static func state(of slot: SlotStatus, timeZone: TimeZone = .current) -> String {
+        guard let wait = slot.reloadWait else {
+            return slot.state.rawValue + (slot.incomingGeneration.map { " (gen \($0) starting)" } ?? "")
+        }
+        switch wait.step {
+        case .ready:
+            return slot.state.rawValue + " (gen \(wait.generation) starting"
+                + (wait.until.map { ", until " + ReloadWait.clock($0, timeZone: timeZone) } ?? "") + ")"
+        case .drain:
+            let next = slot.incomingGeneration.map { " (gen \($0) ready)" } ?? " (gen \(wait.generation) next)"
+            return wait.words(timeZone: timeZone) + next
+        case .rollback:
+            return slot.state.rawValue + " (" + wait.words(timeZone: timeZone) + ")"
+        }
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -57,7 +57,7 @@ struct StatusWatch {
         } else {
             line += "requests/s -, replies/s -, errors/s -, p99 - (measured from the next refresh)\n"
         }
-        let starting = report.slots.compactMap(\.incomingGeneration)
+        let starting = report.slots.compactMap { $0.reloadWait?.generation ?? $0.incomingGeneration }
         if let generation = starting.first {
             let done = report.slots.filter { $0.generation == generation }.count
             line += "reload to generation \(generation): \(done) of \(report.slots.count) slots done\n"

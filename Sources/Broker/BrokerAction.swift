@@ -40,14 +40,15 @@ public enum WorkerEvent: Sendable, Equatable {
     /// A worker asked to drain holds no request and no session any more (or was never known): it can be
     /// stopped.
     case drained(worker: [UInt8])
-    /// The sessions of a draining worker have all moved to `successor`, or failed to (those stay on it).
-    case sessionsMoved(worker: [UInt8], successor: [UInt8], moved: Int, failed: Int)
+    /// The sessions of a draining worker have all moved to `successor`, or failed to (those stay on it), or
+    /// were lost with it (it ended before they moved).
+    case sessionsMoved(worker: [UInt8], successor: [UInt8], moved: Int, failed: Int, lost: Int = 0)
 
     /// The worker's routing id.
     public var worker: [UInt8] {
         switch self {
         case .ready(let worker, _), .lost(let worker, _, _), .hung(let worker, _), .drained(let worker),
-             .sessionsMoved(let worker, _, _, _):
+             .sessionsMoved(let worker, _, _, _, _):
             worker
         }
     }

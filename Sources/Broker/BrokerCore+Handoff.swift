@@ -10,6 +10,8 @@ struct SessionMoves: Sendable {
     var moved = 0
     /// Sessions whose move failed (they stayed on the old worker).
     var failed = 0
+    /// Sessions lost with the old worker, which ended before they moved.
+    var lost = 0
 }
 
 /// Handoff: moving a session's state from a worker being replaced to its successor (docs/protocol.md 2.5).
@@ -139,9 +141,10 @@ extension BrokerCore {
 
     /// A move failed: the session stays on its worker, which still has its state (EXPORT does not remove it),
     /// and is drained there as without handoff. A successor that may have imported it is told END.
-    /// `keep: false` (the old worker is gone, or the session ended) only settles the move.
-    mutating func abandonMove(_ key: [UInt8], _ move: SessionMove, reason: String, keep: Bool = true, now: UInt64,
-                              into out: inout [BrokerAction]) {
+    /// `keep: false` (the old worker is gone, or the session ended) only settles the move; `workerLost` counts
+    /// it as lost with the old worker rather than failed.
+    mutating func abandonMove(_ key: [UInt8], _ move: SessionMove, reason: String, keep: Bool = true,
+                              workerLost: Bool = false, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker else { return }
         if move.phase == .importing { sendEnd(key, to: move.successor, into: &out) }
         sessions.update(key) {
@@ -153,7 +156,7 @@ extension BrokerCore {
         if configuration.recordHistory {
             out.append(.record(.sessionHandoffFailed(key: key, from: old, to: move.successor, reason: reason, at: now)))
         }
-        settleMove(of: old, moved: false, into: &out)
+        settleMove(of: old, moved: false, lost: workerLost, into: &out)
         if keep { releaseHeld(key, now: now, into: &out) }
     }
 
@@ -169,17 +172,17 @@ extension BrokerCore {
     }
 
     /// One move of `old`'s sessions settled; when the last one has, the supervisor hears how many moved.
-    private mutating func settleMove(of old: [UInt8], moved: Bool, into out: inout [BrokerAction]) {
+    private mutating func settleMove(of old: [UInt8], moved: Bool, lost: Bool = false, into out: inout [BrokerAction]) {
         guard var report = moves[old] else { return }
         report.pending -= 1
-        if moved { report.moved += 1 } else { report.failed += 1 }
+        if moved { report.moved += 1 } else if lost { report.lost += 1 } else { report.failed += 1 }
         if report.pending > 0 {
             moves[old] = report
             return
         }
         moves[old] = nil
         out.append(.worker(.sessionsMoved(worker: old, successor: report.successor, moved: report.moved,
-                                          failed: report.failed)))
+                                          failed: report.failed, lost: report.lost)))
     }
 
     /// Reports a draining worker drained once it holds no request and no session.

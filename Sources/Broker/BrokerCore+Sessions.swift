@@ -178,7 +178,8 @@ extension BrokerCore {
         for key in sessions.keys(on: worker) {
             guard let record = sessions[key] else { continue }
             if let move = record.move {
-                abandonMove(key, move, reason: "the worker was lost", keep: false, now: now, into: &out)
+                abandonMove(key, move, reason: "the worker was lost", keep: false, workerLost: true, now: now,
+                            into: &out)
             }
             sessions.place(key, on: nil)
             sessions.update(key) {

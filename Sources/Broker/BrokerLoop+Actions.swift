@@ -119,10 +119,10 @@ extension BrokerLoop {
             logger.warning("worker hung", metadata: ["worker": "\(worker)", "reason": "\(reason)"])
         case .drained:
             logger.debug("worker drained", metadata: ["worker": "\(worker)"])
-        case .sessionsMoved(_, let successor, let moved, let failed):
-            logger.log(level: failed > 0 ? .warning : .info, "sessions handed off",
+        case .sessionsMoved(_, let successor, let moved, let failed, let lost):
+            logger.log(level: failed + lost > 0 ? .warning : .info, "sessions handed off",
                        metadata: ["worker": "\(worker)", "successor": "\(Message.render(successor))",
-                                  "moved": "\(moved)", "failed": "\(failed)"])
+                                  "moved": "\(moved)", "failed": "\(failed)", "lost": "\(lost)"])
         case .ready(_, let heartbeating):
             logger.info("worker ready", metadata: ["worker": "\(worker)", "heartbeats": "\(heartbeating)"])
         case .lost(_, let reason, let hadRequest):

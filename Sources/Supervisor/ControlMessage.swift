@@ -14,14 +14,15 @@ public enum ControlRequest: Codable, Sendable, Equatable {
 }
 
 /// An answer on the control socket: `[""][JSON]`, one per request, except a reload, which gets any number of
-/// ``progress(_:)`` answers before its ``reloaded(_:)`` or ``refused(_:)``.
+/// ``progress(_:wait:)`` answers before its ``reloaded(_:)`` or ``refused(_:)``.
 public enum ControlReply: Codable, Sendable, Equatable {
     /// The answer to ``ControlRequest/status``.
     case status(StatusReport)
     /// The answer to ``ControlRequest/stop``: the supervisor's pid, to wait for.
     case stopping(pid: Int32)
-    /// A step of a running reload.
-    case progress(String)
+    /// A step of a running reload, with what it waits for now and how long it will (nil from supervisors
+    /// that do not say). While a reload waits, this is sent again every few seconds with the wait updated.
+    case progress(String, wait: ReloadWait? = nil)
     /// A reload finished: the new generation serves in every slot.
     case reloaded(String)
     /// The request was refused or failed (a reload rolled back, one already running, a malformed request).

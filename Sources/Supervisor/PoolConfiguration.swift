@@ -19,6 +19,19 @@ public struct PoolConfiguration: Sendable, Equatable {
         self.workers = workers
         self.runID = runID
     }
+
+    /// How long a slot's old worker may take to drain in a reload: the reload's drain timeout, or the session
+    /// drain timeout if longer (a worker keeps sessions it cannot hand off until they end or that timeout passes).
+    public func drainAllowance(_ options: ReloadOptions) -> UInt64 {
+        max(options.drainTimeout, sessionDrainTimeout)
+    }
+
+    /// The longest a reload with `options` can take: one slot after another, each waits up to the ready
+    /// timeout for its new worker and up to the drain allowance for its old one; a rollback waits up to both
+    /// once more (it restores its slots at the same time). Stopping a worker is not waited for.
+    public func longestReload(_ options: ReloadOptions) -> UInt64 {
+        UInt64(max(workers, 0) + 1) * (options.readyTimeout + drainAllowance(options))
+    }
 }
 
 /// Something the supervisor's I/O thread must do, produced by ``PoolCore``.
@@ -115,6 +128,8 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     public var incomingGeneration: Int?
     /// Pid of the next worker a reload is starting.
     public var incomingPid: Int32?
+    /// What a running reload waits for in this slot, and until when (nil when it waits for nothing here).
+    public var reloadWait: ReloadWait?
 
     /// Creates a slot status.
     public init(slot: Int, state: SlotState, pid: Int32?, workerID: String?, generation: Int, uptimeSeconds: Double?,

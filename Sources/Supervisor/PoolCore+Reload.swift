@@ -3,7 +3,8 @@ import BatonProtocol
 /// The rolling update: for each slot in turn, start the new generation's worker, wait for its READY, drain
 /// the old one (no new requests; its request finishes), stop it. A new worker that cannot start, exits, or
 /// stays silent rolls the whole update back: its workers are ended and the old generation is restored in
-/// every slot already replaced.
+/// every slot already replaced, within the ready timeout plus the drain allowance (a slot not restored by then
+/// keeps the worker it has).
 extension PoolCore {
     struct ReloadState {
         enum Step {
@@ -23,13 +24,28 @@ extension PoolCore {
         /// Set once the reload failed: slots being put back on the previous generation.
         var failure: String?
         var restoring: Set<Int> = []
+        /// When a rollback stops waiting for restored workers.
+        var rollbackDeadline: UInt64?
+        /// The slot number of each old worker asked to drain, for reports that come after it left its slot.
+        var oldWorkers: [String: Int] = [:]
 
         var deadline: UInt64? {
-            switch step {
+            if failure != nil { return rollbackDeadline }
+            return switch step {
             case .idle: nil
             case .starting(_, let deadline), .draining(_, _, let deadline): deadline
             }
         }
+    }
+
+    /// Why a slot's old worker stopped being waited for.
+    enum DrainEnd: Equatable {
+        /// The broker reports it holds no request and no session.
+        case drained
+        /// The drain allowance passed.
+        case timedOut
+        /// Its process ended on its own, with this exit.
+        case exited(String)
     }
 
     /// Why a reload cannot start.
@@ -54,6 +70,24 @@ extension PoolCore {
     /// Whether a reload is running.
     public var reloadInProgress: Bool { reload != nil }
 
+    /// What the running reload waits for now, and how long it will (nil when no reload runs, or between steps).
+    public func reloadWait(now: UInt64) -> ReloadWait? {
+        guard let state = reload else { return nil }
+        if state.failure != nil {
+            return ReloadWait(step: .rollback, slot: nil, generation: state.generation,
+                              secondsLeft: state.rollbackDeadline.map { Double($0 > now ? $0 - now : 0) / 1e9 })
+        }
+        func wait(_ step: ReloadWait.Step, _ index: Int, _ deadline: UInt64) -> ReloadWait {
+            ReloadWait(step: step, slot: slots[index].number, generation: state.generation,
+                       secondsLeft: Double(deadline > now ? deadline - now : 0) / 1e9)
+        }
+        switch state.step {
+        case .starting(let index, let deadline): return wait(.ready, index, deadline)
+        case .draining(let index, _, let deadline): return wait(.drain, index, deadline)
+        case .idle: return nil
+        }
+    }
+
     /// The generation new workers of crashed slots run, the highest any slot runs.
     public var currentGeneration: Int { slots.map(\.generation).max() ?? configuration.generation }
 
@@ -73,7 +107,7 @@ extension PoolCore {
         reload = ReloadState(generation: generation, previous: currentGeneration, options: options,
                              pending: Array(slots.indices))
         return [.preferSessions(generation: generation),
-                .reloadProgress("rolling \(slots.count) slots to generation \(generation)"
+                .reloadProgress("rolling \(Self.slotCount(slots.count)) to generation \(generation)"
                                 + (options.surge ? "" : " (no surge: each old worker stops before its replacement starts)"))]
             + advance(now: now)
     }
@@ -82,7 +116,7 @@ extension PoolCore {
     public mutating func workerDrained(_ workerID: String, now: UInt64) -> [PoolAction] {
         guard let reload else { return [] }
         if case .draining(let index, let draining, _) = reload.step, draining == workerID {
-            return drained(index, now: now)
+            return drained(index, .drained, now: now)
         }
         if reload.failure != nil, let index = slots.firstIndex(where: { $0.workerID == workerID }),
            reload.restoring.contains(index), slots[index].incoming?.pid != nil
@@ -95,20 +129,34 @@ extension PoolCore {
     /// How long a slot's old worker may take to drain: the reload's drain timeout, or the session drain
     /// timeout if longer (a worker keeps sessions it cannot hand off until they end or that timeout passes).
     func drainAllowance(_ options: ReloadOptions) -> UInt64 {
-        max(options.drainTimeout, configuration.sessionDrainTimeout)
+        configuration.drainAllowance(options)
     }
 
     /// The broker moved the sessions of a worker being replaced (or tried to): a line for the reload's
-    /// caller. Sessions whose move failed stay on the old worker until they end or the session drain timeout.
-    public func sessionsMoved(from workerID: String, moved: Int, failed: Int) -> [PoolAction] {
-        guard reload != nil else { return [] }
-        let slot = slots.first { $0.workerID == workerID }.map { "slot \($0.number)" } ?? "worker \(workerID)"
-        var line = "\(slot): \(moved) session\(moved == 1 ? "" : "s") moved to the new worker"
-        if failed > 0 {
-            line += "; \(failed) could not move (handoff failed) and stay on the old worker until they end"
+    /// caller. Sessions whose move failed stay on the old worker until they end or the session drain timeout;
+    /// sessions `lost` went with the old worker, which ended before they could move.
+    public func sessionsMoved(from workerID: String, moved: Int, failed: Int, lost: Int = 0) -> [PoolAction] {
+        guard let reload else { return [] }
+        let number = slots.first { $0.workerID == workerID }?.number ?? reload.oldWorkers[workerID]
+        var parts: [String] = []
+        if moved > 0 || failed + lost == 0 {
+            parts.append("\(Self.sessions(moved)) moved to " + (reload.failure == nil ? "the new worker" : "the restored worker"))
         }
-        return [.reloadProgress(line)]
+        if failed > 0 {
+            parts.append("\(failed) could not move (handoff failed) and stay on the old worker until they end")
+        }
+        if lost > 0 {
+            parts.append("\(Self.sessions(lost)) lost: the old worker ended before they could move")
+        }
+        return [.reloadProgress((number.map { "slot \($0)" } ?? "worker \(workerID)") + ": "
+                                + parts.joined(separator: "; "))]
     }
+
+    /// "1 slot", "4 slots".
+    static func slotCount(_ count: Int) -> String { "\(count) slot\(count == 1 ? "" : "s")" }
+
+    /// "1 session", "3 sessions".
+    static func sessions(_ count: Int) -> String { "\(count) session\(count == 1 ? "" : "s")" }
 
     // MARK: Steps
 
@@ -131,6 +179,7 @@ extension PoolCore {
         }
         let old = slots[index].workerID ?? ""
         state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
+        state.oldWorkers[old] = slot
         reload = state
         return [.reloadProgress("slot \(slot): draining the old worker first (no surge)"),
                 .drain(workerID: old, successor: nil)]
@@ -138,6 +187,7 @@ extension PoolCore {
 
     mutating func incomingReady(_ index: Int, now: UInt64) -> [PoolAction] {
         guard var state = reload else { return [] }
+        slots[index].incoming?.ready = true
         if state.failure != nil {
             // A restored previous-generation worker is ready: drain the new one it replaces, then swap back.
             guard state.restoring.contains(index) else { return [] }
@@ -150,6 +200,7 @@ extension PoolCore {
         let slot = slots[index].number
         if state.options.surge, let old = slots[index].workerID, slots[index].pid != nil {
             state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
+            state.oldWorkers[old] = slot
             reload = state
             return [.reloadProgress("slot \(slot): new worker ready; draining the old one"),
                     .drain(workerID: old, successor: slots[index].incoming?.workerID)]
@@ -158,14 +209,25 @@ extension PoolCore {
             + advance(now: now)
     }
 
-    /// The old worker of slot `index` holds no request (or is gone).
-    mutating func drained(_ index: Int, now: UInt64) -> [PoolAction] {
+    /// The old worker of slot `index` is no longer waited for: it holds no request, its time is up, or it is
+    /// gone.
+    mutating func drained(_ index: Int, _ end: DrainEnd, now: UInt64) -> [PoolAction] {
         guard var state = reload, case .draining(let draining, _, _) = state.step, draining == index else { return [] }
         let slot = slots[index].number
+        let what = switch end {
+        case .drained: "old worker drained"
+        case .timedOut: "drain timeout"
+        case .exited(let exit): "the old worker exited (\(exit)) while it drained"
+        }
         if slots[index].incoming != nil {
             state.step = .idle
             reload = state
-            return [.reloadProgress("slot \(slot): old worker drained; stopping it")]
+            let next = switch end {
+            case .drained: "; stopping it"
+            case .timedOut: "; stopping the old worker anyway"
+            case .exited: "; the new worker takes the slot"
+            }
+            return [.reloadProgress("slot \(slot): \(what)\(next)")]
                 + swap(index, reason: .replaced, now: now) + advance(now: now)
         }
         // No surge: stop the old worker, then start its replacement.
@@ -173,7 +235,8 @@ extension PoolCore {
         let action = startIncoming(index, generation: state.generation, now: now)
         state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
         reload = state
-        actions += [.reloadProgress("slot \(slot): old worker stopped; starting a generation \(state.generation) worker"),
+        let stopped = end == .drained ? "old worker stopped" : what + (end == .timedOut ? "; old worker stopped" : "")
+        actions += [.reloadProgress("slot \(slot): \(stopped); starting a generation \(state.generation) worker"),
                     action]
         return actions
     }
@@ -191,15 +254,15 @@ extension PoolCore {
     }
 
     mutating func reloadTick(now: UInt64) -> [PoolAction] {
-        guard let state = reload, let deadline = state.deadline, now >= deadline, state.failure == nil else { return [] }
+        guard let state = reload, let deadline = state.deadline, now >= deadline else { return [] }
+        if state.failure != nil { return rollbackTimedOut(now: now) }
         switch state.step {
         case .starting(let index, _):
             let seconds = state.options.readyTimeout / 1_000_000_000
             return rollBack(reason: "slot \(slots[index].number): the new worker sent no READY within \(seconds) s",
                             now: now)
         case .draining(let index, _, _):
-            return [.reloadProgress("slot \(slots[index].number): drain timeout; stopping the old worker anyway")]
-                + drained(index, now: now)
+            return drained(index, .timedOut, now: now)
         case .idle:
             return []
         }
@@ -250,11 +313,38 @@ extension PoolCore {
                                                     && slots[$0].restartAt == nil }) {
             restore.insert(index)
         }
+        state.rollbackDeadline = now + state.options.readyTimeout + drainAllowance(state.options)
         reload = state
         for index in restore.sorted() {
             actions.append(startIncoming(index, generation: state.previous, now: now))
         }
         reload?.restoring = restore
+        return actions + finishRollbackIfDone()
+    }
+
+    /// The rollback's time is up: a slot whose restored worker is not ready keeps the worker it has (the
+    /// restored one is ended); one whose restored worker is ready stops the new generation's worker anyway.
+    private mutating func rollbackTimedOut(now: UInt64) -> [PoolAction] {
+        guard let state = reload else { return [] }
+        var actions: [PoolAction] = []
+        for index in state.restoring.sorted() {
+            let slot = slots[index].number
+            guard let incoming = slots[index].incoming, incoming.ready else {
+                if let pid = slots[index].incoming?.pid, let incoming = slots[index].incoming {
+                    retiring[pid] = Retiring(workerID: incoming.workerID, slot: slot, reason: .rolledBack,
+                                             killAt: now + configuration.stopGrace)
+                    actions.append(.signal(pid: pid, signal: .terminate))
+                }
+                slots[index].incoming = nil
+                reload?.restoring.remove(index)
+                actions.append(.reloadProgress("slot \(slot): could not restore the previous generation: no READY in "
+                                               + "time; the slot keeps its generation \(slots[index].generation) worker"))
+                continue
+            }
+            actions.append(.reloadProgress("slot \(slot): drain timeout; stopping the generation "
+                                           + "\(slots[index].generation) worker anyway"))
+            actions += swap(index, reason: .rolledBack, now: now)
+        }
         return actions + finishRollbackIfDone()
     }
 

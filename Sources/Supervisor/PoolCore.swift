@@ -28,6 +28,8 @@ public struct PoolCore {
         let generation: Int
         var pid: Int32?
         var spawnedAt: UInt64
+        /// It said READY (while the slot's old worker drains, it is still incoming).
+        var ready = false
     }
 
     /// A process being stopped on purpose (replaced or rolled back): its exit is expected.
@@ -119,8 +121,9 @@ public struct PoolCore {
         }
         if let index = slots.firstIndex(where: { $0.incoming?.pid == pid }), let incoming = slots[index].incoming {
             slots[index].incoming = nil
+            let when = incoming.ready ? "after READY, before the slot was done" : "before READY"
             return [.workerGone(workerID: incoming.workerID, reason: "process ended (\(exit))")]
-                + incomingFailed(index, reason: "the new worker exited (\(exit)) before READY", now: now)
+                + incomingFailed(index, reason: "the new worker exited (\(exit)) \(when)", now: now)
         }
         guard let index = slots.firstIndex(where: { $0.pid == pid }) else { return [] }
         var actions: [PoolAction] = []
@@ -131,7 +134,7 @@ public struct PoolCore {
             actions.append(.workerGone(workerID: workerID, reason: "process ended (\(exit))"))
             slots[index].pid = nil
             slots[index].lastExit = exit
-            return actions + drained(index, now: now)
+            return actions + drained(index, .exited(exit), now: now)
         }
         if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: "process ended (\(exit))")) }
         let ranFor = now &- slots[index].spawnedAt
@@ -229,13 +232,18 @@ public struct PoolCore {
 
     /// The slots as `status` shows them.
     public func status(now: UInt64) -> [SlotStatus] {
-        slots.map { slot in
+        let wait = reloadWait(now: now)
+        return slots.indices.map { index in
+            let slot = slots[index]
             var status = SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID,
                                     generation: slot.generation,
                                     uptimeSeconds: slot.pid == nil ? nil : Double(now &- slot.spawnedAt) / 1e9,
                                     restarts: slot.restarts, lastExit: slot.lastExit, failure: slot.failure)
             status.incomingGeneration = slot.incoming?.generation
             status.incomingPid = slot.incoming?.pid
+            if let wait, wait.slot == slot.number || (wait.step == .rollback && reload?.restoring.contains(index) == true) {
+                status.reloadWait = wait
+            }
             return status
         }
     }

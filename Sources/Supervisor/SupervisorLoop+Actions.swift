@@ -26,8 +26,12 @@ extension SupervisorLoop {
             case .preferSessions(let generation):
                 server.broker.preferSessions(onGeneration: generation)
             case .reloadProgress(let line):
-                logger.info("reload: \(line)")
-                tellRequester(.progress(line))
+                let wait = reloadWait()
+                var metadata: Logger.Metadata = [:]
+                if let until = wait?.until { metadata["waits_until"] = "\(ReloadWait.clock(until))" }
+                logger.info("reload: \(line)", metadata: metadata)
+                tellRequester(.progress(line, wait: wait))
+                lastWaitReport = BatonClock.monotonic()
             case .reloadFinished(let succeeded, let generation, let previous, let message):
                 finishReload(succeeded: succeeded, generation: generation, previous: previous, message: message)
             case .workerLeft(let slot, let after):

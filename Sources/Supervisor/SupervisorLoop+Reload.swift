@@ -87,6 +87,33 @@ extension SupervisorLoop {
         _ = baton_sd_notify("READY=1")
     }
 
+    /// What the running reload waits for, with the wall-clock deadline and what the draining worker still holds.
+    func reloadWait() -> ReloadWait? {
+        guard let wait = pool.reloadWait(now: BatonClock.monotonic()) else { return nil }
+        if wait.step == .drain, let counted = workerStatus().slots.lazy.compactMap(\.reloadWait).first {
+            return counted
+        }
+        return Self.stamped(wait)
+    }
+
+    /// The wait with its wall-clock deadline.
+    static func stamped(_ wait: ReloadWait) -> ReloadWait {
+        var wait = wait
+        wait.until = wait.secondsLeft.map { Date().timeIntervalSince1970 + $0 }
+        return wait
+    }
+
+    /// While a reload waits, tells its caller what for, every ``waitReportInterval``: the caller sees progress
+    /// and knows the supervisor is still there.
+    mutating func reportReloadWait() {
+        let now = BatonClock.monotonic()
+        guard reloadRequester != nil, now &- lastWaitReport >= Self.waitReportInterval, let wait = reloadWait() else {
+            return
+        }
+        lastWaitReport = now
+        tellRequester(.progress(wait.line(), wait: wait))
+    }
+
     /// Sends a reply to the peer waiting for the reload, if any.
     func tellRequester(_ reply: ControlReply) {
         guard let requester = reloadRequester else { return }

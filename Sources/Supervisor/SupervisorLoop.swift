@@ -20,6 +20,10 @@ struct SupervisorLoop {
     var reloadRequester: ControlServer.Peer?
     /// Restarts and reloads counted for `/metrics`.
     var metrics = SupervisorMetrics()
+    /// When the reload's caller last heard from it (monotonic nanoseconds).
+    var lastWaitReport: UInt64 = 0
+    /// How often a waiting reload tells its caller what it waits for.
+    static let waitReportInterval: UInt64 = 5_000_000_000
 
     init(server: SupervisorServer) {
         self.server = server
@@ -91,6 +95,7 @@ struct SupervisorLoop {
                 for (peer, request) in try control.receive() { answer(request, from: peer) }
             }
             perform(pool.tick(now: BatonClock.monotonic()))
+            reportReloadWait()
         }
         logger.info("all workers stopped")
     }
@@ -106,8 +111,9 @@ struct SupervisorLoop {
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
         case .workerEvent(let event) where event.isDisconnect:
             pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
-        case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed)):
-            perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed))
+        case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed, let lost)):
+            perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed,
+                                       lost: lost))
         case .workerEvent(.lost):
             break
         case .controlReply(let reply, let peer):
@@ -160,6 +166,7 @@ struct SupervisorLoop {
     /// the broker knows that no slot started.
     func workerStatus() -> (slots: [SlotStatus], external: [ExternalWorkerStatus]) {
         var slots = pool.status(now: BatonClock.monotonic())
+        for index in slots.indices { slots[index].reloadWait = slots[index].reloadWait.map(Self.stamped) }
         guard let workers = try? server.broker.workersBlocking() else { return (slots, []) }
         var byID = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0) },
                               uniquingKeysWith: { first, _ in first })
@@ -169,6 +176,10 @@ struct SupervisorLoop {
             slots[index].inFlight = worker.inFlight
             slots[index].capacity = worker.capacity
             slots[index].sessions = worker.sessions
+            if slots[index].reloadWait?.step == .drain {
+                slots[index].reloadWait?.requests = worker.inFlight
+                slots[index].reloadWait?.sessions = worker.sessions
+            }
         }
         let external = byID.values.filter { !$0.managed }
             .map { ExternalWorkerStatus(id: Message.render($0.id), inFlight: $0.inFlight, capacity: $0.capacity,

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Supervisor
 import Testing
@@ -64,5 +65,35 @@ struct DeployTests {
         #expect(listener.waitForOutput("STOPPING=1"))
         let lines = listener.output.split(separator: "\n").map(String.init)
         #expect(lines.filter { $0.hasPrefix("READY=1") }.count == 2, "\(lines)")
+    }
+}
+
+@Suite("The systemd unit's timeouts")
+struct DeployTimeoutTests {
+    func deployFile(_ name: String) throws -> String {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../deploy/\(name)").standardizedFileURL.path
+        return try String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    @Test("the start timeout, which systemd also gives ExecReload, fits the longest reload deploy/baton.conf allows")
+    func reloadFitsTheTimeout() throws {
+        let unit = try deployFile("baton.service").split(separator: "\n").map(String.init)
+        func value(_ key: String) throws -> String {
+            try #require(unit.first { $0.hasPrefix(key + "=") }).dropFirst(key.count + 1).description
+        }
+        let conf = try ConfigFile(text: try deployFile("baton.conf"), path: "baton.conf")
+        let serve = try ServeCommand.parse(conf.flags)
+        let reloadArguments = try value("ExecReload").split(separator: " ").dropFirst(2).map(String.init)
+        let reload = try ReloadCommandLine.parse(reloadArguments)
+        var pool = PoolConfiguration(workers: serve.workers, runID: "r")
+        pool.sessionDrainTimeout = UInt64(serve.sessionDrainTimeout * 1e9)
+        var options = ReloadOptions()
+        options.readyTimeout = UInt64(reload.readyTimeout * 1e9)
+        options.drainTimeout = UInt64(reload.drainTimeout * 1e9)
+        let longest = Double(pool.longestReload(options)) / 1e9
+        #expect(longest == 2970, "(8 + 1) × (30 + max(60, 300)), as the unit's comment says")
+        let timeout = try #require(Double(try value("TimeoutStartSec")))
+        #expect(timeout >= longest, "TimeoutStartSec=\(timeout) must fit a reload of up to \(longest) s")
     }
 }

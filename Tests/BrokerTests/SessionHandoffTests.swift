@@ -113,6 +113,18 @@ struct SessionHandoffTests {
                                                              failed: 2)))
     }
 
+    @Test("an old worker that ends in the middle of its sessions' moves reports them lost with it, not failed")
+    func oldWorkerEndsMidMove() throws {
+        var (broker, bToken) = try twoWorkers()
+        broker.reply("w1", token: bToken, "1")
+        broker.drain("w1", successor: "s1")
+        broker.workerMessage([bytes("w1"), WireProtocol.exportByte, bytes("a"), bytes("ok"), bytes("x")])
+        broker.workerMessage([bytes("s1"), WireProtocol.importByte, bytes("a"), bytes("ok")])
+        broker.processEnded("w1")
+        #expect(broker.workerEvents().contains(.sessionsMoved(worker: bytes("w1"), successor: bytes("s1"), moved: 1,
+                                                             failed: 0, lost: 1)))
+    }
+
     @Test("a rollback moves sessions back the same way")
     func moveBack() throws {
         var (broker, bToken) = try twoWorkers()
