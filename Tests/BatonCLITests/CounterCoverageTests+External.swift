@@ -219,7 +219,10 @@ extension CounterCoverageTests {
     /// Another process holds the database's write lock (writes fail and wait), then a trigger refuses request
     /// rows for good (those events are lost).
     private func refusingDatabase(_ c: WirePeer, w4: WirePeer, path: String, probe: CounterSampler) throws {
-        let database = try DatabaseQueue(path: path)
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true  // the lock is held across calls, on purpose
+        configuration.busyMode = .timeout(5)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
         try retryingWhileBusy { try database.inDatabase { try $0.execute(sql: "BEGIN IMMEDIATE") } }
         func serveOne(_ body: String) throws {
             try c.send("", body)

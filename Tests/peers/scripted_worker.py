@@ -1,6 +1,6 @@
 """A managed worker written against pyzmq whose behaviour each request picks, so that a test can make a real
-process hang, leave, or refuse a session handoff. It reads BATON_BACKEND and BATON_HEARTBEAT_INTERVAL_MS as
-`baton serve` sets them, registers as a heartbeating DEALER worker of capacity 4, and answers:
+process hang, leave, or refuse a session handoff. It reads BATON_BACKEND, BATON_WORKER_ID (its routing id) and
+BATON_HEARTBEAT_INTERVAL_MS as `baton serve` sets them, registers as a heartbeating DEALER worker of capacity 4, and answers:
 
 - `[BATON-SESSION][key][...]`: the number of requests the key's session has seen (1, 2, 3...);
 - `hang`: never (it goes on heartbeating, so only the request timeout ends it);
@@ -8,9 +8,9 @@ process hang, leave, or refuse a session handoff. It reads BATON_BACKEND and BAT
 - anything else: echoed.
 
 EXPORT (0x05) is answered with the session's count, or with an error under --export-error; IMPORT (0x06) takes
-a count; END (0x04) forgets a session. SIGTERM sends DISCONNECT and exits 0.
+a count; END (0x04) forgets a session. SIGTERM sends DISCONNECT and exits 0, --exit-delay-ms after it came.
 
-    python3 scripted_worker.py [--handoff] [--export-error] [--no-ready]
+    python3 scripted_worker.py [--handoff] [--export-error] [--no-ready] [--exit-delay-ms N]
 
 --handoff declares the handoff capability; --no-ready connects but never says READY (a generation that never
 becomes ready).
@@ -31,11 +31,13 @@ def main():
     parser.add_argument("--handoff", action="store_true")
     parser.add_argument("--export-error", action="store_true")
     parser.add_argument("--no-ready", action="store_true")
+    parser.add_argument("--exit-delay-ms", type=int, default=0)
     args = parser.parse_args()
 
     context = zmq.Context()
     worker = context.socket(zmq.DEALER)
     worker.setsockopt(zmq.LINGER, 1000)
+    worker.setsockopt(zmq.IDENTITY, os.environ["BATON_WORKER_ID"].encode())
     worker.connect(os.environ["BATON_BACKEND"])
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -77,6 +79,7 @@ def main():
         elif args.no_ready:
             next_heartbeat = time.monotonic() + interval
     if stopping:
+        time.sleep(args.exit_delay_ms / 1000)
         worker.send(DISCONNECT)
     worker.close()
     context.term()
