@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 import ZeroMQ
 
 /// One ZeroMQ socket that a test drives by hand against a running broker, frame by frame: a client on the
@@ -74,58 +73,4 @@ final class WirePeer {
     static let heartbeat: [UInt8] = [0x02]
     static let disconnect: [UInt8] = [0x03]
     static let end: [UInt8] = [0x04]
-}
-
-/// A ZeroMQ context and the peers connected through it; ``close()`` closes every peer, then the context.
-final class WireContext {
-    let context: Context
-    private var peers: [WirePeer] = []
-
-    init() throws {
-        context = try Context()
-    }
-
-    /// A new peer, closed with the others.
-    func connect(_ type: SocketType, _ endpoint: String, curve: CurveClientCredentials? = nil,
-                 receiveHighWaterMark: Int32? = nil) throws -> WirePeer {
-        let peer = try WirePeer(context, type, endpoint, curve: curve, receiveHighWaterMark: receiveHighWaterMark)
-        peers.append(peer)
-        return peer
-    }
-
-    func close() {
-        for peer in peers { peer.close() }
-        peers = []
-        context.terminate()
-    }
-}
-
-/// A CURVE key pair in the files `serve --curve-key` and the authorised-keys options read.
-struct CurveKeyFiles {
-    let keys: CurveKeyPair
-
-    /// A fresh pair.
-    init() throws {
-        keys = try CurveKeyPair.generate()
-    }
-
-    /// Writes the pair as `baton keygen` does (mode 0600) and returns the path.
-    func writeKeyPair(to path: String) throws -> String {
-        try "public-key = \(keys.publicText)\nsecret-key = \(keys.secretText)\n"
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o600)
-        return path
-    }
-
-    /// Writes the public keys of `pairs` as an authorised-keys file (mode 0600) and returns the path.
-    static func writeAuthorized(_ pairs: [CurveKeyFiles], to path: String) throws -> String {
-        try pairs.map { $0.keys.publicText + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o600)
-        return path
-    }
-
-    /// What a peer with this pair needs to reach a server whose pair is `server`.
-    func credentials(for server: CurveKeyFiles) -> CurveClientCredentials {
-        CurveClientCredentials(serverKey: server.keys.publicKey, keys: keys)!
-    }
 }
