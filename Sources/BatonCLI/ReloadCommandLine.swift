@@ -1,6 +1,5 @@
 import BatonProtocol
 import ArgumentParser
-import CBatonSys
 import Foundation
 import Supervisor
 
@@ -62,38 +61,33 @@ struct ReloadCommandLine: ParsableCommand {
         // The supervisor answers at once (first step, or a refusal); after that each step answers within the
         // ready or drain timeout, so allow that plus a margin between messages.
         var timeout = 5.0
+        let output = CommandOutput.standardOutput
         while true {
             let answer: ControlReply
             do {
                 answer = try client.receive(timeout: timeout)
             } catch {
-                if terminal { print("") }
+                if terminal { try output.line("") }
                 printError("\(error)")
                 throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
             }
             timeout = readyTimeout + drainTimeout + 30
             switch answer {
             case .progress(let text):
-                print(terminal ? "\r\u{1B}[2K" + text : text, terminator: terminal ? "" : "\n")
-                fflushStdout()
+                try output.write(terminal ? "\r\u{1B}[2K" + text : text + "\n")
+                try output.flush()
             case .reloaded(let text):
-                if terminal { print("\r\u{1B}[2K", terminator: "") }
-                print(text)
+                try output.line((terminal ? "\r\u{1B}[2K" : "") + text)
                 return
             case .refused(let text):
-                if terminal { print("") }
+                if terminal { try output.line("") }
                 printError("reload failed: \(text)")
                 throw ExitCode(1)
             case .status, .stopping, .denied:
-                if terminal { print("") }
+                if terminal { try output.line("") }
                 printError("\(ControlClient.Failure.unexpected(answer))")
                 throw ExitCode(1)
             }
         }
     }
-}
-
-/// Flushes stdout (for a progress line without a newline).
-func fflushStdout() {
-    baton_flush_stdout()
 }

@@ -32,14 +32,14 @@ struct StatusWatch {
                 screen += "\(error) (retrying)\n"
                 previous = nil
             }
-            if terminal {
-                FileOutput.standardOutput.write("\u{1B}[H\u{1B}[2J" + screen)
-            } else {
-                FileOutput.standardOutput.write(screen + "\n")
-            }
+            try CommandOutput.standardOutput.write(terminal ? "\u{1B}[H\u{1B}[2J" + screen : screen + "\n")
+            try CommandOutput.standardOutput.flush()
             if let count, refreshes >= count { break }
-            if keyboard?.waitForQuit(seconds: interval) == true { break }
-            if keyboard == nil { Thread.sleep(forTimeInterval: interval) }
+            if let keyboard {
+                if keyboard.waitForQuit(seconds: interval) { break }
+            } else {
+                try CommandOutput.standardOutput.idle(seconds: interval)
+            }
         }
     }
 
