@@ -49,9 +49,10 @@ struct OutputFailureTests {
     /// Starts `baton ARGUMENTS` writing into `pipe`, waits for `first` in its output, closes the reader and
     /// returns the exit status and how long the command took to end (nil: still running after `seconds`).
     func closeReader(of arguments: [String], pipe: OutputPipe, after first: String, directory: String,
-                     seconds: Double = 10) throws -> (status: Int32?, seconds: Double, child: Child) {
+                     input: FileHandle? = nil, seconds: Double = 10) throws -> (status: Int32?, seconds: Double,
+                                                                               child: Child) {
         let child = try Child(Harness.batonPath, arguments, name: "piped-\(UUID().uuidString.prefix(6))",
-                              directory: directory, standardOutput: pipe.writer)
+                              directory: directory, standardInput: input, standardOutput: pipe.writer)
         try pipe.writer.close()  // only the child holds the write end now
         let read = pipe.read(until: first)
         #expect(read.contains(first), "\(read)\n\(child.output)")
@@ -97,6 +98,37 @@ struct OutputFailureTests {
         #expect(status == 0, "still running \(seconds) s after its reader went away: \(child.output)")
         #expect(seconds < 5, "took \(seconds) s")
         #expect(child.output.isEmpty, "a closed pipe is not an error: \(child.output)")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0)
+    }
+
+    @Test("status --watch at a terminal ends the same way, and leaves the terminal as it found it")
+    func watchAtATerminalEndsWhenTheReaderGoes() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (serve, _, _) = try ServedBroker.start(in: directory)
+        // A pseudo-terminal for its standard input (posix_openpt by hand: /dev/ptmx, unlock, its number).
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        try #require(master >= 0)
+        defer { close(master) }
+        var unlock: Int32 = 0
+        var number: UInt32 = 0
+        let (unlockRequest, numberRequest): (UInt, UInt) = (0x4004_5431, 0x8004_5430)  // TIOCSPTLCK, TIOCGPTN
+        try #require(ioctl(master, unlockRequest, &unlock) == 0 && ioctl(master, numberRequest, &number) == 0)
+        let terminal = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        try #require(terminal >= 0)
+        defer { close(terminal) }
+        var before = termios()
+        try #require(tcgetattr(terminal, &before) == 0 && before.c_lflag & tcflag_t(ICANON | ECHO) != 0)
+        let pipe = try OutputPipe()
+        let (status, seconds, child) = try closeReader(
+            of: ["status", "--watch", "--state-dir", directory + "/state"], pipe: pipe, after: "SLOT",
+            directory: directory, input: FileHandle(fileDescriptor: terminal, closeOnDealloc: false))
+        #expect(status == 0, "still running \(seconds) s after its reader went away: \(child.output)")
+        #expect(seconds < 5, "took \(seconds) s")
+        var after = termios()
+        #expect(tcgetattr(terminal, &after) == 0)
+        #expect(after.c_lflag == before.c_lflag, "the terminal is back in canonical mode with echo")
         serve.signal(SIGTERM)
         #expect(serve.wait() == 0)
     }

@@ -37,9 +37,9 @@ final class Child {
     let name: String
 
     /// Runs `executable`; its standard output and error go to the file at ``outputPath``, or where
-    /// `standardOutput` and `standardError` say.
+    /// `standardOutput` and `standardError` say; its standard input is /dev/null or `standardInput`.
     init(_ executable: String, _ arguments: [String], name: String, directory: String,
-         environment: [String: String] = [:], standardOutput: FileHandle? = nil,
+         environment: [String: String] = [:], standardInput: FileHandle? = nil, standardOutput: FileHandle? = nil,
          standardError: FileHandle? = nil) throws {
         self.name = name
         outputPath = directory + "/\(name).log"
@@ -49,7 +49,7 @@ final class Child {
         process.arguments = arguments
         process.standardOutput = standardOutput ?? output
         process.standardError = standardError ?? output
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
