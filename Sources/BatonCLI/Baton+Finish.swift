@@ -31,8 +31,8 @@ extension Baton {
             }
         }
         if failure == nil { failure = Self.attempt { try CommandOutput.standardOutput.flush() } }
-        if case .failed = failure {
-            printError("baton: \(failure!)")
+        if let failure, case .failed = failure {
+            printError("baton: \(failure)")
             status = ExitStatus.outputFailed
         }
         Glibc.exit(status)

@@ -51,14 +51,11 @@ struct Baton: AsyncParsableCommand {
             }
         } catch {
             let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }
-            if error is OutputFailure || exitCode(for: error) == .success {
-                finish(error)
-            }
-            if let message = UsageHint.rewrite(fullMessage(for: error), arguments: rest, subcommands: names) {
-                printError(message)
-                finish(ExitCode(exitCode(for: error).rawValue))
-            }
-            finish(error)
+            guard !(error is OutputFailure),
+                  let message = UsageHint.rewrite(fullMessage(for: error), arguments: rest, subcommands: names)
+            else { finish(error) }
+            printError(message)
+            finish(ExitCode(exitCode(for: error).rawValue))
         }
         finish(nil)
     }
