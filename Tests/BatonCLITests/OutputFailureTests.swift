@@ -133,7 +133,7 @@ struct OutputFailureTests {
         #expect(serve.wait() == 0)
     }
 
-    @Test("status, history, generations, workers, sessions and logs into a full disk say so and exit 74")
+    @Test("status, history, generations, workers, sessions, logs and logs -f into a full disk say so and exit 74")
     func fullDisk() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -141,7 +141,7 @@ struct OutputFailureTests {
         let state = ["--state-dir", directory + "/state"]
         #expect(eventually { FileManager.default.fileExists(atPath: directory + "/state/baton.sqlite") })
         let commands = [["status"], ["status", "--json"], ["history"], ["history", "--json"], ["generations"],
-                        ["workers"], ["sessions", "--all"], ["logs"]]
+                        ["workers"], ["sessions", "--all"], ["logs"], ["logs", "-f"]]
         for command in commands {
             let (status, errors) = try intoFullDisk(command + state, directory: directory)
             #expect(status == 74, "baton \(command.joined(separator: " ")): \(errors)")
