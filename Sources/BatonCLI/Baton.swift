@@ -26,11 +26,12 @@ struct Baton: AsyncParsableCommand {
     )
 
     /// Expands `serve --config FILE` before parsing, then runs the command; a usage error gets a hint when one
-    /// helps (``UsageHint``).
+    /// helps (``UsageHint``); how the command ended, its output included, decides the exit status (``finish(_:)``).
     ///
     /// SIGPIPE is ignored first, in every command: a log or output pipe whose reader has gone (`| head`, a
-    /// `tee` stopped by Ctrl-C) makes writes fail with `EPIPE`, which logging ignores, instead of killing
-    /// the process (and, for `serve`, skipping the drain). Workers start with default dispositions.
+    /// `tee` stopped by Ctrl-C) makes writes fail with `EPIPE` instead of killing the process (and, for
+    /// `serve`, skipping the drain); ``CommandOutput`` ends the command quietly then, and logging goes on.
+    /// Workers start with default dispositions.
     static func main() async {
         _ = signal(SIGPIPE, SIG_IGN)
         let arguments: [String]
@@ -38,7 +39,7 @@ struct Baton: AsyncParsableCommand {
             arguments = try ConfigFile.expand(CommandLine.arguments)
         } catch {
             printError("baton: \(error)")
-            exit(withError: ExitCode(64))
+            finish(ExitCode(ExitStatus.usage))
         }
         let rest = Array(arguments.dropFirst())
         do {
@@ -50,11 +51,12 @@ struct Baton: AsyncParsableCommand {
             }
         } catch {
             let names = configuration.subcommands.map { $0.configuration.commandName ?? "" }
-            guard let message = UsageHint.rewrite(fullMessage(for: error), arguments: rest, subcommands: names) else {
-                exit(withError: error)
-            }
+            guard !(error is OutputFailure),
+                  let message = UsageHint.rewrite(fullMessage(for: error), arguments: rest, subcommands: names)
+            else { finish(error) }
             printError(message)
-            exit(withError: exitCode(for: error))
+            finish(ExitCode(exitCode(for: error).rawValue))
         }
+        finish(nil)
     }
 }

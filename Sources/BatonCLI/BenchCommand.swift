@@ -64,9 +64,9 @@ struct BenchCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try CommandOutput.standardOutput.line(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(report.keyValueLine)
+            try CommandOutput.standardOutput.line(report.keyValueLine)
         }
         if !report.isClean { throw ExitCode(1) }
     }

@@ -56,11 +56,12 @@ struct CallCommand: ParsableCommand {
             printError("BATON-ERR " + parts.joined(separator: ": "))
             throw ExitCode(ExitStatus.errorReply)
         }
-        for frame in body { print(Message.render(frame)) }
+        for frame in body { try CommandOutput.standardOutput.line(Message.render(frame)) }
     }
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error (after what standard output holds); a failure to do so is ignored, as
+/// there is nowhere left to report it.
 func printError(_ line: String) {
-    FileOutput.standardError.write(line + "\n")
+    try? CommandOutput.standardError.line(line)
 }

@@ -17,7 +17,7 @@ struct GenerationsCommand: ParsableCommand {
         if options.json {
             try options.printJSON(generations)
         } else {
-            print(Self.table(generations), terminator: "")
+            try CommandOutput.standardOutput.write(Self.table(generations))
         }
     }
 

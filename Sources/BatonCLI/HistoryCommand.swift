@@ -67,7 +67,7 @@ struct HistoryCommand: ParsableCommand {
         if options.json {
             try options.printJSON(records)
         } else {
-            print(Self.table(records), terminator: "")
+            try CommandOutput.standardOutput.write(Self.table(records))
         }
     }
 

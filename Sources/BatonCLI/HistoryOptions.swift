@@ -24,7 +24,7 @@ struct HistoryOptions: ParsableArguments {
     func printJSON(_ value: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        try CommandOutput.standardOutput.line(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 }
 

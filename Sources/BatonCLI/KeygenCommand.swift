@@ -18,13 +18,14 @@ struct KeygenCommand: ParsableCommand {
     var prefix: String
 
     func run() throws {
+        let keys: CurveKeyPair
         do {
-            let keys = try KeyFiles.generate(prefix: prefix)
-            print("wrote \(prefix).key (secret) and \(prefix).pub")
-            print(keys.publicText)
+            keys = try KeyFiles.generate(prefix: prefix)
         } catch {
             printError("baton keygen: \(error)")
             throw ExitCode(1)
         }
+        try CommandOutput.standardOutput.line("wrote \(prefix).key (secret) and \(prefix).pub")
+        try CommandOutput.standardOutput.line(keys.publicText)
     }
 }

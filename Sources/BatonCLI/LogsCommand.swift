@@ -9,7 +9,9 @@ struct LogsCommand: ParsableCommand {
         discussion: """
             Each line is prefixed with its source: `baton |` for the supervisor, `slot N |` for the workers of \
             slot N. Without -f, the last --lines lines of each log; with -f, then every new line as it is \
-            written, across rotations, until Ctrl-C. Exit status 1 when there are no logs.
+            written, across rotations, until Ctrl-C or until the output's reader goes away (`| grep -m1 ready`), \
+            which ends it with status 0 within about a second. Exit status 1 when there are no logs, 74 when \
+            the output cannot be written.
             """
     )
 
@@ -43,27 +45,23 @@ struct LogsCommand: ParsableCommand {
             printError("no logs in \(directory): looked in " + location.described())
             throw ExitCode(ExitStatus.unhealthy)
         }
+        let output = CommandOutput.standardOutput
         for index in sources.indices {
-            for line in sources[index].tail(lines) { print(sources[index].prefix + line) }
+            for line in sources[index].tail(lines) { try output.line(sources[index].prefix + line) }
         }
-        fflushStdout()
         guard follow else { return }
         while true {
-            Thread.sleep(forTimeInterval: 0.2)
+            // Also how a reader that has gone is noticed when no line arrives (`logs -f | grep -m1 …`).
+            try output.idle(seconds: 0.2)
             for source in LogSource.all(in: directory) where !sources.contains(where: { $0.path == source.path }) {
                 guard supervisor ? source.slot == nil : (slot == nil || source.slot == slot) else { continue }
                 var fresh = source
                 fresh.startAtBeginning()
                 sources.append(fresh)
             }
-            var printed = false
             for index in sources.indices {
-                for line in sources[index].newLines() {
-                    print(sources[index].prefix + line)
-                    printed = true
-                }
+                for line in sources[index].newLines() { try output.line(sources[index].prefix + line) }
             }
-            if printed { fflushStdout() }
         }
     }
 }

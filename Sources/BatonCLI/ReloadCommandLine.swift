@@ -1,6 +1,5 @@
 import BatonProtocol
 import ArgumentParser
-import CBatonSys
 import Foundation
 import Supervisor
 
@@ -65,12 +64,13 @@ struct ReloadCommandLine: ParsableCommand {
         // for and how long, and repeats it while it waits.
         var timeout = 5.0
         var lastLine: String?
+        let output = CommandOutput.standardOutput
         while true {
             let answer: ControlReply
             do {
                 answer = try client.receive(timeout: timeout)
             } catch {
-                if terminal { print("") }
+                if terminal { try output.line("") }
                 if lastLine != nil, case ControlClient.Failure.noSupervisor = error {
                     printError("no answer from the supervisor for \(Int(timeout)) s during the reload; it may still be "
                                + "running: see `baton status --state-dir \(client.stateDir)`")
@@ -84,20 +84,19 @@ struct ReloadCommandLine: ParsableCommand {
                 timeout = Self.patience(for: wait, readyTimeout: readyTimeout, drainTimeout: drainTimeout)
                 // A wait repeated unchanged is not printed again (off a terminal, each line stays).
                 if text != lastLine || terminal {
-                    print(terminal ? "\r\u{1B}[2K" + text : text, terminator: terminal ? "" : "\n")
-                    fflushStdout()
+                    try output.write(terminal ? "\r\u{1B}[2K" + text : text + "\n")
+                    try output.flush()
                 }
                 lastLine = text
             case .reloaded(let text):
-                if terminal { print("\r\u{1B}[2K", terminator: "") }
-                print(text)
+                try output.line((terminal ? "\r\u{1B}[2K" : "") + text)
                 return
             case .refused(let text):
-                if terminal { print("") }
+                if terminal { try output.line("") }
                 printError("reload failed: \(text)")
                 throw ExitCode(1)
             case .status, .stopping, .denied:
-                if terminal { print("") }
+                if terminal { try output.line("") }
                 printError("\(ControlClient.Failure.unexpected(answer))")
                 throw ExitCode(1)
             }
@@ -118,9 +117,4 @@ extension ReloadCommandLine {
         guard let left = wait?.secondsLeft else { return floor }
         return max(floor, left + margin)
     }
-}
-
-/// Flushes stdout (for a progress line without a newline).
-func fflushStdout() {
-    baton_flush_stdout()
 }

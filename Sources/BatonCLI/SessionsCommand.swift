@@ -53,7 +53,7 @@ struct SessionsCommand: ParsableCommand {
         if options.json {
             try options.printJSON(found.sessions)
         } else {
-            print(Self.table(found.sessions, all: all), terminator: "")
+            try CommandOutput.standardOutput.write(Self.table(found.sessions, all: all))
         }
         if found.matching > found.sessions.count {
             printError("showing the newest \(found.sessions.count) of \(found.matching) sessions; --limit N for more")

@@ -67,6 +67,9 @@ enum ExitStatus {
     static let errorReply: Int32 = 4
     /// The command line was wrong.
     static let usage: Int32 = 64
+    /// The output could not be written (a full disk, an I/O error; `EX_IOERR`): the reason is on standard error.
+    /// A reader that goes away (a closed pipe) is not a failure (``OutputFailure/readerGone``).
+    static let outputFailed: Int32 = 74
     /// Permission denied: this user may not use that supervisor.
     static let permissionDenied: Int32 = 77
 }

@@ -11,8 +11,9 @@ struct StatusCommand: ParsableCommand {
         abstract: "Show each worker slot, the queue depth and in-flight requests of a running supervisor.",
         discussion: """
             Exit status: 0 when every slot is serving or starting and some worker is ready, 1 when a slot has \
-            failed or no worker is ready, 3 when no supervisor answers, 77 when permission is denied. With \
-            --watch, a live view refreshed every second; q or Ctrl-C quits.
+            failed or no worker is ready, 3 when no supervisor answers, 74 when the output cannot be written, 77 \
+            when permission is denied. With --watch, a live view refreshed every second; q or Ctrl-C quits, and \
+            so does a reader of the output that goes away (`| head`).
             """
     )
 
@@ -45,9 +46,9 @@ struct StatusCommand: ParsableCommand {
             throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.unhealthy))
         }
         if json {
-            print(String(decoding: ControlCodec.encode(report), as: UTF8.self))
+            try CommandOutput.standardOutput.line(String(decoding: ControlCodec.encode(report), as: UTF8.self))
         } else {
-            print(StatusTable(report).render(), terminator: "")
+            try CommandOutput.standardOutput.write(StatusTable(report).render())
         }
         if !Self.isHealthy(report) { throw ExitCode(ExitStatus.unhealthy) }
     }

@@ -32,14 +32,15 @@ struct StatusWatch {
                 screen += "\(error) (retrying)\n"
                 previous = nil
             }
-            if terminal {
-                FileOutput.standardOutput.write("\u{1B}[H\u{1B}[2J" + screen)
-            } else {
-                FileOutput.standardOutput.write(screen + "\n")
-            }
+            try CommandOutput.standardOutput.write(terminal ? "\u{1B}[H\u{1B}[2J" + screen : screen + "\n")
+            try CommandOutput.standardOutput.flush()
             if let count, refreshes >= count { break }
-            if keyboard?.waitForQuit(seconds: interval) == true { break }
-            if keyboard == nil { Thread.sleep(forTimeInterval: interval) }
+            if let keyboard {
+                if keyboard.waitForQuit(seconds: interval, output: CommandOutput.standardOutput.fd) { break }
+                try CommandOutput.standardOutput.idle(seconds: 0)  // why the wait ended early, if it did
+            } else {
+                try CommandOutput.standardOutput.idle(seconds: interval)
+            }
         }
     }
 
@@ -95,15 +96,18 @@ final class RawKeyboard {
         active = true
     }
 
-    /// Waits up to `seconds` for a key; true when it is q, Q or Ctrl-C.
-    func waitForQuit(seconds: Double) -> Bool {
+    /// Waits up to `seconds` for a key; true when it is q, Q or Ctrl-C. Returns false early when `output`
+    /// reports an error or hang-up (its reader has gone).
+    func waitForQuit(seconds: Double, output: Int32) -> Bool {
         guard active else { return false }
         let deadline = Date().addingTimeInterval(seconds)
         while true {
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { return false }
-            var item = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            guard poll(&item, 1, Int32(left * 1000) + 1) > 0 else { continue }
+            var items = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: output, events: 0, revents: 0)]
+            guard poll(&items, 2, Int32(left * 1000) + 1) > 0 else { continue }
+            if items[1].revents != 0 { return false }
+            guard items[0].revents != 0 else { continue }
             var byte: UInt8 = 0
             guard read(0, &byte, 1) == 1 else { return false }
             if byte == UInt8(ascii: "q") || byte == UInt8(ascii: "Q") || byte == 3 { return true }

@@ -31,7 +31,7 @@ struct StopCommand: ParsableCommand {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if kill(pid, 0) != 0 {
-                print("supervisor \(pid) stopped")
+                try CommandOutput.standardOutput.line("supervisor \(pid) stopped")
                 return
             }
             Thread.sleep(forTimeInterval: 0.05)

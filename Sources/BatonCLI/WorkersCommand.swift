@@ -24,7 +24,7 @@ struct WorkersCommand: ParsableCommand {
         if options.json {
             try options.printJSON(workers)
         } else {
-            print(Self.table(workers), terminator: "")
+            try CommandOutput.standardOutput.write(Self.table(workers))
         }
     }
 

@@ -104,9 +104,10 @@ struct CapacityServeTests {
             $0.slots.allSatisfy { $0.generation == 2 && $0.state == .ready && $0.capacity == 8 }
         }
         #expect(after?.broker.errorReplies == 0 && after?.broker.workerDied == 0)
-        let logs = (try? FileManager.default.contentsOfDirectory(atPath: serve.stateDir + "/logs")) ?? []
+        let logs = try FileManager.default.contentsOfDirectory(atPath: serve.stateDir + "/logs")
+        #expect(Set(logs).isSuperset(of: ["baton.log", "slot-1.log", "slot-2.log"]), "\(logs)")
         for log in logs {
-            let text = (try? String(contentsOfFile: serve.stateDir + "/logs/" + log, encoding: .utf8)) ?? ""
+            let text = try String(contentsOfFile: serve.stateDir + "/logs/" + log, encoding: .utf8)
             #expect(!text.contains("over capacity"), "\(log): \(text)")
         }
         serve.child.signal(SIGTERM)

@@ -57,9 +57,9 @@ struct MetricsServeTests {
         let (reloaded, reloadOutput) = try runBaton(["reload", "--state-dir", serve.stateDir],
                                                     directory: serve.directory, seconds: 60)
         #expect(reloaded == 0, "\(reloadOutput)")
-        let (refused, _) = try runBaton(["reload", "--state-dir", serve.stateDir, "--", "/nonexistent/worker"],
-                                        directory: serve.directory)
-        #expect(refused != 0)
+        let (refused, refusal) = try runBaton(["reload", "--state-dir", serve.stateDir, "--", "/nonexistent/worker"],
+                                              directory: serve.directory)
+        #expect(refused == 1 && refusal.contains("reload failed:"), "refused, not any failure: \(refusal)")
         let after = HTTPProbe.get(port: port, "/metrics")?.body ?? ""
         #expect(sample(after, "baton_reloads_total{result=\"succeeded\"}") == 1, "\(after)")
         #expect(sample(after, "baton_reloads_total{result=\"refused\"}") == 1)

@@ -36,17 +36,20 @@ final class Child {
     let outputPath: String
     let name: String
 
+    /// Runs `executable`; its standard output and error go to the file at ``outputPath``, or where
+    /// `standardOutput` and `standardError` say; its standard input is /dev/null or `standardInput`.
     init(_ executable: String, _ arguments: [String], name: String, directory: String,
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], standardInput: FileHandle? = nil, standardOutput: FileHandle? = nil,
+         standardError: FileHandle? = nil) throws {
         self.name = name
         outputPath = directory + "/\(name).log"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = standardOutput ?? output
+        process.standardError = standardError ?? output
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }

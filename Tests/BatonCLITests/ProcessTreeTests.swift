@@ -94,8 +94,11 @@ struct ProcessTreeTests {
         #expect(group.count == 3, "wrapper, example worker and sleep share the worker's process group")
         kill(wrapperPid, SIGKILL)
         #expect(eventually(10) { group.allSatisfy(processIsGone) }, "still running: \(group.filter { !processIsGone($0) })")
-        let after = waitReady(directory)
-        #expect(after?.slots.first?.pid != wrapperPid)
+        #expect(eventually(20) {
+            guard let after = supervisorStatus(stateDir: directory + "/state", directory: directory),
+                  let pid = after.slots.first?.pid else { return false }
+            return pid != wrapperPid && after.slots.allSatisfy { $0.state == .ready }
+        }, "the slot is refilled by a new worker")
         serve.signal(SIGTERM)
         #expect(serve.wait(seconds: 20) == 0)
         #expect(eventually(5) { markedProcesses(mark).isEmpty }, "left behind: \(markedProcesses(mark))")

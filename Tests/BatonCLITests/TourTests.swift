@@ -83,9 +83,9 @@ struct TourTests {
                 $0.slots.first?.restarts == index && $0.slots.first?.state == .ready
             }
         }
-        let status = serve.status()
-        #expect(status?.slots.first?.failure == nil)
-        #expect(status?.broker.workersDisconnected == 3)
+        let status = try #require(serve.status())
+        #expect(status.slots.first?.state == .ready && status.slots.first?.failure == nil)
+        #expect(status.broker.workersDisconnected == 3)
         let reasons = try Self.workerRows(stateDir: serve.stateDir, directory: serve.directory)
             .compactMap { $0["exitReason"] as? String }
         #expect(reasons == ["disconnected", "disconnected", "disconnected"], "\(reasons)")

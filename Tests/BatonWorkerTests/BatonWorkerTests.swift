@@ -2,6 +2,7 @@ import BatonWorker
 import Broker
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -40,11 +41,15 @@ struct BatonWorkerTests {
         workerOptions.heartbeatLiveness = 5
         let environment = WorkerEnvironment(backend: endpoints.backend, workerID: Array("lib-1".utf8))
         let finished = DispatchSemaphore(value: 0)
+        let exit = Mutex<Result<WorkerExit, WorkerError>?>(nil)
         let thread = Thread { [workerOptions, logger] in
             let runtime = WorkerRuntime(environment: environment, options: workerOptions, logger: logger)
-            _ = try? runtime.run { body in
-                body.first == Array("stop".utf8) ? .replyAndStop([Array("bye".utf8)]) : .reply([Array("echo:".utf8)] + body)
-            }
+            let ended = Result(catching: {
+                try runtime.run { body in
+                    body.first == Array("stop".utf8) ? .replyAndStop([Array("bye".utf8)]) : .reply([Array("echo:".utf8)] + body)
+                }
+            })
+            exit.withLock { $0 = ended.mapError { WorkerError("\($0)") } }
             finished.signal()
         }
         thread.start()
@@ -65,6 +70,8 @@ struct BatonWorkerTests {
         try client.send(frame: Array("stop".utf8))
         #expect(try client.receive()?.frames == [Array("bye".utf8)])
         #expect(finished.wait(timeout: .now() + 5) == .success, "replyAndStop ends run()")
+        let ended = exit.withLock { $0 }
+        #expect(ended.flatMap { try? $0.get() } == .stopRequested, "run() ended with \(String(describing: ended))")
         // It said DISCONNECT on its way out: removed at once, not expired for its silence.
         var after = try await broker.stats()
         let deadline = ContinuousClock.now + .seconds(5)

@@ -2,6 +2,7 @@ import BatonWorker
 import Broker
 import Foundation
 import Logging
+import Synchronization
 import Testing
 import ZeroMQ
 
@@ -57,12 +58,16 @@ struct WorkerCurveTests {
         try client.send(frames: [[], Array("hi".utf8)])
 
         let finished = DispatchSemaphore(value: 0)
+        let exit = Mutex<Result<WorkerExit, WorkerError>?>(nil)
         Thread.detachNewThread { [logger] in
             let runtime = WorkerRuntime(environment: environment, logger: logger)
-            _ = try? runtime.run { _ in .replyAndStop([Array("secret handshake".utf8)]) }
+            let ended = Result(catching: { try runtime.run { _ in .replyAndStop([Array("secret handshake".utf8)]) } })
+            exit.withLock { $0 = ended.mapError { WorkerError("\($0)") } }
             finished.signal()
         }
         #expect(try client.receive()?.frames == [[], Array("secret handshake".utf8)])
         #expect(finished.wait(timeout: .now() + 5) == .success)
+        let ended = exit.withLock { $0 }
+        #expect(ended.flatMap { try? $0.get() } == .stopRequested, "run() ended with \(String(describing: ended))")
     }
 }
