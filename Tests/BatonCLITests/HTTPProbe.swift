@@ -3,12 +3,13 @@ import Testing
 
 /// A minimal HTTP/1.1 client over a blocking loopback socket, for the metrics endpoint and Prometheus' API.
 enum HTTPProbe {
-    /// `GET path` on 127.0.0.1:port with `Connection: close`; nil if nothing answers within `seconds`.
-    static func get(port: UInt16, _ path: String, seconds: Int = 5) -> (status: Int, body: String)? {
+    /// `GET path` on 127.0.0.1:port with `Connection: close`; nil if it cannot connect, or nothing answers
+    /// within `seconds` (each of connect, send and every receive).
+    static func get(port: UInt16, _ path: String, seconds: Double = 5) -> (status: Int, body: String)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(seconds.truncatingRemainder(dividingBy: 1) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = loopback(port: port)

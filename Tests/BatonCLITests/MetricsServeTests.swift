@@ -72,6 +72,55 @@ struct MetricsServeTests {
         #expect(serve.child.wait() == 0)
     }
 
+    @Test("/healthz answers 100 probes within 1 s each while 400 slowloris connections hold the metrics port")
+    func probesOutlastSlowloris() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (serve, _, _) = try ServedBroker.start(in: directory, ["--metrics", "127.0.0.1:0"])
+        let port = try #require(serve.metricsPort(), "\(serve.output)")
+        let attacker = Slowloris(port: port, connections: 400)
+        attacker.start()
+        let deadline = Date().addingTimeInterval(30)
+        while attacker.counts.established < 400 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(attacker.counts.established >= 400, "the attack never got its 400 connections: \(attacker.counts)")
+
+        var failures: [String] = []
+        var slowest = 0.0
+        for index in 0..<100 {
+            let start = Date()
+            let answer = HTTPProbe.get(port: port, "/healthz", seconds: 1)
+            let elapsed = Date().timeIntervalSince(start)
+            slowest = max(slowest, elapsed)
+            if answer?.status != 200 || elapsed > 1 {
+                failures.append("probe \(index): \(answer.map { "\($0.status)" } ?? "no answer") after \(elapsed) s")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let attack = attacker.counts
+        let during = HTTPProbe.get(port: port, "/metrics", seconds: 5)?.body ?? ""
+        attacker.stop()
+        #expect(failures.isEmpty, "\(failures.count) of 100 probes failed (slowest \(slowest) s): \(failures.prefix(10))")
+        #expect(attack.closedByServer > 0, "\(attack)")
+        let evicted = sample(during, "baton_metrics_http_connections_total{outcome=\"evicted\"}") ?? 0
+        #expect(evicted > 0, "\(during)")
+        #expect((sample(during, "baton_metrics_http_connections_total{outcome=\"answered\"}") ?? 0) >= 100)
+        #expect((sample(during, "baton_metrics_http_connections_open") ?? .infinity) <= 32)
+        print("slowloris: 400 connections, \(failures.count) of 100 probes failed, slowest \(slowest) s, "
+              + "\(Int(evicted)) evicted, attacker \(attack)")
+
+        // Connections that send nothing are closed after the head deadline (2 s), and counted.
+        let idle = Slowloris(port: port, connections: 5, byteInterval: 3600)
+        idle.start()
+        let idleDeadline = Date().addingTimeInterval(15)
+        while idle.counts.closedByServer < 5 && Date() < idleDeadline { Thread.sleep(forTimeInterval: 0.05) }
+        idle.stop()
+        #expect(idle.counts.closedByServer >= 5, "\(idle.counts)")
+        let after = HTTPProbe.get(port: port, "/metrics")?.body ?? ""
+        #expect((sample(after, "baton_metrics_http_connections_total{outcome=\"timed-out\"}") ?? 0) >= 5, "\(after)")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0, "\(serve.output.suffix(2000))")
+    }
+
     @Test("a metrics address that is malformed or in use stops serve at start-up with status 2")
     func badAddressStopsServe() throws {
         let directory = try Harness.temporaryDirectory()
