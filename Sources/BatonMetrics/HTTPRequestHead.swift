@@ -140,7 +140,8 @@ extension HTTPRequestHead {
             case 0 where !isTokenCharacter(byte): return "the method is not a token"
             case 1 where offset == 0 && byte != UInt8(ascii: "/"): return "the target does not start with /"
             case 1 where byte < space || byte >= 0x7F: return "a control or non-ASCII character in the target"
-            case 2 where offset < versionPrefix.count && byte != versionPrefix[offset]: return "not HTTP/1.0 or HTTP/1.1"
+            case 2 where offset < versionPrefix.count && byte != versionPrefix[offset]:
+                return "not HTTP/1.0 or HTTP/1.1"
             case 2 where offset == versionPrefix.count && byte != UInt8(ascii: "0") && byte != UInt8(ascii: "1"):
                 return "not HTTP/1.0 or HTTP/1.1"
             case 2 where offset > versionPrefix.count: return "not HTTP/1.0 or HTTP/1.1"

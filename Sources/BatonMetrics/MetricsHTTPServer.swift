@@ -1,16 +1,22 @@
 import BatonProtocol
 import Foundation
 import Glibc
+import Logging
+import Synchronization
 
 /// A small HTTP/1.1 server for three GET routes, on a thread of its own (`baton-metrics`), with every resource
 /// a client can make it hold bounded and counted (``MetricsHTTPStats``): the connections in an
 /// ``HTTPConnectionTable`` (at most 32; when it is full, a new connection takes the place of the one that has
 /// waited longest for its head), a request head of at most ``HTTPRequestHead/maxBytes`` (else 431) that must
 /// arrive within 2 s of the accept, an answer taken within 5 s, one request per connection
-/// (`Connection: close`). It accepts whatever the kernel queued (a backlog of ``listenBacklog``), at most
-/// half a table a turn, so slow clients cannot keep a probe waiting in the backlog. Running out of
-/// descriptors evicts a connection, or pauses accepting for a moment; it never stops the server.
-/// Nothing runs on Swift's concurrency pool but the route handler's snapshots.
+/// (`Connection: close`).
+///
+/// So that slow clients cannot keep a probe from its answer: the kernel hands over a connection once its
+/// first bytes are in (`TCP_DEFER_ACCEPT`, at most about a second later), each new connection is read at
+/// once (a probe's head is answered without waiting for a turn), and while the table is full the server
+/// accepts every ``HTTPConnectionTable/fullAcceptInterval`` everything the kernel queued (a backlog of
+/// ``listenBacklog``). Running out of descriptors evicts a connection, or pauses accepting for a moment; it
+/// never stops the server. Nothing runs on Swift's concurrency pool but the route handler's snapshots.
 final class MetricsHTTPServer: Sendable {
     /// The listen backlog (the kernel caps it at `net.core.somaxconn`).
     static let listenBacklog: Int32 = 4096
@@ -20,14 +26,22 @@ final class MetricsHTTPServer: Sendable {
     private let capacity: Int
     private let counters: MetricsHTTPCounters
     private let handler: @Sendable (String) -> HTTPResponse
+    private let logger: Logger
+    private let logLimiters = Mutex([LogEvent: RateLimiter]())
     private let finished = DispatchSemaphore(value: 0)
 
     /// Listens on `address` (already checked by ``MetricsAddress/reserve()``); `handler` answers a GET path;
-    /// what happens to connections is counted in `counters`.
+    /// what happens to connections is counted in `counters`, and bad or slow clients are logged (at most 5
+    /// lines a minute of each kind).
     init(address: MetricsAddress, capacity: Int = HTTPConnectionTable.defaultCapacity,
-         counters: MetricsHTTPCounters, handler: @escaping @Sendable (String) -> HTTPResponse) throws(MetricsError) {
+         counters: MetricsHTTPCounters, logger: Logger,
+         handler: @escaping @Sendable (String) -> HTTPResponse) throws(MetricsError) {
         let fd = try address.listeningSocket(backlog: Self.listenBacklog)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        // The kernel hands over a connection once its first bytes are in (or after about a second): a probe is
+        // accepted with its head, and answered at once, while connections that send nothing wait outside.
+        var deferSeconds: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_DEFER_ACCEPT, &deferSeconds, socklen_t(MemoryLayout<Int32>.size))
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
             close(fd)
@@ -39,6 +53,7 @@ final class MetricsHTTPServer: Sendable {
         self.capacity = capacity
         self.counters = counters
         self.handler = handler
+        self.logger = logger
         counters.update { $0.capacity = capacity }
     }
 
@@ -99,6 +114,10 @@ final class MetricsHTTPServer: Sendable {
             }
             let expired = table.removeExpired(now: now)
             for fd in expired { close(fd) }
+            if !expired.isEmpty {
+                log(.timedOut, "closed metrics connections past their deadline (head 2 s, answer 5 s)",
+                    ["connections": "\(expired.count)"])
+            }
             if accepting && items[1].revents != 0 {
                 pausedUntil = acceptQueued(into: &table, now: now)
                 lastAcceptTurn = now
@@ -142,6 +161,8 @@ final class MetricsHTTPServer: Sendable {
         table.remove(victim)
         close(victim)
         counters.update { $0.evicted += 1 }
+        log(.evicted, "metrics connections full: closed the one waiting longest for its request head",
+            ["capacity": "\(table.capacity)"])
         return true
     }
 
@@ -188,8 +209,11 @@ final class MetricsHTTPServer: Sendable {
                     : .text("GET only\n", status: 405)
                 connection.answer(with: response, now: now)
             case .malformed(let reason):
+                log(.refused, "refused a malformed metrics request", ["status": "400", "reason": "\(reason)"])
                 connection.answer(with: .text("bad request: \(reason)\n", status: 400), now: now)
             case .tooLarge:
+                log(.refused, "refused a metrics request head over \(HTTPRequestHead.maxBytes) bytes",
+                    ["status": "431"])
                 connection.answer(with: .text("request head larger than \(HTTPRequestHead.maxBytes) bytes\n",
                                               status: 431), now: now)
             }
@@ -204,5 +228,20 @@ final class MetricsHTTPServer: Sendable {
             connection.sent += count
         }
         return connection.status == 400 || connection.status == 431 ? .refused : .answered
+    }
+
+    /// What a slow or bad client made the server do, each logged at most 5 times a minute.
+    private enum LogEvent {
+        case evicted, timedOut, refused
+    }
+
+    /// Logs a bad or slow client, at most 5 lines of each ``LogEvent`` a minute, with a count of what was held
+    /// back.
+    private func log(_ event: LogEvent, _ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let (allowed, suppressed) = logLimiters.withLock {
+            $0[event, default: RateLimiter(burst: 5, window: 60_000_000_000)].allow(now: BatonClock.monotonic())
+        }
+        if suppressed > 0 { logger.warning("\(suppressed) similar metrics connection messages were not logged") }
+        if allowed { logger.warning(message, metadata: metadata) }
     }
 }

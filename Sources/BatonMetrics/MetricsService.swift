@@ -41,7 +41,7 @@ public struct MetricsService: Service {
     /// serving requests (the service group ignores this service's end).
     public func run() async throws {
         let service = self
-        let server = try MetricsHTTPServer(address: address, counters: connections) { path in
+        let server = try MetricsHTTPServer(address: address, counters: connections, logger: logger) { path in
             let answer = Mutex<HTTPResponse?>(nil)
             let done = DispatchSemaphore(value: 0)
             Task {

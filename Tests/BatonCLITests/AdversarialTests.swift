@@ -104,7 +104,10 @@ struct AdversarialTests {
         #expect(serve.wait(seconds: 20) == 0)
     }
 
-    @Test("200 idle connections to the metrics port, under a 128-descriptor limit, are all accepted in turn and do not shut the broker and the workers down")
+    @Test("""
+        200 idle connections to the metrics port, under a 128-descriptor limit, are all accepted in turn and do \
+        not shut the broker and the workers down
+        """)
     func metricsConnectionFlood() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -99,12 +99,15 @@ struct MetricsServeTests {
         let attack = attacker.counts
         let during = HTTPProbe.get(port: port, "/metrics", seconds: 5)?.body ?? ""
         attacker.stop()
-        #expect(failures.isEmpty, "\(failures.count) of 100 probes failed (slowest \(slowest) s): \(failures.prefix(10))")
+        #expect(failures.isEmpty,
+                "\(failures.count) of 100 probes failed (slowest \(slowest) s): \(failures.prefix(10))")
         #expect(attack.closedByServer > 0, "\(attack)")
         let evicted = sample(during, "baton_metrics_http_connections_total{outcome=\"evicted\"}") ?? 0
         #expect(evicted > 0, "\(during)")
         #expect((sample(during, "baton_metrics_http_connections_total{outcome=\"answered\"}") ?? 0) >= 100)
         #expect((sample(during, "baton_metrics_http_connections_open") ?? .infinity) <= 32)
+        let logged = serve.output.components(separatedBy: "metrics connections full").count - 1
+        #expect((1...5).contains(logged), "evictions are logged, at most 5 lines a minute: \(logged)")
         print("slowloris: 400 connections, \(failures.count) of 100 probes failed, slowest \(slowest) s, "
               + "\(Int(evicted)) evicted, attacker \(attack)")
 

@@ -46,4 +46,14 @@ struct HTTPConnectionTableTests {
         #expect(table.removeExpired(now: 16 * second) == [4])
         #expect(table.connections.isEmpty)
     }
+
+    @Test("with room, the next accept turn is due at once; when full, 50 ms after the last one")
+    func acceptPacing() {
+        var table = HTTPConnectionTable(capacity: 1)
+        #expect(table.earliestAccept(lastTurn: 7 * second) == 0)
+        table.admit(5, now: 7 * second)
+        #expect(table.earliestAccept(lastTurn: 7 * second) == 7 * second + 50_000_000)
+        table.remove(5)
+        #expect(table.earliestAccept(lastTurn: 7 * second) == 0)
+    }
 }

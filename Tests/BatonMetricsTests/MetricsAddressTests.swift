@@ -13,7 +13,10 @@ struct MetricsAddressTests {
         #expect(try MetricsAddress(parsing: "localhost:9750").host == "127.0.0.1")
     }
 
-    @Test("a port alone, a missing port, a port out of range, a host name, a missing host or a bad address is refused, naming the input and the expected form")
+    @Test("""
+        a port alone, a missing port, a port out of range, a host name, a missing host or a bad address is \
+        refused, naming the input and the expected form
+        """)
     func refusesMalformed() {
         for text in ["9750", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:0x10",
                      "example.com:9750", ":9750", "::1:9750", "[]:9750", "[::1:9750", "[127.0.0.1]:9750",
