@@ -37,6 +37,25 @@ enum HTTPProbe {
         return (status, String(text[headerEnd.upperBound...]))
     }
 
+    /// `count` probes of `GET path`, one every 100 ms or so, each with a `seconds` timeout, as an orchestrator
+    /// sends them; returns those that failed (no 200, or later than `seconds`) and the slowest answer's time.
+    static func probe(port: UInt16, _ path: String, count: Int, seconds: Double = 1)
+        -> (failures: [String], slowest: Double) {
+        var failures: [String] = []
+        var slowest = 0.0
+        for index in 0..<count {
+            let start = Date()
+            let answer = get(port: port, path, seconds: seconds)
+            let elapsed = Date().timeIntervalSince(start)
+            slowest = max(slowest, elapsed)
+            if answer?.status != 200 || elapsed > seconds {
+                failures.append("probe \(index): \(answer.map { "\($0.status)" } ?? "no answer") after \(elapsed) s")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return (failures, slowest)
+    }
+
     /// A TCP port on 127.0.0.1 that was free a moment ago (for a program that cannot report the port it bound).
     static func freePort() -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

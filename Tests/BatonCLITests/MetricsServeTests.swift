@@ -79,23 +79,9 @@ struct MetricsServeTests {
         let (serve, _, _) = try ServedBroker.start(in: directory, ["--metrics", "127.0.0.1:0"])
         let port = try #require(serve.metricsPort(), "\(serve.output)")
         let attacker = Slowloris(port: port, connections: 400)
-        attacker.start()
-        let deadline = Date().addingTimeInterval(30)
-        while attacker.counts.established < 400 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(attacker.counts.established >= 400, "the attack never got its 400 connections: \(attacker.counts)")
+        #expect(attacker.start(), "the attack never got its 400 connections: \(attacker.counts)")
 
-        var failures: [String] = []
-        var slowest = 0.0
-        for index in 0..<100 {
-            let start = Date()
-            let answer = HTTPProbe.get(port: port, "/healthz", seconds: 1)
-            let elapsed = Date().timeIntervalSince(start)
-            slowest = max(slowest, elapsed)
-            if answer?.status != 200 || elapsed > 1 {
-                failures.append("probe \(index): \(answer.map { "\($0.status)" } ?? "no answer") after \(elapsed) s")
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        let (failures, slowest) = HTTPProbe.probe(port: port, "/healthz", count: 100)
         let attack = attacker.counts
         let during = HTTPProbe.get(port: port, "/metrics", seconds: 5)?.body ?? ""
         attacker.stop()
@@ -113,13 +99,45 @@ struct MetricsServeTests {
 
         // Connections that send nothing are closed after the head deadline (2 s), and counted.
         let idle = Slowloris(port: port, connections: 5, byteInterval: 3600)
-        idle.start()
+        idle.start(waitingUpTo: 0)
         let idleDeadline = Date().addingTimeInterval(15)
         while idle.counts.closedByServer < 5 && Date() < idleDeadline { Thread.sleep(forTimeInterval: 0.05) }
         idle.stop()
         #expect(idle.counts.closedByServer >= 5, "\(idle.counts)")
         let after = HTTPProbe.get(port: port, "/metrics")?.body ?? ""
         #expect((sample(after, "baton_metrics_http_connections_total{outcome=\"timed-out\"}") ?? 0) >= 5, "\(after)")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0, "\(serve.output.suffix(2000))")
+    }
+
+    @Test("""
+        under a 256-descriptor limit, 300 frontend clients and 200 slowloris connections leave /healthz \
+        answering 50 probes within 1 s each
+        """)
+    func probesOutlastDescriptorPressure() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let frontend = "ipc://\(directory)/fe"
+        let serve = try Child("/usr/bin/prlimit", ["--nofile=256:256", Harness.batonPath, "serve",
+                                                   "--frontend", frontend, "--backend", "ipc://\(directory)/be",
+                                                   "--state-dir", directory + "/state", "--workers", "0",
+                                                   "--metrics", "127.0.0.1:0"],
+                              name: "serve", directory: directory)
+        defer { serve.signal(SIGKILL) }
+        let port = try #require(serve.metricsPort(), "\(serve.output)")
+        let clients = try Child.python("idle_clients.py", [frontend, "300", "--wait-ms", "500", "--hold-ms", "60000"],
+                                       name: "clients", directory: directory)
+        defer { clients.signal(SIGKILL) }
+        #expect(clients.waitForOutput("replies"), "\(clients.output)")
+        let attacker = Slowloris(port: port, connections: 200)
+        #expect(attacker.start(), "the attack never got its 200 connections: \(attacker.counts)")
+
+        let (failures, _) = HTTPProbe.probe(port: port, "/healthz", count: 50)
+        let scrape = HTTPProbe.get(port: port, "/metrics", seconds: 5)?.body ?? ""
+        attacker.stop()
+        #expect(failures.isEmpty, "\(failures.count) of 50 probes failed: \(failures.prefix(10))")
+        #expect((sample(scrape, "process_open_fds") ?? .infinity) < 256, "\(scrape)")
+        #expect((sample(scrape, "baton_metrics_http_connections_total{outcome=\"evicted\"}") ?? 0) > 0)
         serve.signal(SIGTERM)
         #expect(serve.wait() == 0, "\(serve.output.suffix(2000))")
     }

@@ -34,11 +34,17 @@ final class Slowloris: Sendable {
 
     var counts: Counts { state.withLock { $0.counts } }
 
-    func start() {
+    /// Starts the attack and waits, up to `seconds`, until each of its connections was established once;
+    /// returns whether they were.
+    @discardableResult
+    func start(waitingUpTo seconds: Double = 30) -> Bool {
         Thread.detachNewThread { [self] in
             attack()
             finished.signal()
         }
+        let deadline = Date().addingTimeInterval(seconds)
+        while counts.established < connections && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return counts.established >= connections
     }
 
     func stop() {
