@@ -37,6 +37,10 @@ public enum MetricName: String, Sendable, CaseIterable {
     case historyFailedWrites = "baton_history_failed_writes_total"
     /// Malformed messages by `socket`.
     case malformed = "baton_malformed_messages_total"
+    /// Connections to the metrics endpoint by how they ended (`outcome`).
+    case httpConnections = "baton_metrics_http_connections_total"
+    /// Connections to the metrics endpoint open now.
+    case httpConnectionsOpen = "baton_metrics_http_connections_open"
     /// CPU time of the process.
     case cpuSeconds = "process_cpu_seconds_total"
     /// Start time of the process.
@@ -54,12 +58,12 @@ public enum MetricName: String, Sendable, CaseIterable {
     public var type: String {
         switch self {
         case .requests, .restarts, .reloads, .historyDropped, .historyFailedWrites, .malformed, .cpuSeconds,
-             .sessionsOpened, .sessionHandoffs:
+             .sessionsOpened, .sessionHandoffs, .httpConnections:
             "counter"
         case .requestDuration, .queueWait, .reloadDuration, .handoffPause:
             "histogram"
         case .queueDepth, .inFlight, .sessionsOpen, .workers, .generationInfo, .startTime, .residentMemory, .virtualMemory,
-             .openFDs, .maxFDs:
+             .openFDs, .maxFDs, .httpConnectionsOpen:
             "gauge"
         }
     }
@@ -84,6 +88,9 @@ public enum MetricName: String, Sendable, CaseIterable {
         case .historyDropped: "History events dropped because the recorder's backlog was full."
         case .historyFailedWrites: "History batches whose database write failed."
         case .malformed: "Malformed messages dropped, by socket: frontend (clients) or backend (workers)."
+        case .httpConnections:
+            "Connections to this endpoint by outcome: answered, refused (400, 431), evicted, timed-out, client-closed."
+        case .httpConnectionsOpen: "Connections to this endpoint open now (at most 32)."
         case .cpuSeconds: "Total user and system CPU time spent by the baton process, in seconds."
         case .startTime: "Start time of the baton process since the Unix epoch, in seconds."
         case .residentMemory: "Resident memory size of the baton process, in bytes."

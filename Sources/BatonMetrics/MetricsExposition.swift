@@ -97,6 +97,13 @@ public final class MetricsExposition: Sendable {
         let history = snapshot.history ?? RecorderStats()
         total(.historyDropped, history.droppedEvents, in: &state)
         total(.historyFailedWrites, history.failedBatches, in: &state)
+        let http = snapshot.http ?? MetricsHTTPStats()
+        for (outcome, count) in http.outcomes {
+            total(.httpConnections, count, ["outcome": outcome], in: &state)
+        }
+        if snapshot.http != nil || state.meters[Series(.httpConnectionsOpen)] == nil {
+            gauge(.httpConnectionsOpen, Double(http.open), in: &state)
+        }
         if let process = snapshot.process { publish(process, into: &state) }
     }
 

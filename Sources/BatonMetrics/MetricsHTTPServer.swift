@@ -1,40 +1,47 @@
+import BatonProtocol
 import Foundation
+import Glibc
+import Logging
 import Synchronization
 
-/// A small HTTP/1.1 server for three GET routes, on a thread of its own, with every resource a client can make
-/// it hold bounded: at most ``maxConnections`` connections (more wait in the kernel's backlog), a request head
-/// of at most ``maxHeadBytes`` (else 431), ``requestDeadline`` seconds to send it (else the connection is
-/// closed), one request per connection (`Connection: close`). Running out of descriptors pauses accepting for
-/// a moment; it never stops the server. Nothing runs on Swift's concurrency pool but the route handler.
+/// A small HTTP/1.1 server for three GET routes, on a thread of its own (`baton-metrics`), with every resource
+/// a client can make it hold bounded and counted (``MetricsHTTPStats``): the connections in an
+/// ``HTTPConnectionTable`` (at most 32; when it is full, a new connection takes the place of the one that has
+/// waited longest for its head), a request head of at most ``HTTPRequestHead/maxBytes`` (else 431) that must
+/// arrive within 2 s of the accept, an answer taken within 5 s, one request per connection
+/// (`Connection: close`).
+///
+/// So that slow clients cannot keep a probe from its answer: the kernel hands over a connection once its
+/// first bytes are in (`TCP_DEFER_ACCEPT`, at most about a second later), each new connection is read at
+/// once (a probe's head is answered without waiting for a turn), and while the table is full the server
+/// accepts every ``HTTPConnectionTable/fullAcceptInterval`` everything the kernel queued (a backlog of
+/// ``listenBacklog``). Running out of descriptors evicts a connection, or pauses accepting for a moment; it
+/// never stops the server. Nothing runs on Swift's concurrency pool but the route handler's snapshots.
 final class MetricsHTTPServer: Sendable {
-    /// A response: status code, content type, body.
-    struct Response: Sendable {
-        var status: Int
-        var contentType: String
-        var body: String
-    }
-
-    static let maxConnections = 32
-    static let maxHeadBytes = 8 << 10
-    static let requestDeadline: Double = 5
+    /// The listen backlog (the kernel caps it at `net.core.somaxconn`).
+    static let listenBacklog: Int32 = 4096
 
     private let listener: Int32
     private let wake: (read: Int32, write: Int32)
-    private let handler: @Sendable (String) -> Response
+    private let capacity: Int
+    private let counters: MetricsHTTPCounters
+    private let handler: @Sendable (String) -> HTTPResponse
+    private let logger: Logger
+    private let logLimiters = Mutex([LogEvent: RateLimiter]())
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Listens on `address` (already checked by ``MetricsAddress/reserve()``); `handler` answers a GET path.
-    init(address: MetricsAddress, handler: @escaping @Sendable (String) -> Response) throws(MetricsError) {
-        let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw MetricsError("cannot open a socket for metrics", errno: errno) }
-        var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard Self.bind(fd, address) == 0, listen(fd, 64) == 0 else {
-            let code = errno
-            close(fd)
-            throw MetricsError("cannot listen for metrics on \(address)", errno: code)
-        }
+    /// Listens on `address` (already checked by ``MetricsAddress/reserve()``); `handler` answers a GET path;
+    /// what happens to connections is counted in `counters`, and bad or slow clients are logged (at most 5
+    /// lines a minute of each kind).
+    init(address: MetricsAddress, capacity: Int = HTTPConnectionTable.defaultCapacity,
+         counters: MetricsHTTPCounters, logger: Logger,
+         handler: @escaping @Sendable (String) -> HTTPResponse) throws(MetricsError) {
+        let fd = try address.listeningSocket(backlog: Self.listenBacklog)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        // The kernel hands over a connection once its first bytes are in (or after about a second): a probe is
+        // accepted with its head, and answered at once, while connections that send nothing wait outside.
+        var deferSeconds: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_DEFER_ACCEPT, &deferSeconds, socklen_t(MemoryLayout<Int32>.size))
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
             close(fd)
@@ -43,7 +50,11 @@ final class MetricsHTTPServer: Sendable {
         for end in fds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         listener = fd
         wake = (fds[0], fds[1])
+        self.capacity = capacity
+        self.counters = counters
         self.handler = handler
+        self.logger = logger
+        counters.update { $0.capacity = capacity }
     }
 
     /// Starts the server's thread.
@@ -72,134 +83,165 @@ final class MetricsHTTPServer: Sendable {
         }
     }
 
-    private struct Connection {
-        var head: [UInt8] = []
-        var output: [UInt8] = []
-        var sent = 0
-        let deadline: Date
-    }
-
+    /// One turn: wait for the sockets, move each ready connection on, close the expired ones, accept (while
+    /// the table is full, at most every ``HTTPConnectionTable/fullAcceptInterval``).
     private func serve() {
-        var connections: [Int32: Connection] = [:]
-        var pausedUntil = Date.distantPast
+        var table = HTTPConnectionTable(capacity: capacity)
+        defer { for fd in table.connections.keys { close(fd) } }
+        var pausedUntil: UInt64 = 0
+        var lastAcceptTurn: UInt64 = 0
+        var items: [pollfd] = []
+        var order: [Int32] = []
         while true {
-            var items = [pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
-            let accepting = connections.count < Self.maxConnections && Date() >= pausedUntil
+            let start = BatonClock.monotonic()
+            let acceptAt = max(pausedUntil, table.earliestAccept(lastTurn: lastAcceptTurn))
+            let accepting = start >= acceptAt
+            items.removeAll(keepingCapacity: true)
+            order.removeAll(keepingCapacity: true)
+            items.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
             if accepting { items.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0)) }
-            let order = Array(connections.keys)
-            for fd in order {
-                let writing = !(connections[fd]?.output.isEmpty ?? true)
-                items.append(pollfd(fd: fd, events: Int16(writing ? POLLOUT : POLLIN), revents: 0))
+            for (fd, connection) in table.connections {
+                order.append(fd)
+                items.append(pollfd(fd: fd, events: Int16(connection.isReadingHead ? POLLIN : POLLOUT), revents: 0))
             }
-            _ = poll(&items, nfds_t(items.count), 250)
+            let timeout = accepting ? 250 : Int32(min(250, (acceptAt - start) / 1_000_000 + 1))
+            _ = poll(&items, nfds_t(items.count), timeout)
             if items[0].revents != 0 { return }
-            var index = 1
-            if accepting {
-                if items[1].revents != 0 { pausedUntil = acceptAll(into: &connections) }
-                index = 2
+            let now = BatonClock.monotonic()
+            let first = accepting ? 2 : 1
+            for (offset, fd) in order.enumerated() where items[first + offset].revents != 0 {
+                advance(fd, in: &table, now: now)
             }
-            for fd in order {
-                let ready = items[index].revents != 0
-                index += 1
-                guard var connection = connections[fd] else { continue }
-                if ready && !step(fd, &connection) || Date() > connection.deadline {
-                    close(fd)
-                    connections[fd] = nil
-                } else {
-                    connections[fd] = connection
-                }
+            let expired = table.removeExpired(now: now)
+            for fd in expired { close(fd) }
+            if !expired.isEmpty {
+                log(.timedOut, "closed metrics connections past their deadline (head 2 s, answer 5 s)",
+                    ["connections": "\(expired.count)"])
+            }
+            if accepting && items[1].revents != 0 {
+                pausedUntil = acceptQueued(into: &table, now: now)
+                lastAcceptTurn = now
+            }
+            let open = table.connections.count
+            counters.update {
+                $0.timedOut += UInt64(expired.count)
+                $0.open = open
             }
         }
     }
 
-    /// Accepts what waits, up to the bound; returns until when to pause (out of descriptors) or the past.
-    private func acceptAll(into connections: inout [Int32: Connection]) -> Date {
-        while connections.count < Self.maxConnections {
+    /// Accepts what the kernel queued (up to a backlog's worth), reading each at once (a probe's head is
+    /// usually there already, and is answered without taking a place) and evicting to make room; returns
+    /// until when to pause accepting (out of descriptors with nothing to evict), or 0.
+    private func acceptQueued(into table: inout HTTPConnectionTable, now: UInt64) -> UInt64 {
+        for _ in 0..<Self.listenBacklog {
             let fd = accept(listener, nil, nil)
-            if fd < 0 {
-                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
-                    return Date().addingTimeInterval(0.1)
+            guard fd >= 0 else {
+                switch errno {
+                case EINTR, ECONNABORTED: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    guard evict(from: &table) else { return now &+ 100_000_000 }
+                    continue
+                default: return 0
                 }
-                return .distantPast
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            connections[fd] = Connection(deadline: Date().addingTimeInterval(Self.requestDeadline))
+            if table.isFull { evict(from: &table) }
+            table.admit(fd, now: now)
+            advance(fd, in: &table, now: now)
         }
-        return .distantPast
+        return 0
     }
 
-    /// Reads or writes what the connection is ready for; false when it is done or broken.
-    private func step(_ fd: Int32, _ connection: inout Connection) -> Bool {
-        if !connection.output.isEmpty {
-            let count = connection.output[connection.sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if count < 0 { return errno == EAGAIN || errno == EINTR }
-            connection.sent += count
-            return connection.sent < connection.output.count
-        }
-        var buffer = [UInt8](repeating: 0, count: 2048)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 { return errno == EAGAIN || errno == EINTR }
-        if count == 0 { return false }
-        connection.head += buffer[..<count]
-        if let end = Self.headEnd(connection.head) {
-            connection.output = Self.encode(answer(Array(connection.head[..<end])))
-        } else if connection.head.count > Self.maxHeadBytes {
-            connection.output = Self.encode(Response(status: 431, contentType: "text/plain",
-                                                     body: "request head larger than \(Self.maxHeadBytes) bytes\n"))
-        }
+    /// Closes the connection ``HTTPConnectionTable/evictionVictim()`` names; false when the table is empty.
+    @discardableResult
+    private func evict(from table: inout HTTPConnectionTable) -> Bool {
+        guard let victim = table.evictionVictim() else { return false }
+        table.remove(victim)
+        close(victim)
+        counters.update { $0.evicted += 1 }
+        log(.evicted, "metrics connections full: closed the one waiting longest for its request head",
+            ["capacity": "\(table.capacity)"])
         return true
     }
 
-    private func answer(_ head: [UInt8]) -> Response {
-        let requestLine = head.split(separator: UInt8(ascii: "\r"), maxSplits: 1).first.map { Array($0) } ?? []
-        let parts = String(decoding: requestLine, as: UTF8.self).split(separator: " ")
-        guard parts.count == 3, parts[2].hasPrefix("HTTP/1.") else {
-            return Response(status: 400, contentType: "text/plain", body: "bad request\n")
+    /// What became of a connection after it was moved on.
+    private enum Progress {
+        case waiting, answered, refused, clientClosed
+    }
+
+    /// Reads the head or writes the answer, as far as the socket allows; closes the connection once done.
+    private func advance(_ fd: Int32, in table: inout HTTPConnectionTable, now: UInt64) {
+        guard var connection = table[fd] else { return }
+        let progress = step(fd, &connection, now: now)
+        guard progress != .waiting else {
+            table[fd] = connection
+            return
         }
-        guard parts[0] == "GET" else { return Response(status: 405, contentType: "text/plain", body: "GET only\n") }
-        let path = String(parts[1].split(separator: "?", maxSplits: 1).first ?? "")
-        return handler(path)
-    }
-
-    private static func headEnd(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 4 else { return nil }
-        for index in 0...(bytes.count - 4)
-        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
-            return index
-        }
-        return nil
-    }
-
-    private static func encode(_ response: Response) -> [UInt8] {
-        let reasons = [200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-                       431: "Request Header Fields Too Large", 503: "Service Unavailable"]
-        let body = Array(response.body.utf8)
-        let head = "HTTP/1.1 \(response.status) \(reasons[response.status] ?? "Status")\r\n"
-            + "Content-Type: \(response.contentType)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        return Array(head.utf8) + body
-    }
-
-    private static func bind(_ fd: Int32, _ address: MetricsAddress) -> Int32 {
-        if address.isIPv6 {
-            var socketAddress = sockaddr_in6()
-            socketAddress.sin6_family = sa_family_t(AF_INET6)
-            socketAddress.sin6_port = address.port.bigEndian
-            guard inet_pton(AF_INET6, address.host, &socketAddress.sin6_addr) == 1 else { return -1 }
-            return withUnsafePointer(to: &socketAddress) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
+        table.remove(fd)
+        close(fd)
+        counters.update {
+            switch progress {
+            case .answered: $0.answered += 1
+            case .refused: $0.refused += 1
+            case .clientClosed: $0.clientClosed += 1
+            case .waiting: break
             }
         }
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = address.port.bigEndian
-        guard inet_pton(AF_INET, address.host, &socketAddress.sin_addr) == 1 else { return -1 }
-        return withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+
+    private func step(_ fd: Int32, _ connection: inout HTTPConnectionTable.Connection, now: UInt64) -> Progress {
+        while connection.isReadingHead {
+            let count = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { buffer in
+                let count = read(fd, buffer.baseAddress, buffer.count)
+                if count > 0 { connection.head += buffer[..<count] }
+                return count
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && errno == EAGAIN { return .waiting }
+            if count <= 0 { return .clientClosed }
+            switch HTTPRequestHead.parse(connection.head) {
+            case .incomplete:
+                continue
+            case .complete(let head, _):
+                let response = head.method == "GET" ? handler(String(head.path))
+                    : .text("GET only\n", status: 405)
+                connection.answer(with: response, now: now)
+            case .malformed(let reason):
+                log(.refused, "refused a malformed metrics request", ["status": "400", "reason": "\(reason)"])
+                connection.answer(with: .text("bad request: \(reason)\n", status: 400), now: now)
+            case .tooLarge:
+                log(.refused, "refused a metrics request head over \(HTTPRequestHead.maxBytes) bytes",
+                    ["status": "431"])
+                connection.answer(with: .text("request head larger than \(HTTPRequestHead.maxBytes) bytes\n",
+                                              status: 431), now: now)
             }
         }
+        while connection.sent < connection.output.count {
+            let count = connection.output[connection.sent...].withUnsafeBytes {
+                send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && errno == EAGAIN { return .waiting }
+            if count < 0 { return .clientClosed }
+            connection.sent += count
+        }
+        return connection.status == 400 || connection.status == 431 ? .refused : .answered
+    }
+
+    /// What a slow or bad client made the server do, each logged at most 5 times a minute.
+    private enum LogEvent {
+        case evicted, timedOut, refused
+    }
+
+    /// Logs a bad or slow client, at most 5 lines of each ``LogEvent`` a minute, with a count of what was held
+    /// back.
+    private func log(_ event: LogEvent, _ message: Logger.Message, _ metadata: Logger.Metadata) {
+        let (allowed, suppressed) = logLimiters.withLock {
+            $0[event, default: RateLimiter(burst: 5, window: 60_000_000_000)].allow(now: BatonClock.monotonic())
+        }
+        if suppressed > 0 { logger.warning("\(suppressed) similar metrics connection messages were not logged") }
+        if allowed { logger.warning(message, metadata: metadata) }
     }
 }

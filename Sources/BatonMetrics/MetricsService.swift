@@ -22,6 +22,7 @@ public struct MetricsService: Service {
     let logger: Logger
     let exposition = MetricsExposition()
     let digests = GenerationDigest()
+    let connections = MetricsHTTPCounters()
 
     /// Creates the service; nothing listens before ``run()``.
     public init(address: MetricsAddress, broker: BrokerServer, supervisor: SupervisorServer,
@@ -40,8 +41,8 @@ public struct MetricsService: Service {
     /// serving requests (the service group ignores this service's end).
     public func run() async throws {
         let service = self
-        let server = try MetricsHTTPServer(address: address) { path in
-            let answer = Mutex<MetricsHTTPServer.Response?>(nil)
+        let server = try MetricsHTTPServer(address: address, counters: connections, logger: logger) { path in
+            let answer = Mutex<HTTPResponse?>(nil)
             let done = DispatchSemaphore(value: 0)
             Task {
                 let response = await service.respond(to: path)
@@ -49,8 +50,7 @@ public struct MetricsService: Service {
                 done.signal()
             }
             done.wait()
-            return answer.withLock { $0 } ?? MetricsHTTPServer.Response(status: 503, contentType: "text/plain",
-                                                                        body: "stopping\n")
+            return answer.withLock { $0 } ?? .text("stopping\n", status: 503)
         }
         server.start()
         logger.info("metrics listening", metadata: ["url": "\(address.url)/metrics"])
@@ -58,39 +58,39 @@ public struct MetricsService: Service {
         await server.stop()
     }
 
-    func respond(to path: String) async -> MetricsHTTPServer.Response {
+    func respond(to path: String) async -> HTTPResponse {
         switch path {
         case "/metrics": await metrics()
         case "/healthz": await liveness()
         case "/readyz": await readiness()
-        default: MetricsHTTPServer.Response(status: 404, contentType: "text/plain; charset=utf-8",
-                                            body: "not found: /metrics, /healthz, /readyz\n")
+        default: .text("not found: /metrics, /healthz, /readyz\n", status: 404)
         }
     }
 
-    private func metrics() async -> MetricsHTTPServer.Response {
+    private func metrics() async -> HTTPResponse {
         let supervisorSnapshot = await supervisor.snapshot()
         var snapshot = MetricsSnapshot(broker: await broker.snapshot(), supervisor: supervisorSnapshot,
-                                       history: history?(), process: ProcessStatistics.current())
+                                       history: history?(), process: ProcessStatistics.current(),
+                                       http: connections.snapshot)
         if let supervisorSnapshot {
             snapshot.generationDigest = await digests.digest(of: supervisorSnapshot.executable,
                                                              generation: supervisorSnapshot.generation)
         }
-        return MetricsHTTPServer.Response(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+        return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                           body: exposition.render(snapshot))
     }
 
-    private func readiness() async -> MetricsHTTPServer.Response {
+    private func readiness() async -> HTTPResponse {
         let state = Health(broker: await broker.snapshot(), supervisor: await supervisor.snapshot())
         return text(state.reason, status: state.ready ? 200 : 503)
     }
 
-    private func liveness() async -> MetricsHTTPServer.Response {
+    private func liveness() async -> HTTPResponse {
         let state = Health(broker: await broker.snapshot(), supervisor: nil)
         return text(state.live ? "ok" : state.reason, status: state.live ? 200 : 503)
     }
 
-    private func text(_ line: String, status: Int) -> MetricsHTTPServer.Response {
-        MetricsHTTPServer.Response(status: status, contentType: "text/plain; charset=utf-8", body: line + "\n")
+    private func text(_ line: String, status: Int) -> HTTPResponse {
+        .text(line + "\n", status: status)
     }
 }

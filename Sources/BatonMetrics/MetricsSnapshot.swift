@@ -15,14 +15,17 @@ public struct MetricsSnapshot: Sendable {
     public var process: ProcessStatistics?
     /// SHA-256 of the active generation's executable, once known.
     public var generationDigest: String?
+    /// The metrics endpoint's own connections.
+    public var http: MetricsHTTPStats?
 
     /// Creates a snapshot.
     public init(broker: BrokerSnapshot? = nil, supervisor: SupervisorMetrics? = nil, history: RecorderStats? = nil,
-                process: ProcessStatistics? = nil, generationDigest: String? = nil) {
+                process: ProcessStatistics? = nil, generationDigest: String? = nil, http: MetricsHTTPStats? = nil) {
         self.broker = broker
         self.supervisor = supervisor
         self.history = history
         self.process = process
         self.generationDigest = generationDigest
+        self.http = http
     }
 }

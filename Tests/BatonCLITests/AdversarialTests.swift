@@ -125,18 +125,23 @@ struct AdversarialTests {
         #expect(serve.wait(seconds: 20) == 0)
     }
 
-    @Test("many idle connections to the metrics port do not shut the broker and the workers down")
+    @Test("""
+        200 idle connections to the metrics port, under a 128-descriptor limit, are all accepted in turn and do \
+        not shut the broker and the workers down
+        """)
     func metricsConnectionFlood() throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let serve = try serve(directory, ["--workers", "1", "--metrics", "127.0.0.1:0"],
                               prefix: ["/usr/bin/prlimit", "--nofile=128:128"])
         let port = try #require(serve.metricsPort(), "\(serve.output)")
-        #expect(waitReady(directory, slots: 1) != nil, "\(serve.output)")
+        let ready = try #require(waitReady(directory, slots: 1), "\(serve.output)")
         var connections: [Int32] = []
         defer { for fd in connections { close(fd) } }
         for _ in 0..<200 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = port.bigEndian
@@ -152,9 +157,17 @@ struct AdversarialTests {
             }
             connections.append(fd)
         }
-        Thread.sleep(forTimeInterval: 2)
+        #expect(connections.count == 200, "only \(connections.count) of 200 connections were established")
+        // The server took every one: it keeps at most 32 open, evicting the oldest for each newcomer.
+        let counted = HTTPProbe.waitFor(port: port, "/metrics", "the flood's evictions counted") {
+            (sample($0.body, "baton_metrics_http_connections_total{outcome=\"evicted\"}") ?? 0) >= 200 - 32
+        }
+        #expect((sample(counted?.body ?? "", "baton_metrics_http_connections_open") ?? .infinity) <= 32)
+        #expect(HTTPProbe.get(port: port, "/healthz")?.status == 200)
         #expect(!serve.output.contains("stopping workers"), "\(serve.output.suffix(2000))")
-        #expect(statusReport(directory) != nil, "the supervisor no longer answers")
+        let after = statusReport(directory)
+        #expect(after?.slots.first?.state == .ready, "the supervisor no longer answers, or its worker is gone")
+        #expect(after?.slots.first?.pid == ready.slots.first?.pid, "the worker was restarted")
         for fd in connections { close(fd) }
         connections = []
         serve.signal(SIGTERM)
@@ -168,7 +181,8 @@ struct AdversarialTests {
         let serve = try serve(directory, ["--workers", "1", "--metrics", "127.0.0.1:0"])
         let port = try #require(serve.metricsPort(), "\(serve.output)")
         // One such client per thread of the Swift concurrency pool (as many as cores), and one more.
-        for _ in 0...ProcessInfo.processInfo.activeProcessorCount {
+        let clients = ProcessInfo.processInfo.activeProcessorCount + 1
+        for _ in 0..<clients {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var timeout = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -179,13 +193,16 @@ struct AdversarialTests {
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            #expect(connected == 0, "the hostile client could not connect: errno \(errno)")
+            #expect(connected == 0, "cannot connect to the metrics port: errno \(errno)")
             let request = Array("GET /metrics HTTP/1.1\r\nX-A: ".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 512 << 10)
-            // Part of it, up to the send timeout, is all it takes; nothing at all would test nothing.
-            #expect(send(fd, request, request.count, Int32(MSG_NOSIGNAL)) > 0)
+            let sent = send(fd, request, request.count, Int32(MSG_NOSIGNAL))
+            #expect(sent > 8 << 10, "sent \(sent) bytes of the long header")
             close(fd)
         }
-        Thread.sleep(forTimeInterval: 1)
+        // Each head was refused as too large (431), not held.
+        HTTPProbe.waitFor(port: port, "/metrics", "the long heads refused") {
+            (sample($0.body, "baton_metrics_http_connections_total{outcome=\"refused\"}") ?? 0) >= Double(clients)
+        }
         #expect(HTTPProbe.get(port: port, "/healthz", seconds: 5)?.status == 200)
         serve.signal(SIGTERM)
         #expect(serve.wait(seconds: 20) == 0, "serve still runs 20 s after SIGTERM, or did not stop gracefully")

@@ -3,12 +3,13 @@ import Testing
 
 /// A minimal HTTP/1.1 client over a blocking loopback socket, for the metrics endpoint and Prometheus' API.
 enum HTTPProbe {
-    /// `GET path` on 127.0.0.1:port with `Connection: close`; nil if nothing answers within `seconds`.
-    static func get(port: UInt16, _ path: String, seconds: Int = 5) -> (status: Int, body: String)? {
+    /// `GET path` on 127.0.0.1:port with `Connection: close`; nil if it cannot connect, or nothing answers
+    /// within `seconds` (each of connect, send and every receive).
+    static func get(port: UInt16, _ path: String, seconds: Double = 5) -> (status: Int, body: String)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(seconds.truncatingRemainder(dividingBy: 1) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = loopback(port: port)
@@ -34,6 +35,25 @@ enum HTTPProbe {
         let parts = statusLine.split(separator: " ")
         guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
         return (status, String(text[headerEnd.upperBound...]))
+    }
+
+    /// `count` probes of `GET path`, one every 100 ms or so, each with a `seconds` timeout, as an orchestrator
+    /// sends them; returns those that failed (no 200, or later than `seconds`) and the slowest answer's time.
+    static func probe(port: UInt16, _ path: String, count: Int, seconds: Double = 1)
+        -> (failures: [String], slowest: Double) {
+        var failures: [String] = []
+        var slowest = 0.0
+        for index in 0..<count {
+            let start = Date()
+            let answer = get(port: port, path, seconds: seconds)
+            let elapsed = Date().timeIntervalSince(start)
+            slowest = max(slowest, elapsed)
+            if answer?.status != 200 || elapsed > seconds {
+                failures.append("probe \(index): \(answer.map { "\($0.status)" } ?? "no answer") after \(elapsed) s")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return (failures, slowest)
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (for a program that cannot report the port it bound).

@@ -72,6 +72,76 @@ struct MetricsServeTests {
         #expect(serve.child.wait() == 0)
     }
 
+    @Test("/healthz answers 100 probes within 1 s each while 400 slowloris connections hold the metrics port")
+    func probesOutlastSlowloris() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (serve, _, _) = try ServedBroker.start(in: directory, ["--metrics", "127.0.0.1:0"])
+        let port = try #require(serve.metricsPort(), "\(serve.output)")
+        let attacker = Slowloris(port: port, connections: 400)
+        #expect(attacker.start(), "the attack never got its 400 connections: \(attacker.counts)")
+
+        let (failures, slowest) = HTTPProbe.probe(port: port, "/healthz", count: 100)
+        let attack = attacker.counts
+        let during = HTTPProbe.get(port: port, "/metrics", seconds: 5)?.body ?? ""
+        attacker.stop()
+        #expect(failures.isEmpty,
+                "\(failures.count) of 100 probes failed (slowest \(slowest) s): \(failures.prefix(10))")
+        #expect(attack.closedByServer > 0, "\(attack)")
+        let evicted = sample(during, "baton_metrics_http_connections_total{outcome=\"evicted\"}") ?? 0
+        #expect(evicted > 0, "\(during)")
+        #expect((sample(during, "baton_metrics_http_connections_total{outcome=\"answered\"}") ?? 0) >= 100)
+        #expect((sample(during, "baton_metrics_http_connections_open") ?? .infinity) <= 32)
+        let logged = serve.output.components(separatedBy: "metrics connections full").count - 1
+        #expect((1...5).contains(logged), "evictions are logged, at most 5 lines a minute: \(logged)")
+        print("slowloris: 400 connections, \(failures.count) of 100 probes failed, slowest \(slowest) s, "
+              + "\(Int(evicted)) evicted, attacker \(attack)")
+
+        // Connections that send nothing are closed after the head deadline (2 s), and counted.
+        let idle = Slowloris(port: port, connections: 5, byteInterval: 3600)
+        idle.start(waitingUpTo: 0)
+        let idleDeadline = Date().addingTimeInterval(15)
+        while idle.counts.closedByServer < 5 && Date() < idleDeadline { Thread.sleep(forTimeInterval: 0.05) }
+        idle.stop()
+        #expect(idle.counts.closedByServer >= 5, "\(idle.counts)")
+        let after = HTTPProbe.get(port: port, "/metrics")?.body ?? ""
+        #expect((sample(after, "baton_metrics_http_connections_total{outcome=\"timed-out\"}") ?? 0) >= 5, "\(after)")
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0, "\(serve.output.suffix(2000))")
+    }
+
+    @Test("""
+        under a 256-descriptor limit, 300 frontend clients and 200 slowloris connections leave /healthz \
+        answering 50 probes within 1 s each
+        """)
+    func probesOutlastDescriptorPressure() throws {
+        let directory = try Harness.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let frontend = "ipc://\(directory)/fe"
+        let serve = try Child("/usr/bin/prlimit", ["--nofile=256:256", Harness.batonPath, "serve",
+                                                   "--frontend", frontend, "--backend", "ipc://\(directory)/be",
+                                                   "--state-dir", directory + "/state", "--workers", "0",
+                                                   "--metrics", "127.0.0.1:0"],
+                              name: "serve", directory: directory)
+        defer { serve.signal(SIGKILL) }
+        let port = try #require(serve.metricsPort(), "\(serve.output)")
+        let clients = try Child.python("idle_clients.py", [frontend, "300", "--wait-ms", "500", "--hold-ms", "60000"],
+                                       name: "clients", directory: directory)
+        defer { clients.signal(SIGKILL) }
+        #expect(clients.waitForOutput("replies"), "\(clients.output)")
+        let attacker = Slowloris(port: port, connections: 200)
+        #expect(attacker.start(), "the attack never got its 200 connections: \(attacker.counts)")
+
+        let (failures, _) = HTTPProbe.probe(port: port, "/healthz", count: 50)
+        let scrape = HTTPProbe.get(port: port, "/metrics", seconds: 5)?.body ?? ""
+        attacker.stop()
+        #expect(failures.isEmpty, "\(failures.count) of 50 probes failed: \(failures.prefix(10))")
+        #expect((sample(scrape, "process_open_fds") ?? .infinity) < 256, "\(scrape)")
+        #expect((sample(scrape, "baton_metrics_http_connections_total{outcome=\"evicted\"}") ?? 0) > 0)
+        serve.signal(SIGTERM)
+        #expect(serve.wait() == 0, "\(serve.output.suffix(2000))")
+    }
+
     @Test("a metrics address that is malformed or in use stops serve at start-up with status 2")
     func badAddressStopsServe() throws {
         let directory = try Harness.temporaryDirectory()

@@ -13,16 +13,49 @@ struct MetricsAddressTests {
         #expect(try MetricsAddress(parsing: "localhost:9750").host == "127.0.0.1")
     }
 
-    @Test("a missing port, a port out of range, a host name or a missing host is refused with the expected form")
+    @Test("""
+        a port alone, a missing port, a port out of range, a host name, a missing host or a bad address is \
+        refused, naming the input and the expected form
+        """)
     func refusesMalformed() {
-        for text in ["127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "example.com:9750", ":9750", "::1:9750",
-                     "tcp://1.2.3.4:5"] {
+        for text in ["9750", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:0x10",
+                     "example.com:9750", ":9750", "::1:9750", "[]:9750", "[::1:9750", "[127.0.0.1]:9750",
+                     "[example.com]:9750", "256.0.0.1:9750", "1.2.3:9750", "tcp://1.2.3.4:5", "[fe80::1%lo]:9750", ""] {
             do {
-                _ = try MetricsAddress(parsing: text)
-                Issue.record("accepted \(text)")
+                let address = try MetricsAddress(parsing: text)
+                Issue.record("accepted \(text) as \(address)")
             } catch {
                 #expect(error.description.contains("HOST:PORT"), "\(text)")
+                #expect(error.description.contains("'\(text)'"), "\(text)")
             }
+        }
+    }
+
+    @Test("the forms Baton listens on: IPv4 HOST:PORT, localhost, the wildcard, bracketed IPv6 and its wildcard")
+    func forms() throws {
+        let cases: [(String, String, Bool, UInt16)] = [
+            ("10.1.2.3:80", "10.1.2.3", false, 80), ("localhost:0", "127.0.0.1", false, 0),
+            ("0.0.0.0:65535", "0.0.0.0", false, 65535), ("[::1]:9750", "::1", true, 9750),
+            ("[::]:1", "::", true, 1), ("[::ffff:127.0.0.1]:2", "::ffff:127.0.0.1", true, 2),
+        ]
+        for (text, host, isIPv6, port) in cases {
+            let address = try MetricsAddress(parsing: text)
+            #expect(address == MetricsAddress(host: host, isIPv6: isIPv6, port: port), "\(text)")
+        }
+    }
+
+    @Test("an IPv6 loopback address with port 0 is reserved on a free port, then refused while another socket holds it")
+    func reserveIPv6() throws {
+        let reserved = try MetricsAddress(parsing: "[::1]:0").reserve()
+        #expect(reserved.port != 0 && reserved.isIPv6)
+        let holder = try reserved.listeningSocket(backlog: 1)
+        defer { close(holder) }
+        #expect(throws: MetricsError.self) { try reserved.reserve() }
+        do {
+            _ = try reserved.reserve()
+        } catch {
+            #expect(error.errno == EADDRINUSE)
+            #expect(error.description == "cannot listen for metrics on [::1]:\(reserved.port): Address already in use")
         }
     }
 

@@ -95,4 +95,29 @@ struct MetricsExpositionTests {
         #expect(value(text, "baton_requests_total{outcome=\"replied\"}") == 5)
         #expect(value(text, "baton_workers{state=\"ready\"}") == 2)
     }
+
+    @Test("the metrics endpoint's own connections show by outcome, and open ones as a gauge")
+    func httpConnections() {
+        var http = MetricsHTTPStats()
+        http.answered = 9
+        http.refused = 1
+        http.evicted = 368
+        http.timedOut = 5
+        http.clientClosed = 2
+        http.open = 32
+        let exposition = MetricsExposition()
+        let first = exposition.render(MetricsSnapshot())
+        for outcome in ["answered", "refused", "evicted", "timed-out", "client-closed"] {
+            #expect(value(first, "baton_metrics_http_connections_total{outcome=\"\(outcome)\"}") == 0, "\(outcome)")
+        }
+        #expect(value(first, "baton_metrics_http_connections_open") == 0)
+        let text = exposition.render(MetricsSnapshot(http: http))
+        #expect(value(text, "baton_metrics_http_connections_total{outcome=\"answered\"}") == 9)
+        #expect(value(text, "baton_metrics_http_connections_total{outcome=\"refused\"}") == 1)
+        #expect(value(text, "baton_metrics_http_connections_total{outcome=\"evicted\"}") == 368)
+        #expect(value(text, "baton_metrics_http_connections_total{outcome=\"timed-out\"}") == 5)
+        #expect(value(text, "baton_metrics_http_connections_total{outcome=\"client-closed\"}") == 2)
+        #expect(value(text, "baton_metrics_http_connections_open") == 32)
+        #expect(value(exposition.render(MetricsSnapshot()), "baton_metrics_http_connections_open") == 32)
+    }
 }
