@@ -124,7 +124,9 @@ struct BrokerLoop {
             let before = BatonClock.monotonic()
             let room = wantsRoom(now: before)
             if !replies.isEmpty {
-                poller.setEvents(frontendItem, frontendPolled ? [.readable, .writable] : room ? .writable : [])
+                var events: PollEvents = frontendPolled ? .readable : []
+                if room { events.insert(.writable) }
+                poller.setEvents(frontendItem, events)
             }
             try poller.poll(timeoutMilliseconds: pollTimeout(now: before,
                                                             sweepAt: accepting && !frontendPolled ? nextSweep : nil),
