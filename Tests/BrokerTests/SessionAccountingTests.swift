@@ -111,3 +111,25 @@ struct SessionAccountingTests {
         #expect(lostEnds.isEmpty, "each end is recorded once")
     }
 }
+
+/// The seeded walk of `SessionAdversaryTests.swift` with a bound small enough to be met often: six keys
+/// against `--max-sessions 2`, so requests are refused and lost sessions are forgotten at the bound.
+@Suite("A random walk over sessions at a small --max-sessions", .serialized)
+struct SessionBoundWalkTests {
+    @Test("every promise holds after every event, with lost sessions kept within the bound",
+          .timeLimit(.minutes(2)), arguments: [11, 12, 13, 14] as [UInt64])
+    func walk(seed: UInt64) async {
+        var rng = SplitMix(state: seed)
+        var walk = SessionWalk { $0.maxSessions = 2 }
+        walk.faultPercent = [10, 30][Int(seed % 2)]
+        for step in 0..<4_000 where walk.violations.isEmpty {
+            walk.step(&rng)
+            if step % 50 == 0 { await Task.yield() }
+        }
+        if walk.violations.isEmpty { walk.finish(&rng) }
+        #expect(walk.violations.isEmpty, "seed \(seed): \(walk.violations.joined(separator: "\n"))")
+        #expect(walk.core.stats.sessionsRefused > 0, "seed \(seed): the bound was met")
+        #expect(walk.core.stats.sessionsEnded > 0, "seed \(seed): sessions ended")
+        #expect(walk.core.stats.lostSessionsForgotten > 0, "seed \(seed): lost sessions were forgotten at the bound")
+    }
+}
