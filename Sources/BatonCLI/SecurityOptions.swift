@@ -19,7 +19,7 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "Client connections at once; more are refused (default: what the descriptor limit leaves after a reserve).")
     var maxClients: Int?
 
-    @Option(help: "Replies kept for a client that does not read them; more are dropped and counted.")
+    @Option(help: "Replies a client's pipe holds; more wait in the broker, and are dropped and counted only if the client takes none for 5 s.")
     var maxUnreadReplies = Int(BrokerSecurity.defaultMaxUnreadReplies)
 
     func validate() throws {

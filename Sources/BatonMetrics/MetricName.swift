@@ -5,6 +5,8 @@ import Prometheus
 public enum MetricName: String, Sendable, CaseIterable {
     /// Requests answered, by `outcome`.
     case requests = "baton_requests_total"
+    /// Answers that did not reach their client, by `reason`.
+    case repliesDropped = "baton_replies_dropped_total"
     /// Receipt-to-answer time (histogram).
     case requestDuration = "baton_request_duration_seconds"
     /// Time in the broker's queue before the first dispatch (histogram).
@@ -57,8 +59,8 @@ public enum MetricName: String, Sendable, CaseIterable {
     /// The Prometheus type: `counter`, `gauge` or `histogram`.
     public var type: String {
         switch self {
-        case .requests, .restarts, .reloads, .historyDropped, .historyFailedWrites, .malformed, .cpuSeconds,
-             .sessionsOpened, .sessionHandoffs, .httpConnections:
+        case .requests, .repliesDropped, .restarts, .reloads, .historyDropped, .historyFailedWrites, .malformed,
+             .cpuSeconds, .sessionsOpened, .sessionHandoffs, .httpConnections:
             "counter"
         case .requestDuration, .queueWait, .reloadDuration, .handoffPause:
             "histogram"
@@ -72,6 +74,7 @@ public enum MetricName: String, Sendable, CaseIterable {
     public var help: String {
         switch self {
         case .requests: "Requests answered, by outcome: replied (by a worker) or the BATON-ERR code."
+        case .repliesDropped: "Answers dropped before reaching their client, by reason: not-reading or client-gone."
         case .requestDuration: "Time from receipt to the answer (reply or BATON-ERR), in seconds."
         case .queueWait: "Time a request waited in the broker's queue before its first dispatch, in seconds."
         case .queueDepth: "Requests waiting in the broker's queue."

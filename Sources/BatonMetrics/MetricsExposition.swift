@@ -69,6 +69,8 @@ public final class MetricsExposition: Sendable {
             for code in BatonErrorCode.allCases {
                 total(.requests, metrics.errors[code] ?? 0, ["outcome": code.rawValue], in: &state)
             }
+            total(.repliesDropped, broker.stats.unreadRepliesDropped, ["reason": "not-reading"], in: &state)
+            total(.repliesDropped, broker.stats.unroutableReplies, ["reason": "client-gone"], in: &state)
             total(.malformed, broker.stats.malformedClientMessages, ["socket": "frontend"], in: &state)
             total(.malformed, broker.stats.malformedWorkerMessages, ["socket": "backend"], in: &state)
             gauge(.queueDepth, Double(broker.stats.queueDepth), in: &state)

@@ -11,6 +11,9 @@ public enum HistoryEvent: Sendable, Equatable {
     case requestReplied(id: UInt64, bytes: Int, at: UInt64)
     /// A request was answered with `BATON-ERR code`.
     case requestFailed(id: UInt64, code: BatonErrorCode, at: UInt64)
+    /// A request's answer (a worker's reply or `BATON-ERR`) did not reach its client: the client had gone, or
+    /// it did not read its replies. Recorded as `failed` with `reply-dropped`.
+    case requestReplyDropped(id: UInt64, at: UInt64)
     /// A request carries a session key (recorded with its request row).
     case requestSession(id: UInt64, key: [UInt8])
     /// A session's first request was sent to `worker`: the session is open there.
@@ -39,11 +42,15 @@ public enum HistoryEvent: Sendable, Equatable {
     /// A supervisor event: started, stopped, slot failed, …
     case supervisor(kind: SupervisorEventKind, slot: Int?, workerID: String?, generation: Int?, detail: String?, at: UInt64)
 
+    /// The `request.error` of a request whose answer was dropped (``requestReplyDropped(id:at:)``).
+    public static let replyDroppedError = "reply-dropped"
+
     /// Whether the event is about one request (these may be dropped when the recorder falls behind; the
     /// others never are).
     public var isRequestEvent: Bool {
         switch self {
-        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed, .requestSession:
+        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed, .requestSession,
+             .requestReplyDropped:
             true
         default: false
         }

@@ -14,8 +14,8 @@ public enum WorkerFraming: Sendable, Equatable {
 public enum BrokerAction {
     /// Send a request to a worker: `[worker][""]?[token][""][body…]`.
     case dispatch(worker: [UInt8], framing: WorkerFraming, token: [UInt8], body: ArraySlice<[UInt8]>)
-    /// Send a reply to a client: `[envelope…][""][body…]`.
-    case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>)
+    /// Send a reply to a client: `[envelope…][""][body…]`; `request` is the id of the request it answers.
+    case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: UInt64)
     /// Send a heartbeat to a heartbeating worker: `[worker][0x02]`.
     case heartbeat(worker: [UInt8])
     /// Send a session command to a DEALER worker: `[worker][frames…]` (END, EXPORT or IMPORT).

@@ -1,5 +1,5 @@
 extension BrokerCore {
-    /// A reply was dropped because its client holds the most unread replies the frontend keeps for one client.
+    /// A reply was dropped because its client did not read its replies (``ReplyBacklog``).
     public mutating func unreadReplyDropped() {
         stats.unreadRepliesDropped += 1
     }

@@ -60,7 +60,7 @@ extension BrokerCore {
         if configuration.recordHistory {
             out.append(.record(.workerLost(workerID: HistoryEvent.workerID(forRoutingID: id), reason: reason, at: now)))
         }
-        if !sessions.isEmpty { loseSessions(on: id, now: now, into: &out) }
+        if !sessions.isEmpty { loseSessions(on: id, draining: worker.isDraining, now: now, into: &out) }
         if worker.isBusy { requestsLost(worker.requests, reason: reason, now: now, into: &out) }
         pump(now: now, into: &out)
     }

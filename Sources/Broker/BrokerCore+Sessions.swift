@@ -32,7 +32,7 @@ extension BrokerCore {
         request.session = key
         if configuration.recordHistory { out.append(.record(.requestSession(id: request.id, key: key))) }
         guard let index = sessions.index(key) else {
-            guard sessions.count < configuration.maxSessions else {
+            guard sessions.liveCount < configuration.maxSessions else {
                 stats.sessionsRefused += 1
                 return fail(request, .tooManySessions,
                             "\(configuration.maxSessions) sessions are open (--max-sessions)", now: now, into: &out)
@@ -143,6 +143,7 @@ extension BrokerCore {
             abandonMove(key, move, reason: "the session ended", keep: false, now: now, into: &out)
         }
         if reason != .ended { sendEnd(key, to: worker, into: &out) }
+        stats.sessionsEnded += 1
         recordEnd(key, worker: worker, reason: reason, requests: record.requests - record.held.count, now: now,
                   into: &out)
         if record.held.isEmpty {
@@ -171,8 +172,10 @@ extension BrokerCore {
 
     /// The worker holding these sessions was lost (or restarted): each is lost. A request of one in flight
     /// is answered `session-lost` by the caller (see ``requestLost``), and the requests held behind it with
-    /// it; a session with nothing waiting answers its next request so.
-    mutating func loseSessions(on worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    /// it; a session with nothing waiting answers its next request so. The sessions of a worker being replaced
+    /// (`draining`) that leaves or is stopped before they ended (the reload's drain allowance ran out) end as
+    /// `drain-timeout`.
+    mutating func loseSessions(on worker: [UInt8], draining: Bool, now: UInt64, into out: inout [BrokerAction]) {
         sessions.forgetWaiting(at: worker)
         abandonMoves(to: worker, now: now, into: &out)
         for key in sessions.keys(on: worker) {
@@ -181,13 +184,25 @@ extension BrokerCore {
                 abandonMove(key, move, reason: "the worker was lost", keep: false, workerLost: true, now: now,
                             into: &out)
             }
-            sessions.place(key, on: nil)
-            sessions.update(key) {
-                $0.lost = true
-                $0.lostFrom = worker
-                $0.drainDeadline = nil
+            stats.sessionsEnded += 1
+            sessions.markLost(key, from: worker, now: now)
+            if draining {
+                stats.sessionsDrainTimedOut += 1
+                recordEnd(key, worker: worker, reason: .drainTimeout, requests: record.requests, now: now, into: &out)
+                sessions.update(key) { $0.endRecorded = true }
             }
             if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
+        }
+        forgetLostBeyondBound(now: now, into: &out)
+        noteSessions()
+    }
+
+    /// Keeps at most `--max-sessions` lost sessions for their `session-lost` answer: the oldest idle ones are
+    /// forgotten first (their next request opens a new session without that answer), and counted.
+    private mutating func forgetLostBeyondBound(now: UInt64, into out: inout [BrokerAction]) {
+        while sessions.lostCount > configuration.maxSessions, let key = sessions.oldestIdleLost() {
+            stats.lostSessionsForgotten += 1
+            forgetLost(key, now: now, into: &out)
         }
     }
 
@@ -236,6 +251,7 @@ extension BrokerCore {
             for request in record.held {
                 fail(request, .shuttingDown, "the broker is shutting down", now: now, into: &out)
             }
+            if !record.lost && record.worker != nil { stats.sessionsEnded += 1 }
             if !record.endRecorded, let worker = record.worker ?? record.lostFrom {
                 recordEnd(key, worker: worker, reason: .shutdown, requests: record.requests, now: now, into: &out)
             }
@@ -319,21 +335,20 @@ extension BrokerCore {
     private mutating func drainTimedOut(_ key: [UInt8], worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key] else { return }
         stats.sessionsDrainTimedOut += 1
+        stats.sessionsEnded += 1
         sendEnd(key, to: worker, into: &out)
         recordEnd(key, worker: worker, reason: .drainTimeout, requests: record.requests, now: now, into: &out)
-        sessions.place(key, on: nil)
-        sessions.update(key) {
-            $0.lost = true
-            $0.lostFrom = worker
-            $0.endRecorded = true
-            $0.drainDeadline = nil
-        }
+        sessions.markLost(key, from: worker, now: now)
+        sessions.update(key) { $0.endRecorded = true }
         if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
+        forgetLostBeyondBound(now: now, into: &out)
+        noteSessions()
         maybeDrained(worker, into: &out)
     }
 
     /// Keeps the session gauges current.
     mutating func noteSessions() {
-        stats.sessionsOpen = sessions.count
+        stats.sessionsOpen = sessions.liveCount
+        stats.lostSessionKeys = sessions.lostCount
     }
 }

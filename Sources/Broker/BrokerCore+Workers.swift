@@ -77,7 +77,7 @@ extension BrokerCore {
             if !connectionLosses.isEmpty { connectionLosses[id] = nil }
             let lost = releaseAll(from: id, into: &out)
             let hadSessions = sessions.count(on: id) > 0
-            if !sessions.isEmpty { loseSessions(on: id, now: now, into: &out) }
+            if !sessions.isEmpty { loseSessions(on: id, draining: false, now: now, into: &out) }
             if hadSessions { maybeDrained(id, into: &out) }
             changeCapacity(of: id, to: message.capacity)
             if let worker = workers[id], worker.capacity == 1, !worker.isDraining, !idle.contains(id) {
@@ -153,7 +153,7 @@ extension BrokerCore {
             if configuration.recordHistory {
                 out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now)))
             }
-            out.append(.reply(envelope: request.envelope, body: body))
+            out.append(.reply(envelope: request.envelope, body: body, request: request.id))
             if request.session != nil { sessionRequestFinished(request, now: now, into: &out) }
         }
         if !sessions.isEmpty { serveWaitingSessions(at: id, now: now, into: &out) }

@@ -250,7 +250,7 @@ public struct BrokerCore {
         case .tooLarge: stats.tooLarge += 1
         case .badReply, .shuttingDown, .sessionLost, .badSession, .tooManySessions: break
         }
-        out.append(.reply(envelope: request.envelope, body: code.body(text)[...]))
+        out.append(.reply(envelope: request.envelope, body: code.body(text)[...], request: request.id))
         if request.session != nil { sessionRequestFinished(request, code: code, now: now, into: &out) }
     }
 

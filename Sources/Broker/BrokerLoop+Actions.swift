@@ -17,12 +17,8 @@ extension BrokerLoop {
                     {
                         undelivered.append((worker, request))
                     }
-                case .reply(let envelope, let body):
-                    switch try sendToClient(frontend, envelope: envelope, body: body) {
-                    case .sent: break
-                    case .gone: core.replyUndeliverable()
-                    case .full: unreadReplyDropped(client: envelope.first ?? [])
-                    }
+                case .reply(let envelope, let body, let request):
+                    try deliver(frontend, envelope: envelope, body: body, request: request)
                 case .send(let worker, let frames):
                     _ = try sendCommand(backend, worker, frames)
                 case .heartbeat(let worker):
@@ -62,27 +58,27 @@ extension BrokerLoop {
         if framing == .request { try backend.send(frame: WireProtocol.delimiter, more: true) }
         try backend.send(frame: token, more: true)
         try backend.send(frame: WireProtocol.delimiter, more: true)
-        try sendLast(backend, body)
+        try Self.sendLast(backend, body)
         return true
     }
 
-    /// `[envelope…][""][body…]`; whether it was sent, or the client is gone or not reading.
-    private func sendToClient(_ frontend: Socket, envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>)
+    /// `[envelope…][""][body…]`; whether it was sent, or the client is gone or its pipe is full.
+    static func sendToClient(_ frontend: Socket, envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>)
         throws -> ClientRoute
     {
         guard let first = envelope.first else { return .gone }
-        let route = try routeToClient(frontend, first)
+        let route = try Self.routeToClient(frontend, first)
         guard route == .sent else { return route }
         for frame in envelope.dropFirst() { try frontend.send(frame: frame, more: true) }
         try frontend.send(frame: WireProtocol.delimiter, more: true)
-        try sendLast(frontend, body)
+        try Self.sendLast(frontend, body)
         return .sent
     }
 
     /// `[worker][frames…]`; `false` if the worker is gone (its loss is noticed by its heartbeats or process).
     private func sendCommand(_ backend: Socket, _ worker: [UInt8], _ frames: [[UInt8]]) throws -> Bool {
         guard try sendRoutingFrame(backend, worker) else { return false }
-        try sendLast(backend, frames[...])
+        try Self.sendLast(backend, frames[...])
         return true
     }
 
@@ -101,7 +97,7 @@ extension BrokerLoop {
         }
     }
 
-    private func sendLast(_ socket: Socket, _ frames: ArraySlice<[UInt8]>) throws {
+    private static func sendLast(_ socket: Socket, _ frames: ArraySlice<[UInt8]>) throws {
         var index = frames.startIndex
         while index < frames.endIndex {
             let next = frames.index(after: index)

@@ -47,7 +47,9 @@ extension BrokerLoop {
         throws
     {
         var left = budget
-        while left > 0, try frontend.receive(into: &frames, dontWait: true) {
+        // Requests whose answers could not go out stay in ZeroMQ's queues (a client that reads gets its waiting
+        // replies, and then these are read).
+        while left > 0, replies.count < replies.bound, try frontend.receive(into: &frames, dontWait: true) {
             let now = BatonClock.monotonic()
             core.clientMessage(frames, now: now, into: &actions)
             try perform(frontend: frontend, backend: backend)
@@ -57,8 +59,9 @@ extension BrokerLoop {
     }
 
     /// Ends a graceful shutdown when it is done: in-flight requests answered (or, past the drain deadline,
-    /// answered `worker-died`), and the frontend quiet for ``shutdownQuiet``. Every request read gets a reply
-    /// before the sockets close, and the frontend lingers so that replies reach their clients.
+    /// answered `worker-died`), replies waiting for room in their clients' pipes sent, and the frontend quiet for
+    /// ``shutdownQuiet``. Every request read gets a reply before the sockets close, and the frontend lingers so
+    /// that replies reach their clients.
     mutating func finishDrainIfDone(now: UInt64, frontend: Socket, backend: Socket, frames: inout [[UInt8]])
         throws
     {
@@ -72,8 +75,16 @@ extension BrokerLoop {
                               into: &actions)
             try perform(frontend: frontend, backend: backend)
         }
+        // Replies waiting for room in their clients' pipes go out first (a client that does not read loses
+        // them at the not-reading deadline, or at the drain deadline).
+        if replies.count > 0 && !pastDeadline { return }
         guard pastDeadline || now &- lastClientRead >= Self.shutdownQuiet else { return }
         try readWhileDraining(frontend: frontend, backend: backend, budget: Self.shutdownReadBound, frames: &frames)
+        if replies.count > 0 {
+            try flushReplies(frontend, now: BatonClock.monotonic())
+            guard pastDeadline else { return }  // answers to that last read: they go out first
+            dropWaitingReplies()
+        }
         frontend.linger = Self.closeLingerMilliseconds
         running = false
     }

@@ -19,7 +19,8 @@ enum ClientRoute {
     case sent
     /// The client has disconnected.
     case gone
-    /// The client holds ``BrokerSecurity/maxUnreadReplies`` replies it has not read: this one is dropped.
+    /// The client's pipe holds ``BrokerSecurity/maxUnreadReplies`` replies it has not taken: the reply waits
+    /// (``ReplyBacklog``).
     case full
 }
 
@@ -57,28 +58,16 @@ extension BrokerLoop {
     var stats: BrokerStats {
         var stats = core.stats
         if let connections = guarded?.connections { stats.connections = connections.stats }
+        stats.repliesWaiting = replies.count
         return stats
     }
 
     /// Sends a client's routing frame; tells apart a client that has gone from one that is not reading.
-    func routeToClient(_ frontend: Socket, _ id: [UInt8]) throws -> ClientRoute {
+    static func routeToClient(_ frontend: Socket, _ id: [UInt8]) throws -> ClientRoute {
         do {
             return try frontend.send(frame: id, more: true, dontWait: true) ? .sent : .full
         } catch where error.isHostUnreachable {
             return .gone
-        }
-    }
-
-    /// Counts and logs (rate limited) a reply dropped because its client holds too many unread replies.
-    mutating func unreadReplyDropped(client: [UInt8]) {
-        core.unreadReplyDropped()
-        let (allowed, suppressed) = logLimiter.allow(now: BatonClock.monotonic())
-        if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
-        if allowed {
-            logger.warning("dropped a reply: the client is not reading its replies", metadata: [
-                "client": "\(Message.render(client))",
-                "max_unread_replies": "\(server.options.security.maxUnreadReplies)",
-            ])
         }
     }
 }

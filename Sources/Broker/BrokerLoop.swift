@@ -23,6 +23,14 @@ struct BrokerLoop {
     /// When the frontend was last read during a shutdown (it closes once quiet).
     var lastClientRead: UInt64 = 0
     var running = true
+    /// Replies waiting for room in their clients' pipes.
+    var replies: ReplyBacklog
+    /// When waiting replies are next tried without the frontend reporting room (0: ask it for room now).
+    var replyRetryAt: UInt64 = 0
+    /// The current wait between such tries (``replyRetryMin`` to ``replyRetryMax``; 0 after progress).
+    var replyRetryDelay: UInt64 = 0
+    /// When waiting replies are next looked at whatever the frontend reports (0: none wait).
+    var replyCheckAt: UInt64 = 0
     /// The ZAP handler and connection counts (``BrokerLoop/secure(frontend:backend:)``), once the sockets exist.
     var guarded: BrokerGuard?
     /// Longest time a client request waits unread in ZeroMQ's queues while every worker is busy.
@@ -35,6 +43,7 @@ struct BrokerLoop {
             policy.maxMessageBytes = Int(server.options.maxMessageSize)
         }
         core = BrokerCore(configuration: policy, firstRequestID: server.options.firstRequestID)
+        replies = ReplyBacklog(bound: policy.maxQueued, deadline: server.options.security.notReadingDeadline)
         actions.reserveCapacity(64)
         performing.reserveCapacity(64)
     }
@@ -110,11 +119,27 @@ struct BrokerLoop {
             // capacity, and at least every sweep interval, so the broker's queue (depth, expiry, history) lags by at most the sweep.
             // Reading clients eagerly on every wake-up instead empties the pipes, and each request then costs
             // an extra cross-thread wake-up inside libzmq.
-            let accepting = core.acceptsRequests
+            let accepting = acceptsRequests
             let frontendPolled = draining != nil || (accepting && core.hasFreeCapacity)
-            try poller.poll(timeoutMilliseconds: pollTimeout(now: BatonClock.monotonic(),
+            let before = BatonClock.monotonic()
+            let room = wantsRoom(now: before)
+            if !replies.isEmpty {
+                var events: PollEvents = frontendPolled ? .readable : []
+                if room { events.insert(.writable) }
+                poller.setEvents(frontendItem, events)
+            }
+            try poller.poll(timeoutMilliseconds: pollTimeout(now: before,
                                                             sweepAt: accepting && !frontendPolled ? nextSweep : nil),
-                            limit: frontendPolled ? frontendItem + 1 : frontendItem)
+                            limit: frontendPolled || room ? frontendItem + 1 : frontendItem)
+            if !replies.isEmpty {
+                poller.setEvents(frontendItem, .readable)
+                let now = BatonClock.monotonic()
+                if poller.isReady(frontendItem, .writable) || now >= replyCheckAt
+                    || (replyRetryAt != 0 && now >= replyRetryAt)
+                {
+                    try flushReplies(frontend, now: now)
+                }
+            }
             // Closed connections first, so a file descriptor is not confused with a new connection's.
             if let monitor, let monitorItem, poller.isReady(monitorItem) {
                 try readMonitor(monitor, frontend: frontend, backend: backend)
@@ -132,7 +157,7 @@ struct BrokerLoop {
             let sweepDue = BatonClock.monotonic() >= nextSweep
             if poller.isReady(frontendItem) || core.hasFreeCapacity || sweepDue {
                 var budget = sweepDue ? Int.max : batch
-                while budget > 0 && core.acceptsRequests && (sweepDue || core.hasFreeCapacity) {
+                while budget > 0 && acceptsRequests && (sweepDue || core.hasFreeCapacity) {
                     guard try frontend.receive(into: &frames, dontWait: true) else { break }
                     core.clientMessage(frames, now: BatonClock.monotonic(), into: &actions)
                     try perform(frontend: frontend, backend: backend)
@@ -163,6 +188,10 @@ struct BrokerLoop {
     private func pollTimeout(now: UInt64, sweepAt: UInt64?) -> Int {
         var deadline = core.nextDeadline
         if let sweepAt { deadline = min(deadline ?? .max, sweepAt) }
+        if !replies.isEmpty {
+            // While backing off, the retry time; while asking the frontend for room, the periodic check.
+            deadline = min(deadline ?? .max, replyRetryAt > now ? min(replyRetryAt, replyCheckAt) : replyCheckAt)
+        }
         if let drain = draining {
             deadline = min(deadline ?? .max, drain.deadline)
             if core.inFlightCount == 0 { deadline = min(deadline ?? .max, lastClientRead &+ Self.shutdownQuiet) }

@@ -15,9 +15,17 @@ public struct BrokerSecurity: Sendable {
     public var authorizedClients: Set<[UInt8]>?
     /// Frontend connections open at once (handshakes in progress included); more are refused. `nil`: no bound.
     public var maxClients: Int?
-    /// Replies the broker holds for one client that does not read them (the frontend's send high-water mark,
-    /// in messages); further replies to that client are dropped and counted.
+    /// Replies the frontend's pipe holds for one client that has not taken them (its send high-water mark, in
+    /// messages). Replies beyond it wait in the broker (at most `--max-queued` over all clients) and go out as
+    /// the pipe drains.
     public var maxUnreadReplies: Int32 = BrokerSecurity.defaultMaxUnreadReplies
+    /// Nanoseconds a client's replies may wait with none of them going out before the client is treated as
+    /// not reading: its waiting replies are dropped and counted, and so is each reply that finds its pipe full
+    /// until one fits again.
+    public var notReadingDeadline: UInt64 = BrokerSecurity.defaultNotReadingDeadline
+
+    /// The default of ``notReadingDeadline``: 5 s.
+    public static let defaultNotReadingDeadline: UInt64 = 5_000_000_000
     /// Milliseconds a new connection has to finish its handshake, so a peer that connects and says nothing
     /// does not hold a descriptor for long.
     public var handshakeTimeoutMilliseconds: Int32 = 10_000

@@ -35,8 +35,11 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var workersUnreachable: UInt64 = 0
     /// Workers removed because they said DISCONNECT.
     public var workersDisconnected: UInt64 = 0
-    /// Replies dropped because their client already held the most unread replies the broker keeps for it.
+    /// Replies dropped because their client did not read: its pipe stayed full with replies waiting for the
+    /// not-reading deadline (docs/protocol.md, "Flow control").
     public var unreadRepliesDropped: UInt64 = 0
+    /// Replies waiting for room in their client's pipe now (at most `--max-queued`).
+    public var repliesWaiting: Int = 0
     /// `too-large` error replies: requests or replies over the message size limit.
     public var tooLarge: UInt64 = 0
     /// Connections, refusals and failed handshakes (from the broker's ZAP handler and socket monitors).
@@ -45,13 +48,19 @@ public struct BrokerStats: Sendable, Equatable, Codable {
     public var sessionsOpen: Int = 0
     /// Sessions opened.
     public var sessionsOpened: UInt64 = 0
-    /// Sessions ended (by their worker, idle, drain timeout or loss).
+    /// Sessions ended (by their worker, idle, drain timeout, loss or shutdown).
     public var sessionsEnded: UInt64 = 0
+    /// Keys of lost sessions kept so that their next request is answered `session-lost` (at most
+    /// `--max-sessions`; each until its next request or the idle timeout after the loss).
+    public var lostSessionKeys: Int = 0
+    /// Lost sessions forgotten before their next request because more than `--max-sessions` were kept.
+    public var lostSessionsForgotten: UInt64 = 0
     /// Sessions moved to another worker by a handoff.
     public var sessionsMoved: UInt64 = 0
     /// Handoffs that failed (the session stayed on its worker).
     public var handoffsFailed: UInt64 = 0
-    /// Sessions of a worker replaced without handoff that outlived the session drain timeout.
+    /// Sessions of a worker being replaced that outlived the session drain timeout, or the reload's drain
+    /// allowance (the worker was stopped, or left, holding them).
     public var sessionsDrainTimedOut: UInt64 = 0
     /// `session-lost` error replies.
     public var sessionLostReplies: UInt64 = 0

@@ -13,8 +13,16 @@ struct SessionTable {
     /// Requests held behind a session's request in flight, over all sessions.
     private(set) var heldCount = 0
 
-    /// Open sessions (lost ones included until their next request or their idle timeout).
+    /// Records: open sessions, and lost ones kept until their next request learns of the loss.
     var count: Int { records.count }
+    /// Lost sessions kept for their one `session-lost` answer (they hold no worker and do not count as open).
+    private(set) var lostCount = 0
+    /// Keys in the order they were lost, to forget the oldest first at the bound (may hold keys forgotten since,
+    /// which are skipped; compacted as it grows).
+    private var lostOrder: Deque<[UInt8]> = []
+
+    /// Sessions a worker holds, or that are opening (their first request queued): what `--max-sessions` bounds.
+    var liveCount: Int { records.count - lostCount }
 
     /// Whether any session exists.
     var isEmpty: Bool { records.isEmpty }
@@ -62,6 +70,34 @@ struct SessionTable {
         records[key] = record
     }
 
+    /// The session's worker is gone, or its drain timed out: it holds no worker and waits for its next request
+    /// (or its idle timeout, counted from now) to learn of the loss.
+    mutating func markLost(_ key: [UInt8], from worker: [UInt8], now: UInt64) {
+        guard let record = records[key], !record.lost else { return }
+        place(key, on: nil)
+        update(key) {
+            $0.lost = true
+            $0.lostFrom = worker
+            $0.drainDeadline = nil
+            $0.lastActivity = now
+        }
+        lostCount += 1
+        if lostOrder.count > 2 * lostCount + 64 { lostOrder.removeAll { records[$0]?.lost != true } }
+        lostOrder.append(key)
+    }
+
+    /// The oldest lost session with no request in flight or held, to forget when too many are kept.
+    mutating func oldestIdleLost() -> [UInt8]? {
+        var skipped: [[UInt8]] = []
+        defer { lostOrder.insert(contentsOf: skipped, at: 0) }
+        while let key = lostOrder.popFirst() {
+            guard let record = records[key], record.lost else { continue }
+            if record.busy == nil && record.held.isEmpty { return key }
+            skipped.append(key)
+        }
+        return nil
+    }
+
     /// Holds a request behind the session's request in flight.
     mutating func hold(_ request: PendingRequest, in key: [UInt8]) {
         records[key]?.held.append(request)
@@ -80,8 +116,12 @@ struct SessionTable {
     mutating func remove(_ key: [UInt8]) -> SessionRecord? {
         guard let record = records.removeValue(forKey: key) else { return nil }
         if let worker = record.worker { removeIndex(key, from: worker) }
+        if record.lost { lostCount -= 1 }
         heldCount -= record.held.count
-        if records.isEmpty { waiting.removeAll() }
+        if records.isEmpty {
+            waiting.removeAll()
+            lostOrder.removeAll()
+        }
         return record
     }
 

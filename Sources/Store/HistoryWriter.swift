@@ -82,6 +82,11 @@ struct HistoryWriter {
                 rows[i].status = "failed"
                 rows[i].finished = at
                 rows[i].error = code.rawValue
+            case .requestReplyDropped(let id, _):
+                // Answered (its times stay), but the answer never reached the client.
+                let i = row(id)
+                rows[i].status = RequestStatus.failed.rawValue
+                rows[i].error = HistoryEvent.replyDroppedError
             default:
                 try applyWorkerEvent(event, wall: wall, in: db)
             }

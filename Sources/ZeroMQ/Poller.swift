@@ -36,6 +36,11 @@ public struct Poller {
         return items.count - 1
     }
 
+    /// Changes the events an item waits for (cheap: the next poll reads them).
+    public mutating func setEvents(_ index: Int, _ events: PollEvents) {
+        items[index].events = events.rawValue
+    }
+
     /// Waits until an item is ready or the timeout passes (-1: no timeout). Returns the number ready.
     ///
     /// With `limit`, only the first `limit` items are polled (and the others report nothing): cheaper than

@@ -75,7 +75,7 @@ struct CoreHarness {
     mutating func takeReplies() -> [(envelope: [String], body: [String])] {
         defer { sent.removeAll { if case .reply = $0 { true } else { false } } }
         return sent.compactMap {
-            guard case .reply(let envelope, let body) = $0 else { return nil }
+            guard case .reply(let envelope, let body, _) = $0 else { return nil }
             return (envelope.map(text), body.map(text))
         }
     }

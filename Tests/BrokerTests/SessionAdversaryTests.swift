@@ -104,7 +104,7 @@ struct SessionAdversaryTests {
             for action in out {
                 if case .dispatch(_, _, let token, _) = action {
                     core.workerMessage([bytes("w1"), token, [], [2]], now: now, into: &out)
-                } else if case .reply(_, let body) = action, body.dropFirst().first == bytes("too-many-sessions") {
+                } else if case .reply(_, let body, _) = action, body.dropFirst().first == bytes("too-many-sessions") {
                     refused += 1
                 }
             }

@@ -41,7 +41,13 @@ extension SessionWalk {
         let held = core.sessions.records.values.reduce(0) { $0 + $1.held.count }
         expect("sessions.heldCount", core.sessions.heldCount, held)
         expect("stats.queueDepth", core.stats.queueDepth, core.queue.count + held)
-        expect("sessionsOpen", core.stats.sessionsOpen, core.sessions.count)
+        let lost = core.sessions.records.values.count(where: \.lost)
+        expect("sessionsOpen", core.stats.sessionsOpen, core.sessions.count - lost)
+        expect("sessions.lostCount", core.sessions.lostCount, lost)
+        expect("stats.lostSessionKeys", core.stats.lostSessionKeys, lost)
+        if lost > core.configuration.maxSessions {
+            violation("\(name): \(lost) lost sessions kept, more than --max-sessions \(core.configuration.maxSessions)")
+        }
         expect("stats.workers", core.stats.workers, workers.count)
         expect("multiCapacityWorkers", core.multiCapacityWorkers, workers.count { $0.capacity > 1 })
         expect("drainingWorkers", core.drainingWorkers, workers.count(where: \.isDraining))

@@ -129,7 +129,7 @@ struct SessionWalk {
                 default: violation("\(name): unknown command \(frames[0])")
                 }
                 fakes[worker] = fake
-            case .reply(let envelope, _):
+            case .reply(let envelope, _, _):
                 let tag = envelope[envelope.startIndex + 1]
                 if answeredTags.contains(tag) { violation("\(name): a second reply to \(text(tag))") }
                 if outstanding.remove(tag) == nil && !answeredTags.contains(tag) {

@@ -1,0 +1,111 @@
+import BatonProtocol
+import Logging
+import ZeroMQ
+
+extension BrokerLoop {
+    /// First wait before retrying replies whose pipes were full, when nothing went out (doubles up to
+    /// ``replyRetryMax``; back to polling for room at once when something went out). The frontend reports room
+    /// when any client's pipe has some, so polling for it alone could spin while one client's pipe stays full.
+    static let replyRetryMin: UInt64 = 1_000_000
+    /// Longest wait between retries of waiting replies.
+    static let replyRetryMax: UInt64 = 16_000_000
+
+    /// Whether the frontend should be read: the core's bound, and while replies wait for their clients, those
+    /// with the requests queued, held and in flight below `--max-queued` (each answers a request the broker
+    /// read), so that waiting replies never pass it by more than the answers to requests in flight.
+    var acceptsRequests: Bool {
+        core.acceptsRequests
+            && (replies.count == 0 || core.stats.queueDepth + core.inFlightCount + replies.count < replies.bound)
+    }
+
+    /// Whether the next poll should ask the frontend for room to send.
+    func wantsRoom(now: UInt64) -> Bool {
+        replies.count > 0 && now >= replyRetryAt
+    }
+
+    /// Sends a reply, or queues it behind the client's waiting replies or when the pipe is full; drops it only
+    /// when the client is gone or is not reading.
+    mutating func deliver(_ frontend: Socket, envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>,
+                          request: UInt64) throws {
+        guard let client = envelope.first else { return replyDropped(request: request, client: [], .gone) }
+        if !replies.isEmpty && replies.hasWaiting(client) {
+            return wait(envelope: envelope, body: body, request: request, client: client)
+        }
+        switch try Self.sendToClient(frontend, envelope: envelope, body: body) {
+        case .sent:
+            if !replies.isEmpty { replies.delivered(to: client) }
+        case .gone:
+            replyDropped(request: request, client: client, .gone)
+        case .full:
+            wait(envelope: envelope, body: body, request: request, client: client)
+        }
+    }
+
+    /// Sends waiting replies while their pipes take them; drops those of clients gone or not reading.
+    mutating func flushReplies(_ frontend: Socket, now: UInt64) throws {
+        var drops: [(UInt64, [UInt8], ClientRoute)] = []
+        let sent = try replies.flush(now: now, send: { reply in
+            try Self.sendToClient(frontend, envelope: reply.envelope[...], body: reply.body)
+        }, dropped: { reply, route in
+            drops.append((reply.request, reply.envelope.first ?? [], route))
+        })
+        for (request, client, route) in drops { replyDropped(request: request, client: client, route) }
+        if let (_, client, route) = drops.last, route == .full { notReadingLogged(client: client, dropped: drops.count) }
+        if sent > 0 || replies.count == 0 {
+            replyRetryDelay = 0
+            replyRetryAt = 0
+        } else {
+            replyRetryDelay = min(max(replyRetryDelay * 2, Self.replyRetryMin), Self.replyRetryMax)
+            replyRetryAt = now &+ replyRetryDelay
+        }
+        replyCheckAt = replies.isEmpty ? 0 : now &+ Self.replyCheckInterval
+    }
+
+    /// How often waiting replies are looked at even when the frontend reports no room (for the not-reading
+    /// deadline, and to forget clients marked not reading).
+    static let replyCheckInterval: UInt64 = 100_000_000
+
+    /// The shutdown's deadline passed with replies still waiting: they are dropped.
+    mutating func dropWaitingReplies() {
+        var drops: [(UInt64, [UInt8])] = []
+        replies.dropAll { drops.append(($0.request, $0.envelope.first ?? [])) }
+        for (request, client) in drops { replyDropped(request: request, client: client, .full) }
+        if let (_, client) = drops.last {
+            logger.warning("shutdown drain timed out; replies still waiting for their clients were dropped",
+                           metadata: ["dropped": "\(drops.count)", "client": "\(Message.render(client))"])
+        }
+    }
+
+    private mutating func wait(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: UInt64,
+                               client: [UInt8]) {
+        let now = BatonClock.monotonic()
+        let reply = WaitingReply(envelope: Array(envelope), body: body, request: request)
+        if replies.append(reply, for: client, now: now) {
+            if replyCheckAt == 0 { replyCheckAt = now &+ Self.replyCheckInterval }
+        } else {
+            replyDropped(request: request, client: client, .full)
+            notReadingLogged(client: client, dropped: 1)
+        }
+    }
+
+    /// Counts and records a reply that did not reach its client: gone (`unroutableReplies`) or not reading
+    /// (`unreadRepliesDropped`). History records the request as `failed` with `reply-dropped`.
+    private mutating func replyDropped(request: UInt64, client: [UInt8], _ route: ClientRoute) {
+        if route == .gone { core.replyUndeliverable() } else { core.unreadReplyDropped() }
+        if core.configuration.recordHistory {
+            history.append(.requestReplyDropped(id: request, at: BatonClock.monotonic()))
+        }
+    }
+
+    /// Logs (rate limited) replies dropped because their client is not reading.
+    private mutating func notReadingLogged(client: [UInt8], dropped: Int) {
+        let (allowed, suppressed) = logLimiter.allow(now: BatonClock.monotonic())
+        if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
+        guard allowed else { return }
+        logger.warning("dropped replies: the client has not read its replies", metadata: [
+            "client": "\(Message.render(client))", "dropped": "\(dropped)",
+            "max_unread_replies": "\(server.options.security.maxUnreadReplies)",
+            "deadline_ms": "\(replies.deadline / 1_000_000)",
+        ])
+    }
+}

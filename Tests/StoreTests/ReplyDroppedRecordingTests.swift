@@ -1,0 +1,27 @@
+import BatonProtocol
+import Testing
+
+@testable import Store
+
+extension RecorderTests {
+    @Test("an answer that never reached its client is recorded failed with reply-dropped, in its batch or a later one")
+    func replyDropped() throws {
+        let database = try open()
+        var writer = HistoryWriter()
+        try write([
+            .workerReady(workerID: "ext", at: 0),
+            .requestReceived(id: 1, client: [1], bytes: 3, at: 5 * ms),
+            .requestDispatched(id: 1, worker: Array("ext".utf8), attempt: 1, at: 6 * ms),
+            .requestReplied(id: 1, bytes: 9, at: 8 * ms),
+            .requestReplyDropped(id: 1, at: 9 * ms),
+            .requestReceived(id: 2, client: [1], bytes: 3, at: 10 * ms),
+            .requestFailed(id: 2, code: .shuttingDown, at: 11 * ms),
+        ], &writer, database)
+        try write([.requestReplyDropped(id: 2, at: 5_000 * ms)], &writer, database)
+        let rows = try HistoryQueries.history(HistoryFilter(), in: database).sorted { $0.id < $1.id }
+        #expect(rows.map(\.status) == ["failed", "failed"])
+        #expect(rows.map(\.error) == ["reply-dropped", "reply-dropped"])
+        #expect(rows[0].replyBytes == 9 && rows[0].totalMicroseconds == 3000, "the answer's size and time stay")
+        #expect(rows[1].totalMicroseconds == 1000)
+    }
+}
