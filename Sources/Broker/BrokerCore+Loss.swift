@@ -67,7 +67,7 @@ extension BrokerCore {
 
     /// Requests (oldest first) whose worker was lost after they reached it: each is retried (queued again
     /// at the front, the oldest first) while it has attempts left under `--retry-on-crash`, else answered
-    /// `worker-died`.
+    /// `worker-died`. During a shutdown nothing is retried: no request is dispatched any more.
     mutating func requestsLost(_ requests: [PendingRequest], reason: String, now: UInt64,
                                into out: inout [BrokerAction]) {
         var retries: [PendingRequest] = []
@@ -76,7 +76,7 @@ extension BrokerCore {
                 // Never retried elsewhere: the session's state was on the lost worker.
                 stats.sessionLostReplies += 1
                 fail(request, .sessionLost, "the worker holding the session was lost: \(reason)", now: now, into: &out)
-            } else if request.attempts <= configuration.retryOnCrash {
+            } else if request.attempts <= configuration.retryOnCrash && !stopping {
                 retries.append(request)
             } else {
                 fail(request, .workerDied, "the worker serving the request was lost: \(reason)", now: now, into: &out)

@@ -30,12 +30,15 @@ public struct BrokerCore {
     var nextHeartbeatAt: UInt64 = 0
     var heartbeatingWorkers = 0
     var stopping = false
-    /// Managed workers dropped as hung or silent, with the time until which whatever they send is ignored:
-    /// until their process is gone (the supervisor says so), at most ``banDuration``. External workers are
+    /// Managed workers dropped as hung or silent, or whose process ended, with the time until which whatever
+    /// they send is ignored (counted as stale): ``banDuration`` from the drop or the end. External workers are
     /// never banned: a late reply brings one back (its REQ socket is waiting for the next request).
     var banned: [[UInt8]: UInt64] = [:]
-    /// How long a dropped managed worker is ignored when the supervisor does not report its end.
+    /// How long a dropped or ended managed worker is ignored.
     static let banDuration: UInt64 = 30_000_000_000
+    /// Past this many entries, expired bans are pruned when another is added (bans expire in ``banDuration``,
+    /// so the table holds at most the workers dropped or ended within that time, plus this).
+    static let bannedPruneThreshold = 64
     /// Routing ids of workers whose process the supervisor started and has not yet reported ended.
     var managed: Set<[UInt8]> = []
     /// Busy workers whose connection closed, waiting for the outcome (see ``connectionClosed(_:now:into:)``).
@@ -185,7 +188,10 @@ public struct BrokerCore {
     /// rather than waiting for a heartbeat to go missing, and forget any ban on its id.
     public mutating func workerProcessEnded(_ id: [UInt8], reason: String, now: UInt64,
                                             into out: inout [BrokerAction]) {
-        banned[id] = nil
+        // Routing ids are never reused, and ZeroMQ may still hold what the process sent before it ended: a
+        // READY from it must not register a worker that no longer exists.
+        if banned.count >= Self.bannedPruneThreshold { banned = banned.filter { $0.value > now } }
+        banned[id] = now &+ Self.banDuration
         managed.remove(id)
         generations[id] = nil
         removeWorker(id, reason: reason, now: now, into: &out)
@@ -232,7 +238,12 @@ public struct BrokerCore {
     }
 
     /// Puts a request back at the front of the queue (its worker was lost before answering).
+    /// During a shutdown nothing is dispatched any more, so the request is answered `shutting-down` instead (it
+    /// was never started: its dispatch failed, or its worker gave it back).
     mutating func requeue(_ request: PendingRequest, now: UInt64, into out: inout [BrokerAction]) {
+        guard !stopping else {
+            return fail(request, .shuttingDown, "the broker is shutting down", now: now, into: &out)
+        }
         queue.prepend(request)
         noteQueueDepth()
         if configuration.recordHistory { out.append(.record(.requestRequeued(id: request.id, at: now))) }

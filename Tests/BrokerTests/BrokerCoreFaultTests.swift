@@ -81,7 +81,7 @@ struct BrokerCoreFaultTests {
         #expect(broker.takeReplies().map(\.body) == [["queued meanwhile"]], "the late reply itself was dropped")
     }
 
-    @Test("a managed worker dropped as hung stays ignored until its process ends, then may register again")
+    @Test("a managed worker dropped as hung stays ignored, and so does a READY its process sent before it ended")
     func managedWorkerStaysBanned() {
         var broker = CoreHarness { $0.requestTimeout = 1_000_000_000 }
         broker.core.workerProcessStarted(bytes("m"))
@@ -91,8 +91,19 @@ struct BrokerCoreFaultTests {
         broker.workerMessage([bytes("m"), [], WireProtocol.token(for: 1), [], bytes("late")])
         #expect(broker.core.knownWorkers.isEmpty)
         broker.processEnded("m")
+        // Routing ids are never reused: this READY was still in ZeroMQ's queues when the process ended.
+        broker.ready("m")
+        #expect(broker.core.knownWorkers.isEmpty)
+        #expect(broker.core.stats.staleReplies == 2, "the late reply and the READY were both ignored")
+        _ = broker.takeDispatches()
+        broker.request(from: "c", "next")
+        #expect(broker.takeDispatches().isEmpty, "nothing is sent to a process that ended")
+        // The ban expires: the table holds only recent ends.
+        broker.advance(milliseconds: 31_000)
         broker.ready("m")
         #expect(broker.core.knownWorkers.count == 1)
+        broker.request(from: "c", "again")
+        #expect(broker.takeDispatches().map(\.body).last == "again", "the worker serves again")
     }
 
     @Test("a heartbeat from a worker taken back without heartbeats holds it to liveness again")
