@@ -1,4 +1,5 @@
 import Foundation
+@testable import Broker
 
 /// The fuzz targets: what peers send Baton, each through the code that reads it.
 enum FuzzTarget: String, CaseIterable {
@@ -36,7 +37,29 @@ enum FuzzTarget: String, CaseIterable {
 /// Fails on the first violation of a played walk.
 enum WalkTarget {
     static func run(_ walk: SessionWalk) {
-        if let first = walk.violations.first { fuzzFailure("walk violation: \(first)") }
-        if !walk.outstanding.isEmpty { fuzzFailure("\(walk.outstanding.count) requests never answered") }
+        if let first = walk.violations.first {
+            let held = walk.outstanding.map { location(walk, $0) }.joined(separator: "; ")
+            fuzzFailure("walk violation: \(first)" + (held.isEmpty ? "" : "; unanswered: \(held)"))
+        }
+        if !walk.outstanding.isEmpty { fuzzFailure("never answered: " + walk.outstanding.map { location(walk, $0) }.joined(separator: "; ")) }
+    }
+
+    /// Where the broker holds an unanswered request, for the failure message.
+    static func location(_ walk: SessionWalk, _ tag: [UInt8]) -> String {
+        let core = walk.core
+        if let request = core.queue.first(where: { $0.frames[1] == tag }) {
+            return "\(text(tag)) (request \(request.id)) queued"
+        }
+        for (key, record) in core.sessions.records {
+            if let request = record.held.first(where: { $0.frames[1] == tag }) {
+                return "\(text(tag)) (request \(request.id)) held by session \(key): \(record)"
+            }
+        }
+        for worker in core.knownWorkers.values {
+            if let entry = worker.inFlight.values.first(where: { $0.request.frames[1] == tag }) {
+                return "\(text(tag)) (request \(entry.request.id)) in flight at \(text(worker.id)): \(worker)"
+            }
+        }
+        return "\(text(tag)) nowhere"
     }
 }

@@ -31,9 +31,8 @@ extension SessionWalk {
             }
         }
         if walk.violations.isEmpty {
-            if !walk.core.stopping { walk.shutDown() }
-            walk.run("drain timeout at shutdown") { $0.failInFlight(reason: "drain timeout", now: $1, into: &$2) }
-            if !walk.outstanding.isEmpty { walk.violation("\(walk.outstanding.count) requests never answered") }
+            var rng = SplitMix(state: 0)
+            walk.endScript(&rng)
         }
         return walk
     }

@@ -4,7 +4,7 @@
 extension SessionWalk {
     /// Plays a script: the first byte chooses the settings, the second the share of faults, the third when the
     /// broker shuts down (never if 255); every further 8 bytes seed one ``step(_:)``. Ends with
-    /// ``finish(_:)``, so a request left unanswered is a violation.
+    /// ``endScript(_:)``, so a request left unanswered is a violation.
     static func play(script bytes: [UInt8]) -> SessionWalk {
         var script = ByteScript(bytes)
         let settings = script.byte()
@@ -19,8 +19,25 @@ extension SessionWalk {
             walk.step(&rng)
             step += 1
         }
-        if walk.violations.isEmpty { walk.finish(&rng) }
+        if walk.violations.isEmpty { walk.endScript(&rng) }
         return walk
+    }
+
+    /// Requests retried while the broker stops are left in the queue, unanswered (a known issue,
+    /// `SessionWalkScriptTests.retryDuringShutdown`): while true, the walk answers them at the end, so the
+    /// fuzzer looks for other failures. Set to false once that is fixed.
+    static let toleratesRetryAfterShutdown = true
+
+    /// ``finish(_:)``, tolerating the known issue above while it lasts: stop, let workers answer, fail what
+    /// is left in flight at the drain timeout; then every request must have had its one reply.
+    mutating func endScript(_ rng: inout SplitMix) {
+        if !core.stopping { shutDown() }
+        for _ in 0..<20 { replyInFlight(&rng) }
+        run("drain timeout at shutdown") { $0.failInFlight(reason: "drain timeout", now: $1, into: &$2) }
+        if Self.toleratesRetryAfterShutdown && !core.queue.isEmpty {
+            run("queue answered again (known issue)") { $0.beginShutdown(now: $1, into: &$2) }
+        }
+        if !outstanding.isEmpty { violation("\(outstanding.count) requests never answered") }
     }
 
     /// Settings the script's first byte turns on, each a bit: timeouts short enough for a walk to reach.

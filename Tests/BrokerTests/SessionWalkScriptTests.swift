@@ -73,4 +73,27 @@ struct SessionWalkScriptTests {
             #expect(!toGhost, "no request is sent to a dead process")
         }
     }
+
+    /// Found by the `frames` target. During the shutdown drain nothing dispatches the queue any more, and
+    /// `failInFlight` answers only requests in flight: a request its lost worker put back in the queue under
+    /// `--retry-on-crash` (or one whose dispatch failed, `workerUnreachable`) is never answered.
+    @Test("a request retried after its worker is lost during shutdown is still answered")
+    func retryDuringShutdown() {
+        withKnownIssue("BrokerCore.requeue puts the request in the queue even while stopping") {
+            var configuration = BrokerConfiguration()
+            configuration.retryOnCrash = 1
+            var core = BrokerCore(configuration: configuration)
+            var out: [BrokerAction] = []
+            let id = Array("w1".utf8)
+            core.workerProcessStarted(id)
+            core.workerMessage([id, [], Array("READY".utf8)], now: 1, into: &out)
+            core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: 2, into: &out)
+            #expect(core.inFlightCount == 1)
+            core.beginShutdown(now: 3, into: &out)
+            core.workerProcessEnded(id, reason: "killed", now: 4, into: &out)
+            core.failInFlight(reason: "drain timeout", now: 5, into: &out)
+            let replies = out.count { if case .reply = $0 { true } else { false } }
+            #expect(replies == 1, "the request got its one reply")
+        }
+    }
 }
