@@ -6,16 +6,21 @@ import Foundation
 @main
 enum BatonFuzz {
     static func main() {
-        let arguments = CommandLine.arguments
-        guard arguments.count > 1, let target = FuzzTarget(rawValue: arguments[1]) else {
+        var arguments = CommandLine.arguments
+        // libFuzzer runs itself again for -merge, -fork and -minimize_crash with its own flags only: the target
+        // travels in the environment.
+        if arguments.count > 1, let named = FuzzTarget(rawValue: arguments[1]) {
+            setenv("BATON_FUZZ_TARGET", named.rawValue, 1)
+            arguments.remove(at: 1)
+        }
+        guard let target = ProcessInfo.processInfo.environment["BATON_FUZZ_TARGET"].flatMap(FuzzTarget.init) else {
             let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
             FileHandle.standardError.write(Data("usage: baton-fuzz TARGET [libFuzzer flags]; targets: \(names)\n".utf8))
             exit(2)
         }
         FuzzTarget.selected = target
         target.prepare()
-        // libFuzzer reads its flags from argv; the target's name is not one of them.
-        var argv: [UnsafeMutablePointer<CChar>?] = ([arguments[0]] + arguments.dropFirst(2)).map { strdup($0) } + [nil]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         var argc = Int32(argv.count - 1)
         let status = argv.withUnsafeMutableBufferPointer { buffer in
             var base: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buffer.baseAddress
