@@ -182,3 +182,18 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `scripts/fuzz` builds the libFuzzer targets (Fuzz/, docs/fuzzing.md) with BATON_FUZZ=1 in a scratch path of
+// their own, so the ordinary build never sees them or the sanitizer flags.
+if Context.environment["BATON_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "CBatonFuzz", path: "Fuzz/CBatonFuzz"),
+        .executableTarget(
+            name: "BatonFuzz",
+            dependencies: ["BatonProtocol", "Broker", "Supervisor", "BatonMetrics", "CBatonFuzz"],
+            path: "Fuzz/BatonFuzz",
+            swiftSettings: upcoming
+        ),
+    ]
+    package.products += [.executable(name: "baton-fuzz", targets: ["BatonFuzz"])]
+}

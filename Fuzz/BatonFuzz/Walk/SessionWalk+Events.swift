@@ -1,0 +1,1 @@
+../../../Tests/BrokerTests/SessionWalk+Events.swift
