@@ -151,8 +151,12 @@ extension BrokerCore {
             $0.move = nil
             if keep { $0.drainDeadline = now &+ configuration.sessionDrainTimeout }
         }
-        stats.handoffsFailed += 1
-        out.append(.log(.handoffFailed(worker: old, reason: reason)))
+        if keep {
+            // Only a move that failed leaves the session on its worker; one abandoned because the old worker
+            // or the session is gone is counted with those.
+            stats.handoffsFailed += 1
+            out.append(.log(.handoffFailed(worker: old, reason: reason)))
+        }
         if configuration.recordHistory {
             out.append(.record(.sessionHandoffFailed(key: key, from: old, to: move.successor, reason: reason, at: now)))
         }
