@@ -190,7 +190,10 @@ if Context.environment["BATON_FUZZ"] != nil {
         .target(name: "CBatonFuzz", path: "Fuzz/CBatonFuzz"),
         .executableTarget(
             name: "BatonFuzz",
-            dependencies: ["BatonProtocol", "Broker", "Supervisor", "BatonMetrics", "CBatonFuzz"],
+            dependencies: [
+                "BatonProtocol", "Broker", "Supervisor", "BatonMetrics", "CBatonFuzz",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Fuzz/BatonFuzz",
             swiftSettings: upcoming
         ),

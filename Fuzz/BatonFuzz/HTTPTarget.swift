@@ -1,9 +1,12 @@
 import Foundation
+import Logging
 @testable import BatonMetrics
 
-/// Request heads sent to the metrics HTTP server over a real loopback connection. The answer is a well-formed
-/// response with a known status and a body of its Content-Length, given exactly when the head ended or grew
-/// past the limit; only GETs reach the routes, with a path free of spaces and query.
+/// Request heads, checked twice: by the pure parser (``HTTPRequestHead/parse(_:limit:)``: a verdict, once
+/// given, never changes as more bytes arrive), and sent to the metrics HTTP server over a real loopback
+/// connection (the answer is a well-formed response whose status is the parser's verdict, with a body of its
+/// Content-Length, and none before the parser decided; only GETs reach the routes, with a path free of spaces
+/// and query).
 enum HTTPTarget {
     nonisolated(unsafe) static var port: UInt16 = 0
     nonisolated(unsafe) static var server: MetricsHTTPServer?
@@ -12,10 +15,12 @@ enum HTTPTarget {
         signal(SIGPIPE, SIG_IGN)
         do {
             let address = try MetricsAddress(parsing: "127.0.0.1:0").reserve()
-            let server = try MetricsHTTPServer(address: address) { path in
+            var logger = Logger(label: "baton-fuzz")
+            logger.logLevel = .critical
+            let server = try MetricsHTTPServer(address: address, counters: MetricsHTTPCounters(),
+                                               logger: logger) { path in
                 if path.contains(" ") || path.contains("?") { fuzzFailure("the route got path \(path)") }
-                return path == "/metrics" ? .init(status: 200, contentType: "text/plain", body: "ok\n")
-                    : .init(status: 404, contentType: "text/plain", body: "not found\n")
+                return path == "/metrics" ? .text("ok\n", status: 200) : .text("not found\n", status: 404)
             }
             server.start()
             Self.server = server
@@ -26,27 +31,50 @@ enum HTTPTarget {
     }
 
     static func run(_ bytes: [UInt8]) {
+        let verdict = checkParser(bytes)
         // A reset (the server closed with input unread) can lose the answer: nothing to check then.
         guard let response = exchange(bytes) else { return }
-        let headEnd = bytes.indices.dropLast(3).first { bytes[$0...$0 + 3].elementsEqual([13, 10, 13, 10]) }
-        let ended = bytes.count > MetricsHTTPServer.maxHeadBytes || headEnd != nil
         if response.isEmpty {
             // Bytes after the head are left unread when the server closes, so its close is a reset that may
             // discard the answer: only a head with nothing after it must be answered.
-            if let headEnd, headEnd + 4 == bytes.count, bytes.count <= MetricsHTTPServer.maxHeadBytes {
+            if case .complete(_, let length) = verdict, length == bytes.count {
                 fuzzFailure("no answer to a complete head of \(bytes.count) bytes")
             }
             return
         }
-        if !ended { fuzzFailure("an answer before the head ended") }
         let text = String(decoding: response, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n"), text.hasPrefix("HTTP/1.1 "),
-              let status = Int(text.dropFirst(9).prefix(3)), [200, 400, 404, 405, 431].contains(status)
+              let status = Int(text.dropFirst(9).prefix(3))
         else { fuzzFailure("malformed response \(text.prefix(200).debugDescription)") }
-        if status == 431 && bytes.count <= MetricsHTTPServer.maxHeadBytes { fuzzFailure("431 for \(bytes.count) bytes") }
+        // The server answers what the parser decided, and nothing before it decided.
+        let expected: Set<Int> = switch verdict {
+        case .incomplete: []
+        case .malformed: [400]
+        case .tooLarge: [431]
+        case .complete: [200, 404, 405]
+        }
+        if !expected.contains(status) { fuzzFailure("status \(status) for a head parsed as \(verdict)") }
         let length = text[..<split.lowerBound].split(separator: "\r\n").first { $0.hasPrefix("Content-Length: ") }
             .flatMap { Int($0.dropFirst(16)) }
         if length != text[split.upperBound...].utf8.count { fuzzFailure("Content-Length does not match the body") }
+    }
+
+    /// The parser's verdict on a prefix, once it is not `incomplete`, is its verdict on the whole input; a
+    /// complete head's length lies within the input. Eight cut points, spread over the input.
+    @discardableResult
+    static func checkParser(_ bytes: [UInt8]) -> HTTPRequestHead.Parsed {
+        let whole = HTTPRequestHead.parse(bytes)
+        if case .complete(_, let length) = whole, length <= 0 || length > bytes.count {
+            fuzzFailure("a complete head of length \(length) in \(bytes.count) bytes")
+        }
+        for step in 1...8 {
+            let cut = bytes.count * step / 8
+            let verdict = HTTPRequestHead.parse(Array(bytes[..<cut]))
+            if verdict != .incomplete && verdict != whole {
+                fuzzFailure("the verdict on \(cut) of \(bytes.count) bytes, \(verdict), became \(whole)")
+            }
+        }
+        return whole
     }
 
     /// Connects, sends the bytes, half-closes, reads the answer to its end; nil if the connection was reset.
