@@ -6,8 +6,9 @@ import ZeroMQ
 
 extension CounterCoverageTests {
     /// `serve` with two managed pyzmq workers (Tests/peers/scripted_worker.py): sessions that move in a reload,
-    /// moves that fail and sessions that outlive the session drain timeout, a reload rolled back and one
-    /// refused, a crash, a hang, a worker that leaves, a restart that cannot exec, and the shutdown.
+    /// moves that fail, a worker that drains holding requests, and sessions that outlive the session drain
+    /// timeout, a reload rolled back and one refused, a crash, a hang, a worker that leaves, a restart that
+    /// cannot exec, and the shutdown.
     func managedWorkers(_ coverage: CounterCoverage) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -49,8 +50,22 @@ extension CounterCoverageTests {
         #expect(try reload(probe, [script, "--handoff", "--export-error"]) == 0)
         for key in keys { #expect(try session(key) == ["", "2"], "the session moved with its count") }
         // Generation 3: every move fails, the sessions stay on generation 2 and end at the session drain timeout.
-        // Its workers take --exit-delay-ms to stop, so that the shutdown shows a slot stopping and one stopped.
-        _ = try reload(probe, [script, "--handoff", "--exit-delay-ms", "500"])
+        // Eight requests fill both workers (capacity 4 each) until a file exists, so that the first worker to
+        // drain still holds requests; the file is made once the status shows it. Generation 3's workers take
+        // --exit-delay-ms to stop, so that the shutdown shows a slot stopping and one stopped.
+        let waiting = try wire.connect(.dealer, frontend)
+        let released = directory + "/released"
+        for _ in 0..<8 { try waiting.send("", "wait-for", released) }
+        probe.waitForStatus("both workers full") { $0.slots.allSatisfy { $0.inFlight == 4 } }
+        _ = try reload(probe, [script, "--handoff", "--exit-delay-ms", "500"]) { status in
+            if status.slots.contains(where: { ($0.reloadWait?.requests ?? 0) > 0 }) {
+                _ = FileManager.default.createFile(atPath: released, contents: nil)
+            }
+        }
+        #expect(FileManager.default.fileExists(atPath: released), "no slot drained holding requests")
+        _ = FileManager.default.createFile(atPath: released, contents: nil)
+        for _ in 0..<8 { #expect(try waiting.receiveText() == ["", "done"]) }
+        waiting.close()
         expectErrorReply(try session("s1"), "session-lost")
         // Generation 4 never says READY: rolled back. A command that does not exist: refused.
         #expect(try reload(probe, [script, "--no-ready"], options: ["--ready-timeout", "1"]) != 0)
@@ -116,13 +131,18 @@ extension CounterCoverageTests {
         #expect(serve.wait(seconds: 20) != nil, "\(serve.output)")
     }
 
-    /// Runs `baton reload -- command`, sampling both reports while it runs; returns its exit status.
-    private func reload(_ probe: CounterSampler, _ command: [String], options: [String] = []) throws -> Int32? {
+    /// Runs `baton reload -- command`, sampling both reports while it runs (each status also goes to
+    /// `watch`); returns its exit status.
+    private func reload(_ probe: CounterSampler, _ command: [String], options: [String] = [],
+                        watch: (StatusReport) -> Void = { _ in }) throws -> Int32? {
         let reload = try Child.baton(["reload", "--state-dir", probe.stateDir, "--ready-timeout", "15"] + options
                                         + ["--"] + command,
                                      name: "reload-\(UUID().uuidString.prefix(6))", directory: probe.directory)
         let deadline = Date().addingTimeInterval(60)
-        while reload.process.isRunning && Date() < deadline { probe.sample() }
+        while reload.process.isRunning && Date() < deadline {
+            if let status = probe.status() { watch(status) }
+            probe.metrics()
+        }
         return reload.wait(seconds: 1)
     }
 }
