@@ -286,23 +286,24 @@ extension CounterCoverageTests {
         probe.waitForStatus("the reply counted unroutable") { $0.broker.unroutableReplies > 0 }
     }
 
-    /// A client that sends many requests and reads none, served by a worker of its own that leaves once it has
-    /// answered them all: more replies than its pipe and the kernel's buffers hold wait in the broker. Returns
-    /// the client, whose waiting replies are dropped 5 s after the last one went out.
+    /// A client that sends many requests and reads none of the replies, served by a worker of its own that
+    /// leaves once it has answered them: more replies than the client's pipe and the kernel's buffers hold wait
+    /// in the broker. Returns the client, whose waiting replies are dropped 5 s after the last one went out.
     private func clientThatDoesNotRead(frontend: String, backend: String, wire: WireContext,
                                        asClient: CurveClientCredentials, asWorker: CurveClientCredentials,
                                        probe: CounterSampler) throws -> WirePeer {
         let worker = try wire.connect(.dealer, backend, curve: asWorker)
         try worker.send("READY")
         let deaf = try wire.connect(.dealer, frontend, curve: asClient, receiveHighWaterMark: 1)
-        // 12 MB of replies: more than the kernel's loopback buffers hold for a reader that does not read.
-        for index in 0..<200 { try deaf.send("", "pipelined \(index)") }
         let large = [UInt8](repeating: 0x62, count: 60_000)
-        // Replies wait from when the pipe is full until 5 s pass with none going out: the status is read every
-        // ten replies until it shows them waiting, so that a slow machine cannot outrun that window.
+        // 12 MB of replies: more than the kernel's loopback buffers hold for a reader that does not read. Each
+        // request is sent once the one before was answered, so that none waits past --queue-timeout. Replies
+        // wait from when the pipe is full until 5 s pass with none going out: the status is read every ten
+        // replies until it shows them waiting, so that a slow machine cannot outrun that window.
         var sawWaiting = false
         for index in 0..<200 {
-            let request = try #require(try worker.nextRequest(), "every request reaches the worker")
+            try deaf.send("", "one of many \(index)")
+            let request = try #require(try worker.nextRequest(), "the request reaches the worker")
             try worker.reply(request, large)
             if !sawWaiting && index % 10 == 9 { sawWaiting = (probe.status()?.broker.repliesWaiting ?? 0) > 0 }
         }

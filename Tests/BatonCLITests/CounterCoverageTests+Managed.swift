@@ -6,8 +6,8 @@ import ZeroMQ
 
 extension CounterCoverageTests {
     /// `serve` with two managed pyzmq workers (Tests/peers/scripted_worker.py): sessions that move in a reload,
-    /// moves that fail, a worker that drains holding requests, and sessions that outlive the session drain
-    /// timeout, a reload rolled back and one refused, a crash, a hang, a worker that leaves, a restart that
+    /// moves that fail and sessions that outlive the session drain timeout, a reload rolled back (its old
+    /// worker drained first, holding requests) and one refused, a crash, a hang, a worker that leaves, a restart that
     /// cannot exec, and the shutdown.
     func managedWorkers(_ coverage: CounterCoverage) throws {
         let directory = try Harness.temporaryDirectory()
@@ -20,7 +20,7 @@ extension CounterCoverageTests {
         let frontend = "ipc://\(directory)/fe"
         let serve = try Child.baton([
             "serve", "--frontend", frontend, "--state-dir", state, "--workers", "2", "--metrics", "127.0.0.1:0",
-            "--heartbeat-interval", "200", "--request-timeout", "1.5", "--restart-delay", "300",
+            "--heartbeat-interval", "200", "--request-timeout", "3", "--restart-delay", "300",
             "--max-crashes", "20", "--session-drain-timeout", "1", "--handoff-timeout", "2", "--stop-grace", "1",
             "--", script, "--handoff",
         ], directory: directory)
@@ -50,25 +50,27 @@ extension CounterCoverageTests {
         #expect(try reload(probe, [script, "--handoff", "--export-error"]) == 0)
         for key in keys { #expect(try session(key) == ["", "2"], "the session moved with its count") }
         // Generation 3: every move fails, the sessions stay on generation 2 and end at the session drain timeout.
-        // Eight requests fill both workers (capacity 4 each) until a file exists, so that the first worker to
-        // drain still holds requests; the file is made once the status shows it. Generation 3's workers take
-        // --exit-delay-ms to stop, so that the shutdown shows a slot stopping and one stopped.
+        // Its workers take --exit-delay-ms to stop, so that the shutdown shows a slot stopping and one stopped.
+        _ = try reload(probe, [script, "--handoff", "--exit-delay-ms", "500"])
+        expectErrorReply(try session("s1"), "session-lost")
+        // Generation 4 never says READY: rolled back. With --surge 0 the old worker drains first, at once: eight
+        // requests fill both workers (capacity 4 each) until a file exists, made once the status shows the
+        // draining worker holding them (within --request-timeout, after which they would count as hung).
         let waiting = try wire.connect(.dealer, frontend)
         let released = directory + "/released"
         for _ in 0..<8 { try waiting.send("", "wait-for", released) }
         probe.waitForStatus("both workers full") { $0.slots.allSatisfy { $0.inFlight == 4 } }
-        _ = try reload(probe, [script, "--handoff", "--exit-delay-ms", "500"]) { status in
-            if status.slots.contains(where: { ($0.reloadWait?.requests ?? 0) > 0 }) {
+        let rolledBack = try reload(probe, [script, "--no-ready"], options: ["--ready-timeout", "1", "--surge", "0"]) {
+            if $0.slots.contains(where: { ($0.reloadWait?.requests ?? 0) > 0 }) {
                 _ = FileManager.default.createFile(atPath: released, contents: nil)
             }
         }
+        #expect(rolledBack != 0)
         #expect(FileManager.default.fileExists(atPath: released), "no slot drained holding requests")
         _ = FileManager.default.createFile(atPath: released, contents: nil)
         for _ in 0..<8 { #expect(try waiting.receiveText() == ["", "done"]) }
         waiting.close()
-        expectErrorReply(try session("s1"), "session-lost")
-        // Generation 4 never says READY: rolled back. A command that does not exist: refused.
-        #expect(try reload(probe, [script, "--no-ready"], options: ["--ready-timeout", "1"]) != 0)
+        // A command that does not exist: refused.
         #expect(try reload(probe, [directory + "/missing"]) != 0)
         probe.waitForStatus("generation 3 serves again in both slots", seconds: 30, bothReady)
 
