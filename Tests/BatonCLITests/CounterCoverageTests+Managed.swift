@@ -54,12 +54,16 @@ extension CounterCoverageTests {
         _ = try reload(probe, [script, "--handoff", "--exit-delay-ms", "500"])
         expectErrorReply(try session("s1"), "session-lost")
         // Generation 4 never says READY: rolled back. With --surge 0 the old worker drains first, at once: eight
-        // requests fill both workers (capacity 4 each) until a file exists, made once the status shows the
-        // draining worker holding them (within --request-timeout, after which they would count as hung).
+        // requests fill both workers (capacity 4 each) and a ninth waits in the queue, until a file exists, made
+        // once the status shows the draining worker holding them (within --request-timeout, after which they
+        // would count as hung).
         let waiting = try wire.connect(.dealer, frontend)
         let released = directory + "/released"
-        for _ in 0..<8 { try waiting.send("", "wait-for", released) }
-        probe.waitForStatus("both workers full") { $0.slots.allSatisfy { $0.inFlight == 4 } }
+        for _ in 0..<9 { try waiting.send("", "wait-for", released) }
+        probe.waitForStatus("both workers full, one request queued") {
+            $0.slots.allSatisfy { $0.inFlight == 4 } && $0.broker.queueDepth == 1
+        }
+        probe.metrics()
         let rolledBack = try reload(probe, [script, "--no-ready"], options: ["--ready-timeout", "1", "--surge", "0"]) {
             if $0.slots.contains(where: { ($0.reloadWait?.requests ?? 0) > 0 }) {
                 _ = FileManager.default.createFile(atPath: released, contents: nil)
@@ -68,7 +72,7 @@ extension CounterCoverageTests {
         #expect(rolledBack != 0)
         #expect(FileManager.default.fileExists(atPath: released), "no slot drained holding requests")
         _ = FileManager.default.createFile(atPath: released, contents: nil)
-        for _ in 0..<8 { #expect(try waiting.receiveText() == ["", "done"]) }
+        for _ in 0..<9 { #expect(try waiting.receiveText() == ["", "done"]) }
         waiting.close()
         // A command that does not exist: refused.
         #expect(try reload(probe, [directory + "/missing"]) != 0)
