@@ -9,9 +9,10 @@ import ZeroMQ
 extension CounterCoverageTests {
     /// `serve --workers 0` with CURVE on tcp, its workers and clients played by the test over real sockets:
     /// refused keys and connections, malformed frames, an unknown heartbeat, an expiry, a request too large,
-    /// sessions that end, are refused and are lost, a worker that goes silent, one that hangs, one that
-    /// disconnects, one that answers badly, a client that leaves or does not read, a locked and a refusing
-    /// database, a peer of another uid on the control socket, and requests at shutdown.
+    /// sessions that end, are refused and are lost (more lost than kept), a worker that goes silent, one that
+    /// hangs, one that disconnects, one that answers badly, one that gives a request back, a client that leaves
+    /// or does not read, a locked and a refusing database, a peer of another uid on the control socket, clients
+    /// of the metrics port that close early, send junk or never finish, and requests at shutdown.
     func externalWorkers(_ coverage: CounterCoverage) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -24,7 +25,7 @@ extension CounterCoverageTests {
             "--authorized-workers", try CurveKeyFiles.writeAuthorized([worker], to: directory + "/workers"),
             "--authorized-clients", try CurveKeyFiles.writeAuthorized([client], to: directory + "/clients"),
             "--max-clients", "3", "--heartbeat-interval", "300", "--heartbeat-liveness", "3", "--queue-timeout", "1",
-            "--request-timeout", "1.5", "--retry-on-crash", "1", "--max-message-size", "65536",
+            "--request-timeout", "3", "--retry-on-crash", "1", "--max-message-size", "65536",
             "--max-unread-replies", "2", "--max-sessions", "2", "--session-idle-timeout", "1",
             "--history-retention", "1KB", "--drain-timeout", "10",
         ], directory: directory)
@@ -33,6 +34,10 @@ extension CounterCoverageTests {
         #expect(serve.waitForOutput("serving"), "\(serve.output)")
         let (frontend, backend) = try #require(boundEndpoints(serve.output), "\(serve.output)")
         let probe = CounterSampler(coverage: coverage, stateDir: state, directory: directory, port: port, serve: serve)
+        // The metrics port's clients first: their heads time out (2 s) while the rest goes on.
+        let visitors = try MetricsPortVisitors(port: port)
+        defer { visitors.close() }
+        probe.metrics()  // the connections held open
         let wire = try WireContext()
         defer { wire.close() }
         let asClient = client.credentials(for: server), asWorker = worker.credentials(for: server)
@@ -65,9 +70,10 @@ extension CounterCoverageTests {
         unknown.close()
 
         // No worker yet: a request waits in the queue, then expires; one too large and one with an empty
-        // session key are refused at once.
+        // session key are refused at once. (The queue is seen here only if the status comes within
+        // --queue-timeout; the managed scenario holds a request queued for as long as it needs.)
         try c.send("", "nobody serves this")
-        probe.waitForStatus("the request queued") { $0.broker.queueDepth > 0 }
+        probe.waitForStatus("the request queued", seconds: 1, required: false) { $0.broker.queueDepth > 0 }
         probe.metrics()
         expectErrorReply(try c.receiveText(), "expired")
         let chunk = [UInt8](repeating: 0x61, count: 30_000)
@@ -76,10 +82,15 @@ extension CounterCoverageTests {
         try c.send("", "BATON-SESSION", "", "no key")
         expectErrorReply(try c.receiveText(), "bad-session")
 
+        // A client that reads none of its replies: they are dropped at the 5 s not-reading deadline, while the
+        // scenarios below run.
+        let deaf = try clientThatDoesNotRead(frontend: frontend, backend: backend, wire: wire, asClient: asClient,
+                                             asWorker: asWorker, probe: probe)
         try sessions(c, backend: backend, wire: wire, asWorker: asWorker, probe: probe)
         try faultyWorkers(c, backend: backend, wire: wire, asWorker: asWorker, probe: probe)
         let w4 = try hangingWorker(c, backend: backend, wire: wire, asWorker: asWorker, probe: probe)
-        try clientsThatDoNotRead(frontend: frontend, w4: w4, wire: wire, asClient: asClient, probe: probe)
+        try returningWorker(c, w4: w4, backend: backend, wire: wire, asWorker: asWorker, probe: probe)
+        try clientThatLeaves(frontend: frontend, w4: w4, wire: wire, asClient: asClient, probe: probe)
         try refusingDatabase(c, w4: w4, path: state + "/baton.sqlite", probe: probe)
 
         if canRunAsNobody {
@@ -90,6 +101,17 @@ extension CounterCoverageTests {
             #expect(code == 77, "\(output)")
             probe.waitForStatus("the other uid's request counted") { $0.controlPeersRefused > 0 }
         }
+
+        probe.waitForStatus("replies to the client that does not read dropped at the deadline") {
+            $0.broker.unreadRepliesDropped > 0 && $0.broker.repliesWaiting == 0
+        }
+        deaf.close()
+        probe.waitForMetrics("the metrics port's connections ended every way") { metrics in
+            ["answered", "refused", "evicted", "timed-out", "client-closed"].allSatisfy {
+                value(metrics, "baton_metrics_http_connections_total{outcome=\"\($0)\"}") > 0
+            }
+        }
+        visitors.close()
 
         // Shutdown: a request in flight holds the drain open; one sent now is answered shutting-down.
         try c.send("", "last")
@@ -138,6 +160,37 @@ extension CounterCoverageTests {
         try c.send("", "BATON-SESSION", "k3", "again")
         expectErrorReply(try c.receiveText(), "session-lost")
         w1.close()
+        try loseMoreSessionsThanKept(c, backend: backend, wire: wire, asWorker: asWorker, probe: probe)
+    }
+
+    /// Two workers in turn leave holding two sessions each: the broker keeps the keys of at most --max-sessions
+    /// 2 lost sessions, and forgets the oldest two. Each key is kept for --session-idle-timeout (1 s) after its
+    /// loss, so both losses must fall within it: tried again, up to three times, on a machine too slow for that.
+    private func loseMoreSessionsThanKept(_ c: WirePeer, backend: String, wire: WireContext,
+                                          asWorker: CurveClientCredentials, probe: CounterSampler) throws {
+        let before = probe.status()?.broker.lostSessionsForgotten ?? 0
+        for attempt in 1...3 {
+            // Each worker stays connected until the end, so that its DISCONNECT is not lost with its socket.
+            var workers: [WirePeer] = []
+            defer { for worker in workers { worker.close() } }
+            for name in ["a", "b"] {
+                let worker = try wire.connect(.dealer, backend, curve: asWorker)
+                workers.append(worker)
+                try worker.send("READY")
+                for index in 1...2 {
+                    try c.send("", "BATON-SESSION", "lost-\(attempt)\(name)\(index)", "x")
+                    let request = try #require(try worker.nextRequest())
+                    try worker.reply(request, Array("1".utf8))
+                    #expect(try c.receiveText() == ["", "1"])
+                }
+                try worker.send([WirePeer.disconnect])
+            }
+            let forgotten = probe.waitForStatus("the oldest lost sessions forgotten", seconds: 5,
+                                                required: attempt == 3) {
+                $0.broker.lostSessionsForgotten > before && $0.broker.lostSessionKeys > 0
+            }
+            if (forgotten?.broker.lostSessionsForgotten ?? 0) > before { return }
+        }
     }
 
     /// A REQ worker that answers with a malformed message (bad-reply), and a worker whose connection closed
@@ -171,10 +224,17 @@ extension CounterCoverageTests {
         let base = probe.status()?.broker.workers ?? 0
         let w3 = try wire.connect(.dealer, backend, curve: asWorker)
         try w3.send([WirePeer.ready])
-        probe.waitForStatus("the heartbeating worker registered") { $0.broker.workers == base + 1 }
+        // w3 heartbeats at each status read until it takes its request: alive however slow the status is.
+        probe.waitForStatus("the heartbeating worker registered") { status in
+            try? w3.send([WirePeer.heartbeat])
+            return status.broker.workers == base + 1
+        }
         let w4 = try wire.connect(.dealer, backend, curve: asWorker)
         try w4.send("READY")
-        probe.waitForStatus("the second worker registered") { $0.broker.workers == base + 2 }
+        probe.waitForStatus("the second worker registered") { status in
+            try? w3.send([WirePeer.heartbeat])
+            return status.broker.workers == base + 2
+        }
         try w3.send([WirePeer.heartbeat])
         try c.send("", "retried")
         _ = try #require(try w3.nextRequest(seconds: 5), "the worker that waited longest takes it")
@@ -191,9 +251,39 @@ extension CounterCoverageTests {
         return w4
     }
 
-    /// A client that leaves before its reply, and one that sends many requests and reads none.
-    private func clientsThatDoNotRead(frontend: String, w4: WirePeer, wire: WireContext,
-                                      asClient: CurveClientCredentials, probe: CounterSampler) throws {
+    /// A worker that leaves and gives back (RETURN) a request it holds and did not start: the broker answers
+    /// RETURN, and the request is served by the other worker.
+    private func returningWorker(_ c: WirePeer, w4: WirePeer, backend: String, wire: WireContext,
+                                 asWorker: CurveClientCredentials, probe: CounterSampler) throws {
+        let before = try #require(probe.status()?.broker)
+        let leaving = try wire.connect(.dealer, backend, curve: asWorker)
+        defer { leaving.close() }
+        try leaving.send("READY")
+        probe.waitForStatus("the worker that will leave registered") { $0.broker.workers > before.workers }
+        try c.send("", "kept")
+        try c.send("", "given back")
+        let kept = try #require(try w4.nextRequest(), "the worker idle longest takes the first")
+        let given = try #require(try leaving.nextRequest())
+        #expect(given.body == ["given back"])
+        try leaving.send([WirePeer.giveBack, given.token])
+        #expect(try leaving.receive() == [WirePeer.giveBack], "the broker answers RETURN")
+        try leaving.send([WirePeer.disconnect])
+        try w4.reply(kept, Array("kept".utf8))
+        #expect(try c.receiveText() == ["", "kept"])
+        let again = try #require(try w4.nextRequest(), "the request given back is served by the other worker")
+        #expect(again.body == ["given back"])
+        try w4.reply(again, Array("served".utf8))
+        #expect(try c.receiveText() == ["", "served"])
+        let after = probe.waitForStatus("the request given back counted, not as a retry; its worker gone") {
+            $0.broker.requestsReturned == before.requestsReturned + 1
+                && $0.broker.workersDisconnected > before.workersDisconnected
+        }
+        #expect(after?.broker.retried == before.retried, "a request given back is not retried")
+    }
+
+    /// A client that leaves before its reply: the reply has nowhere to go.
+    private func clientThatLeaves(frontend: String, w4: WirePeer, wire: WireContext,
+                                  asClient: CurveClientCredentials, probe: CounterSampler) throws {
         let leaving = try wire.connect(.dealer, frontend, curve: asClient)
         try leaving.send("", "nobody waits for this")
         let orphan = try #require(try w4.nextRequest())
@@ -202,18 +292,34 @@ extension CounterCoverageTests {
         probe.waitForStatus("the client's connection closed") { $0.broker.connections.clients < clients }
         try w4.reply(orphan, Array("unroutable".utf8))
         probe.waitForStatus("the reply counted unroutable") { $0.broker.unroutableReplies > 0 }
+    }
 
+    /// A client that sends many requests and reads none of the replies, served by a worker of its own that
+    /// leaves once it has answered them: more replies than the client's pipe and the kernel's buffers hold wait
+    /// in the broker. Returns the client, whose waiting replies are dropped 5 s after the last one went out.
+    private func clientThatDoesNotRead(frontend: String, backend: String, wire: WireContext,
+                                       asClient: CurveClientCredentials, asWorker: CurveClientCredentials,
+                                       probe: CounterSampler) throws -> WirePeer {
+        let worker = try wire.connect(.dealer, backend, curve: asWorker)
+        try worker.send("READY")
         let deaf = try wire.connect(.dealer, frontend, curve: asClient, receiveHighWaterMark: 1)
-        // 12 MB of replies: more than the kernel's loopback buffers hold for a reader that does not read.
-        for index in 0..<200 { try deaf.send("", "pipelined \(index)") }
         let large = [UInt8](repeating: 0x62, count: 60_000)
+        // 12 MB of replies: more than the kernel's loopback buffers hold for a reader that does not read. Each
+        // request is sent once the one before was answered, so that none waits past --queue-timeout. Replies
+        // wait from when the pipe is full until 5 s pass with none going out: the status is read every ten
+        // replies until it shows them waiting, so that a slow machine cannot outrun that window.
+        var sawWaiting = false
         for index in 0..<200 {
-            guard let request = try w4.nextRequest(seconds: 5) else { break }
-            try w4.reply(request, large)
-            if index == 2 { probe.sample() }  // the rest are queued
+            try deaf.send("", "one of many \(index)")
+            let request = try #require(try worker.nextRequest(), "the request reaches the worker")
+            try worker.reply(request, large)
+            if !sawWaiting && index % 10 == 9 { sawWaiting = (probe.status()?.broker.repliesWaiting ?? 0) > 0 }
         }
-        probe.waitForStatus("replies past --max-unread-replies dropped") { $0.broker.unreadRepliesDropped > 0 }
-        deaf.close()
+        #expect(sawWaiting, "replies waited in the broker for the client that does not read")
+        try worker.send([WirePeer.disconnect])
+        probe.waitForStatus("the client's worker gone") { $0.broker.workers == 0 }
+        worker.close()
+        return deaf
     }
 
     /// Another process holds the database's write lock (writes fail and wait), then a trigger refuses request

@@ -6,8 +6,9 @@ import ZeroMQ
 
 extension CounterCoverageTests {
     /// `serve` with two managed pyzmq workers (Tests/peers/scripted_worker.py): sessions that move in a reload,
-    /// moves that fail and sessions that outlive the session drain timeout, a reload rolled back and one
-    /// refused, a crash, a hang, a worker that leaves, a restart that cannot exec, and the shutdown.
+    /// moves that fail and sessions that outlive the session drain timeout, a reload rolled back (its old
+    /// worker drained first, holding requests) and one refused, a crash, a hang, a worker that leaves, a restart that
+    /// cannot exec, and the shutdown.
     func managedWorkers(_ coverage: CounterCoverage) throws {
         let directory = try Harness.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -19,7 +20,7 @@ extension CounterCoverageTests {
         let frontend = "ipc://\(directory)/fe"
         let serve = try Child.baton([
             "serve", "--frontend", frontend, "--state-dir", state, "--workers", "2", "--metrics", "127.0.0.1:0",
-            "--heartbeat-interval", "200", "--request-timeout", "1.5", "--restart-delay", "300",
+            "--heartbeat-interval", "200", "--request-timeout", "3", "--restart-delay", "300",
             "--max-crashes", "20", "--session-drain-timeout", "1", "--handoff-timeout", "2", "--stop-grace", "1",
             "--", script, "--handoff",
         ], directory: directory)
@@ -52,8 +53,28 @@ extension CounterCoverageTests {
         // Its workers take --exit-delay-ms to stop, so that the shutdown shows a slot stopping and one stopped.
         _ = try reload(probe, [script, "--handoff", "--exit-delay-ms", "500"])
         expectErrorReply(try session("s1"), "session-lost")
-        // Generation 4 never says READY: rolled back. A command that does not exist: refused.
-        #expect(try reload(probe, [script, "--no-ready"], options: ["--ready-timeout", "1"]) != 0)
+        // Generation 4 never says READY: rolled back. With --surge 0 the old worker drains first, at once: eight
+        // requests fill both workers (capacity 4 each) and a ninth waits in the queue, until a file exists, made
+        // once the status shows the draining worker holding them (within --request-timeout, after which they
+        // would count as hung).
+        let waiting = try wire.connect(.dealer, frontend)
+        let released = directory + "/released"
+        for _ in 0..<9 { try waiting.send("", "wait-for", released) }
+        probe.waitForStatus("both workers full, one request queued") {
+            $0.slots.allSatisfy { $0.inFlight == 4 } && $0.broker.queueDepth == 1
+        }
+        probe.metrics()
+        let rolledBack = try reload(probe, [script, "--no-ready"], options: ["--ready-timeout", "1", "--surge", "0"]) {
+            if $0.slots.contains(where: { ($0.reloadWait?.requests ?? 0) > 0 }) {
+                _ = FileManager.default.createFile(atPath: released, contents: nil)
+            }
+        }
+        #expect(rolledBack != 0)
+        #expect(FileManager.default.fileExists(atPath: released), "no slot drained holding requests")
+        _ = FileManager.default.createFile(atPath: released, contents: nil)
+        for _ in 0..<9 { #expect(try waiting.receiveText() == ["", "done"]) }
+        waiting.close()
+        // A command that does not exist: refused.
         #expect(try reload(probe, [directory + "/missing"]) != 0)
         probe.waitForStatus("generation 3 serves again in both slots", seconds: 30, bothReady)
 
@@ -116,13 +137,18 @@ extension CounterCoverageTests {
         #expect(serve.wait(seconds: 20) != nil, "\(serve.output)")
     }
 
-    /// Runs `baton reload -- command`, sampling both reports while it runs; returns its exit status.
-    private func reload(_ probe: CounterSampler, _ command: [String], options: [String] = []) throws -> Int32? {
+    /// Runs `baton reload -- command`, sampling both reports while it runs (each status also goes to
+    /// `watch`); returns its exit status.
+    private func reload(_ probe: CounterSampler, _ command: [String], options: [String] = [],
+                        watch: (StatusReport) -> Void = { _ in }) throws -> Int32? {
         let reload = try Child.baton(["reload", "--state-dir", probe.stateDir, "--ready-timeout", "15"] + options
                                         + ["--"] + command,
                                      name: "reload-\(UUID().uuidString.prefix(6))", directory: probe.directory)
         let deadline = Date().addingTimeInterval(60)
-        while reload.process.isRunning && Date() < deadline { probe.sample() }
+        while reload.process.isRunning && Date() < deadline {
+            if let status = probe.status() { watch(status) }
+            probe.metrics()
+        }
         return reload.wait(seconds: 1)
     }
 }

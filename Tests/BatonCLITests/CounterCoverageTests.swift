@@ -31,7 +31,8 @@ struct CounterCoverageTests {
 
     @Test("""
         every number in status --json and /metrics leaves 0: CURVE refusals, malformed frames, expiries, hangs, \
-        sessions and handoffs, reloads, crashes, a slot that fails, a locked database, descriptors run out
+        sessions and handoffs, requests given back, replies nobody reads, reloads, crashes, a slot that fails, \
+        a locked database, bad clients of the metrics port, descriptors run out
         """)
     func everyCounterMoves() throws {
         let coverage = CounterCoverage()

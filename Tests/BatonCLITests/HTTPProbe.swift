@@ -6,9 +6,17 @@ enum HTTPProbe {
     /// `GET path` on 127.0.0.1:port with `Connection: close`; nil if it cannot connect, or nothing answers
     /// within `seconds` (each of connect, send and every receive).
     static func get(port: UInt16, _ path: String, seconds: Double = 5) -> (status: Int, body: String)? {
+        guard let fd = connected(port: port, seconds: seconds) else { return nil }
+        defer { close(fd) }
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n"
+        return exchange(fd, Array(request.utf8))
+    }
+
+    /// A blocking TCP connection to 127.0.0.1:port whose sends and receives time out after `seconds`; nil if
+    /// it cannot connect. The caller closes it.
+    static func connected(port: UInt16, seconds: Double = 5) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(seconds.truncatingRemainder(dividingBy: 1) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -18,8 +26,16 @@ enum HTTPProbe {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// Sends `request` (any bytes) on a connection and reads the answer until the server closes it; its status
+    /// and body, or nil if the send failed or no HTTP answer came.
+    static func exchange(_ fd: Int32, _ request: [UInt8]) -> (status: Int, body: String)? {
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)

@@ -73,4 +73,6 @@ final class WirePeer {
     static let heartbeat: [UInt8] = [0x02]
     static let disconnect: [UInt8] = [0x03]
     static let end: [UInt8] = [0x04]
+    /// RETURN: from a worker, `[0x07][token]…` gives back requests it did not start; the broker answers `[0x07]`.
+    static let giveBack: [UInt8] = [0x07]
 }

@@ -4,6 +4,8 @@ BATON_HEARTBEAT_INTERVAL_MS as `baton serve` sets them, registers as a heartbeat
 
 - `[BATON-SESSION][key][...]`: the number of requests the key's session has seen (1, 2, 3...);
 - `hang`: never (it goes on heartbeating, so only the request timeout ends it);
+- `[wait-for][path]`: `done`, once a file exists at path (looked for at least once a heartbeat interval; other
+  requests are served meanwhile);
 - `leave`: `bye`, then DISCONNECT (0x03) and exit 0, as a worker that leaves on purpose;
 - anything else: echoed.
 
@@ -46,7 +48,11 @@ def main():
     interval = int(os.environ.get("BATON_HEARTBEAT_INTERVAL_MS", "1000")) / 1000
     next_heartbeat = time.monotonic() + interval
     sessions = {}
+    waiting = []  # (token, path) of wait-for requests not answered yet
     while not stopping:
+        for token, path in [entry for entry in waiting if os.path.exists(entry[1])]:
+            worker.send_multipart([token, b"", b"done"])
+            waiting.remove((token, path))
         if worker.poll(max(0, int((next_heartbeat - time.monotonic()) * 1000))):
             frames = worker.recv_multipart()
             kind = frames[0]
@@ -67,6 +73,8 @@ def main():
                     worker.send_multipart([token, b"", b"%d" % sessions[body[1]]])
                 elif body == [b"hang"]:
                     pass
+                elif len(body) == 2 and body[0] == b"wait-for":
+                    waiting.append((token, os.fsdecode(body[1])))
                 elif body == [b"leave"]:
                     worker.send_multipart([token, b"", b"bye"])
                     worker.send(DISCONNECT)
