@@ -102,7 +102,14 @@ struct CommandOutputTests {
         let received = DispatchSemaphore(value: 0)
         let data = Mutex<[UInt8]>([])
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: 0.1)  // let the writer find the pipe full first
+            // The reader starts once the pipe is full, so the writer has met EAGAIN (or after 5 s, and the
+            // test still checks that everything arrived).
+            let capacity = fcntl(reader, 1032 /* F_GETPIPE_SZ */)
+            let deadline = Date().addingTimeInterval(5)
+            var queued: Int32 = 0
+            while Date() < deadline, ioctl(reader, UInt(FIONREAD), &queued) == 0, queued < capacity {
+                Thread.sleep(forTimeInterval: 0.001)
+            }
             let all = Self.readAll(reader)
             data.withLock { $0 = all }
             received.signal()
