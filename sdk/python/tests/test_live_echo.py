@@ -81,10 +81,12 @@ def test_sigterm_to_a_worker_finishes_the_requests_it_holds(serve, needs, capaci
         client.close()
 
     def exited():
+        # The broker may record the worker as gone (exitedAt) before the supervisor reaps it; the exit status
+        # (exitCode or exitSignal) is written when the process is reaped.
         workers = json.loads(baton.command("workers", "--json").stdout)
-        return any(row["workerID"] == worker_id and row.get("exitedAt") for row in workers)
+        return any(row["workerID"] == worker_id and ("exitCode" in row or "exitSignal" in row) for row in workers)
 
-    wait_until("the worker's exit is recorded", exited, output=baton.output)
+    wait_until("the worker's exit status is recorded", exited, output=baton.output)
     row = next(row for row in json.loads(baton.command("workers", "--json").stdout) if row["workerID"] == worker_id)
     assert row["exitCode"] == 0 and row["exitReason"] == "disconnected", row
     assert f"stopping on signal {int(signal.SIGTERM)}" in baton.output()
