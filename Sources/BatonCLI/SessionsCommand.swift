@@ -1,3 +1,4 @@
+import BatonProtocol
 import ArgumentParser
 import Store
 

@@ -1,3 +1,4 @@
+import BatonProtocol
 import GRDB
 
 /// One session lifetime, for `baton sessions`.

@@ -1,3 +1,4 @@
+import BatonProtocol
 import GRDB
 
 /// One request as `baton history` shows it.
