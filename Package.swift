@@ -38,15 +38,18 @@ let package = Package(
         .target(name: "CBatonSys"),
         // What peers and modules share, with no I/O: wire constants, history events, the clock, rate limiting.
         .target(name: "BatonProtocol", dependencies: ["CBatonSys"], swiftSettings: upcoming),
+        // The one way Baton runs a dedicated thread: a named thread, a command queue, an eventfd wake-up, and
+        // waiting for its start and end from threads and from async code.
+        .target(name: "ServiceThread", dependencies: ["CBatonSys"], swiftSettings: upcoming),
         .target(
             name: "ZeroMQ",
-            dependencies: ["CZeroMQ"],
+            dependencies: ["CZeroMQ", "ServiceThread"],
             swiftSettings: upcoming
         ),
         .target(
             name: "Broker",
             dependencies: [
-                "BatonProtocol", "ZeroMQ", "CBatonSys",
+                "BatonProtocol", "ZeroMQ", "CBatonSys", "ServiceThread",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -55,7 +58,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "BatonProtocol", "CBatonSys",
+                "BatonProtocol", "CBatonSys", "ServiceThread",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,7 +91,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "BatonProtocol", "Broker", "Store", "ZeroMQ", "CBatonSys",
+                "BatonProtocol", "Broker", "Store", "ZeroMQ", "CBatonSys", "ServiceThread",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -97,7 +100,7 @@ let package = Package(
         .target(
             name: "BatonMetrics",
             dependencies: [
-                "BatonProtocol", "Broker", "Supervisor", "Store",
+                "BatonProtocol", "Broker", "Supervisor", "Store", "ServiceThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -109,7 +112,7 @@ let package = Package(
         .target(
             name: "BatonApp",
             dependencies: [
-                "BatonProtocol", "BatonMetrics", "Broker", "Supervisor", "Store", "CBatonSys",
+                "BatonProtocol", "BatonMetrics", "Broker", "Supervisor", "Store", "CBatonSys", "ServiceThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -135,6 +138,7 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: upcoming),
         .testTarget(name: "BatonProtocolTests", dependencies: ["BatonProtocol"], swiftSettings: upcoming),
+        .testTarget(name: "ServiceThreadTests", dependencies: ["ServiceThread"], swiftSettings: upcoming),
         .testTarget(name: "BrokerTests", dependencies: [
             "Broker", "BatonProtocol", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
             .product(name: "DequeModule", package: "swift-collections"),

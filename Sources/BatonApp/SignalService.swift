@@ -1,6 +1,7 @@
 import CBatonSys
 import Foundation
 import ServiceLifecycle
+import ServiceThread
 
 /// Turns SIGTERM and SIGINT into a graceful shutdown of the service group.
 ///
@@ -9,15 +10,20 @@ import ServiceLifecycle
 /// it is remembered, and the group shuts down gracefully as soon as it runs. The service returns when a
 /// signal has arrived, and the group is configured to shut down gracefully when it does.
 struct SignalService: Service {
-    let eventfd: Int32
+    /// The `baton-signals` thread: it waits on its eventfd, which the handlers signal, and then ends.
+    let thread: ServiceThread<Never>
 
     /// Installs the handlers; returns the service that waits for them.
     static func install() throws -> SignalService {
-        let fd = baton_eventfd()
-        guard fd >= 0, baton_install_termination_handler(fd, 0) == 0 else {
+        let thread = ServiceThread<Never>(name: "baton-signals")
+        try thread.start {
+            while !thread.waitForWake(timeoutMilliseconds: -1) {}  // only a wake-up ends it, not EINTR
+        }
+        guard baton_install_termination_handler(thread.wakeDescriptor, 0) == 0 else {
+            thread.wakeUp()
             throw CocoaError(.featureUnsupported)
         }
-        return SignalService(eventfd: fd)
+        return SignalService(thread: thread)
     }
 
     func run() async throws {
@@ -25,18 +31,12 @@ struct SignalService: Service {
         // must not wait here forever).
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    Thread.detachNewThread {
-                        var item = pollfd(fd: eventfd, events: Int16(POLLIN), revents: 0)
-                        while poll(&item, 1, -1) < 0 && errno == EINTR {}
-                        continuation.resume()
-                    }
-                }
+                await thread.waitUntilFinished()
             } onGracefulShutdown: {
-                _ = baton_eventfd_signal(eventfd)
+                thread.wakeUp()
             }
         } onCancel: {
-            _ = baton_eventfd_signal(eventfd)
+            thread.wakeUp()
         }
     }
 }

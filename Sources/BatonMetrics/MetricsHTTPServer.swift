@@ -2,6 +2,7 @@ import BatonProtocol
 import Foundation
 import Glibc
 import Logging
+import ServiceThread
 import Synchronization
 
 /// A small HTTP/1.1 server for three GET routes, on a thread of its own (`baton-metrics`), with every resource
@@ -22,13 +23,15 @@ final class MetricsHTTPServer: Sendable {
     static let listenBacklog: Int32 = 4096
 
     private let listener: Int32
-    private let wake: (read: Int32, write: Int32)
+    /// The `baton-metrics` thread; its one command is the stop.
+    private let thread = ServiceThread<Stop>(name: "baton-metrics")
     private let capacity: Int
     private let counters: MetricsHTTPCounters
     private let handler: @Sendable (String) -> HTTPResponse
     private let logger: Logger
     private let logLimiters = Mutex([LogEvent: RateLimiter]())
-    private let finished = DispatchSemaphore(value: 0)
+
+    private enum Stop { case stop }
 
     /// Listens on `address` (already checked by ``MetricsAddress/reserve()``); `handler` answers a GET path;
     /// what happens to connections is counted in `counters`, and bad or slow clients are logged (at most 5
@@ -42,14 +45,7 @@ final class MetricsHTTPServer: Sendable {
         // accepted with its head, and answered at once, while connections that send nothing wait outside.
         var deferSeconds: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_DEFER_ACCEPT, &deferSeconds, socklen_t(MemoryLayout<Int32>.size))
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else {
-            close(fd)
-            throw MetricsError("cannot open the metrics server's wake-up pipe", errno: errno)
-        }
-        for end in fds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         listener = fd
-        wake = (fds[0], fds[1])
         self.capacity = capacity
         self.counters = counters
         self.handler = handler
@@ -58,29 +54,22 @@ final class MetricsHTTPServer: Sendable {
     }
 
     /// Starts the server's thread.
-    func start() {
-        let thread = Thread { [self] in
-            serve()
+    func start() throws(MetricsError) {
+        do {
+            try thread.start { [self] in
+                serve()
+                close(listener)
+            }
+        } catch {
             close(listener)
-            close(wake.read)
-            close(wake.write)
-            finished.signal()
+            throw MetricsError(error.description, errno: error.errno)
         }
-        thread.name = "baton-metrics"
-        thread.start()
     }
 
     /// Stops serving (open connections are closed) and waits for the thread to end.
     func stop() async {
-        var byte: UInt8 = 1
-        _ = write(wake.write, &byte, 1)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { [self] in
-                finished.wait()
-                finished.signal()
-                continuation.resume()
-            }
-        }
+        thread.send(.stop)
+        await thread.waitUntilFinished()
     }
 
     /// One turn: wait for the sockets, move each ready connection on, close the expired ones, accept (while
@@ -98,7 +87,7 @@ final class MetricsHTTPServer: Sendable {
             let accepting = start >= acceptAt
             items.removeAll(keepingCapacity: true)
             order.removeAll(keepingCapacity: true)
-            items.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
+            items.append(pollfd(fd: thread.wakeDescriptor, events: Int16(POLLIN), revents: 0))
             if accepting { items.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0)) }
             for (fd, connection) in table.connections {
                 order.append(fd)
@@ -106,7 +95,7 @@ final class MetricsHTTPServer: Sendable {
             }
             let timeout = accepting ? 250 : Int32(min(250, (acceptAt - start) / 1_000_000 + 1))
             _ = poll(&items, nfds_t(items.count), timeout)
-            if items[0].revents != 0 { return }
+            if items[0].revents != 0, !thread.takeCommands().isEmpty { return }
             let now = BatonClock.monotonic()
             let first = accepting ? 2 : 1
             for (offset, fd) in order.enumerated() where items[first + offset].revents != 0 {

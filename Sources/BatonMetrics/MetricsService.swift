@@ -52,7 +52,7 @@ public struct MetricsService: Service {
             done.wait()
             return answer.withLock { $0 } ?? .text("stopping\n", status: 503)
         }
-        server.start()
+        try server.start()
         logger.info("metrics listening", metadata: ["url": "\(address.url)/metrics"])
         try? await gracefulShutdown()
         await server.stop()

@@ -1,6 +1,7 @@
 import BatonProtocol
 import CBatonSys
 import Logging
+import ServiceThread
 import ZeroMQ
 
 /// The body of the broker thread: binds the sockets, polls, feeds the ``BrokerCore`` and performs its actions.
@@ -107,7 +108,7 @@ struct BrokerLoop {
     private mutating func serve(frontend: Socket, backend: Socket, monitor: Socket?) throws {
         var poller = Poller()
         let backendItem = poller.add(backend)
-        let wakeItem = poller.add(fileDescriptor: server.wakeup.fd)
+        let wakeItem = poller.add(fileDescriptor: server.thread.wakeDescriptor)
         let monitorItem = monitor.map { poller.add($0) }
         let frontendItem = poller.add(frontend)  // last, so that polling one item fewer leaves it out
         var frames: [[UInt8]] = []
@@ -169,8 +170,7 @@ struct BrokerLoop {
                 try readWhileDraining(frontend: frontend, backend: backend, budget: batch, frames: &frames)
             }
             if poller.isReady(wakeItem) {
-                server.wakeup.drain()
-                for command in server.takeCommands() { handle(command) }
+                for command in server.thread.takeCommands() { handle(command) }
                 try perform(frontend: frontend, backend: backend)
             }
             let now = BatonClock.monotonic()
@@ -215,6 +215,8 @@ struct BrokerLoop {
             core.resumeWorker(worker, now: BatonClock.monotonic(), into: &actions)
         case .snapshot(let reply):
             reply(snapshot(running: true))
+        case .status(let reply):
+            reply(status(running: true))
         case .processEnded(let worker, let reason):
             core.workerProcessEnded(worker, reason: reason, now: BatonClock.monotonic(), into: &actions)
         case .drain(let worker, let successor):
@@ -244,11 +246,12 @@ struct BrokerLoop {
                 "errors": "\(stats.errorReplies)", "malformed": "\(stats.malformedClientMessages + stats.malformedWorkerMessages)",
             ])
         }
-        for command in server.takeCommands(finishing: true) {
+        for command in server.thread.closeQueue() {
             switch command {
             case .stats(let reply): reply(self.stats)
             case .workers(let reply): reply([])
             case .snapshot(let reply): reply(snapshot(running: false))
+            case .status(let reply): reply(status(running: false))
             case .shutdown(_, let done): done()
             case .stop, .processStarted, .processEnded, .drain, .preferSessions, .resume: break
             }

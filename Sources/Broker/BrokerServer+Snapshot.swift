@@ -1,12 +1,12 @@
+import ServiceThread
+
 extension BrokerServer {
     /// The broker's counters, outcome counts, latency histograms and drain state, as the broker thread sees
     /// them at one moment; nil if the broker thread is not running.
     ///
     /// The broker keeps aggregating on its own thread; this only copies what it has (for `/metrics`).
     public func snapshot() async -> BrokerSnapshot? {
-        await withCheckedContinuation { continuation in
-            if !send(.snapshot { continuation.resume(returning: $0) }) { continuation.resume(returning: nil) }
-        }
+        await thread.ask(Command.snapshot)
     }
 }
 

@@ -1,7 +1,7 @@
 import BatonProtocol
 import Foundation
 import Logging
-import Synchronization
+import ServiceThread
 import ZeroMQ
 
 /// The broker's I/O: one dedicated thread that owns the frontend and backend ROUTER sockets and feeds a
@@ -53,6 +53,7 @@ public final class BrokerServer: Sendable {
         case preferSessions(generation: Int?)
         case resume(worker: [UInt8])
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
+        case status(@Sendable (BrokerStatus) -> Void)
         case processEnded(worker: [UInt8], reason: String)
         case drain(worker: [UInt8], successor: [UInt8]?)
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
@@ -63,18 +64,8 @@ public final class BrokerServer: Sendable {
     public let options: Options
     let logger: Logger
     let context: Context
-    let wakeup: Wakeup
-    let shared = Mutex(Shared())
-    let stopped = DispatchSemaphore(value: 0)
-
-    enum RunState: Sendable {
-        case idle, running, finished
-    }
-
-    struct Shared: ~Copyable {
-        var state = RunState.idle
-        var commands: [Command] = []
-    }
+    /// The `baton-broker` thread, its command queue and the eventfd that wakes its poll.
+    let thread: ServiceThread<Command>
 
     /// Creates a broker; nothing is bound until ``start()``.
     public init(options: Options, logger: Logger) throws(BrokerError) {
@@ -85,71 +76,43 @@ public final class BrokerServer: Sendable {
         } catch {
             throw BrokerError(.zeroMQ, error)
         }
-        wakeup = try Wakeup()
+        thread = ServiceThread(name: "baton-broker")
     }
 
     /// Starts the broker thread and returns once both sockets are bound, or throws why they could not be.
     @discardableResult
     public func start() throws(BrokerError) -> BoundEndpoints {
-        let claimed = shared.withLock { shared -> Bool in
-            guard case .idle = shared.state else { return false }
-            shared.state = .running
-            return true
-        }
-        guard claimed else { throw BrokerError(.notRunning, "start called twice") }
-        let started = Mutex<Result<BoundEndpoints, BrokerError>?>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let thread = Thread { [self] in
-            var loop = BrokerLoop(server: self)
-            loop.run { result in
-                started.withLock { $0 = result }
-                ready.signal()
+        let outcome: Result<BoundEndpoints, BrokerError>
+        do {
+            outcome = try thread.start { [self] started in
+                var loop = BrokerLoop(server: self)
+                loop.run(started: started)
+                context.terminate()
             }
-            context.terminate()
-            stopped.signal()
+        } catch where error.code == .startedTwice {
+            throw BrokerError(.notRunning, "start called twice")
+        } catch {
+            throw BrokerError(.system, error.description, errno: error.errno)
         }
-        thread.name = "baton-broker"
-        thread.start()
-        ready.wait()
-        return try started.withLock { $0! }.get()
+        return try outcome.get()
     }
 
     /// Returns a snapshot of the broker's counters.
     public func stats() async throws(BrokerError) -> BrokerStats {
-        let result: BrokerStats? = await withCheckedContinuation { continuation in
-            if !send(.stats { continuation.resume(returning: $0) }) { continuation.resume(returning: nil) }
-        }
-        guard let result else { throw BrokerError(.notRunning, "stats") }
+        guard let result = await thread.ask(Command.stats) else { throw BrokerError(.notRunning, "stats") }
         return result
     }
 
     /// Returns a snapshot of the broker's counters, blocking the calling thread (not for async code).
     public func statsBlocking() throws(BrokerError) -> BrokerStats {
-        try askBlocking("stats", Command.stats)
+        guard let result = thread.askBlocking(Command.stats) else { throw BrokerError(.notRunning, "stats") }
+        return result
     }
 
     /// A snapshot of the workers the broker knows, blocking the calling thread (not for async code).
     public func workersBlocking() throws(BrokerError) -> [WorkerSummary] {
-        try askBlocking("workers", Command.workers)
-    }
-
-    /// The broker's counters and latency histograms, blocking the calling thread (not for async code).
-    public func snapshotBlocking() throws(BrokerError) -> BrokerSnapshot {
-        try askBlocking("snapshot", Command.snapshot)
-    }
-
-    /// Sends a query command and waits on this thread for the broker thread's answer.
-    private func askBlocking<Answer: Sendable>(
-        _ what: String, _ command: (@escaping @Sendable (Answer) -> Void) -> Command
-    ) throws(BrokerError) -> Answer {
-        let result = Mutex<Answer?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        guard send(command { answer in
-            result.withLock { $0 = answer }
-            done.signal()
-        }) else { throw BrokerError(.notRunning, what) }
-        done.wait()
-        return result.withLock { $0! }
+        guard let result = thread.askBlocking(Command.workers) else { throw BrokerError(.notRunning, "workers") }
+        return result
     }
 
     /// Tells the broker the supervisor started a process for this worker id: if the worker is ever dropped as
@@ -194,43 +157,17 @@ public final class BrokerServer: Sendable {
 
     /// Immediate stop: close the sockets (unanswered requests are dropped) and wait for the thread to end.
     public func stop() {
-        if send(.stop) { waitBlocking() }
+        if send(.stop) { thread.waitUntilFinishedBlocking() }
     }
 
     /// Waits until the broker thread has ended.
     public func waitUntilStopped() async {
-        guard shared.withLock({ if case .idle = $0.state { false } else { true } }) else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { [self] in
-                waitBlocking()
-                continuation.resume()
-            }
-        }
-    }
-
-    private func waitBlocking() {
-        stopped.wait()
-        stopped.signal()  // let every other waiter through too
+        await thread.waitUntilFinished()
     }
 
     /// Queues a command for the broker thread; `false` if it is not running.
     func send(_ command: Command) -> Bool {
-        let queued = shared.withLock { shared -> Bool in
-            guard case .running = shared.state else { return false }
-            shared.commands.append(command)
-            return true
-        }
-        if queued { wakeup.signal() }
-        return queued
-    }
-
-    /// Takes the queued commands; with `finishing`, also marks the broker finished so no more are queued.
-    func takeCommands(finishing: Bool = false) -> [Command] {
-        shared.withLock { shared in
-            if finishing { shared.state = .finished }
-            defer { shared.commands.removeAll() }
-            return shared.commands
-        }
+        thread.send(command)
     }
 }
 

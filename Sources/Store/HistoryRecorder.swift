@@ -3,6 +3,7 @@ import CBatonSys
 import Foundation
 import GRDB
 import Logging
+import ServiceThread
 import Synchronization
 
 /// The history writer: a dedicated thread that takes batches of events and writes them in transactions,
@@ -71,8 +72,8 @@ public final class HistoryRecorder: HistorySink, Sendable {
     let state = Mutex(State())
     /// Held around the writer's taking of pending events; a test holds it to keep the writer from draining.
     let writerGate = Mutex(())
-    let wake = DispatchSemaphore(value: 0)
-    let finished = DispatchSemaphore(value: 0)
+    /// The `baton-history` writer thread and the eventfd that wakes it early.
+    let thread = ServiceThread<Never>(name: "baton-history")
 
     /// Starts the writer thread on an open database; it logs to `logger` (by default swift-log's, labelled
     /// `baton.history`).
@@ -93,15 +94,21 @@ public final class HistoryRecorder: HistorySink, Sendable {
                 $0.stats.problem = problem
             }
         }
-        let thread = Thread { [self] in
-            baton_set_thread_name("baton-history")
-            _ = baton_set_thread_nice(options.writerNice)
-            var loop = RecorderLoop(recorder: self, database: database)
-            loop.run()
-            finished.signal()
+        do {
+            try thread.start { [self] in
+                _ = baton_set_thread_nice(options.writerNice)
+                var loop = RecorderLoop(recorder: self, database: database)
+                loop.run()
+            }
+        } catch let failure {
+            // Nothing can write: events wait within the backlog, flushes return at once, and status says why.
+            state.withLock {
+                $0.stats.state = .degraded
+                $0.stats.problem = "the history writer cannot run: \(failure)"
+                $0.ended = true
+            }
+            logger.error("history is not recorded: the writer thread cannot run", metadata: ["error": "\(failure)"])
         }
-        thread.name = "baton-history"
-        thread.start()
     }
 
     /// Hands over a batch of events; never blocks on SQLite.
@@ -121,7 +128,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
             return state.pending.count >= options.maxBacklog / 4
         }
         events.removeAll(keepingCapacity: true)
-        if full { wake.signal() }
+        if full { thread.wakeUp() }
     }
 
     /// Records one event (supervisor and worker events, from any thread).
@@ -139,7 +146,7 @@ public final class HistoryRecorder: HistorySink, Sendable {
             state.barriers.append(done)
             return false
         }
-        if now { done() } else { wake.signal() }
+        if now { done() } else { thread.wakeUp() }
     }
 
     /// Writes what is pending, closes the request rows still open as `abandoned`, stops the thread, and returns
@@ -147,9 +154,8 @@ public final class HistoryRecorder: HistorySink, Sendable {
     @discardableResult
     public func close() -> RecorderStats {
         state.withLock { $0.stopping = true }
-        wake.signal()
-        finished.wait()
-        finished.signal()
+        thread.wakeUp()
+        thread.waitUntilFinishedBlocking()
         return stats
     }
 

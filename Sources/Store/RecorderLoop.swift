@@ -2,6 +2,7 @@ import BatonProtocol
 import Foundation
 import GRDB
 import Logging
+import ServiceThread
 import Synchronization
 
 /// The body of the history writer thread (``HistoryRecorder``): opens the database when it could not be opened
@@ -38,7 +39,8 @@ struct RecorderLoop {
 
     mutating func run() {
         while true {
-            _ = recorder.wake.wait(timeout: .now() + .milliseconds(options.flushIntervalMilliseconds))
+            recorder.thread.waitForWake(timeoutMilliseconds: Int32(clamping: options.flushIntervalMilliseconds))
+            recorder.thread.clearWake()
             let now = BatonClock.monotonic()
             let stopping = recorder.state.withLock { $0.stopping }
             if database == nil && (now >= retryAt || stopping) { open(now: now) }

@@ -111,17 +111,23 @@ extension SupervisorLoop {
             _ = baton_kill(getpid(), SIGTERM)
             control?.send(.stopping(pid: getpid()), to: peer)
         case .status:
-            let snapshot = try? server.broker.snapshotBlocking()
-            let broker = snapshot?.stats ?? BrokerStats()
-            let command = generations.command(of: pool.currentGeneration) ?? options.command
-            let workers = workerStatus()
-            var report = StatusReport(pid: getpid(), command: command.display, slots: workers.slots, broker: broker,
-                                      history: options.historyStats?())
-            report.externalWorkers = workers.external
-            report.descriptors = DescriptorUsage.current()
-            report.controlPeersRefused = control?.refusedPeers ?? 0
-            report.requestLatency = snapshot?.metrics.requestDuration
-            control?.send(.status(report), to: peer)
+            // The broker's part is read on its thread and comes back as a command: this thread never waits.
+            server.broker.status { [server] broker in server.send(.brokerStatus(broker, for: peer)) }
         }
+    }
+
+    /// Answers `status` once the broker's part has arrived (nil: the broker is not running).
+    mutating func sendStatus(_ brokerStatus: BrokerStatus?, to peer: ControlServer.Peer) {
+        let snapshot = brokerStatus?.snapshot
+        let broker = snapshot?.stats ?? BrokerStats()
+        let command = generations.command(of: pool.currentGeneration) ?? options.command
+        let workers = workerStatus(brokerStatus?.workers)
+        var report = StatusReport(pid: getpid(), command: command.display, slots: workers.slots, broker: broker,
+                                  history: options.historyStats?())
+        report.externalWorkers = workers.external
+        report.descriptors = DescriptorUsage.current()
+        report.controlPeersRefused = control?.refusedPeers ?? 0
+        report.requestLatency = snapshot?.metrics.requestDuration
+        control?.send(.status(report), to: peer)
     }
 }

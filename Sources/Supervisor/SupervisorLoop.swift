@@ -3,6 +3,7 @@ import Broker
 import CBatonSys
 import Foundation
 import Logging
+import ServiceThread
 import ZeroMQ
 
 /// The body of the supervisor thread: polls the control socket, the launcher's exit notifications and the
@@ -51,7 +52,7 @@ struct SupervisorLoop {
             control.close()
             for done in stopWaiters { done() }
         }
-        _ = baton_install_hangup_handler(server.wake)
+        _ = baton_install_hangup_handler(server.thread.wakeDescriptor)
         started(nil)
         logger.info("starting workers", metadata: ["workers": "\(options.pool.workers)",
                                                    "command": "\(options.command.display)"])
@@ -69,7 +70,7 @@ struct SupervisorLoop {
 
     private mutating func serve(control: ControlServer) throws {
         var poller = Poller()
-        let wakeItem = poller.add(fileDescriptor: server.wake)
+        let wakeItem = poller.add(fileDescriptor: server.thread.wakeDescriptor)
         let exitItem = poller.add(fileDescriptor: launcher.exitDescriptor)
         let controlItem = control.register(in: &poller)
         let outputItem = launcher.outputDescriptor >= 0 ? poller.add(fileDescriptor: launcher.outputDescriptor) : nil
@@ -81,8 +82,7 @@ struct SupervisorLoop {
             }
             try poller.poll(timeoutMilliseconds: timeout)
             if poller.isReady(wakeItem) {
-                _ = baton_eventfd_drain(server.wake)
-                for command in server.takeCommands() { handle(command) }
+                for command in server.thread.takeCommands() { handle(command) }
                 if baton_take_hangup() != 0 { hangup() }
             }
             if let outputItem, poller.isReady(outputItem) { launcher.pumpOutput() }
@@ -120,6 +120,8 @@ struct SupervisorLoop {
             control?.send(reply, to: peer)
         case .snapshot(let reply):
             reply(snapshot())
+        case .brokerStatus(let broker, let peer):
+            sendStatus(broker, to: peer)
         case .stop(let done):
             stopWaiters.append(done)
             if !pool.stopping {
@@ -164,10 +166,10 @@ struct SupervisorLoop {
 
     /// The slots with what the broker knows of their workers (served, in flight, capacity), and the workers
     /// the broker knows that no slot started.
-    func workerStatus() -> (slots: [SlotStatus], external: [ExternalWorkerStatus]) {
+    func workerStatus(_ workers: [WorkerSummary]?) -> (slots: [SlotStatus], external: [ExternalWorkerStatus]) {
         var slots = pool.status(now: BatonClock.monotonic())
         for index in slots.indices { slots[index].reloadWait = slots[index].reloadWait.map(Self.stamped) }
-        guard let workers = try? server.broker.workersBlocking() else { return (slots, []) }
+        guard let workers else { return (slots, []) }
         var byID = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0) },
                               uniquingKeysWith: { first, _ in first })
         for index in slots.indices {

@@ -1,4 +1,5 @@
 import BatonProtocol
+import ServiceThread
 
 /// The supervisor's numbers for `/metrics`: slots by state, restarts by reason, reloads by result and how
 /// long they took, and the active generation. Kept on the supervisor thread; other threads get a copy through
@@ -63,9 +64,7 @@ public struct SupervisorMetrics: Sendable, Equatable {
 extension SupervisorServer {
     /// The supervisor's numbers at one moment; nil once its thread has ended.
     public func snapshot() async -> SupervisorMetrics? {
-        await withCheckedContinuation { continuation in
-            if !send(.snapshot { continuation.resume(returning: $0) }) { continuation.resume(returning: nil) }
-        }
+        await thread.ask(Command.snapshot) ?? nil
     }
 }
 

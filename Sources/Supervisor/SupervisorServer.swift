@@ -4,7 +4,7 @@ import Store
 import CBatonSys
 import Foundation
 import Logging
-import Synchronization
+import ServiceThread
 import ZeroMQ
 
 /// The supervisor's I/O: one long-lived thread that starts the workers through a ``WorkerLauncher`` (on this
@@ -62,57 +62,47 @@ public final class SupervisorServer: Sendable {
         /// A control reply to send from the supervisor thread (which alone may touch the control socket).
         case controlReply(ControlReply, to: ControlServer.Peer)
         case snapshot(@Sendable (SupervisorMetrics?) -> Void)
+        /// The broker's part of a `status` reply, read on the broker thread, for the peer that asked.
+        case brokerStatus(BrokerStatus?, for: ControlServer.Peer)
     }
 
     /// The options.
     public let options: Options
     let broker: BrokerServer
     let logger: Logger
-    let wake: Int32
-    /// Pending commands; `nil` once the thread has finished (no more are accepted).
-    let shared = Mutex<[Command]?>([])
-    let finished = DispatchSemaphore(value: 0)
+    /// The `baton-supervise` thread, its command queue (which takes broker events even before the start) and
+    /// the eventfd that wakes its poll (and that SIGHUP signals).
+    let thread: ServiceThread<Command>
 
     /// Creates a supervisor for a running broker.
     public init(options: Options, broker: BrokerServer, logger: Logger) throws(SupervisorError) {
         self.options = options
         self.broker = broker
         self.logger = logger
-        wake = baton_eventfd()
-        guard wake >= 0 else { throw SupervisorError(.control, "eventfd failed", errno: errno) }
+        thread = ServiceThread(name: "baton-supervise", queuesBeforeStart: true)
     }
-
-    deinit { close(wake) }
 
     /// Starts the thread: binds the control socket and spawns every slot (end leftovers of a dead supervisor
     /// with ``WorkerRegistry/endLeftovers(logger:)`` before the broker binds).
     /// Returns once the control socket is bound, or throws why it could not be.
     public func start() throws(SupervisorError) {
-        let started = Mutex<SupervisorError??>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let thread = Thread { [self] in
-            var loop = SupervisorLoop(server: self)
-            loop.run { error in
-                started.withLock { $0 = .some(error) }
-                ready.signal()
-            }
-            let leftover = shared.withLock { pending in
-                defer { pending = nil }
-                return pending ?? []
-            }
-            for command in leftover {
-                switch command {
-                case .stop(let done): done()
-                case .snapshot(let reply): reply(nil)
-                case .workerEvent, .controlReply: break
+        let failure: SupervisorError?
+        do {
+            failure = try thread.start { [self] started in
+                var loop = SupervisorLoop(server: self)
+                loop.run(started: started)
+                for command in thread.closeQueue() {
+                    switch command {
+                    case .stop(let done): done()
+                    case .snapshot(let reply): reply(nil)
+                    case .workerEvent, .controlReply, .brokerStatus: break
+                    }
                 }
             }
-            finished.signal()
+        } catch {
+            throw SupervisorError(.control, error.description, errno: error.errno)
         }
-        thread.name = "baton-supervisor"
-        thread.start()
-        ready.wait()
-        if let error = started.withLock({ $0 }) ?? nil { throw error }
+        if let failure { throw failure }
     }
 
     /// Passes a broker event (worker ready, lost, hung) to the supervisor thread. Safe from any thread.
@@ -134,30 +124,11 @@ public final class SupervisorServer: Sendable {
 
     @discardableResult
     func send(_ command: Command) -> Bool {
-        let queued = shared.withLock { pending -> Bool in
-            guard pending != nil else { return false }
-            pending!.append(command)
-            return true
-        }
-        if queued { _ = baton_eventfd_signal(wake) }
-        return queued
-    }
-
-    func takeCommands() -> [Command] {
-        shared.withLock { pending in
-            defer { if pending != nil { pending = [] } }
-            return pending ?? []
-        }
+        thread.send(command)
     }
 
     /// Waits until the supervisor thread has ended.
     public func waitUntilFinished() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread { [self] in
-                finished.wait()
-                finished.signal()
-                continuation.resume()
-            }
-        }
+        await thread.waitUntilFinished()
     }
 }

@@ -1,6 +1,6 @@
 import CZeroMQ
 import Foundation
-import Synchronization
+import ServiceThread
 
 /// One connection attempt put to the ZAP handler (ZAP 1.0, RFC 27).
 public struct ZAPRequest: Sendable, Equatable {
@@ -61,17 +61,15 @@ public final class ZAPAuthenticator: Sendable {
 
     private let context: Context
     private let handler: Handler
-    private let stopEndpoint: String
-    private let state = Mutex(State.idle)
-    private let finished = DispatchSemaphore(value: 0)
+    /// The `baton-zap` thread; its one command is the stop.
+    private let thread = ServiceThread<Stop>(name: "baton-zap")
 
-    private enum State { case idle, running, stopped }
+    private enum Stop { case stop }
 
     /// Creates an authenticator for a context's sockets; nothing is bound until ``start(monitors:)``.
     public init(context: Context, handler: @escaping Handler) {
         self.context = context
         self.handler = handler
-        stopEndpoint = "inproc://baton-zap-stop-\(UInt64.random(in: .min ... .max))"
     }
 
     /// Binds the ZAP endpoint and starts the thread; returns once requests can be answered.
@@ -79,48 +77,20 @@ public final class ZAPAuthenticator: Sendable {
     /// `monitors` are `inproc://` endpoints given to ``Socket/startMonitor(_:events:)``, each with the
     /// handler for its events. Throws if the endpoint is taken (one ZAP handler per context) or on a libzmq error.
     public func start(monitors: [(endpoint: String, handler: EventHandler)] = []) throws(ZMQError) {
-        let claimed = state.withLock { state -> Bool in
-            guard case .idle = state else { return false }
-            state = .running
-            return true
+        let outcome: ZMQError?
+        do {
+            outcome = try thread.start { [self] started in run(monitors: monitors, started: started) }
+        } catch where error.code == .startedTwice {
+            throw ZMQError(code: EINVAL, operation: "ZAPAuthenticator.start called twice")
+        } catch {
+            throw ZMQError(code: error.errno, operation: error.description)
         }
-        guard claimed else { throw ZMQError(code: EINVAL, operation: "ZAPAuthenticator.start called twice") }
-        let outcome = Mutex<ZMQError??>(nil)
-        let ready = DispatchSemaphore(value: 0)
-        let thread = Thread { [self] in
-            run(monitors: monitors) { error in
-                outcome.withLock { $0 = .some(error) }
-                ready.signal()
-            }
-            finished.signal()
-        }
-        thread.name = "baton-zap"
-        thread.start()
-        ready.wait()
-        if let error = outcome.withLock({ $0 }) ?? nil {
-            state.withLock { $0 = .stopped }
-            throw error
-        }
+        if let outcome { throw outcome }
     }
 
     /// Stops the thread and closes its sockets; returns when it has ended. Later calls do nothing.
     public func stop() {
-        let wasRunning = state.withLock { state -> Bool in
-            defer { state = .stopped }
-            if case .running = state { return true }
-            return false
-        }
-        guard wasRunning else { return }
-        // The socket stays open until the thread has ended: closed at once (linger 0), it could take the stop
-        // message with it before the thread reads it.
-        let socket = try? Socket(context, .pair)
-        if let socket {
-            socket.linger = 0
-            if (try? socket.connect(stopEndpoint)) != nil { _ = try? socket.send(frame: [], dontWait: true) }
-        }
-        finished.wait()
-        finished.signal()
-        socket?.close()
+        if thread.send(.stop) { thread.waitUntilFinishedBlocking() }
     }
 
     private func run(monitors: [(endpoint: String, handler: EventHandler)], started: (ZMQError?) -> Void) {
@@ -132,10 +102,6 @@ public final class ZAPAuthenticator: Sendable {
             sockets.append(zap)
             zap.linger = 0
             try zap.bind(Self.endpoint)
-            let stopper = try Socket(context, .pair)
-            sockets.append(stopper)
-            stopper.linger = 0
-            try stopper.bind(stopEndpoint)
             for monitor in monitors {
                 let socket = try Socket(context, .pair)
                 sockets.append(socket)
@@ -147,22 +113,24 @@ public final class ZAPAuthenticator: Sendable {
         }
         started(nil)
         var poller = Poller()
-        for socket in sockets { poller.add(socket) }
+        let zapItem = poller.add(zap)
+        let stopItem = poller.add(fileDescriptor: thread.wakeDescriptor)
+        let monitorItems = sockets.dropFirst().map { poller.add($0) }
         var frames: [[UInt8]] = []
         do {
             while true {
                 try poller.poll(timeoutMilliseconds: -1)
-                for index in monitors.indices where poller.isReady(index + 2) {
-                    while try sockets[index + 2].receive(into: &frames, dontWait: true) {
+                for (index, item) in monitorItems.enumerated() where poller.isReady(item) {
+                    while try sockets[index + 1].receive(into: &frames, dontWait: true) {
                         if let event = SocketEvent(frames: frames) { monitors[index].handler(event) }
                     }
                 }
-                if poller.isReady(0) {
+                if poller.isReady(zapItem) {
                     while try zap.receive(into: &frames, dontWait: true) {
                         try zap.send(frames: answer(frames))
                     }
                 }
-                if poller.isReady(1) { return }
+                if poller.isReady(stopItem), !thread.takeCommands().isEmpty { return }
             }
         } catch {
             // ETERM: the context is being terminated; anything else also ends the handler.
