@@ -20,12 +20,12 @@ func threadNames() -> [String] {
         .map { $0.trimmingCharacters(in: .newlines) }
 }
 
-/// Polls `condition` every 5 ms until it holds or `seconds` pass.
-func eventually(within seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+/// Polls `condition` every 5 ms until it holds or `seconds` pass, without holding a cooperative-pool thread.
+func eventually(within seconds: Double = 20, _ condition: () -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while !condition() {
         if Date() > deadline { return false }
-        usleep(5_000)
+        try await Task.sleep(for: .milliseconds(5))
     }
     return true
 }
@@ -71,7 +71,7 @@ struct ServiceThreadTests {
         await thread.waitUntilFinished()
     }
 
-    @Test func aLoopWithoutSocketsWaitsForAWakeUpOrItsTimeout() throws {
+    @Test func aLoopWithoutSocketsWaitsForAWakeUpOrItsTimeout() async throws {
         let thread = ServiceThread<TestCommand>(name: uniqueThreadName())
         let wakes = Mutex<[Bool]>([])
         let stopped = Mutex(false)
@@ -82,11 +82,11 @@ struct ServiceThreadTests {
                 wakes.withLock { $0.append(woken) }
             }
         }
-        #expect(eventually { wakes.withLock { $0.contains(false) } }, "the timeout ends a wait")
+        #expect(try await eventually { wakes.withLock { $0.contains(false) } }, "the timeout ends a wait")
         thread.wakeUp()
-        #expect(eventually { wakes.withLock { $0.contains(true) } }, "a wake-up ends a wait")
+        #expect(try await eventually { wakes.withLock { $0.contains(true) } }, "a wake-up ends a wait")
         stopped.withLock { $0 = true }
-        thread.waitUntilFinishedBlocking()
+        await thread.waitUntilFinished()
         #expect(thread.phase == .finished)
     }
 
@@ -155,9 +155,9 @@ struct ServiceThreadTests {
             while hold.withLock({ $0 }) { usleep(1_000) }
             for case .echo(let value, let reply) in thread.closeQueue() { reply(-value) }
         }
-        #expect(eventually { entered.withLock { $0 } })
+        #expect(try await eventually { entered.withLock { $0 } })
         let early = Task { await thread.ask { .echo(7, $0) } }
-        #expect(eventually { thread.waitForWake(timeoutMilliseconds: 0) }, "the ask is queued")
+        #expect(try await eventually { thread.waitForWake(timeoutMilliseconds: 0) }, "the ask is queued")
         hold.withLock { $0 = false }
         #expect(await early.value == -7, "the loop answers what is still queued when it closes the queue")
         await thread.waitUntilFinished()
@@ -186,10 +186,13 @@ struct ServiceThreadTests {
     @Test func theThreadCarriesItsNameAndLeavesNothingBehind() async throws {
         let name = uniqueThreadName()
         let thread = ServiceThread<TestCommand>(name: name)
-        try thread.start { runLoop(thread, into: Mutex([])) }
+        let _: Bool = try thread.start { started in
+            started(true)  // the thread is named before its body runs
+            runLoop(thread, into: Mutex([]))
+        }
         #expect(threadNames().filter { $0 == name }.count == 1, "ps -T shows the thread by its name")
         thread.send(.stop)
         await thread.waitUntilFinished()
-        #expect(eventually { !threadNames().contains(name) }, "the thread has exited")
+        #expect(try await eventually { !threadNames().contains(name) }, "the thread has exited")
     }
 }

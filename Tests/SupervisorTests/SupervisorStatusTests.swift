@@ -9,12 +9,13 @@ import ZeroMQ
 
 @Suite("Status and the supervisor thread", .serialized, .timeLimit(.minutes(1)))
 struct SupervisorStatusTests {
-    /// Polls `condition` every 5 ms until it holds or `seconds` pass.
-    func eventually(within seconds: Double, _ condition: () -> Bool) -> Bool {
+    /// Polls `condition` every 5 ms until it holds or `seconds` pass, without holding a cooperative-pool thread
+    /// (the snapshot task needs one).
+    func eventually(within seconds: Double, _ condition: () -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while !condition() {
             if Date() > deadline { return false }
-            usleep(5_000)
+            try await Task.sleep(for: .milliseconds(5))
         }
         return true
     }
@@ -50,7 +51,7 @@ struct SupervisorStatusTests {
         worker.linger = 0
         try worker.connect("ipc://\(directory)/b")
         _ = try worker.send(frame: WireProtocol.readyText)
-        #expect(eventually(within: 20) { holding.withLock { $0 } }, "the broker thread is held")
+        #expect(try await eventually(within: 20) { holding.withLock { $0 } }, "the broker thread is held")
 
         let client = try Socket(context, .req)
         client.linger = 0
@@ -64,13 +65,15 @@ struct SupervisorStatusTests {
             answered.withLock { $0 = true }
             return metrics
         }
-        #expect(eventually(within: 5) { answered.withLock { $0 } },
+        // (The broker thread stays held until the test lets it go, so the generous deadline only allows for a
+        // loaded machine: a supervisor thread that waited for the broker would not answer at all.)
+        #expect(try await eventually(within: 20) { answered.withLock { $0 } },
                 "the supervisor thread answers while the broker thread is busy")
 
         held.withLock { $0 = false }
         #expect(await snapshot.value != nil)
         var reply: [[UInt8]] = []
-        #expect(eventually(within: 20) { (try? client.receive(into: &reply, dontWait: true)) == true })
+        #expect(try await eventually(within: 20) { (try? client.receive(into: &reply, dontWait: true)) == true })
         let decoded = reply.first.flatMap { ControlCodec.decode(ControlReply.self, from: $0) }
         guard case .status(let report) = decoded else {
             Issue.record("expected a status reply, got \(String(describing: decoded))")
