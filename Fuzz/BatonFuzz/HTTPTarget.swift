@@ -22,7 +22,7 @@ enum HTTPTarget {
                 if path.contains(" ") || path.contains("?") { fuzzFailure("the route got path \(path)") }
                 return path == "/metrics" ? .text("ok\n", status: 200) : .text("not found\n", status: 404)
             }
-            server.start()
+            try server.start()
             Self.server = server
             port = address.port
         } catch {

@@ -90,7 +90,8 @@ extension SupervisorLoop {
     /// What the running reload waits for, with the wall-clock deadline and what the draining worker still holds.
     func reloadWait() -> ReloadWait? {
         guard let wait = pool.reloadWait(now: BatonClock.monotonic()) else { return nil }
-        if wait.step == .drain, let counted = workerStatus(try? server.broker.workersBlocking()).slots.lazy.compactMap(\.reloadWait).first {
+        if wait.step == .drain,
+           let counted = workerStatus(try? server.broker.workersBlocking()).slots.lazy.compactMap(\.reloadWait).first {
             return counted
         }
         return Self.stamped(wait)
