@@ -1,6 +1,8 @@
 import ArgumentParser
 import BatonApp
+import BatonProtocol
 import Broker
+import CBatonAccept
 import Logging
 import Supervisor
 import ZeroMQ
@@ -44,6 +46,12 @@ struct SecurityOptions: ParsableArguments {
             configuration.workerEnvironment.merge(resolved.workerEnvironment) { $1 }
         }
         let limits = DescriptorUsage.raiseLimit()
+        if baton_accept_interposed() == 0 {
+            logger.warning("""
+                libzmq does not use Baton's accept: a connection beyond the descriptor limit may abort or spin a \
+                listener (the baton executable must export accept and accept4)
+                """)
+        }
         let usage = DescriptorUsage.current()
         let fitting = usage.defaultMaxClients(workers: workers)
         resolved.broker.maxClients = maxClients ?? fitting
