@@ -32,6 +32,28 @@ extension ServeCommand {
         Int(clamping: span.milliseconds)
     }
 
+    /// A flag's seconds as the configuration holds a duration: nanoseconds, or a ``TimeSpan`` (the overload is
+    /// chosen by the field assigned, so a field may change from one to the other without touching serve);
+    /// nil for seconds that are not a duration (negative, not finite, beyond ``TimeSpan/maxSeconds``).
+    static func duration(seconds: Double) -> UInt64? {
+        TimeSpan(seconds: seconds)?.nanoseconds
+    }
+
+    /// A flag's seconds as a ``TimeSpan``; nil for seconds that are not a duration.
+    static func duration(seconds: Double) -> TimeSpan? {
+        TimeSpan(seconds: seconds)
+    }
+
+    /// A flag's milliseconds (not negative: validate() checks) as nanoseconds.
+    static func duration(milliseconds: Int) -> UInt64 {
+        TimeSpan.milliseconds(UInt64(clamping: milliseconds)).nanoseconds
+    }
+
+    /// A flag's milliseconds (not negative: validate() checks) as a ``TimeSpan``.
+    static func duration(milliseconds: Int) -> TimeSpan {
+        .milliseconds(UInt64(clamping: milliseconds))
+    }
+
     /// A byte count as `--log-max-size` and `--history-retention` take it: with the largest binary unit that
     /// divides it (`64MiB`), else in bytes (`1000B`); 0 is `0`.
     static func byteText(_ bytes: Int64) -> String {

@@ -195,25 +195,26 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.frontend = frontend
         configuration.backend = backend
         configuration.broker.maxQueued = maxQueued
-        configuration.broker.queueTimeout = queueTimeout > 0 ? TimeSpan(seconds: queueTimeout)?.nanoseconds : nil
-        configuration.broker.heartbeatInterval = TimeSpan.milliseconds(UInt64(heartbeatInterval)).nanoseconds
+        configuration.broker.queueTimeout = queueTimeout > 0 ? Self.duration(seconds: queueTimeout) : nil
+        configuration.broker.heartbeatInterval = Self.duration(milliseconds: heartbeatInterval)
         configuration.broker.heartbeatLiveness = heartbeatLiveness
         configuration.broker.retryOnCrash = retryOnCrash
-        configuration.broker.requestTimeout = requestTimeout > 0 ? TimeSpan(seconds: requestTimeout)?.nanoseconds : nil
+        configuration.broker.requestTimeout = requestTimeout > 0 ? Self.duration(seconds: requestTimeout) : nil
         configuration.broker.sessionIdleTimeout =
-            sessionIdleTimeout > 0 ? TimeSpan(seconds: sessionIdleTimeout)?.nanoseconds : nil
-        configuration.broker.sessionDrainTimeout = TimeSpan(seconds: sessionDrainTimeout)?.nanoseconds ?? 0
-        configuration.broker.handoffTimeout = TimeSpan(seconds: handoffTimeout)?.nanoseconds ?? 1
+            sessionIdleTimeout > 0 ? Self.duration(seconds: sessionIdleTimeout) : nil
+        // validate() has refused seconds that are not a duration, so the `??` fallbacks are never taken.
+        configuration.broker.sessionDrainTimeout =
+            Self.duration(seconds: sessionDrainTimeout) ?? configuration.broker.sessionDrainTimeout
+        configuration.broker.handoffTimeout = Self.duration(seconds: handoffTimeout) ?? configuration.broker.handoffTimeout
         configuration.broker.maxSessions = maxSessions
         configuration.maxMessageSize = maxMessageSize
-        configuration.drainTimeout = TimeSpan(seconds: drainTimeout)?.nanoseconds ?? configuration.drainTimeout
+        configuration.drainTimeout = Self.duration(seconds: drainTimeout) ?? configuration.drainTimeout
         configuration.workers = workers
         configuration.command = workers > 0 ? try resolveCommand() : nil
-        configuration.stopGrace = TimeSpan(seconds: stopGrace)?.nanoseconds ?? configuration.stopGrace
-        configuration.restart.initialDelay = TimeSpan.milliseconds(UInt64(restartDelay)).nanoseconds
+        configuration.stopGrace = Self.duration(seconds: stopGrace) ?? configuration.stopGrace
+        configuration.restart.initialDelay = Self.duration(milliseconds: restartDelay)
         configuration.restart.maxCrashes = maxCrashes
-        configuration.restart.crashWindow =
-            TimeSpan(seconds: crashWindow)?.nanoseconds ?? configuration.restart.crashWindow
+        configuration.restart.crashWindow = Self.duration(seconds: crashWindow) ?? configuration.restart.crashWindow
         configuration.history = history
         configuration.logRotation = RotatingLogFile.Policy(maxBytes: logMaxBytes ?? configuration.logRotation.maxBytes,
                                                            keep: logKeep)
