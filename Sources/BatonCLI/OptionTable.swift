@@ -27,7 +27,9 @@ struct OptionTable: Sendable {
     private let byName: [String: Entry]
 
     /// Names every command has that a config file has no use for.
-    private static let builtIn: Set<String> = ["help", "version", "experimental-dump-help", "generate-completion-script"]
+    private static let builtIn: Set<String> = [
+        "help", "version", "experimental-dump-help", "generate-completion-script",
+    ]
 
     /// The table of `command`'s options and flags (positional arguments have no name and are left out). A
     /// flag declared with `inversion: .prefixedNo` is described as two flags, `X` and `no-X`: they become one

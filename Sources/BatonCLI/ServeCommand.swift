@@ -205,7 +205,8 @@ struct ServeCommand: AsyncParsableCommand {
         // validate() has refused seconds that are not a duration, so the `??` fallbacks are never taken.
         configuration.broker.sessionDrainTimeout =
             Self.duration(seconds: sessionDrainTimeout) ?? configuration.broker.sessionDrainTimeout
-        configuration.broker.handoffTimeout = Self.duration(seconds: handoffTimeout) ?? configuration.broker.handoffTimeout
+        configuration.broker.handoffTimeout =
+            Self.duration(seconds: handoffTimeout) ?? configuration.broker.handoffTimeout
         configuration.broker.maxSessions = maxSessions
         configuration.maxMessageSize = maxMessageSize
         configuration.drainTimeout = Self.duration(seconds: drainTimeout) ?? configuration.drainTimeout
