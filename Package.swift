@@ -36,6 +36,10 @@ let package = Package(
         ),
         // Small C helpers for Linux calls Swift's Glibc module does not expose (eventfd, prctl, …).
         .target(name: "CBatonSys"),
+        // The `baton` executable's accept4()/accept(), which drop a connection when no descriptor is left
+        // (Sources/CBatonAccept/accept.c). Only BatonCLI links it: in a library it would replace libc's accept
+        // in every program linking that library (user workers included).
+        .target(name: "CBatonAccept", dependencies: ["CBatonSys"]),
         // What peers and modules share, with no I/O: wire constants, history events, the clock, rate limiting.
         .target(name: "BatonProtocol", dependencies: ["CBatonSys"], swiftSettings: upcoming),
         // The one way Baton runs a dedicated thread: a named thread, a command queue, an eventfd wake-up, and
@@ -91,7 +95,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "BatonProtocol", "Broker", "Store", "ZeroMQ", "CBatonSys", "ServiceThread",
+                "BatonProtocol", "Broker", "ZeroMQ", "CBatonSys", "ServiceThread",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -131,6 +135,7 @@ let package = Package(
             name: "BatonCLI",
             dependencies: [
                 "BatonApp", "BatonProtocol", "Broker", "LoadGen", "Supervisor", "Store", "ZeroMQ", "CBatonSys",
+                "CBatonAccept",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

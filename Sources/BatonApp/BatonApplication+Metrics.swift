@@ -1,3 +1,4 @@
+import BatonProtocol
 import BatonMetrics
 import Broker
 import Logging

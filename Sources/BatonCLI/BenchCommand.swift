@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     )
 
     @Option(help: "The broker's frontend endpoint.")
-    var frontend = "tcp://127.0.0.1:5555"
+    var frontend = ServeCommand.defaultFrontend
 
     @Option(name: [.short, .long], help: "Concurrent clients.")
     var clients = 16

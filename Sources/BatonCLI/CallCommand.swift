@@ -12,7 +12,7 @@ struct CallCommand: ParsableCommand {
     )
 
     @Option(help: "The broker's frontend endpoint.")
-    var frontend = "tcp://127.0.0.1:5555"
+    var frontend = ServeCommand.defaultFrontend
 
     @Option(help: "Seconds to wait for the reply.")
     var timeout: Double = 5

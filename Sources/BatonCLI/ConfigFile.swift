@@ -14,73 +14,85 @@ import Foundation
 /// max-clients = 10000
 /// command = /opt/game/bin/match-server --map "big arena"
 /// ```
-/// Keys are the long flag names without `--`. `true`/`false` turn a flag on or off (`history = false` is
-/// `--no-history`). `command` is the worker command, split like a shell does (quotes, no expansions).
-/// Flags given on the command line win over the file.
+/// Keys are the long flag names without `--` (serve's own option table, ``OptionTable``), each set once.
+/// `true`/`false` turn a flag on or off (`history = false` is `--no-history`). `command` is the worker
+/// command, split like a shell does (quotes, no expansions). Flags given on the command line win over the file.
 struct ConfigFile {
-    /// Why a config file could not be used.
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
     /// The flags the file sets, and the worker command if it names one.
     var flags: [String] = []
     var command: [String] = []
 
-    /// Parses config text; `path` is for error messages.
-    init(text: String, path: String) throws {
-        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+    /// What a config file may set: serve's own options and flags.
+    static let serveOptions = OptionTable(ServeCommand.self)
+
+    /// Parses config text; `path` is for error messages. Every key must be one of `options` (or `command`),
+    /// set once, with a value its option takes; otherwise throws an ``InputFailure`` naming the line.
+    init(text: String, path: String, options: OptionTable = Self.serveOptions) throws {
+        var firstLine: [String: Int] = [:]
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let number = index + 1
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw Failure(description: "\(path):\(number + 1): expected `key = value`")
+                throw InputFailure(path, line: number, "expected `key = value`")
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                throw Failure(description: "\(path):\(number + 1): bad key '\(key)'")
+                throw InputFailure(path, line: number, "bad key '\(key)'")
             }
-            if key == "command" {
-                command = try Self.split(value, at: "\(path):\(number + 1)")
-            } else if key == "config" {
-                throw Failure(description: "\(path):\(number + 1): a config file cannot include another")
-            } else if value == "true" {
-                flags.append("--\(key)")
-            } else if value == "false" {
-                flags.append("--no-\(key)")
-            } else {
-                flags.append("--\(key)=\(try Self.split(value, at: "\(path):\(number + 1)").joined(separator: " "))")
+            if key == "config" { throw InputFailure(path, line: number, "a config file cannot include another") }
+            let entry = options.entry(named: key)
+            guard key == "command" || entry != nil else {
+                var text = "unknown key '\(key)'"
+                if let suggestion = options.suggestion(for: key) { text += "; did you mean '\(suggestion)'?" }
+                throw InputFailure(path, line: number,
+                                   text + " (keys are serve's long option names without `--`: baton help serve)")
             }
-            try Self.check(flags.last ?? "", key: key, at: "\(path):\(number + 1)")
+            let setting = entry?.name ?? key
+            if let first = firstLine[setting] {
+                throw InputFailure(path, line: number, "\(setting) is set twice (first on line \(first))")
+            }
+            firstLine[setting] = number
+            let words = try Self.split(value, at: "\(path):\(number)")
+            guard let entry else {
+                command = words
+                continue
+            }
+            let flag = try Self.flag(for: entry, key: key, value: value, words: words, at: path, line: number)
+            try Self.check(flag, path: path, line: number)
+            flags.append(flag)
         }
     }
 
-    /// Throws, naming the file and line, if serve does not take the flag a line became or rejects its value.
-    static func check(_ flag: String, key: String, at location: String) throws {
-        guard !flag.isEmpty else { return }
+    /// The command-line flag a line `key = value` stands for; throws, naming the line, if it stands for none.
+    private static func flag(for entry: OptionTable.Entry, key: String, value: String, words: [String],
+                             at path: String, line: Int) throws -> String {
+        switch entry.kind {
+        case .option:
+            guard value != "true" && value != "false" else {
+                throw InputFailure(path, line: line, "\(key) takes a value, not true or false")
+            }
+            return "--\(key)=\(words.joined(separator: " "))"
+        case .flag(let negation):
+            switch value {
+            case "true": return "--\(key)"
+            case "false" where key != entry.name: return "--\(entry.name)"
+            case "false":
+                guard let negation else { throw InputFailure(path, line: line, "\(key) can only be true") }
+                return "--\(negation)"
+            default: throw InputFailure(path, line: line, "\(key) takes true or false, not '\(value)'")
+            }
+        }
+    }
+
+    /// Throws, naming the file and line, if serve rejects the value a line gives its flag: the value is
+    /// parsed as serve parses its command line, with serve's own checks.
+    static func check(_ flag: String, path: String, line: Int) throws {
         do {
             _ = try ServeCommand.parse([flag])
         } catch {
-            let message = ServeCommand.message(for: error)
-            guard message.hasPrefix("Unknown option") else { throw Failure(description: "\(location): \(message)") }
-            if flag == "--no-\(key)", isOption(key) {
-                throw Failure(description: "\(location): \(key) takes a value, not true or false")
-            }
-            var text = "\(location): unknown key '\(key)'"
-            if let range = message.range(of: "Did you mean '--") {
-                text += "; did you mean '\(message[range.upperBound...].prefix { $0 != "'" })'?"
-            }
-            throw Failure(description: text + " (keys are serve's long option names without `--`: baton help serve)")
-        }
-    }
-
-    /// Whether serve has an option `--key`.
-    private static func isOption(_ key: String) -> Bool {
-        do {
-            _ = try ServeCommand.parse(["--\(key)"])
-            return true
-        } catch {
-            return !ServeCommand.message(for: error).hasPrefix("Unknown option")
+            throw InputFailure(path, line: line, ServeCommand.message(for: error))
         }
     }
 
@@ -112,7 +124,7 @@ struct ConfigFile {
                 inWord = true
             }
         }
-        if quote != nil || escaped { throw Failure(description: "\(location): unterminated quote or escape") }
+        if quote != nil || escaped { throw InputFailure("\(location): unterminated quote or escape") }
         if inWord { words.append(word) }
         return words
     }
@@ -149,7 +161,7 @@ struct ConfigFile {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw Failure(description: "cannot read config file \(path): \(error.localizedDescription)")
+            throw InputFailure("cannot read config file \(path): \(error.localizedDescription)")
         }
         let file = try ConfigFile(text: text, path: path)
         let command = passthrough.isEmpty && !file.command.isEmpty ? ["--"] + file.command : passthrough

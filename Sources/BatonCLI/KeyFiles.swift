@@ -12,11 +12,6 @@ import ZeroMQ
 /// `PREFIX.pub`, and every `--authorized-*` file: one Z85 public key (40 characters) per line; `#` starts
 /// a comment, blank lines are ignored. So `cat *.pub > authorized-workers` makes an authorised-keys file.
 enum KeyFiles {
-    /// Why a key file could not be used; the text names the file (and line).
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
     // MARK: Writing
 
     /// Writes `PREFIX.key` (mode 0600) and `PREFIX.pub` (mode 0644) for a fresh key pair; refuses to replace
@@ -26,7 +21,7 @@ enum KeyFiles {
         let secretPath = prefix + ".key"
         let publicPath = prefix + ".pub"
         for path in [secretPath, publicPath] where FileManager.default.fileExists(atPath: path) {
-            throw Failure(description: "\(path) exists; not overwriting it")
+            throw InputFailure("\(path) exists; not overwriting it")
         }
         try write(secretPath, mode: 0o600, """
             # Baton CURVE key pair: keep this file secret (mode 0600).
@@ -49,12 +44,12 @@ enum KeyFiles {
 
     private static func write(_ path: String, mode: mode_t, _ text: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw InputFailure("cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         _ = fchmod(fd, mode)  // the umask may have taken bits away; never adds any
         let bytes = Array(text.utf8)
         guard bytes.withUnsafeBytes({ Foundation.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw InputFailure("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -68,24 +63,24 @@ enum KeyFiles {
         var declaredPublic: (key: [UInt8], line: Int)?
         for (number, line) in try lines(path) {
             guard let equals = line.firstIndex(of: "=") else {
-                throw Failure(description: "\(path):\(number): expected `public-key = …` or `secret-key = …`")
+                throw InputFailure(path, line: number, "expected `public-key = …` or `secret-key = …`")
             }
             let name = line[..<equals].trimmingCharacters(in: .whitespaces)
             let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             guard let key = decodeKey(value) else {
-                throw Failure(description: "\(path):\(number): not a 40-character Z85 key")
+                throw InputFailure(path, line: number, "not a 40-character Z85 key")
             }
             switch name {
             case "secret-key": secret = key
             case "public-key": declaredPublic = (key, number)
-            default: throw Failure(description: "\(path):\(number): unknown key '\(name)'")
+            default: throw InputFailure(path, line: number, "unknown key '\(name)'")
             }
         }
         guard let secret, let pair = CurveKeyPair(secretKey: secret) else {
-            throw Failure(description: "\(path): no secret-key line")
+            throw InputFailure("\(path): no secret-key line")
         }
         if let declaredPublic, declaredPublic.key != pair.publicKey {
-            throw Failure(description: "\(path):\(declaredPublic.line): public-key does not belong to secret-key")
+            throw InputFailure(path, line: declaredPublic.line, "public-key does not belong to secret-key")
         }
         return pair
     }
@@ -101,11 +96,11 @@ enum KeyFiles {
     static func readServerKey(_ value: String) throws -> [UInt8] {
         if let key = decodeKey(value) { return key }
         guard FileManager.default.fileExists(atPath: value) else {
-            throw Failure(description: "--server-key: '\(value)' is neither a 40-character Z85 key nor a file")
+            throw InputFailure("--server-key: '\(value)' is neither a 40-character Z85 key nor a file")
         }
         let keys = try publicKeys(value)
         guard keys.count == 1 else {
-            throw Failure(description: "\(value): expected one public key, found \(keys.count)")
+            throw InputFailure("\(value): expected one public key, found \(keys.count)")
         }
         return keys[0]
     }
@@ -113,7 +108,7 @@ enum KeyFiles {
     private static func publicKeys(_ path: String) throws -> [[UInt8]] {
         try lines(path).map { number, line in
             guard let key = decodeKey(line) else {
-                throw Failure(description: "\(path):\(number): not a 40-character Z85 public key")
+                throw InputFailure(path, line: number, "not a 40-character Z85 public key")
             }
             return key
         }
@@ -125,7 +120,7 @@ enum KeyFiles {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw Failure(description: "cannot read \(path): \(error.localizedDescription)")
+            throw InputFailure("cannot read \(path): \(error.localizedDescription)")
         }
         return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, raw in
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -142,16 +137,16 @@ enum KeyFiles {
     private static func checkOwner(_ path: String, forbidden: mode_t, what: String) throws {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw Failure(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+            throw InputFailure("cannot read \(path): \(String(cString: strerror(errno)))")
         }
         guard info.st_uid == geteuid() || info.st_uid == 0 else {
-            throw Failure(description:
+            throw InputFailure(
                 "\(path) is owned by uid \(info.st_uid), not by this user (\(geteuid())) or root")
         }
         let mode = info.st_mode & 0o777
         guard mode & forbidden == 0 else {
             let fixed = String(0o777 & ~forbidden & mode, radix: 8)
-            throw Failure(description: "\(path) has mode \(String(mode, radix: 8)): \(what) (chmod \(fixed) \(path))")
+            throw InputFailure("\(path) has mode \(String(mode, radix: 8)): \(what) (chmod \(fixed) \(path))")
         }
     }
 }

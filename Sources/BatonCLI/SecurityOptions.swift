@@ -1,6 +1,8 @@
 import ArgumentParser
 import BatonApp
+import BatonProtocol
 import Broker
+import CBatonAccept
 import Logging
 import Supervisor
 import ZeroMQ
@@ -19,7 +21,10 @@ struct SecurityOptions: ParsableArguments {
     @Option(help: "Client connections at once; more are refused (default: what the descriptor limit leaves after a reserve).")
     var maxClients: Int?
 
-    @Option(help: "Replies a client's pipe holds; more wait in the broker, and are dropped and counted only if the client takes none for 5 s.")
+    @Option(help: """
+        Replies a client's pipe holds; more wait in the broker, and are dropped and counted only if the client \
+        takes none for \(TimeSpan(nanoseconds: BrokerSecurity.defaultNotReadingDeadline)).
+        """)
     var maxUnreadReplies = Int(BrokerSecurity.defaultMaxUnreadReplies)
 
     func validate() throws {
@@ -32,7 +37,7 @@ struct SecurityOptions: ParsableArguments {
     }
 
     /// Raises the descriptor limit, reads the key files and derives the bounds into the configuration's
-    /// ``BatonConfiguration/security`` and the managed workers' environment; throws ``KeyFiles/Failure`` for
+    /// ``BatonConfiguration/security`` and the managed workers' environment; throws ``InputFailure`` for
     /// a key file that is missing, malformed or not safely owned.
     func apply(to configuration: inout BatonConfiguration, logger: Logger) throws {
         let (frontend, workers) = (configuration.frontend, configuration.workers)
@@ -44,6 +49,12 @@ struct SecurityOptions: ParsableArguments {
             configuration.workerEnvironment.merge(resolved.workerEnvironment) { $1 }
         }
         let limits = DescriptorUsage.raiseLimit()
+        if baton_accept_interposed() == 0 {
+            logger.warning("""
+                libzmq does not use Baton's accept: a connection beyond the descriptor limit may abort or spin a \
+                listener (the baton executable must export accept and accept4)
+                """)
+        }
         let usage = DescriptorUsage.current()
         let fitting = usage.defaultMaxClients(workers: workers)
         resolved.broker.maxClients = maxClients ?? fitting
@@ -58,7 +69,7 @@ struct SecurityOptions: ParsableArguments {
         guard let curveKey else {
             if authorizedWorkers != nil || authorizedClients != nil {
                 // Without CURVE no key is checked: refuse rather than run open while the operator thinks not.
-                throw KeyFiles.Failure(description: "--authorized-workers and --authorized-clients need --curve-key")
+                throw InputFailure("--authorized-workers and --authorized-clients need --curve-key")
             }
             return
         }

@@ -32,79 +32,82 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
 
     @Option(help: "Endpoint clients connect to.")
-    var frontend = "tcp://127.0.0.1:5555"
+    var frontend = ServeCommand.defaults.frontend
 
     @Option(help: "Endpoint workers connect to (default: an ipc socket in the state directory).")
     var backend: String?
 
     @Option(help: "Directory for the lock, ipc sockets and history database.")
-    var stateDir = ".baton"
+    var stateDir = ServeCommand.defaults.stateDirectory
 
     @Option(help: "Requests the broker queues; at the bound it stops reading clients (back-pressure).")
-    var maxQueued = 10_000
+    var maxQueued = ServeCommand.defaults.broker.maxQueued
 
     @Option(help: "Seconds a request may wait for a worker before it gets BATON-ERR expired (0: no limit).")
-    var queueTimeout: Double = 30
+    var queueTimeout = ServeCommand.seconds(ServeCommand.defaults.broker.queueTimeout)
 
     @Option(help: "Milliseconds between heartbeats to and from heartbeating workers.")
-    var heartbeatInterval = 1_000
+    var heartbeatInterval = ServeCommand.milliseconds(ServeCommand.defaults.broker.heartbeatInterval)
 
     @Option(help: "Heartbeat intervals a heartbeating worker may stay silent before it is dropped.")
-    var heartbeatLiveness = 3
+    var heartbeatLiveness = ServeCommand.defaults.broker.heartbeatLiveness
 
     @Option(help: "Times a request whose worker died is tried on another worker (only for idempotent work).")
-    var retryOnCrash = 0
+    var retryOnCrash = ServeCommand.defaults.broker.retryOnCrash
 
     @Option(help: "Seconds in-flight requests get to finish on shutdown.")
-    var drainTimeout: Double = 10
+    var drainTimeout = ServeCommand.seconds(ServeCommand.defaults.drainTimeout)
 
     @Option(help: "Largest message, in bytes, a client or worker may send.")
-    var maxMessageSize: Int64 = 16 << 20
+    var maxMessageSize = ServeCommand.defaults.maxMessageSize
 
     @Option(help: "Managed worker processes (slots); 0 runs the broker alone.")
-    var workers = 4
+    var workers = ServeCommand.defaults.workers
 
     @Option(help: "Seconds a request may run before it gets worker-died and its worker counts as hung (0: no limit).")
-    var requestTimeout: Double = 30
+    var requestTimeout = ServeCommand.seconds(ServeCommand.defaults.broker.requestTimeout)
 
     @Option(help: "Seconds without a request after which a session ends (0: never).")
-    var sessionIdleTimeout: Double = 600
+    var sessionIdleTimeout = ServeCommand.seconds(ServeCommand.defaults.broker.sessionIdleTimeout)
 
     @Option(help: "Seconds a worker being replaced without session handoff keeps its sessions before they are lost.")
-    var sessionDrainTimeout: Double = 300
+    var sessionDrainTimeout = ServeCommand.seconds(ServeCommand.defaults.broker.sessionDrainTimeout)
 
     @Option(help: "Seconds a session's export or import may take during a reload before the session stays put.")
-    var handoffTimeout: Double = 5
+    var handoffTimeout = ServeCommand.seconds(ServeCommand.defaults.broker.handoffTimeout)
 
     @Option(help: "Sessions open at once; a request that would open another gets BATON-ERR too-many-sessions.")
-    var maxSessions = 100_000
+    var maxSessions = ServeCommand.defaults.broker.maxSessions
 
     @Option(help: "Seconds between SIGTERM and SIGKILL when a worker is stopped.")
-    var stopGrace: Double = 5
+    var stopGrace = ServeCommand.seconds(ServeCommand.defaults.stopGrace)
 
-    @Option(help: "Milliseconds before the first restart of a crashed worker; doubles per crash in a row, up to 10 s.")
-    var restartDelay = 100
+    @Option(help: """
+        Milliseconds before the first restart of a crashed worker; doubles per crash in a row, up to \
+        \(TimeSpan(nanoseconds: ServeCommand.defaults.restart.maxDelay)).
+        """)
+    var restartDelay = ServeCommand.milliseconds(ServeCommand.defaults.restart.initialDelay)
 
     @Option(help: "Crashes within --crash-window after which a slot is marked failed instead of restarted.")
-    var maxCrashes = 5
+    var maxCrashes = ServeCommand.defaults.restart.maxCrashes
 
     @Option(help: "Seconds over which --max-crashes are counted.")
-    var crashWindow: Double = 60
+    var crashWindow = ServeCommand.seconds(ServeCommand.defaults.restart.crashWindow)
 
     @Flag(inversion: .prefixedNo, help: "Record generations, workers and every request in STATE_DIR/baton.sqlite.")
-    var history = true
+    var history = ServeCommand.defaults.history
 
     @Option(help: """
         Prune the oldest request history beyond an age (7d, 12h, 30m), a size of used database pages (500MB, \
         2GiB) and/or a row count (1000000), whichever comes first; `none` keeps everything.
         """)
-    var historyRetention = "7d,1GiB"
+    var historyRetention = ServeCommand.retentionText(ServeCommand.defaults.historyRetention)
 
     @Option(help: "Size past which a worker's log (logs/slot-N.log) and the supervisor's (logs/baton.log) is rotated: bytes, or with KB, MB, GB, KiB, MiB, GiB; 0: never.")
-    var logMaxSize = "64MiB"
+    var logMaxSize = ServeCommand.byteText(ServeCommand.defaults.logRotation.maxBytes)
 
     @Option(help: "Rotated log files kept per log (NAME.1 … NAME.N).")
-    var logKeep = 5
+    var logKeep = ServeCommand.defaults.logRotation.keep
 
     @Option(help: ArgumentHelp("Serve GET /metrics (Prometheus), /healthz and /readyz over HTTP (off by default).",
                                valueName: "host:port"))
@@ -127,8 +130,8 @@ struct ServeCommand: AsyncParsableCommand {
                                 ("--drain-timeout", drainTimeout), ("--stop-grace", stopGrace),
                                 ("--crash-window", crashWindow), ("--session-idle-timeout", sessionIdleTimeout),
                                 ("--session-drain-timeout", sessionDrainTimeout), ("--handoff-timeout", handoffTimeout)]
-        where Nanoseconds.from(seconds: seconds) == nil {
-            throw ValidationError("\(flag) must be a number of seconds from 0 to \(Int(Nanoseconds.maxSeconds))")
+        where TimeSpan(seconds: seconds) == nil {
+            throw ValidationError("\(flag) must be a number of seconds from 0 to \(Int(TimeSpan.maxSeconds))")
         }
         try EndpointCheck.validate(frontend, flag: "--frontend")
         if let backend { try EndpointCheck.validate(backend, flag: "--backend") }
@@ -192,26 +195,29 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.frontend = frontend
         configuration.backend = backend
         configuration.broker.maxQueued = maxQueued
-        configuration.broker.queueTimeout = queueTimeout > 0 ? Nanoseconds.from(seconds: queueTimeout) : nil
-        configuration.broker.heartbeatInterval = UInt64(heartbeatInterval) * 1_000_000
+        configuration.broker.queueTimeout = queueTimeout > 0 ? Self.duration(seconds: queueTimeout) : nil
+        configuration.broker.heartbeatInterval = Self.duration(milliseconds: heartbeatInterval)
         configuration.broker.heartbeatLiveness = heartbeatLiveness
         configuration.broker.retryOnCrash = retryOnCrash
-        configuration.broker.requestTimeout = requestTimeout > 0 ? Nanoseconds.from(seconds: requestTimeout) : nil
+        configuration.broker.requestTimeout = requestTimeout > 0 ? Self.duration(seconds: requestTimeout) : nil
         configuration.broker.sessionIdleTimeout =
-            sessionIdleTimeout > 0 ? Nanoseconds.from(seconds: sessionIdleTimeout) : nil
-        configuration.broker.sessionDrainTimeout = Nanoseconds.from(seconds: sessionDrainTimeout) ?? 0
-        configuration.broker.handoffTimeout = Nanoseconds.from(seconds: handoffTimeout) ?? 1
+            sessionIdleTimeout > 0 ? Self.duration(seconds: sessionIdleTimeout) : nil
+        // validate() has refused seconds that are not a duration, so the `??` fallbacks are never taken.
+        configuration.broker.sessionDrainTimeout =
+            Self.duration(seconds: sessionDrainTimeout) ?? configuration.broker.sessionDrainTimeout
+        configuration.broker.handoffTimeout =
+            Self.duration(seconds: handoffTimeout) ?? configuration.broker.handoffTimeout
         configuration.broker.maxSessions = maxSessions
         configuration.maxMessageSize = maxMessageSize
-        configuration.drainTimeout = Nanoseconds.from(seconds: drainTimeout) ?? configuration.drainTimeout
+        configuration.drainTimeout = Self.duration(seconds: drainTimeout) ?? configuration.drainTimeout
         configuration.workers = workers
         configuration.command = workers > 0 ? try resolveCommand() : nil
-        configuration.stopGrace = Nanoseconds.from(seconds: stopGrace) ?? configuration.stopGrace
-        configuration.restart.initialDelay = UInt64(restartDelay) * 1_000_000
+        configuration.stopGrace = Self.duration(seconds: stopGrace) ?? configuration.stopGrace
+        configuration.restart.initialDelay = Self.duration(milliseconds: restartDelay)
         configuration.restart.maxCrashes = maxCrashes
-        configuration.restart.crashWindow = Nanoseconds.from(seconds: crashWindow) ?? configuration.restart.crashWindow
+        configuration.restart.crashWindow = Self.duration(seconds: crashWindow) ?? configuration.restart.crashWindow
         configuration.history = history
-        configuration.logRotation = RotatingLogFile.Policy(maxBytes: logMaxBytes ?? 64 << 20,
+        configuration.logRotation = RotatingLogFile.Policy(maxBytes: logMaxBytes ?? configuration.logRotation.maxBytes,
                                                            keep: logKeep)
         configuration.historyRetention = HistoryRetention(parsing: historyRetention)
         configuration.metrics = metrics

@@ -29,7 +29,7 @@ struct StateDirOption: ParsableArguments {
                 return (String(flag.dropFirst("--state-dir=".count)), "state-dir in \(config)")
             }
         }
-        return (".baton", "the default")
+        return (ServeCommand.defaultStateDirectory, "the default")
     }
 
     /// The directory to use; exits with a usage error when the config file cannot be read.

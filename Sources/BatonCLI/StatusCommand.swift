@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonProtocol
 import Foundation
 import Broker
 import Store

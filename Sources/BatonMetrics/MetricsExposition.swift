@@ -2,7 +2,6 @@ import BatonProtocol
 import Broker
 import CoreMetrics
 import Prometheus
-import Store
 import Supervisor
 import Synchronization
 

@@ -1,8 +1,8 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Logging
 import ServiceLifecycle
-import Store
 import Supervisor
 import Synchronization
 

@@ -1,5 +1,5 @@
+import BatonProtocol
 import Broker
-import Store
 import Supervisor
 
 /// One scrape's inputs: what each part of Baton reported at the moment of the scrape (nil where a part did

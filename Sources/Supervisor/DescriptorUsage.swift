@@ -29,7 +29,7 @@ public struct DescriptorUsage: Sendable, Codable, Equatable {
 
     /// Raises the soft descriptor limit to the hard limit (workers spawned later get the original back), and
     /// sets aside the reserve descriptor with which a listener that finds no descriptor left accepts the
-    /// connection and closes it, instead of aborting or spinning inside libzmq (Sources/CBatonSys/accept.c).
+    /// connection and closes it, instead of aborting or spinning inside libzmq (Sources/CBatonAccept/accept.c).
     /// Returns the limits before and after.
     @discardableResult
     public static func raiseLimit() -> (before: Int, after: Int) {

@@ -1,6 +1,5 @@
 import BatonProtocol
 import Broker
-import Store
 
 /// What `baton status` shows: the supervisor, its slots and its broker.
 public struct StatusReport: Sendable, Codable, Equatable {

@@ -1,6 +1,5 @@
 import BatonProtocol
 import Broker
-import Store
 import CBatonSys
 import Foundation
 import Logging

@@ -54,10 +54,10 @@ struct ConfigFileFuzzTests {
                 for flag in file.flags {
                     #expect(flag.hasPrefix("--"), "seed \(seed) round \(round): flag \(flag) from \(text.debugDescription)")
                     #expect(throws: Never.self, "seed \(seed) round \(round): serve takes \(flag)") {
-                        try ConfigFile.check(flag, key: String(flag.dropFirst(2).prefix { $0 != "=" }), at: "x")
+                        try ConfigFile.check(flag, path: "x", line: 1)
                     }
                 }
-            } catch let failure as ConfigFile.Failure {
+            } catch let failure as InputFailure {
                 refused += 1
                 #expect(failure.description.hasPrefix("fuzz.conf:"),
                         "seed \(seed) round \(round): \(failure.description) for \(text.debugDescription)")

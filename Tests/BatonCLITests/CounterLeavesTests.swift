@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Store

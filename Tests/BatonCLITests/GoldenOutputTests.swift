@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import GRDB
 import Broker

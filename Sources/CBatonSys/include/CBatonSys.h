@@ -2,6 +2,7 @@
 #define BATON_CBATONSYS_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 /// Creates a non-blocking, close-on-exec eventfd; returns -1 and sets errno on failure.
 int baton_eventfd(void);
@@ -69,11 +70,14 @@ int baton_raise_nofile_limit(uint64_t *before, uint64_t *after);
 uint64_t baton_nofile_limit(void);
 /// In a spawned child before exec: restores the soft RLIMIT_NOFILE saved by baton_raise_nofile_limit.
 void baton_restore_child_limits(void);
-/// Opens the reserve descriptor that lets accept() and accept4() drop a connection instead of failing with
-/// EMFILE when descriptors run out (see accept.c). Returns 0, or -1 with errno.
+/// Opens the reserve descriptor with which baton_accept_or_drop() drops a connection instead of failing with
+/// EMFILE when descriptors run out (see reserve.c). Returns 0, or -1 with errno.
 int baton_reserve_descriptor(void);
 /// Connections dropped at once because no descriptor was left (since the process started).
 unsigned long baton_dropped_connections(void);
+/// accept4(), except that on EMFILE with a reserve descriptor set up it accepts the pending connection, closes it
+/// and fails with EAGAIN (see reserve.c). Only the `baton` executable routes libzmq's accepts here.
+int baton_accept_or_drop(int fd, struct sockaddr *address, socklen_t *length, int flags);
 /// Makes the calling process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER); 0 or -1 with errno.
 int baton_set_child_subreaper(void);
 /// Like baton_reap, but once `pid` has exited and before it is reaped (while its process group id cannot be

@@ -19,12 +19,14 @@
  * core). Baton's bound on clients (--max-clients, enforced by its ZAP handler) keeps descriptors free, but
  * a burst of connections is accepted before the ZAP handler can refuse the excess.
  *
- * So Baton defines accept4() and accept() itself: the dynamic linker resolves libzmq's calls to these (the
- * executable comes first in symbol lookup). They call the kernel directly; on EMFILE, when a reserve
- * descriptor was set up with baton_reserve_descriptor(), they close the reserve, accept the pending
- * connection, close it at once (the peer sees the connection closed and retries later), reopen the reserve,
- * and report EAGAIN, which every libzmq listener takes as "nothing to accept". This is the reserve-descriptor
- * technique of libuv and nginx. Without a reserve (workers, tests) they only pass the call through.
+ * So baton_accept_or_drop() accepts like accept4(), but on EMFILE, when a reserve descriptor was set up with
+ * baton_reserve_descriptor(), it closes the reserve, accepts the pending connection, closes it at once (the
+ * peer sees the connection closed and retries later), reopens the reserve, and reports EAGAIN, which every
+ * libzmq listener takes as "nothing to accept". This is the reserve-descriptor technique of libuv and nginx.
+ *
+ * Only the `baton` executable routes libzmq's accept calls here: its target links CBatonAccept, which defines
+ * accept4() and accept() (Sources/CBatonAccept/accept.c). This library defines no libc symbol, so a worker
+ * linking BatonWorker or Broker keeps libc's accept.
  */
 
 static int reserve_fd = -1;
@@ -43,7 +45,7 @@ int baton_reserve_descriptor(void)
 
 unsigned long baton_dropped_connections(void) { return atomic_load(&dropped_connections); }
 
-static int accept_or_drop(int fd, struct sockaddr *address, socklen_t *length, int flags)
+int baton_accept_or_drop(int fd, struct sockaddr *address, socklen_t *length, int flags)
 {
     int conn = (int)syscall(SYS_accept4, fd, address, length, flags);
     if (conn >= 0 || errno != EMFILE)
@@ -61,14 +63,4 @@ static int accept_or_drop(int fd, struct sockaddr *address, socklen_t *length, i
     pthread_mutex_unlock(&reserve_lock);
     errno = EAGAIN;
     return -1;
-}
-
-int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags)
-{
-    return accept_or_drop(fd, address, length, flags);
-}
-
-int accept(int fd, struct sockaddr *address, socklen_t *length)
-{
-    return accept_or_drop(fd, address, length, 0);
 }
