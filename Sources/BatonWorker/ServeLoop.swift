@@ -3,7 +3,7 @@ import CBatonSys
 import Logging
 import ZeroMQ
 
-/// What a handler thread hands back to the socket thread.
+/// What a handler thread (or an async handler's task) hands back to the socket thread.
 enum HandlerOutcome: Sendable {
     case replied(token: [UInt8], reply: WorkerReply, session: [UInt8]?)
     /// The handler threw; `description` is the error's.
@@ -11,13 +11,22 @@ enum HandlerOutcome: Sendable {
     case exported(key: [UInt8], Result<[UInt8], WorkerError>)
     case imported(key: [UInt8], Result<Void, WorkerError>)
     case ended(key: [UInt8])
+
+    /// The outcome of the request `token` of `session`, whose handler returned or threw.
+    init(token: [UInt8], session: [UInt8]?, _ result: Result<WorkerReply, any Error>) {
+        switch result {
+        case .success(let reply): self = .replied(token: token, reply: reply, session: session)
+        case .failure(let error): self = .failed(token: token, description: "\(error)")
+        }
+    }
 }
 
 /// One run of ``WorkerRuntime``: the socket thread's loop and what it holds. Only that thread touches it.
 final class ServeLoop {
     private let socket: Socket
     private let pool: HandlerPool<HandlerOutcome>
-    private let handler: @Sendable (WorkerRequest) throws -> WorkerReply
+    private let handler: RequestHandler
+    private let stopRequest: StopRequest
     private let sessions: SessionHooks?
     private let environment: WorkerEnvironment
     private let options: WorkerOptions
@@ -29,21 +38,22 @@ final class ServeLoop {
     private var held: [[UInt8]: [UInt8]?] = [:]
     /// Session hooks handed to the pool that have not finished.
     private var hooksRunning = 0
-    private var stopping: (exit: WorkerExit, deadline: UInt64)?
+    private var stopping: (exit: WorkerExit, deadline: Instant)?
     /// Handler errors since the last request served well.
     private var errorsInRow = 0
     /// Once the worker has said RETURN: until when it waits for the broker's answer before it leaves anyway.
-    private var leaving: UInt64?
+    private var leaving: Instant?
     /// Whether the broker answered RETURN: every request it sent here has arrived.
     private var returnAnswered = false
-    private var unexpected = RateLimiter(burst: 20, window: 10_000_000_000)
-    private var handlerErrorLog = RateLimiter(burst: 20, window: 10_000_000_000)
+    private var unexpected = RateLimiter(burst: 20, window: TimeSpan.seconds(10).nanoseconds)
+    private var handlerErrorLog = RateLimiter(burst: 20, window: TimeSpan.seconds(10).nanoseconds)
 
-    init(socket: Socket, pool: HandlerPool<HandlerOutcome>, handler: @escaping @Sendable (WorkerRequest) throws -> WorkerReply,
+    init(socket: Socket, pool: HandlerPool<HandlerOutcome>, handler: RequestHandler, stopRequest: StopRequest,
          sessions: SessionHooks?, environment: WorkerEnvironment, options: WorkerOptions, logger: Logger) {
         self.socket = socket
         self.pool = pool
         self.handler = handler
+        self.stopRequest = stopRequest
         self.sessions = sessions
         self.environment = environment
         self.options = options
@@ -56,19 +66,20 @@ final class ServeLoop {
         try socket.send(frames: framing + frames)
     }
 
-    /// Serves until a stop (signal or stop reply) has drained, or the broker is lost.
+    /// Serves until a stop (signal, ``WorkerRuntime/stop()`` or stop reply) has drained, or the broker is lost.
     func run(wake: Int32) throws -> WorkerExit {
         var poller = Poller()
         let socketItem = poller.add(socket)
         let wakeItem = poller.add(fileDescriptor: wake)
-        let interval = UInt64(options.heartbeatIntervalMilliseconds) * 1_000_000
-        let liveness = interval * UInt64(max(options.heartbeatLiveness, 1))
-        var lastHeard = baton_monotonic_ns()
+        let interval = options.heartbeatInterval
+        let liveness = options.livenessWindow
+        var lastHeard = Instant.now()
         var nextHeartbeat = lastHeard + interval
         var frames: [[UInt8]] = []
+        checkStopRequests()
 
         while true {
-            let now = baton_monotonic_ns()
+            let now = Instant.now()
             if let stop = stopping, (held.isEmpty && hooksRunning == 0 && settled(now)) || now >= stop.deadline {
                 if !held.isEmpty {
                     logger.warning("stopping with \(held.count) requests unanswered: drain timeout")
@@ -76,43 +87,52 @@ final class ServeLoop {
                 sayDisconnect()
                 return stop.exit
             }
-            var timeout = 1_000
+            var wakeAt = now + .seconds(1)
             if options.heartbeats {
                 if now >= nextHeartbeat {
                     try send([WireProtocol.heartbeatByte])
                     nextHeartbeat = now + interval
                 }
-                if environment.isManaged && now &- lastHeard > liveness {
-                    logger.error("broker silent for \(liveness / 1_000_000) ms: exiting")
+                if environment.isManaged && now.since(lastHeard) > liveness {
+                    logger.error("broker silent for \(liveness): exiting")
                     return .brokerLost
                 }
-                timeout = Int((nextHeartbeat &- now) / 1_000_000) + 1
+                wakeAt = nextHeartbeat
             }
-            if let stop = stopping { timeout = min(timeout, Int((stop.deadline &- now) / 1_000_000) + 1) }
-            if let leaving, !returnAnswered, leaving > now { timeout = min(timeout, Int((leaving - now) / 1_000_000) + 1) }
-            try poller.poll(timeoutMilliseconds: max(timeout, 0))
+            if let stop = stopping { wakeAt = min(wakeAt, stop.deadline) }
+            if let leaving, !returnAnswered, leaving > now { wakeAt = min(wakeAt, leaving) }
+            try poller.poll(timeoutMilliseconds: Int(wakeAt.since(now).milliseconds) + 1)
             if poller.isReady(socketItem) {
                 while try socket.receive(into: &frames, dontWait: true) {
-                    lastHeard = baton_monotonic_ns()
+                    lastHeard = Instant.now()
                     let payload = options.heartbeats ? frames[...] : frames.dropFirst()
                     try handle(BrokerMessage(payload, sessionMessages: options.heartbeats))
                 }
             }
             if poller.isReady(wakeItem) {
                 _ = baton_eventfd_drain(wake)
-                let signal = baton_termination_signal()
-                if signal != 0 && stopping == nil {
-                    logger.info("stopping on signal \(signal)", metadata: ["held": "\(held.count)"])
-                    beginStopping(.terminated(signal: signal))
-                }
+                checkStopRequests()
                 for outcome in pool.takeFinished() { try handle(outcome) }
             }
         }
     }
 
+    /// Begins stopping if a stop signal arrived or ``WorkerRuntime/stop()`` was called.
+    private func checkStopRequests() {
+        guard stopping == nil else { return }
+        let signal = options.stopSignals.isEmpty ? 0 : baton_termination_signal()
+        if signal != 0 {
+            logger.info("stopping on signal \(signal)", metadata: ["held": "\(held.count)"])
+            beginStopping(.terminated(signal: signal))
+        } else if stopRequest.isRequested {
+            logger.info("stopping on request", metadata: ["held": "\(held.count)"])
+            beginStopping(.stopped)
+        }
+    }
+
     private func beginStopping(_ exit: WorkerExit) {
         guard stopping == nil else { return }
-        stopping = (exit, baton_monotonic_ns() + UInt64(options.drainTimeoutMilliseconds) * 1_000_000)
+        stopping = (exit, Instant.now() + options.drainTimeout)
     }
 
     private func handle(_ message: BrokerMessage) throws {
@@ -127,14 +147,22 @@ final class ServeLoop {
             guard held[token] == nil else { return note("a request repeats a token this worker holds: ignored") }
             let request = WorkerRequest(frames: frames)
             held[token] = .some(request.session)
-            logger.debug("request taken", metadata: ["held": "\(held.count)",
-                                                     "session": "\(request.session.map(Self.text) ?? "-")"])
-            pool.submit(key: request.session, token: token) { [handler] in
-                do {
-                    return .replied(token: token, reply: try handler(request), session: request.session)
-                } catch {
-                    return .failed(token: token, description: "\(error)")
-                }
+            logger.debug("request taken", metadata: [
+                "held": "\(held.count)", "session": "\(request.session.map { SessionKey(bytes: $0).display } ?? "-")",
+            ])
+            switch handler {
+            case .blocking(let handle):
+                pool.submit(key: request.session, token: token, .blocking {
+                    HandlerOutcome(token: token, session: request.session, Result { try handle(request) })
+                })
+            case .async(let handle):
+                pool.submit(key: request.session, token: token, .async {
+                    do {
+                        return .replied(token: token, reply: try await handle(request), session: request.session)
+                    } catch {
+                        return HandlerOutcome(token: token, session: request.session, .failure(error))
+                    }
+                })
             }
         case .returned:
             returnAnswered = true
@@ -190,7 +218,7 @@ final class ServeLoop {
     /// ``WorkerOptions/maxHandlerErrors`` in a row the worker leaves.
     private func handlerFailed(token: [UInt8], description: String) throws {
         errorsInRow += 1
-        let (allowed, suppressed) = handlerErrorLog.allow(now: baton_monotonic_ns())
+        let (allowed, suppressed) = handlerErrorLog.allow(now: Instant.now().nanoseconds)
         if suppressed > 0 { logger.error("\(suppressed) more handler errors were not logged") }
         if allowed { logger.error("handler failed; the request is answered handler-error", metadata: ["error": "\(description)"]) }
         let text = options.revealHandlerErrors ? description : Self.handlerErrorText
@@ -205,22 +233,20 @@ final class ServeLoop {
     /// started, answer the ones running, and leave once the broker has answered the RETURN (so no request it
     /// sent is still on its way) or the liveness window has passed (a broker that does not know RETURN).
     private func leave() throws {
-        let now = baton_monotonic_ns()
-        let drain = now + UInt64(options.drainTimeoutMilliseconds) * 1_000_000
-        stopping = (.handlerErrors(count: errorsInRow), stopping?.deadline ?? drain)
+        let now = Instant.now()
+        stopping = (.handlerErrors(count: errorsInRow), stopping?.deadline ?? now + options.drainTimeout)
         let tokens = pool.withdrawUnstarted()
         for token in tokens { held[token] = nil }
         logger.warning("leaving after \(errorsInRow) handler errors in a row",
                        metadata: ["returned": "\(tokens.count)", "running": "\(held.count)"])
         guard options.heartbeats else { return }  // REQ framing cannot say RETURN (and holds one request)
-        let interval = UInt64(options.heartbeatIntervalMilliseconds) * 1_000_000
-        leaving = now + interval * UInt64(max(options.heartbeatLiveness, 1))
+        leaving = now + options.livenessWindow
         try send(WorkerWire.returned(tokens: tokens))
     }
 
     /// Whether nothing the broker sent can still be on its way: always, unless this worker said RETURN and the
     /// broker has not answered it yet (for at most the liveness window).
-    private func settled(_ now: UInt64) -> Bool {
+    private func settled(_ now: Instant) -> Bool {
         guard let leaving else { return true }
         return returnAnswered || now >= leaving
     }
@@ -251,13 +277,9 @@ final class ServeLoop {
 
     /// Logs something unexpected, at most 20 lines per 10 s.
     private func note(_ text: String) {
-        let (allowed, suppressed) = unexpected.allow(now: baton_monotonic_ns())
+        let (allowed, suppressed) = unexpected.allow(now: Instant.now().nanoseconds)
         if suppressed > 0 { logger.warning("\(suppressed) more unexpected messages were not logged") }
         if allowed { logger.warning("\(text)") }
-    }
-
-    private static func text(_ key: [UInt8]) -> String {
-        String(validating: key, as: UTF8.self) ?? key.map { String($0, radix: 16) }.joined()
     }
 
     /// Tells the broker this worker is leaving (DISCONNECT), so it is removed at once rather than when its

@@ -22,6 +22,16 @@ public struct WorkerOptions: Sendable {
     /// Whether the text of a `handler-error` reply carries the thrown error's description. Off by default: the
     /// client learns only that the handler failed, and the details stay in the worker's log.
     public var revealHandlerErrors = false
+    /// The signals that make ``WorkerRuntime/run(sessions:_:)`` stop gracefully: take no new request, answer
+    /// the ones held (within ``drainTimeoutMilliseconds``), say DISCONNECT and return
+    /// ``WorkerExit/terminated(signal:)``.
+    ///
+    /// Empty by default: the runtime installs no process-wide signal handler unless asked, so a SIGTERM
+    /// keeps its usual effect (the process ends at once, and the broker answers what it held `worker-died`).
+    /// A managed worker should set `StopSignal.allCases` (or call ``WorkerRuntime/stop()`` from a handler of
+    /// its own): the supervisor stops workers with SIGTERM. `run` installs these handlers when it starts and
+    /// puts back the ones they replaced when it returns; one runtime at a time may use them in a process.
+    public var stopSignals: Set<StopSignal> = []
 
     /// The defaults above.
     public init() {}
@@ -33,10 +43,12 @@ public struct WorkerOptions: Sendable {
     }
 }
 
-/// Why ``WorkerRuntime/run(_:)`` returned.
+/// Why ``WorkerRuntime/run(sessions:_:)`` returned.
 public enum WorkerExit: Sendable, Equatable {
-    /// SIGTERM or SIGINT, after the requests it held (if any) were answered.
+    /// A signal of ``WorkerOptions/stopSignals`` arrived, and the requests held then were answered.
     case terminated(signal: Int32)
+    /// ``WorkerRuntime/stop()`` was called, and the requests held then were answered.
+    case stopped
     /// The broker stopped sending heartbeats (its supervisor is gone).
     case brokerLost
     /// A handler asked to stop (``WorkerReply/replyAndStop(_:)``), and the requests held then were answered.

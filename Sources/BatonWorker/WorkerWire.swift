@@ -40,7 +40,7 @@ enum BrokerMessage: Equatable {
     }
 
     private static func describe(_ frames: [[UInt8]]) -> String {
-        let first = frames.first.map { $0.prefix(8).map { String($0, radix: 16) }.joined(separator: " ") } ?? "-"
+        let first = frames.first.map { Hex.lowercase($0.prefix(8)) } ?? "-"
         return "\(frames.count) frames, first \(first)"
     }
 }

@@ -156,28 +156,59 @@ static void on_termination(int sig)
 
 int baton_install_termination_handler(int eventfd, int ignore_sigterm)
 {
+    if (baton_install_stop_handlers(eventfd, !ignore_sigterm, 1) != 0)
+        return -1;
+    return ignore_sigterm && signal(SIGTERM, SIG_IGN) == SIG_ERR ? -1 : 0;
+}
+
+int baton_termination_signal(void) { return termination_signal; }
+
+static struct sigaction replaced_sigterm, replaced_sigint;
+static int installed_sigterm, installed_sigint;
+
+int baton_install_stop_handlers(int eventfd, int sigterm, int sigint)
+{
+    termination_signal = 0;
     termination_eventfd = eventfd;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_termination;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0)
-        return -1;
-    if (ignore_sigterm)
-        sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    /* A parent that blocks these signals (a test runner, some init scripts) passes the block on through exec:
-       without this, SIGTERM would never arrive and the process could not be stopped gracefully. */
     sigset_t wanted;
     sigemptyset(&wanted);
-    sigaddset(&wanted, SIGINT);
-    sigaddset(&wanted, SIGTERM);
-    return pthread_sigmask(SIG_UNBLOCK, &wanted, NULL) == 0 ? 0 : -1;
+    if (sigterm) {
+        if (sigaction(SIGTERM, &sa, &replaced_sigterm) != 0)
+            goto failed;
+        installed_sigterm = 1;
+        sigaddset(&wanted, SIGTERM);
+    }
+    if (sigint) {
+        if (sigaction(SIGINT, &sa, &replaced_sigint) != 0)
+            goto failed;
+        installed_sigint = 1;
+        sigaddset(&wanted, SIGINT);
+    }
+    /* A parent that blocks these signals (a test runner, some init scripts) passes the block on through exec:
+       without this, they would never arrive and the process could not be stopped gracefully. */
+    if (pthread_sigmask(SIG_UNBLOCK, &wanted, NULL) == 0)
+        return 0;
+failed:;
+    int saved = errno;
+    baton_restore_stop_handlers();
+    errno = saved;
+    return -1;
 }
 
-int baton_termination_signal(void) { return termination_signal; }
+void baton_restore_stop_handlers(void)
+{
+    if (installed_sigterm)
+        sigaction(SIGTERM, &replaced_sigterm, NULL);
+    if (installed_sigint)
+        sigaction(SIGINT, &replaced_sigint, NULL);
+    installed_sigterm = installed_sigint = 0;
+    termination_eventfd = -1;
+}
 
 static volatile sig_atomic_t hangup_pending;
 static int hangup_eventfd = -1;

@@ -49,6 +49,9 @@ struct ExampleWorker: ParsableCommand {
     @Option(help: "Stop the whole process (SIGSTOP) on request number N: no heartbeats, no reply.")
     var freezeOn: Int?
 
+    @Option(help: "Fail request number N on purpose: its handler throws, so it is answered handler-error.")
+    var failOn: Int?
+
     @Flag(help: "Ignore SIGTERM (only SIGKILL stops it).")
     var ignoreSigterm = false
 
@@ -96,16 +99,22 @@ struct ExampleWorker: ParsableCommand {
         var options = WorkerOptions(environment: environment)
         options.heartbeats = !noHeartbeats
         options.capacity = capacity
+        options.stopSignals = [.terminate, .interrupt]
+        if ignoreSigterm {
+            _ = signal(SIGTERM, SIG_IGN)
+            options.stopSignals = [.interrupt]
+        }
         let runtime = WorkerRuntime(environment: environment, options: options, logger: logger)
-        runtime.ignoreSigterm = ignoreSigterm
         let served = Atomic<Int>(0)
-        let (work, prefix, crashAfter, hangOn, freezeOn) = (workMs, Array(prefix.utf8), crashAfter, hangOn, freezeOn)
+        let (work, prefix, crashAfter, hangOn, freezeOn, failOn) =
+            (workMs, Array(prefix.utf8), crashAfter, hangOn, freezeOn, failOn)
         let counter = sessionCounter ? SessionCounter(failing: failHandoff, delayMilliseconds: handoffDelayMs) : nil
         let exit = try runtime.run(sessions: counter?.hooks(handoff: !noHandoff)) { request in
             let number = served.add(1, ordering: .relaxed).newValue
             if number == crashAfter { abort() }
             if number == freezeOn { _ = baton_kill(getpid(), SIGSTOP) }
             if number == hangOn { while true { Thread.sleep(forTimeInterval: 3600) } }
+            if number == failOn { throw FailedOnPurpose(number: number) }
             if work > 0 { Thread.sleep(forTimeInterval: Double(work) / 1000) }
             if let counter, let session = request.session { return counter.reply(session: session, body: request.body) }
             let body = request.frames
@@ -117,6 +126,14 @@ struct ExampleWorker: ParsableCommand {
 }
 
 extension SessionCounter.Step: ExpressibleByArgument {}
+
+/// The error `--fail-on N` throws in request N's handler.
+struct FailedOnPurpose: Error, CustomStringConvertible {
+    /// The request's number.
+    let number: Int
+
+    var description: String { "request \(number) failed on purpose (--fail-on)" }
+}
 
 func printToStderr(_ line: String) {
     baton_write_stderr(line + "\n")

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// A ``WorkerRuntime`` connected to a ``RouterPeer``, serving on a thread of its own. A request whose body is
-/// the single frame `stop` is answered `bye` and stops it.
+/// the single frame `stop` is answered `bye` and stops it (with the plain-handler initializers).
 final class WorkerThread: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let result = Mutex<Result<WorkerExit, WorkerError>?>(nil)
@@ -18,18 +18,23 @@ final class WorkerThread: Sendable {
     }
 
     /// A worker of `environment` (a real broker's backend, say).
-    init(_ environment: WorkerEnvironment, _ options: WorkerOptions, sessions: SessionHooks? = nil,
-         _ handler: @escaping @Sendable (WorkerRequest) throws -> WorkerReply) {
-        heartbeats = options.heartbeats
-        var logger = Logger(label: "worker-test")
-        logger.logLevel = .critical
-        Thread.detachNewThread { [self, logger] in
-            let runtime = WorkerRuntime(environment: environment, options: options, logger: logger)
+    convenience init(_ environment: WorkerEnvironment, _ options: WorkerOptions, sessions: SessionHooks? = nil,
+                     _ handler: @escaping @Sendable (WorkerRequest) throws -> WorkerReply) {
+        let runtime = WorkerRuntime(environment: environment, options: options, logger: .quiet)
+        self.init(heartbeats: options.heartbeats) {
+            try runtime.run(sessions: sessions) { request in
+                request.frames == [Array("stop".utf8)] ? .replyAndStop([Array("bye".utf8)]) : try handler(request)
+            }
+        }
+    }
+
+    /// Calls `run` (a runtime's `run`, say) on a thread of its own; `heartbeats`: whether the worker uses them.
+    init(heartbeats: Bool, _ run: @escaping @Sendable () throws -> WorkerExit) {
+        self.heartbeats = heartbeats
+        Thread.detachNewThread { [self] in
             let exit: Result<WorkerExit, WorkerError>
             do {
-                exit = .success(try runtime.run(sessions: sessions) { request in
-                    request.frames == [Array("stop".utf8)] ? .replyAndStop([Array("bye".utf8)]) : try handler(request)
-                })
+                exit = .success(try run())
             } catch {
                 exit = .failure(WorkerError("\(error)"))
             }
@@ -53,5 +58,14 @@ final class WorkerThread: Sendable {
         #expect(try peer.next() == framing + [token, [], Array("bye".utf8)])
         #expect(try peer.next() == framing + [WireProtocol.disconnectByte])
         #expect(exit().flatMap { try? $0.get() } == .stopRequested)
+    }
+}
+
+extension Logger {
+    /// A logger that says nothing below critical, for workers under test.
+    static var quiet: Logger {
+        var logger = Logger(label: "worker-test")
+        logger.logLevel = .critical
+        return logger
     }
 }

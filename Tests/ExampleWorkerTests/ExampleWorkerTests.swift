@@ -38,6 +38,19 @@ struct ExampleWorkerTests {
         #expect(replies == Set(requests))
     }
 
+    @Test("--fail-on N answers request N handler-error through the broker, and serves the requests after it")
+    func failOn() throws {
+        let worker = try WorkerFixture(["--fail-on", "2"])
+        try worker.registered()
+        #expect(try worker.call("one") == ["one"])
+        #expect(try worker.call("two") == ["BATON-ERR", "handler-error", "the request's handler failed"])
+        #expect(try worker.call("three") == ["three"])
+        #expect(try worker.server.statsBlocking().workers == 1, "a handler error does not end the worker")
+        worker.worker.signal(SIGTERM)
+        #expect(worker.exitStatus() == 0)
+        #expect(worker.output.contains("after 3 requests"), "\(worker.output)")
+    }
+
     @Test("--prefix puts its text in front of the first frame of each reply only")
     func prefix() throws {
         let worker = try WorkerFixture(["--prefix", "v2:"])

@@ -61,6 +61,12 @@ int baton_take_hangup(void);
 int baton_sd_notify(const char *state);
 /// The last termination signal received (0 if none).
 int baton_termination_signal(void);
+/// Installs handlers for the chosen stop signals (SIGTERM when `sigterm`, SIGINT when `sigint`) that record
+/// the signal and signal `eventfd`, keeping the handlers they replace for ``baton_restore_stop_handlers``, and
+/// clears the recorded signal. Returns 0 or -1 with errno (then nothing stays installed).
+int baton_install_stop_handlers(int eventfd, int sigterm, int sigint);
+/// Puts back the handlers ``baton_install_stop_handlers`` replaced; after it, no signal writes to its eventfd.
+void baton_restore_stop_handlers(void);
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit; *before and *after get the soft limit before and after.
 /// Workers spawned afterwards get the original soft limit back (programs that use select() expect it).

@@ -135,114 +135,83 @@ class SocketLoop:
             self._wake.close()
 
     def _serve(self) -> int:
-        if self._inline is not None and self._async is None:
-            status = self._serve_blocking()
-            if status is not None:
-                return status
-        return self._serve_polling()
+        """The one serve loop. Each turn waits for the broker (and for finished jobs), handles what came, then
+        looks at stop requests, the drain, heartbeats and the broker's liveness.
 
-    def _serve_blocking(self) -> Optional[int]:
-        """Inline mode's loop, as lean as the classic lbbroker worker's: a blocking receive (woken every
-        tick for heartbeats, liveness and stop requests), the handler, the reply. No other thread produces
-        results in this mode, so there is nothing else to wait for. Returns an exit status, or None once a
-        stop begins: the polling loop then drains and says goodbye."""
-        interval = self.settings.heartbeat_interval
+        In inline mode without ``async`` handlers nothing but the socket brings work, so a turn waits in a
+        blocking receive, as lean as the classic lbbroker worker's (woken every tick for heartbeats, liveness
+        and stop requests). Otherwise, and from the moment a stop begins (to drain and say goodbye), it polls
+        the socket and the wake pipe."""
         window = self.settings.liveness_window
-        tick = max(1, min(100, int(interval * 250)))  # ms: a quarter interval, at most 0.1 s
+        tick = max(1, min(100, int(self.settings.heartbeat_interval * 250)))  # ms: a quarter interval, ≤ 0.1 s
         inline = self._inline
-        assert inline is not None
-        socket = self._conn.socket
-        assert socket is not None
-        socket.setsockopt(zmq.RCVTIMEO, tick)
-        recv = socket.recv_multipart
-        direct = self._direct
-        sessions = self.app.sessions
-        marker = protocol.SESSION_MARKER
-        while True:
-            try:
-                frames: Optional[List[bytes]] = recv()
-            except zmq.Again:
-                frames = None
-            now = time.monotonic()
-            if frames is not None:
-                self._last_heard = now
-                if (direct is not None and len(frames) >= 3 and not frames[1] and len(frames[0]) > 1
-                        and (sessions is None or frames[2] != marker)):
-                    self._serve_directly(direct, frames[0], frames[2:])
-                else:
-                    self._on_message(frames)
-                    if inline.has_pending:
-                        inline.run_pending()
-                now = time.monotonic()
-            if self._stop_signal or self._stop_requested or self._stopping is not None:
-                socket.setsockopt(zmq.RCVTIMEO, -1)
-                return None
-            if now >= self._conn.next_heartbeat:
-                self._conn.heartbeat(now)
-            if frames is None and now - self._last_heard > window:
-                # Nothing came for a whole tick, so what the broker sent during a handler has been read.
-                if self._broker_silent():
-                    return 1
-                socket = self._conn.socket
-                assert socket is not None
-                socket.setsockopt(zmq.RCVTIMEO, tick)
-                recv = socket.recv_multipart
-
-    def _serve_polling(self) -> int:
-        socket = self._conn.socket
-        assert socket is not None
-        wake = self._wake.read_fd
-        items = [(socket, _POLLIN), (wake, _POLLIN)]
-        poll = zmq.zmq_poll
+        lean = inline is not None and self._async is None
         results = self._wake.results
-        window = self.settings.liveness_window
-        inline = self._inline
+        wake = self._wake.read_fd
+        poll = zmq.zmq_poll
         while True:
-            # Wake for the next heartbeat, the liveness deadline or the drain deadline. After a long inline
-            # handler these are past, so the poll only collects what arrived meanwhile before they are checked.
-            until = min(self._conn.next_heartbeat, self._last_heard + window)
-            if self._stopping is not None:
-                until = min(until, self._stopping)
-                if self._leaving is not None and not self._return_answered:
-                    until = min(until, self._leaving)
-            self._wake.sleeping = True  # from here a finished job writes to the wake pipe
-            timeout = 0 if results else max(0, int((until - time.monotonic()) * 1000) + 1)
-            events = poll(items, timeout)  # type: ignore[arg-type]  # a descriptor is a valid item
-            self._wake.sleeping = False
-            readable = False
-            for item, _ in events:
-                if item is socket:
-                    readable = True
+            socket = self._conn.socket
+            assert socket is not None
+            if lean:
+                socket.setsockopt(zmq.RCVTIMEO, tick)  # only the blocking receive waits: the rest is NOBLOCK
+            recv = socket.recv_multipart
+            items = [(socket, _POLLIN), (wake, _POLLIN)]
+            while True:
+                if lean and self._stopping is None and not (self._stop_signal or self._stop_requested):
+                    try:
+                        frames: Optional[List[bytes]] = recv()
+                    except zmq.Again:
+                        frames = None
+                    # After a message, what the broker sent during its handler may be unread: the liveness
+                    # check waits for a tick in which nothing came.
+                    served_here = frames is not None
+                    if frames is not None:
+                        self._last_heard = time.monotonic()
+                        self._on_message(frames)
                 else:
-                    self._wake.drain()
-            if results:
-                self._take_results()
-            # After a handler ran here, what the broker sent meanwhile is still unread: the liveness check
-            # waits for the next poll.
-            served_here = readable and self._receive(socket)
-            if self._stop_signal and self._stopping is None:
-                self._begin_stop(ExitReason.SIGNAL, 0, f"stopping on signal {self._stop_signal}")
-            if self._stop_requested and self._stopping is None:
-                self._begin_stop(ExitReason.STOPPED, 0, "stopping on request")
-            if self._stopping is not None and self._running == 0:
-                self._receive(socket)  # a request that arrived meanwhile is served before leaving
-            now = time.monotonic()
-            if self._stopping is not None and ((self._running == 0 and self._settled(now)) or now >= self._stopping):
-                if self._running:
-                    log.warning("drain timeout: leaving with %d request(s) unanswered", self._held)
-                self._conn.goodbye()
-                return self.exit_code
-            if now >= self._conn.next_heartbeat:
-                self._conn.heartbeat(now)
-            if now - self._last_heard > window and not served_here:
-                if self._broker_silent():
-                    return 1
-                socket = self._conn.socket
-                assert socket is not None
-                items = [(socket, _POLLIN), (wake, _POLLIN)]
-                continue
-            if inline is not None and inline.has_pending:
-                inline.run_pending()
+                    # Wake for the next heartbeat, the liveness deadline or the drain deadline. After a long
+                    # inline handler these are past, so the poll only collects what arrived meanwhile.
+                    until = min(self._conn.next_heartbeat, self._last_heard + window)
+                    if self._stopping is not None:
+                        until = min(until, self._stopping)
+                        if self._leaving is not None and not self._return_answered:
+                            until = min(until, self._leaving)
+                    self._wake.sleeping = True  # from here a finished job writes to the wake pipe
+                    timeout = 0 if results else max(0, int((until - time.monotonic()) * 1000) + 1)
+                    events = poll(items, timeout)  # type: ignore[arg-type]  # a descriptor is a valid item
+                    self._wake.sleeping = False
+                    readable = False
+                    for item, _ in events:
+                        if item is socket:
+                            readable = True
+                        else:
+                            self._wake.drain()
+                    if results:
+                        self._take_results()
+                    # After a handler ran here, what the broker sent meanwhile is still unread: the liveness
+                    # check waits for the next turn.
+                    served_here = readable and self._receive(socket)
+                if self._stop_signal and self._stopping is None:
+                    self._begin_stop(ExitReason.SIGNAL, 0, f"stopping on signal {self._stop_signal}")
+                if self._stop_requested and self._stopping is None:
+                    self._begin_stop(ExitReason.STOPPED, 0, "stopping on request")
+                if self._stopping is not None and self._running == 0:
+                    self._receive(socket)  # a request that arrived meanwhile is served before leaving
+                now = time.monotonic()
+                if self._stopping is not None and (
+                        (self._running == 0 and self._settled(now)) or now >= self._stopping):
+                    if self._running:
+                        log.warning("drain timeout: leaving with %d request(s) unanswered", self._held)
+                    self._conn.goodbye()
+                    return self.exit_code
+                if now >= self._conn.next_heartbeat:
+                    self._conn.heartbeat(now)
+                if now - self._last_heard > window and not served_here:
+                    if self._broker_silent():
+                        return 1
+                    break  # connected again: the new socket
+                if inline is not None and inline.has_pending:
+                    inline.run_pending()
 
     def _broker_silent(self) -> bool:
         """Nothing came from the broker for the liveness window. A managed worker's supervisor is gone: True

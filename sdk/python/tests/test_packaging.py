@@ -3,10 +3,18 @@ the machine has setuptools and wheel (the build backend); otherwise pip fetches 
 user."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import baton_worker
+
+try:
+    import tomllib
+except ImportError:  # Python before 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
 
 SDK = Path(__file__).resolve().parents[1]
 
@@ -36,6 +44,21 @@ def test_pip_installs_the_package_with_its_type_marker(short_dir):
     assert check.returncode == 0, check.stderr
     assert check.stdout.startswith(str(target / "baton_worker" / "__init__.py"))
     assert "['ExitReason', 'Session', 'Settings', 'SettingsError', 'Worker']" in check.stdout
+    version = check.stdout.split()[1]
     metadata = next(target.glob("baton_worker-*.dist-info")) / "METADATA"
     text = metadata.read_text()
     assert "Requires-Dist: pyzmq" in text and "Requires-Python: >=3.9" in text
+    assert f"\nVersion: {version}\n" in text, "the package's version is baton_worker.__version__"
+    assert "Project-URL: Source, " in text and "Project-URL: Documentation, " in text
+    assert "Provides-Extra: test" in text
+    assert re.search(r"Requires-Dist: mypy.*extra == .test.", text), "the test extras bring mypy"
+
+
+def test_the_version_is_written_in_one_place():
+    with open(SDK / "pyproject.toml", "rb") as file:
+        project = tomllib.load(file)
+    assert "version" not in project["project"], "pyproject.toml reads the version from the package"
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "baton_worker.__version__"}
+    written = re.findall(r"^__version__ = \"([^\"]+)\"$", (SDK / "baton_worker" / "__init__.py").read_text(), re.M)
+    assert len(written) == 1 and baton_worker.__version__ == written[0]

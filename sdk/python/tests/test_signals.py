@@ -95,3 +95,23 @@ def test_the_room_example_counts_per_session(broker):
     finally:
         process.kill()
         process.wait()
+
+
+@pytest.mark.parametrize("arguments", [[], ["--capacity", "4", "--async"]], ids=["plain", "async"])
+def test_the_echo_example_fails_request_n_on_purpose_with_fail_on(broker, arguments):
+    process = launch(broker, "echo_worker.py", "--fail-on", "2", *arguments)
+    try:
+        assert broker.ready()[0] == b"slot-1"
+        for number in (1, 2, 3):
+            broker.request(b"slot-1", token(number), b"n%d" % number)
+            expected = ([b"BATON-ERR", b"handler-error", b"the request's handler failed"] if number == 2
+                        else [b"n%d" % number])
+            assert broker.next()[1:] == [token(number), b""] + expected
+        process.send_signal(signal.SIGTERM)
+        assert broker.next() == [b"slot-1", b"\x03"]
+        status, output = finish(process)
+        assert status == 0, output
+        assert "request 2 failed on purpose (--fail-on)" in output
+    finally:
+        process.kill()
+        process.wait()
