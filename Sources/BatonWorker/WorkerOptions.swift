@@ -26,20 +26,24 @@ public struct WorkerOptions: Sendable {
     /// the ones held (within ``drainTimeoutMilliseconds``), say DISCONNECT and return
     /// ``WorkerExit/terminated(signal:)``.
     ///
-    /// Empty by default: the runtime installs no process-wide signal handler unless asked, so a SIGTERM
+    /// Empty in ``init()``: the runtime installs no process-wide signal handler unless asked, so a SIGTERM
     /// keeps its usual effect (the process ends at once, and the broker answers what it held `worker-died`).
-    /// A managed worker should set `StopSignal.allCases` (or call ``WorkerRuntime/stop()`` from a handler of
-    /// its own): the supervisor stops workers with SIGTERM. `run` installs these handlers when it starts and
-    /// puts back the ones they replaced when it returns; one runtime at a time may use them in a process.
+    /// **``init(environment:)`` sets both** (SIGTERM and SIGINT), because that is the supervisor's contract: it
+    /// stops workers with SIGTERM and expects them to answer what they hold. Set it to `[]` there (and call
+    /// ``WorkerRuntime/stop()`` from a handler of your own) if your program handles those signals itself.
+    /// `run` installs these handlers when it starts and puts back the ones they replaced when it returns; one
+    /// runtime at a time may use them in a process.
     public var stopSignals: Set<StopSignal> = []
 
     /// The defaults above.
     public init() {}
 
-    /// The defaults, with the heartbeat interval and liveness the supervisor passed in the environment.
+    /// The defaults, with the heartbeat interval and liveness the supervisor passed in the environment, and
+    /// ``stopSignals`` set to SIGTERM and SIGINT: what a worker the supervisor manages needs.
     public init(environment: WorkerEnvironment) {
         if let interval = environment.heartbeatIntervalMilliseconds { heartbeatIntervalMilliseconds = interval }
         if let liveness = environment.heartbeatLiveness { heartbeatLiveness = liveness }
+        stopSignals = Set(StopSignal.allCases)
     }
 }
 

@@ -99,7 +99,6 @@ struct ExampleWorker: ParsableCommand {
         var options = WorkerOptions(environment: environment)
         options.heartbeats = !noHeartbeats
         options.capacity = capacity
-        options.stopSignals = [.terminate, .interrupt]
         if ignoreSigterm {
             _ = signal(SIGTERM, SIG_IGN)
             options.stopSignals = [.interrupt]

@@ -18,5 +18,7 @@ struct WorkerContractTests {
         let defaults = WorkerOptions(environment: old)
         #expect(defaults.heartbeatIntervalMilliseconds == 250)
         #expect(defaults.heartbeatLiveness == WorkerOptions().heartbeatLiveness)
+        // The supervisor stops its workers with SIGTERM: options made from its environment drain on it.
+        #expect(options.stopSignals == [.terminate, .interrupt] && WorkerOptions().stopSignals.isEmpty)
     }
 }
