@@ -80,17 +80,22 @@ struct ReloadCommandLine: ParsableCommand {
                 throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
             }
             switch answer {
-            case .progress(let text, let wait):
+            case .progress(let step, let wait):
                 timeout = Self.patience(for: wait, readyTimeout: readyTimeout, drainTimeout: drainTimeout)
+                let text = step.description
                 // A wait repeated unchanged is not printed again (off a terminal, each line stays).
                 if text != lastLine || terminal {
                     try output.write(terminal ? "\r\u{1B}[2K" + text : text + "\n")
                     try output.flush()
                 }
                 lastLine = text
-            case .reloaded(let text):
-                try output.line((terminal ? "\r\u{1B}[2K" : "") + text)
+            case .finished(let outcome) where outcome.succeeded:
+                try output.line((terminal ? "\r\u{1B}[2K" : "") + outcome.description)
                 return
+            case .finished(let outcome):
+                if terminal { try output.line("") }
+                printError("reload failed: \(outcome)")
+                throw ExitCode(1)
             case .refused(let text):
                 if terminal { try output.line("") }
                 printError("reload failed: \(text)")

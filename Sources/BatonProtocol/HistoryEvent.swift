@@ -30,7 +30,7 @@ public enum HistoryEvent: Sendable, Equatable {
     /// A worker said READY.
     case workerReady(workerID: String, at: UInt64)
     /// The broker dropped a worker (silent, unreachable, hung) — for external workers this is their end.
-    case workerLost(workerID: String, reason: String, at: UInt64)
+    case workerLost(workerID: String, reason: WorkerLossReason, at: UInt64)
     /// A worker process ended.
     case workerExited(workerID: String, code: Int32?, signal: Int32?, reason: WorkerExitReason, at: UInt64)
     /// A new generation of the worker code (a reload started).

@@ -53,7 +53,7 @@ public final class BrokerServer: Sendable {
         case preferSessions(generation: Int?)
         case resume(worker: [UInt8])
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
-        case processEnded(worker: [UInt8], reason: String)
+        case processEnded(worker: [UInt8], reason: WorkerLossReason)
         case drain(worker: [UInt8], successor: [UInt8]?)
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
         case stop
@@ -170,7 +170,7 @@ public final class BrokerServer: Sendable {
     }
 
     /// Tells the broker a worker's process has ended, so it stops waiting for that worker at once.
-    public func workerProcessEnded(_ worker: [UInt8], reason: String) {
+    public func workerProcessEnded(_ worker: [UInt8], reason: WorkerLossReason) {
         _ = send(.processEnded(worker: worker, reason: reason))
     }
 

@@ -87,7 +87,8 @@ struct HistoryWriter {
                 let i = row(id)
                 rows[i].status = RequestStatus.failed.rawValue
                 rows[i].error = HistoryEvent.replyDroppedError
-            default:
+            case .workerSpawned, .workerReady, .workerLost, .workerExited, .generationCreated, .generationDigest,
+                 .generationState, .supervisor:
                 try applyWorkerEvent(event, wall: wall, in: db)
             }
         }
@@ -184,7 +185,7 @@ struct HistoryWriter {
         case .workerLost(let workerID, let reason, let at):
             try db.execute(sql: """
                 UPDATE worker SET exited_at = ?, exit_reason = ? WHERE worker_id = ? AND exited_at IS NULL
-                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), reason, workerID])
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), reason.exitReason.rawValue, workerID])
         case .workerExited(let workerID, let code, let signal, let reason, let at):
             try db.execute(sql: """
                 UPDATE worker SET exited_at = ?, exit_code = ?, exit_signal = ?, exit_reason = ? WHERE worker_id = ?
@@ -204,7 +205,8 @@ struct HistoryWriter {
             try db.execute(sql: """
                 INSERT INTO event (at, kind, slot, worker_id, generation, detail) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind.rawValue, slot, workerID, generation, detail])
-        default:
+        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed,
+             .requestReplyDropped, .requestSession, .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded:
             break
         }
     }

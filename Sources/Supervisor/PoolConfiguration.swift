@@ -1,3 +1,4 @@
+import BatonProtocol
 /// Settings of the managed worker pool. Durations are nanoseconds.
 public struct PoolConfiguration: Sendable, Equatable {
     /// Number of slots (1…N).
@@ -41,7 +42,7 @@ public enum PoolAction: Sendable, Equatable {
     /// Send a signal to a worker's process group.
     case signal(pid: Int32, signal: WorkerSignal)
     /// Tell the broker a worker's process is gone.
-    case workerGone(workerID: String, reason: String)
+    case workerGone(workerID: String, reason: WorkerLossReason)
     /// A slot stopped restarting.
     case slotFailed(slot: Int, reason: String)
     /// A crashed worker will be restarted after a delay (nanoseconds).
@@ -59,10 +60,10 @@ public enum PoolAction: Sendable, Equatable {
     /// New sessions should open on workers of this generation (a reload to it, or a rollback to it, runs);
     /// nil: anywhere.
     case preferSessions(generation: Int?)
-    /// A reload moved on (a line for the `baton reload` caller and the log).
-    case reloadProgress(String)
+    /// A reload moved on (a step for the `baton reload` caller and the log).
+    case reloadProgress(ReloadProgress)
     /// A reload ended: the new generation is active, or it was rolled back.
-    case reloadFinished(succeeded: Bool, generation: Int, previous: Int, message: String)
+    case reloadFinished(ReloadOutcome)
 }
 
 /// How a rolling update proceeds. Durations are nanoseconds.

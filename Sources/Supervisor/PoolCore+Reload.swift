@@ -22,7 +22,7 @@ extension PoolCore {
         var replaced: [Int] = []
         var step = Step.idle
         /// Set once the reload failed: slots being put back on the previous generation.
-        var failure: String?
+        var failure: ReloadFailure?
         var restoring: Set<Int> = []
         /// When a rollback stops waiting for restored workers.
         var rollbackDeadline: UInt64?
@@ -36,16 +36,6 @@ extension PoolCore {
             case .starting(_, let deadline), .draining(_, _, let deadline): deadline
             }
         }
-    }
-
-    /// Why a slot's old worker stopped being waited for.
-    enum DrainEnd: Equatable {
-        /// The broker reports it holds no request and no session.
-        case drained
-        /// The drain allowance passed.
-        case timedOut
-        /// Its process ended on its own, with this exit.
-        case exited(String)
     }
 
     /// Why a reload cannot start.
@@ -107,8 +97,7 @@ extension PoolCore {
         reload = ReloadState(generation: generation, previous: currentGeneration, options: options,
                              pending: Array(slots.indices))
         return [.preferSessions(generation: generation),
-                .reloadProgress("rolling \(Self.slotCount(slots.count)) to generation \(generation)"
-                                + (options.surge ? "" : " (no surge: each old worker stops before its replacement starts)"))]
+                .reloadProgress(.began(slots: slots.count, generation: generation, surge: options.surge))]
             + advance(now: now)
     }
 
@@ -132,31 +121,15 @@ extension PoolCore {
         configuration.drainAllowance(options)
     }
 
-    /// The broker moved the sessions of a worker being replaced (or tried to): a line for the reload's
+    /// The broker moved the sessions of a worker being replaced (or tried to): a step for the reload's
     /// caller. Sessions whose move failed stay on the old worker until they end or the session drain timeout;
     /// sessions `lost` went with the old worker, which ended before they could move.
     public func sessionsMoved(from workerID: String, moved: Int, failed: Int, lost: Int = 0) -> [PoolAction] {
         guard let reload else { return [] }
         let number = slots.first { $0.workerID == workerID }?.number ?? reload.oldWorkers[workerID]
-        var parts: [String] = []
-        if moved > 0 || failed + lost == 0 {
-            parts.append("\(Self.sessions(moved)) moved to " + (reload.failure == nil ? "the new worker" : "the restored worker"))
-        }
-        if failed > 0 {
-            parts.append("\(failed) could not move (handoff failed) and stay on the old worker until they end")
-        }
-        if lost > 0 {
-            parts.append("\(Self.sessions(lost)) lost: the old worker ended before they could move")
-        }
-        return [.reloadProgress((number.map { "slot \($0)" } ?? "worker \(workerID)") + ": "
-                                + parts.joined(separator: "; "))]
+        return [.reloadProgress(.sessionsMoved(slot: number, workerID: workerID, moved: moved, failed: failed,
+                                               lost: lost, toRestored: reload.failure != nil))]
     }
-
-    /// "1 slot", "4 slots".
-    static func slotCount(_ count: Int) -> String { "\(count) slot\(count == 1 ? "" : "s")" }
-
-    /// "1 session", "3 sessions".
-    static func sessions(_ count: Int) -> String { "\(count) session\(count == 1 ? "" : "s")" }
 
     // MARK: Steps
 
@@ -165,23 +138,22 @@ extension PoolCore {
         guard var state = reload, state.failure == nil, case .idle = state.step else { return [] }
         guard let index = state.pending.first else {
             reload = nil
-            let slotsText = slots.count == 1 ? "its one slot" : "all \(slots.count) slots"
             return [.preferSessions(generation: nil),
-                    .reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
-                                    message: "generation \(state.generation) is active in \(slotsText)")]
+                    .reloadFinished(.succeeded(generation: state.generation, previous: state.previous,
+                                               slots: slots.count))]
         }
         let slot = slots[index].number
         if state.options.surge || slots[index].pid == nil {
             let action = startIncoming(index, generation: state.generation, now: now)
             state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
             reload = state
-            return [.reloadProgress("slot \(slot): starting a generation \(state.generation) worker"), action]
+            return [.reloadProgress(.starting(slot: slot, generation: state.generation)), action]
         }
         let old = slots[index].workerID ?? ""
         state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
         state.oldWorkers[old] = slot
         reload = state
-        return [.reloadProgress("slot \(slot): draining the old worker first (no surge)"),
+        return [.reloadProgress(.drainingFirst(slot: slot)),
                 .drain(workerID: old, successor: nil)]
     }
 
@@ -202,10 +174,10 @@ extension PoolCore {
             state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
             state.oldWorkers[old] = slot
             reload = state
-            return [.reloadProgress("slot \(slot): new worker ready; draining the old one"),
+            return [.reloadProgress(.newWorkerReady(slot: slot, drainingOld: true)),
                     .drain(workerID: old, successor: slots[index].incoming?.workerID)]
         }
-        return [.reloadProgress("slot \(slot): new worker ready")] + swap(index, reason: .replaced, now: now)
+        return [.reloadProgress(.newWorkerReady(slot: slot, drainingOld: false))] + swap(index, reason: .replaced, now: now)
             + advance(now: now)
     }
 
@@ -214,20 +186,10 @@ extension PoolCore {
     mutating func drained(_ index: Int, _ end: DrainEnd, now: UInt64) -> [PoolAction] {
         guard var state = reload, case .draining(let draining, _, _) = state.step, draining == index else { return [] }
         let slot = slots[index].number
-        let what = switch end {
-        case .drained: "old worker drained"
-        case .timedOut: "drain timeout"
-        case .exited(let exit): "the old worker exited (\(exit)) while it drained"
-        }
         if slots[index].incoming != nil {
             state.step = .idle
             reload = state
-            let next = switch end {
-            case .drained: "; stopping it"
-            case .timedOut: "; stopping the old worker anyway"
-            case .exited: "; the new worker takes the slot"
-            }
-            return [.reloadProgress("slot \(slot): \(what)\(next)")]
+            return [.reloadProgress(.oldWorkerDone(slot: slot, end: end))]
                 + swap(index, reason: .replaced, now: now) + advance(now: now)
         }
         // No surge: stop the old worker, then start its replacement.
@@ -235,22 +197,19 @@ extension PoolCore {
         let action = startIncoming(index, generation: state.generation, now: now)
         state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
         reload = state
-        let stopped = end == .drained ? "old worker stopped" : what + (end == .timedOut ? "; old worker stopped" : "")
-        actions += [.reloadProgress("slot \(slot): \(stopped); starting a generation \(state.generation) worker"),
-                    action]
+        actions += [.reloadProgress(.oldWorkerStopped(slot: slot, end: end, starting: state.generation)), action]
         return actions
     }
 
-    mutating func incomingFailed(_ index: Int, reason: String, now: UInt64) -> [PoolAction] {
+    mutating func incomingFailed(_ index: Int, cause: ReloadFailure.Cause, now: UInt64) -> [PoolAction] {
         guard var state = reload else { return [] }
         if state.failure != nil {
             // A previous-generation worker could not be restored: leave the slot as it is.
             state.restoring.remove(index)
             reload = state
-            return [.reloadProgress("slot \(slots[index].number): could not restore the previous generation: \(reason)")]
-                + finishRollbackIfDone()
+            return [.reloadProgress(.restoreFailed(slot: slots[index].number, cause: cause))] + finishRollbackIfDone()
         }
-        return rollBack(reason: "slot \(slots[index].number): \(reason)", now: now)
+        return rollBack(ReloadFailure(slot: slots[index].number, cause: cause), now: now)
     }
 
     mutating func reloadTick(now: UInt64) -> [PoolAction] {
@@ -258,8 +217,8 @@ extension PoolCore {
         if state.failure != nil { return rollbackTimedOut(now: now) }
         switch state.step {
         case .starting(let index, _):
-            let seconds = state.options.readyTimeout / 1_000_000_000
-            return rollBack(reason: "slot \(slots[index].number): the new worker sent no READY within \(seconds) s",
+            let seconds = Double(state.options.readyTimeout) / 1e9
+            return rollBack(ReloadFailure(slot: slots[index].number, cause: .noReady(timeoutSeconds: seconds)),
                             now: now)
         case .draining(let index, _, _):
             return drained(index, .timedOut, now: now)
@@ -280,17 +239,17 @@ extension PoolCore {
             slots[index].incoming = nil
         }
         actions.append(.preferSessions(generation: nil))
-        actions.append(.reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
-                                       message: "the supervisor is shutting down"))
+        actions.append(.reloadFinished(.interrupted(generation: state.generation, previous: state.previous)))
         return actions
     }
 
     // MARK: Rollback
 
-    private mutating func rollBack(reason: String, now: UInt64) -> [PoolAction] {
+    private mutating func rollBack(_ failure: ReloadFailure, now: UInt64) -> [PoolAction] {
         guard var state = reload else { return [] }
-        state.failure = reason
-        var actions: [PoolAction] = [.preferSessions(generation: state.previous), .reloadProgress("rolling back: \(reason)")]
+        state.failure = failure
+        var actions: [PoolAction] = [.preferSessions(generation: state.previous),
+                                     .reloadProgress(.rollingBack(failure: failure))]
         if case .draining(let index, let old, _) = state.step, slots[index].workerID == old, slots[index].pid != nil {
             // The old worker being drained stays: it takes requests again.
             actions.append(.resume(workerID: old))
@@ -337,12 +296,10 @@ extension PoolCore {
                 }
                 slots[index].incoming = nil
                 reload?.restoring.remove(index)
-                actions.append(.reloadProgress("slot \(slot): could not restore the previous generation: no READY in "
-                                               + "time; the slot keeps its generation \(slots[index].generation) worker"))
+                actions.append(.reloadProgress(.restoreTimedOut(slot: slot, keeps: slots[index].generation)))
                 continue
             }
-            actions.append(.reloadProgress("slot \(slot): drain timeout; stopping the generation "
-                                           + "\(slots[index].generation) worker anyway"))
+            actions.append(.reloadProgress(.restoreDrainTimedOut(slot: slot, stopping: slots[index].generation)))
             actions += swap(index, reason: .rolledBack, now: now)
         }
         return actions + finishRollbackIfDone()
@@ -352,8 +309,7 @@ extension PoolCore {
         guard let state = reload, let failure = state.failure, state.restoring.isEmpty else { return [] }
         reload = nil
         return [.preferSessions(generation: nil),
-                .reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
-                                message: "rolled back to generation \(state.previous): \(failure)")]
+                .reloadFinished(.rolledBack(generation: state.generation, previous: state.previous, failure: failure))]
     }
 
     // MARK: Processes

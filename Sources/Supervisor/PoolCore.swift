@@ -81,7 +81,7 @@ public struct PoolCore {
         guard let index = index(ofSlot: slot) else { return [] }
         if slots[index].incoming?.workerID == workerID {
             slots[index].incoming = nil
-            return incomingFailed(index, reason: reason, now: now)
+            return incomingFailed(index, cause: .spawnFailed(reason: reason), now: now)
         }
         slots[index].workerID = nil
         slots[index].pid = nil
@@ -113,17 +113,17 @@ public struct PoolCore {
         return [.signal(pid: pid, signal: .terminate)]
     }
 
-    /// A worker process ended (reaped), with a description like "exit 3" or "signal 9".
-    public mutating func processExited(pid: Int32, exit: String, now: UInt64,
+    /// A worker process ended (reaped) with this exit status.
+    public mutating func processExited(pid: Int32, exit: ProcessExit, now: UInt64,
                                        using random: inout some RandomNumberGenerator) -> [PoolAction] {
+        let reason = exitingWorker(pid: pid, exit: exit)?.reason ?? .crashed
         if let gone = retiring.removeValue(forKey: pid) {
-            return [.workerGone(workerID: gone.workerID, reason: "\(gone.reason.rawValue) (\(exit))")]
+            return [.workerGone(workerID: gone.workerID, reason: .processEnded(gone.reason, exit))]
         }
         if let index = slots.firstIndex(where: { $0.incoming?.pid == pid }), let incoming = slots[index].incoming {
             slots[index].incoming = nil
-            let when = incoming.ready ? "after READY, before the slot was done" : "before READY"
-            return [.workerGone(workerID: incoming.workerID, reason: "process ended (\(exit))")]
-                + incomingFailed(index, reason: "the new worker exited (\(exit)) \(when)", now: now)
+            return [.workerGone(workerID: incoming.workerID, reason: .processEnded(reason, exit))]
+                + incomingFailed(index, cause: .exited(exit: exit, afterReady: incoming.ready), now: now)
         }
         guard let index = slots.firstIndex(where: { $0.pid == pid }) else { return [] }
         var actions: [PoolAction] = []
@@ -131,26 +131,29 @@ public struct PoolCore {
            workerID == slots[index].workerID
         {
             // The old worker being drained ended on its own: nothing left to wait for.
-            actions.append(.workerGone(workerID: workerID, reason: "process ended (\(exit))"))
+            actions.append(.workerGone(workerID: workerID, reason: .processEnded(reason, exit)))
             slots[index].pid = nil
-            slots[index].lastExit = exit
-            return actions + drained(index, .exited(exit), now: now)
+            slots[index].lastExit = exit.description
+            return actions + drained(index, .exited(exit: exit), now: now)
         }
-        if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: "process ended (\(exit))")) }
+        if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: .processEnded(reason, exit))) }
         let ranFor = now &- slots[index].spawnedAt
-        let wasHung = slots[index].state == .stopping && !stopping
-        let leftCleanly = slots[index].leaving && !wasHung && exit == ProcessExit(code: 0).description
         slots[index].pid = nil
         slots[index].workerID = nil
         slots[index].killAt = nil
-        slots[index].lastExit = exit
+        slots[index].lastExit = exit.description
         if stopping {
             slots[index].state = .stopped
             return actions
         }
-        if leftCleanly { return actions + left(index, now: now) }
-        let reason = wasHung ? "hung, then \(exit)" : exit
-        return actions + crashed(index, ranFor: ranFor, exit: reason, now: now, using: &random)
+        switch reason {
+        case .disconnected:
+            return actions + left(index, now: now)
+        case .hung:
+            return actions + crashed(index, ranFor: ranFor, exit: "hung, then \(exit)", now: now, using: &random)
+        case .crashed, .stopped, .replaced, .rolledBack, .unreachable, .abandoned:
+            return actions + crashed(index, ranFor: ranFor, exit: exit.description, now: now, using: &random)
+        }
     }
 
     /// Time passed: restart slots whose backoff is over, SIGKILL workers past their stop grace, and time out
@@ -217,7 +220,7 @@ public struct PoolCore {
         guard let slot = slots.first(where: { $0.pid == pid }), let workerID = slot.workerID else { return nil }
         if stopping { return (workerID, .stopped) }
         if slot.state == .stopping { return (workerID, .hung) }
-        return (workerID, slot.leaving && exit == ProcessExit(code: 0) ? .disconnected : .crashed)
+        return (workerID, slot.leaving && exit?.isClean == true ? .disconnected : .crashed)
     }
 
     /// Whether no worker process is left.

@@ -1,3 +1,4 @@
+import BatonProtocol
 import CBatonSys
 import Foundation
 

@@ -25,15 +25,15 @@ extension SupervisorLoop {
                 server.broker.resumeWorker(Array(workerID.utf8))
             case .preferSessions(let generation):
                 server.broker.preferSessions(onGeneration: generation)
-            case .reloadProgress(let line):
+            case .reloadProgress(let step):
                 let wait = reloadWait()
                 var metadata: Logger.Metadata = [:]
                 if let until = wait?.until { metadata["waits_until"] = "\(ReloadWait.clock(until))" }
-                logger.info("reload: \(line)", metadata: metadata)
-                tellRequester(.progress(line, wait: wait))
+                logger.info("reload: \(step)", metadata: metadata)
+                tellRequester(.progress(step, wait: wait))
                 lastWaitReport = BatonClock.monotonic()
-            case .reloadFinished(let succeeded, let generation, let previous, let message):
-                finishReload(succeeded: succeeded, generation: generation, previous: previous, message: message)
+            case .reloadFinished(let outcome):
+                finishReload(outcome)
             case .workerLeft(let slot, let after):
                 logger.info("worker left (DISCONNECT, exit 0); starting another",
                             metadata: ["slot": "\(slot)", "delay_ms": "\(after / 1_000_000)"])
@@ -120,6 +120,7 @@ extension SupervisorLoop {
             report.externalWorkers = workers.external
             report.descriptors = DescriptorUsage.current()
             report.controlPeersRefused = control?.refusedPeers ?? 0
+            report.controlRequestsUnreadable = control?.unreadableRequests ?? 0
             report.requestLatency = snapshot?.metrics.requestDuration
             control?.send(.status(report), to: peer)
         }

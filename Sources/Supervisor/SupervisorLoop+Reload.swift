@@ -59,8 +59,10 @@ extension SupervisorLoop {
         }
     }
 
-    mutating func finishReload(succeeded: Bool, generation: Int, previous: Int, message: String) {
+    mutating func finishReload(_ outcome: ReloadOutcome) {
         let now = BatonClock.monotonic()
+        let (succeeded, generation, previous) = (outcome.succeeded, outcome.generation, outcome.previous)
+        let message = outcome.description
         metrics.reloadFinished(succeeded: succeeded, now: now)
         if succeeded {
             record(.generationState(id: generation, state: .active, reason: nil, at: now))
@@ -75,7 +77,7 @@ extension SupervisorLoop {
         }
         record(.supervisor(kind: succeeded ? .reloadFinished : .reloadRolledBack, slot: nil, workerID: nil,
                            generation: generation, detail: message, at: now))
-        let reply: ControlReply = succeeded ? .reloaded(message) : .refused(message)
+        let reply = ControlReply.finished(outcome)
         // The final reply waits until these records are committed, so that `baton generations` run right after
         // `baton reload` reads them; the barrier calls back on the writer thread, and the reply goes out here.
         if let requester = reloadRequester, let history = options.history {
@@ -111,7 +113,7 @@ extension SupervisorLoop {
             return
         }
         lastWaitReport = now
-        tellRequester(.progress(wait.line(), wait: wait))
+        tellRequester(.progress(.waiting(wait), wait: wait))
     }
 
     /// Sends a reply to the peer waiting for the reload, if any.

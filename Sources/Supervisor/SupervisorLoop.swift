@@ -109,8 +109,8 @@ struct SupervisorLoop {
             perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: now))
         case .workerEvent(.hung(let worker, _)):
             perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
-        case .workerEvent(let event) where event.isDisconnect:
-            pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
+        case .workerEvent(.lost(let worker, .disconnected, _)):
+            pool.workerDisconnected(String(decoding: worker, as: UTF8.self))
         case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed, let lost)):
             perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed,
                                        lost: lost))
@@ -148,7 +148,7 @@ struct SupervisorLoop {
                                      reason: worker.reason, at: BatonClock.monotonic()))
             }
             var random = SystemRandomNumberGenerator()
-            let actions = pool.processExited(pid: pid, exit: exit.description, now: BatonClock.monotonic(),
+            let actions = pool.processExited(pid: pid, exit: exit, now: BatonClock.monotonic(),
                                              using: &random)
             metrics.countRestarts(actions, reason: (exiting?.reason ?? .crashed).rawValue)
             perform(actions)

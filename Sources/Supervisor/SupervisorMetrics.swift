@@ -40,7 +40,9 @@ public struct SupervisorMetrics: Sendable, Equatable {
         for action in actions {
             switch action {
             case .restartScheduled, .workerLeft: restarts[reason, default: 0] += 1
-            default: break
+            case .spawn, .signal, .workerGone, .slotFailed, .drain, .resume, .preferSessions, .reloadProgress,
+                 .reloadFinished:
+                break
             }
         }
     }

@@ -1,3 +1,5 @@
+import BatonProtocol
+
 /// What the supervisor asks a launcher to start.
 public struct WorkerLaunch: Sendable, Equatable {
     /// The slot the worker fills.
@@ -34,23 +36,6 @@ public struct LaunchFailure: Error, Sendable, Equatable {
         self.reason = reason
         self.permanent = permanent
     }
-}
-
-/// How a worker process ended.
-public struct ProcessExit: Sendable, Equatable, CustomStringConvertible {
-    /// The exit code, if it exited.
-    public var code: Int32?
-    /// The signal that ended it, if one did.
-    public var signal: Int32?
-
-    /// Creates an exit status.
-    public init(code: Int32? = nil, signal: Int32? = nil) {
-        self.code = code
-        self.signal = signal
-    }
-
-    /// `exit N` or `signal N`.
-    public var description: String { signal.map { "signal \($0)" } ?? "exit \(code ?? -1)" }
 }
 
 /// Starts, signals and reaps worker processes for the supervisor: the process side of the pool, apart from

@@ -1,3 +1,4 @@
+import BatonProtocol
 import BatonApp
 import Broker
 import Foundation

@@ -51,13 +51,13 @@ struct BrokerCoreOutputTests {
             broker.request(from: "c1", "hello")
             broker.sent.removeAll()
             var out: [BrokerAction] = []
-            broker.core.workerProcessEnded(bytes("w1"), reason: "exit 1", now: broker.now, into: &out)
+            broker.core.workerProcessEnded(bytes("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), now: broker.now, into: &out)
             broker.sent += out
-            #expect(workerEvents(broker) == [.lost(worker: bytes("w1"), reason: "exit 1", hadRequest: true)])
+            #expect(workerEvents(broker) == [.lost(worker: bytes("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), hadRequest: true)])
             let expected: HistoryEvent = retries == 0
                 ? .requestFailed(id: 1, code: .workerDied, at: broker.now)
                 : .requestRequeued(id: 1, at: broker.now)
-            #expect(records(broker) == [.workerLost(workerID: "w1", reason: "exit 1", at: broker.now), expected])
+            #expect(records(broker) == [.workerLost(workerID: "w1", reason: .processEnded(.crashed, ProcessExit(code: 1)), at: broker.now), expected])
         }
     }
 }

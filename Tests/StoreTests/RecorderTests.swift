@@ -51,7 +51,7 @@ struct RecorderTests {
         let inFlight = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(inFlight?.status == "in_flight" && inFlight?.waitMicroseconds == 1000 && inFlight?.slot == nil)
         try write([.requestFailed(id: 1, code: .workerDied, at: 9 * ms),
-                   .workerLost(workerID: "ext", reason: "unreachable", at: 9 * ms)], &writer, database)
+                   .workerLost(workerID: "ext", reason: .unreachable, at: 9 * ms)], &writer, database)
         let failed = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(failed?.status == "failed" && failed?.error == "worker-died" && failed?.totalMicroseconds == 4000)
         #expect(try HistoryQueries.workers(limit: 5, in: database).first?.exitReason == "unreachable")

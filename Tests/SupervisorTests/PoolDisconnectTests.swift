@@ -24,8 +24,8 @@ struct PoolDisconnectTests {
         var random = SeededGenerator(state: 1)
         pool.workerDisconnected("run-1-1")
         #expect(pool.exitingWorker(pid: 10, exit: ProcessExit(code: 0))?.reason == .disconnected)
-        let actions = pool.processExited(pid: 10, exit: "exit 0", now: second, using: &random)
-        #expect(actions == [.workerGone(workerID: "run-1-1", reason: "process ended (exit 0)"),
+        let actions = pool.processExited(pid: 10, exit: ProcessExit(code: 0), now: second, using: &random)
+        #expect(actions == [.workerGone(workerID: "run-1-1", reason: .processEnded(.disconnected, ProcessExit(code: 0))),
                             .workerLeft(slot: 1, after: 100_000_000)])
         #expect(pool.tick(now: second + 100_000_000) == [.spawn(slot: 1, workerID: "run-1-2", generation: 1)])
         #expect(pool.status(now: 2 * second).first?.restarts == 1)
@@ -40,7 +40,7 @@ struct PoolDisconnectTests {
             let id = "run-1-\(number)"
             pool.workerDisconnected(id)
             now += second / 10
-            let actions = pool.processExited(pid: Int32(9 + number), exit: "exit 0", now: now, using: &random)
+            let actions = pool.processExited(pid: Int32(9 + number), exit: ProcessExit(code: 0), now: now, using: &random)
             #expect(actions.last == .workerLeft(slot: 1, after: 100_000_000))
             now += second / 5
             #expect(pool.tick(now: now) == [.spawn(slot: 1, workerID: "run-1-\(number + 1)", generation: 1)])
@@ -55,11 +55,11 @@ struct PoolDisconnectTests {
         var pool = makePool()
         pool.workerDisconnected("run-1-1")
         #expect(pool.exitingWorker(pid: 10, exit: ProcessExit(code: 1))?.reason == .crashed)
-        #expect(pool.processExited(pid: 10, exit: "exit 1", now: second, using: &random).last
+        #expect(pool.processExited(pid: 10, exit: ProcessExit(code: 1), now: second, using: &random).last
                 == .restartScheduled(slot: 1, after: 100_000_000, exit: "exit 1"))
         var quiet = makePool()
         #expect(quiet.exitingWorker(pid: 10, exit: ProcessExit(code: 0))?.reason == .crashed)
-        #expect(quiet.processExited(pid: 10, exit: "exit 0", now: second, using: &random).last
+        #expect(quiet.processExited(pid: 10, exit: ProcessExit(code: 0), now: second, using: &random).last
                 == .restartScheduled(slot: 1, after: 100_000_000, exit: "exit 0"))
     }
 
@@ -70,7 +70,7 @@ struct PoolDisconnectTests {
         _ = pool.beginStop(now: second)
         pool.workerDisconnected("run-1-1")
         #expect(pool.exitingWorker(pid: 10, exit: ProcessExit(code: 0))?.reason == .stopped)
-        #expect(pool.processExited(pid: 10, exit: "exit 0", now: second, using: &random)
-                == [.workerGone(workerID: "run-1-1", reason: "process ended (exit 0)")])
+        #expect(pool.processExited(pid: 10, exit: ProcessExit(code: 0), now: second, using: &random)
+                == [.workerGone(workerID: "run-1-1", reason: .processEnded(.stopped, ProcessExit(code: 0)))])
     }
 }
