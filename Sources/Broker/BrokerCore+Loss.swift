@@ -58,7 +58,7 @@ extension BrokerCore {
         if worker.heartbeating { heartbeatingWorkers -= 1 }
         out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.isBusy)))
         if configuration.recordHistory {
-            out.append(.record(.workerLost(workerID: HistoryEvent.workerID(forRoutingID: id), reason: reason, at: now)))
+            out.append(.record(.workerLost(workerID: WorkerID(routingID: id), reason: reason, at: now)))
         }
         if !sessions.isEmpty { loseSessions(on: id, draining: worker.isDraining, now: now, into: &out) }
         if worker.isBusy { requestsLost(worker.requests, reason: reason.description, now: now, into: &out) }

@@ -38,11 +38,11 @@ public struct PoolConfiguration: Sendable, Equatable {
 /// Something the supervisor's I/O thread must do, produced by ``PoolCore``.
 public enum PoolAction: Sendable, Equatable {
     /// Start a worker process for a slot with this id.
-    case spawn(slot: Int, workerID: String, generation: Int)
+    case spawn(slot: Int, workerID: WorkerID, generation: Int)
     /// Send a signal to a worker's process group.
     case signal(pid: Int32, signal: WorkerSignal)
     /// Tell the broker a worker's process is gone.
-    case workerGone(workerID: String, reason: WorkerLossReason)
+    case workerGone(workerID: WorkerID, reason: WorkerLossReason)
     /// A slot stopped restarting.
     case slotFailed(slot: Int, reason: String)
     /// A crashed worker will be restarted after a delay (nanoseconds).
@@ -53,10 +53,10 @@ public enum PoolAction: Sendable, Equatable {
     /// Ask the broker to stop giving a worker requests (it reports when the worker holds none). Its sessions
     /// move to `successor` (the worker replacing it) when both can hand sessions off; without a successor they
     /// stay until they end or the session drain timeout passes.
-    case drain(workerID: String, successor: String?)
+    case drain(workerID: WorkerID, successor: WorkerID?)
     /// Undo a drain: the worker stays (a reload was rolled back while it was being drained) and takes
     /// requests again.
-    case resume(workerID: String)
+    case resume(workerID: WorkerID)
     /// New sessions should open on workers of this generation (a reload to it, or a rollback to it, runs);
     /// nil: anywhere.
     case preferSessions(generation: Int?)

@@ -12,7 +12,7 @@ extension PoolCore {
             /// Waiting for slot `index`'s new worker to say READY.
             case starting(index: Int, deadline: UInt64)
             /// Waiting for slot `index`'s old worker to finish its request.
-            case draining(index: Int, workerID: String, deadline: UInt64)
+            case draining(index: Int, workerID: WorkerID, deadline: UInt64)
         }
 
         let generation: Int
@@ -27,7 +27,7 @@ extension PoolCore {
         /// When a rollback stops waiting for restored workers.
         var rollbackDeadline: UInt64?
         /// The slot number of each old worker asked to drain, for reports that come after it left its slot.
-        var oldWorkers: [String: Int] = [:]
+        var oldWorkers: [WorkerID: Int] = [:]
 
         var deadline: UInt64? {
             if failure != nil { return rollbackDeadline }
@@ -102,7 +102,7 @@ extension PoolCore {
     }
 
     /// The broker reports a worker holds no request any more.
-    public mutating func workerDrained(_ workerID: String, now: UInt64) -> [PoolAction] {
+    public mutating func workerDrained(_ workerID: WorkerID, now: UInt64) -> [PoolAction] {
         guard let reload else { return [] }
         if case .draining(let index, let draining, _) = reload.step, draining == workerID {
             return drained(index, .drained, now: now)
@@ -124,10 +124,10 @@ extension PoolCore {
     /// The broker moved the sessions of a worker being replaced (or tried to): a step for the reload's
     /// caller. Sessions whose move failed stay on the old worker until they end or the session drain timeout;
     /// sessions `lost` went with the old worker, which ended before they could move.
-    public func sessionsMoved(from workerID: String, moved: Int, failed: Int, lost: Int = 0) -> [PoolAction] {
+    public func sessionsMoved(from workerID: WorkerID, moved: Int, failed: Int, lost: Int = 0) -> [PoolAction] {
         guard let reload else { return [] }
         let number = slots.first { $0.workerID == workerID }?.number ?? reload.oldWorkers[workerID]
-        return [.reloadProgress(.sessionsMoved(slot: number, workerID: workerID, moved: moved, failed: failed,
+        return [.reloadProgress(.sessionsMoved(slot: number, workerID: workerID.name, moved: moved, failed: failed,
                                                lost: lost, toRestored: reload.failure != nil))]
     }
 
@@ -143,13 +143,12 @@ extension PoolCore {
                                                slots: slots.count))]
         }
         let slot = slots[index].number
-        if state.options.surge || slots[index].pid == nil {
+        guard !state.options.surge, slots[index].pid != nil, let old = slots[index].workerID else {
             let action = startIncoming(index, generation: state.generation, now: now)
             state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
             reload = state
             return [.reloadProgress(.starting(slot: slot, generation: state.generation)), action]
         }
-        let old = slots[index].workerID ?? ""
         state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
         state.oldWorkers[old] = slot
         reload = state
@@ -323,8 +322,8 @@ extension PoolCore {
 
     /// Stops the slot's current worker on purpose (its exit is expected).
     private mutating func retireCurrent(_ index: Int, reason: WorkerExitReason, now: UInt64) -> [PoolAction] {
-        guard let pid = slots[index].pid else { return [] }
-        retiring[pid] = Retiring(workerID: slots[index].workerID ?? "", slot: slots[index].number, reason: reason,
+        guard let pid = slots[index].pid, let workerID = slots[index].workerID else { return [] }
+        retiring[pid] = Retiring(workerID: workerID, slot: slots[index].number, reason: reason,
                                  killAt: now + configuration.stopGrace)
         slots[index].pid = nil
         slots[index].workerID = nil

@@ -8,7 +8,7 @@ public struct PoolCore {
         let number: Int
         var state: SlotState = .stopped
         var pid: Int32?
-        var workerID: String?
+        var workerID: WorkerID?
         var generation = 1
         var spawnedAt: UInt64 = 0
         var restarts = 0
@@ -24,7 +24,7 @@ public struct PoolCore {
     }
 
     struct Incoming {
-        let workerID: String
+        let workerID: WorkerID
         let generation: Int
         var pid: Int32?
         var spawnedAt: UInt64
@@ -34,7 +34,7 @@ public struct PoolCore {
 
     /// A process being stopped on purpose (replaced or rolled back): its exit is expected.
     struct Retiring {
-        let workerID: String
+        let workerID: WorkerID
         let slot: Int
         let reason: WorkerExitReason
         var killAt: UInt64?
@@ -64,7 +64,7 @@ public struct PoolCore {
     }
 
     /// The I/O thread started the process for a slot.
-    public mutating func spawned(slot: Int, workerID: String, pid: Int32, now: UInt64) {
+    public mutating func spawned(slot: Int, workerID: WorkerID, pid: Int32, now: UInt64) {
         guard let index = index(ofSlot: slot) else { return }
         if slots[index].incoming?.workerID == workerID {
             slots[index].incoming?.pid = pid
@@ -76,7 +76,7 @@ public struct PoolCore {
     }
 
     /// The process for a slot could not be started (`errno` from fork or exec).
-    public mutating func spawnFailed(slot: Int, workerID: String, reason: String, permanent: Bool, now: UInt64,
+    public mutating func spawnFailed(slot: Int, workerID: WorkerID, reason: String, permanent: Bool, now: UInt64,
                                      using random: inout some RandomNumberGenerator) -> [PoolAction] {
         guard let index = index(ofSlot: slot) else { return [] }
         if slots[index].incoming?.workerID == workerID {
@@ -92,7 +92,7 @@ public struct PoolCore {
     }
 
     /// A worker said READY to the broker.
-    public mutating func workerReady(_ workerID: String, now: UInt64) -> [PoolAction] {
+    public mutating func workerReady(_ workerID: WorkerID, now: UInt64) -> [PoolAction] {
         if let index = slots.firstIndex(where: { $0.incoming?.workerID == workerID }) {
             return incomingReady(index, now: now)
         }
@@ -104,7 +104,7 @@ public struct PoolCore {
 
     /// The broker dropped a worker for holding a request too long: end its process (it is replaced when it
     /// exits).
-    public mutating func workerHung(_ workerID: String, now: UInt64) -> [PoolAction] {
+    public mutating func workerHung(_ workerID: WorkerID, now: UInt64) -> [PoolAction] {
         guard let index = slots.firstIndex(where: { $0.workerID == workerID }), let pid = slots[index].pid,
               slots[index].state != .stopping
         else { return [] }
@@ -212,7 +212,7 @@ public struct PoolCore {
     /// The worker id of a live process, and how its ending is described: the reason it was retired
     /// (`replaced`, `rolled-back`), `stopped` (on shutdown), `hung` (ended after a hang), `disconnected` (said
     /// DISCONNECT, then `exit` is status 0), or `crashed`.
-    public func exitingWorker(pid: Int32, exit: ProcessExit? = nil) -> (workerID: String, reason: WorkerExitReason)? {
+    public func exitingWorker(pid: Int32, exit: ProcessExit? = nil) -> (workerID: WorkerID, reason: WorkerExitReason)? {
         if let process = retiring[pid] { return (process.workerID, process.reason) }
         if let incoming = slots.lazy.compactMap(\.incoming).first(where: { $0.pid == pid }) {
             return (incoming.workerID, stopping ? .stopped : .crashed)
@@ -227,8 +227,8 @@ public struct PoolCore {
     public var allExited: Bool { slots.allSatisfy { $0.pid == nil && $0.incoming?.pid == nil } && retiring.isEmpty }
 
     /// Pids of live workers (incoming and retiring ones included), with their worker ids.
-    public var livePids: [(pid: Int32, workerID: String)] {
-        slots.compactMap { slot in slot.pid.map { ($0, slot.workerID ?? "") } }
+    public var livePids: [(pid: Int32, workerID: WorkerID)] {
+        slots.compactMap { slot in slot.pid.flatMap { pid in slot.workerID.map { (pid, $0) } } }
             + slots.compactMap { slot in slot.incoming.flatMap { incoming in incoming.pid.map { ($0, incoming.workerID) } } }
             + retiring.map { ($0.key, $0.value.workerID) }
     }
@@ -238,7 +238,7 @@ public struct PoolCore {
         let wait = reloadWait(now: now)
         return slots.indices.map { index in
             let slot = slots[index]
-            var status = SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID,
+            var status = SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID?.name,
                                     generation: slot.generation,
                                     uptimeSeconds: slot.pid == nil ? nil : Double(now &- slot.spawnedAt) / 1e9,
                                     restarts: slot.restarts, lastExit: slot.lastExit, failure: slot.failure)
@@ -257,15 +257,14 @@ public struct PoolCore {
         slots.firstIndex { $0.number == slot }
     }
 
-    mutating func newWorkerID(_ index: Int) -> String {
-        let id = "\(configuration.runID)-\(slots[index].number)-\(nextWorker)"
+    mutating func newWorkerID(_ index: Int) -> WorkerID {
+        let id = WorkerID("\(configuration.runID)-\(slots[index].number)-\(nextWorker)")
         nextWorker += 1
         return id
     }
 
     private mutating func spawn(_ index: Int, now: UInt64) -> PoolAction {
-        let id = "\(configuration.runID)-\(slots[index].number)-\(nextWorker)"
-        nextWorker += 1
+        let id = newWorkerID(index)
         slots[index].workerID = id
         slots[index].state = .starting
         slots[index].spawnedAt = now

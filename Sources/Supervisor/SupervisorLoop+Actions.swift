@@ -14,15 +14,15 @@ extension SupervisorLoop {
             case .signal(let pid, let signal):
                 launcher.signal(pid, signal)
             case .workerGone(let workerID, let reason):
-                server.broker.workerProcessEnded(Array(workerID.utf8), reason: reason)
+                server.broker.workerProcessEnded(workerID.bytes, reason: reason)
             case .slotFailed(let slot, let reason):
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
                                    at: BatonClock.monotonic()))
             case .drain(let workerID, let successor):
-                server.broker.drainWorker(Array(workerID.utf8), successor: successor.map { Array($0.utf8) })
+                server.broker.drainWorker(workerID.bytes, successor: successor?.bytes)
             case .resume(let workerID):
-                server.broker.resumeWorker(Array(workerID.utf8))
+                server.broker.resumeWorker(workerID.bytes)
             case .preferSessions(let generation):
                 server.broker.preferSessions(onGeneration: generation)
             case .reloadProgress(let step):
@@ -46,10 +46,10 @@ extension SupervisorLoop {
     }
 
     /// The worker's contract variables (docs/workers.md).
-    func environment(slot: Int, workerID: String, generation: Int) -> [String: String] {
+    func environment(slot: Int, workerID: WorkerID, generation: Int) -> [String: String] {
         var environment = options.workerEnvironment
         environment["BATON_BACKEND"] = options.backend
-        environment["BATON_WORKER_ID"] = workerID
+        environment["BATON_WORKER_ID"] = workerID.name
         environment["BATON_SLOT"] = "\(slot)"
         environment["BATON_GENERATION"] = "\(generation)"
         environment["BATON_HEARTBEAT_INTERVAL_MS"] = "\(options.heartbeatMilliseconds)"
@@ -59,7 +59,7 @@ extension SupervisorLoop {
     }
 
     /// Starts one worker; returns what the pool decides if that fails.
-    private mutating func spawn(slot: Int, workerID: String, generation: Int) -> [PoolAction] {
+    private mutating func spawn(slot: Int, workerID: WorkerID, generation: Int) -> [PoolAction] {
         let command = generations.command(of: generation) ?? options.command
         let launch = WorkerLaunch(slot: slot, workerID: workerID, generation: generation, command: command,
                                   environment: environment(slot: slot, workerID: workerID, generation: generation))
@@ -79,7 +79,7 @@ extension SupervisorLoop {
         }
         let now = BatonClock.monotonic()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
-        server.broker.workerProcessStarted(Array(workerID.utf8), generation: generation)
+        server.broker.workerProcessStarted(workerID.bytes, generation: generation)
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])

@@ -104,16 +104,15 @@ struct SupervisorLoop {
         let now = BatonClock.monotonic()
         switch command {
         case .workerEvent(.ready(let worker, _)):
-            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerReady(WorkerID(routingID: worker), now: now))
         case .workerEvent(.drained(let worker)):
-            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerDrained(WorkerID(routingID: worker), now: now))
         case .workerEvent(.hung(let worker, _)):
-            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerHung(WorkerID(routingID: worker), now: now))
         case .workerEvent(.lost(let worker, .disconnected, _)):
-            pool.workerDisconnected(String(decoding: worker, as: UTF8.self))
+            pool.workerDisconnected(WorkerID(routingID: worker))
         case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed, let lost)):
-            perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed,
-                                       lost: lost))
+            perform(pool.sessionsMoved(from: WorkerID(routingID: worker), moved: moved, failed: failed, lost: lost))
         case .workerEvent(.lost):
             break
         case .controlReply(let reply, let peer):
@@ -168,7 +167,7 @@ struct SupervisorLoop {
         var slots = pool.status(now: BatonClock.monotonic())
         for index in slots.indices { slots[index].reloadWait = slots[index].reloadWait.map(Self.stamped) }
         guard let workers = try? server.broker.workersBlocking() else { return (slots, []) }
-        var byID = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0) },
+        var byID = Dictionary(workers.map { (WorkerID(routingID: $0.id).name, $0) },
                               uniquingKeysWith: { first, _ in first })
         for index in slots.indices {
             guard let id = slots[index].workerID, let worker = byID.removeValue(forKey: id) else { continue }

@@ -5,7 +5,7 @@ public struct WorkerLaunch: Sendable, Equatable {
     /// The slot the worker fills.
     public var slot: Int
     /// The worker's id, also its ZeroMQ routing id (never reused).
-    public var workerID: String
+    public var workerID: WorkerID
     /// The generation of the code it runs.
     public var generation: Int
     /// The executable and its arguments.
@@ -15,7 +15,7 @@ public struct WorkerLaunch: Sendable, Equatable {
     public var environment: [String: String]
 
     /// Creates a launch request.
-    public init(slot: Int, workerID: String, generation: Int, command: WorkerCommand, environment: [String: String]) {
+    public init(slot: Int, workerID: WorkerID, generation: Int, command: WorkerCommand, environment: [String: String]) {
         self.slot = slot
         self.workerID = workerID
         self.generation = generation

@@ -61,7 +61,7 @@ struct InProcessSupervisorTests {
         #expect(Set(first.map(\.launch.slot)) == [1, 2])
         for (_, launch) in first {
             #expect(launch.command == WorkerCommand(executable: "/bin/true", arguments: ["--serve"]))
-            #expect(launch.environment["BATON_WORKER_ID"] == launch.workerID)
+            #expect(launch.environment["BATON_WORKER_ID"] == launch.workerID.name)
             #expect(launch.environment["BATON_SLOT"] == "\(launch.slot)")
             #expect(launch.environment["BATON_BACKEND"] == backend.withLock { $0 })
             #expect(launch.environment["BATON_GENERATION"] == "1")

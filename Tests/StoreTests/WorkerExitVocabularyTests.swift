@@ -23,9 +23,11 @@ struct WorkerExitVocabularyTests {
             ("gone", .unreachable), ("leaver", .disconnected),
             ("replaced", .processEnded(.replaced, ProcessExit(code: 0))),
         ]
-        for (index, (id, reason)) in losses.enumerated() {
-            try write([.workerReady(workerID: id, at: UInt64(index) * ms),
-                       .workerLost(workerID: id, reason: reason, at: UInt64(index + 1) * ms)], &writer, database)
+        for (index, (name, reason)) in losses.enumerated() {
+            let worker = WorkerID(name), at = UInt64(index) * ms
+            let events: [HistoryEvent] = [.workerReady(workerID: worker, at: at),
+                                          .workerLost(workerID: worker, reason: reason, at: at + ms)]
+            try write(events, &writer, database)
         }
         let stored = Dictionary(uniqueKeysWithValues: try HistoryQueries.workers(limit: 10, in: database)
             .map { ($0.workerID, $0.exitReason) })
@@ -34,7 +36,7 @@ struct WorkerExitVocabularyTests {
         let vocabulary = Set(WorkerExitReason.allCases.map(\.rawValue))
         #expect(stored.values.allSatisfy { $0.map(vocabulary.contains) == true })
         // A managed worker the broker dropped as hung gets its process's reason once it is reaped.
-        try write([.workerExited(workerID: "silent", code: nil, signal: 9, reason: .hung, at: 9 * ms)], &writer,
+        try write([.workerExited(workerID: WorkerID("silent"), code: nil, signal: 9, reason: .hung, at: 9 * ms)], &writer,
                   database)
         #expect(try HistoryQueries.workers(limit: 10, in: database).first { $0.workerID == "silent" }?.exitReason
                 == "hung")

@@ -37,7 +37,7 @@ struct PoolDisconnectTests {
         var random = SeededGenerator(state: 2)
         var now: UInt64 = 0
         for number in 1...5 {
-            let id = "run-1-\(number)"
+            let id: WorkerID = "run-1-\(number)"
             pool.workerDisconnected(id)
             now += second / 10
             let actions = pool.processExited(pid: Int32(9 + number), exit: ProcessExit(code: 0), now: now, using: &random)

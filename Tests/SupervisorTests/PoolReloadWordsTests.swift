@@ -10,7 +10,7 @@ struct PoolReloadWordsTests {
 
     /// A one-slot pool mid-reload: the generation 2 worker (pid 201) said READY and the old one (pid 101,
     /// worker "r-1-1") drains. The session drain timeout is 300 s, the reload's drain timeout 1 s.
-    func draining() throws -> (PoolCore, incoming: String) {
+    func draining() throws -> (PoolCore, incoming: WorkerID) {
         var configuration = PoolConfiguration(workers: 1, runID: "r")
         configuration.restart.jitter = 0
         configuration.sessionDrainTimeout = 300 * second
@@ -65,7 +65,7 @@ struct PoolReloadWordsTests {
                                       + "takes the slot"])
         #expect(actions.last?.said == .finished(succeeded: true, generation: 2, previous: 1,
                                                 message: "generation 2 is active in its one slot"))
-        #expect(pool.status(now: 20 * second)[0].workerID == incoming)
+        #expect(pool.status(now: 20 * second)[0].workerID == incoming.name)
     }
 
     @Test("a drain that times out says so once, not that the worker drained")
