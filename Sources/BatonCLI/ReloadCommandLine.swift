@@ -38,11 +38,10 @@ struct ReloadCommandLine: ParsableCommand {
 
     func validate() throws {
         guard surge == 0 || surge == 1 else { throw ValidationError("--surge must be 0 or 1") }
-        guard readyTimeout > 0, Nanoseconds.from(seconds: readyTimeout) != nil,
-              Nanoseconds.from(seconds: drainTimeout) != nil
+        guard readyTimeout > 0, TimeSpan(seconds: readyTimeout) != nil, TimeSpan(seconds: drainTimeout) != nil
         else {
             throw ValidationError("--ready-timeout must be above 0 and --drain-timeout at least 0, both at most "
-                                  + "\(Int(Nanoseconds.maxSeconds)) seconds")
+                                  + "\(Int(TimeSpan.maxSeconds)) seconds")
         }
     }
 

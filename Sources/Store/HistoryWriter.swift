@@ -170,12 +170,12 @@ struct HistoryWriter {
     private mutating func applyWorkerEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {
         switch event {
         case .workerSpawned(let workerID, let slot, let pid, let generation, let at):
-            workerGenerations[workerID.name] = .some(generation)
+            workerGenerations[workerID.name] = .some(generation.number)
             try db.execute(sql: """
                 INSERT INTO worker (worker_id, slot, generation, pid, spawned_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(worker_id) DO UPDATE SET slot = excluded.slot, generation = excluded.generation,
                     pid = excluded.pid, spawned_at = excluded.spawned_at
-                """, arguments: [workerID.name, slot, generation, pid, Timestamp.iso(nanoseconds: wall(at))])
+                """, arguments: [workerID.name, slot, generation.number, pid, Timestamp.iso(nanoseconds: wall(at))])
         case .workerReady(let workerID, let at):
             if workerGenerations[workerID.name] == nil { workerGenerations[workerID.name] = .some(nil) }
             try db.execute(sql: """
@@ -195,16 +195,16 @@ struct HistoryWriter {
             try db.execute(sql: """
                 INSERT OR IGNORE INTO generation (id, executable, arguments, sha256, created_at, state)
                 VALUES (?, ?, ?, ?, ?, 'rolling')
-                """, arguments: [id, executable, json, sha256, Timestamp.iso(nanoseconds: wall(at))])
+                """, arguments: [id.number, executable, json, sha256, Timestamp.iso(nanoseconds: wall(at))])
         case .generationDigest(let id, let sha256):
-            try db.execute(sql: "UPDATE generation SET sha256 = ? WHERE id = ?", arguments: [sha256, id])
+            try db.execute(sql: "UPDATE generation SET sha256 = ? WHERE id = ?", arguments: [sha256, id.number])
         case .generationState(let id, let state, let reason, _):
             try db.execute(sql: "UPDATE generation SET state = ?, reason = ? WHERE id = ?",
-                           arguments: [state.rawValue, reason, id])
+                           arguments: [state.rawValue, reason, id.number])
         case .supervisor(let kind, let slot, let workerID, let generation, let detail, let at):
             try db.execute(sql: """
                 INSERT INTO event (at, kind, slot, worker_id, generation, detail) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind.rawValue, slot, workerID?.name, generation, detail])
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind.rawValue, slot, workerID?.name, generation?.number, detail])
         case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed,
              .requestReplyDropped, .requestSession, .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded:
             break

@@ -10,7 +10,7 @@ public struct PoolConfiguration: Sendable, Equatable {
     /// Prefix of the worker ids this supervisor mints, unique per supervisor run.
     public var runID: String
     /// The generation the slots start with.
-    public var generation = 1
+    public var generation = GenerationID(1)
     /// How long an old worker being replaced may keep sessions it cannot hand off: a reload waits at least
     /// this long (and at least its own drain timeout) for the worker to be drained.
     public var sessionDrainTimeout: UInt64 = 0
@@ -38,7 +38,7 @@ public struct PoolConfiguration: Sendable, Equatable {
 /// Something the supervisor's I/O thread must do, produced by ``PoolCore``.
 public enum PoolAction: Sendable, Equatable {
     /// Start a worker process for a slot with this id.
-    case spawn(slot: Int, workerID: WorkerID, generation: Int)
+    case spawn(slot: Int, workerID: WorkerID, generation: GenerationID)
     /// Send a signal to a worker's process group.
     case signal(pid: Int32, signal: WorkerSignal)
     /// Tell the broker a worker's process is gone.
@@ -59,7 +59,7 @@ public enum PoolAction: Sendable, Equatable {
     case resume(workerID: WorkerID)
     /// New sessions should open on workers of this generation (a reload to it, or a rollback to it, runs);
     /// nil: anywhere.
-    case preferSessions(generation: Int?)
+    case preferSessions(generation: GenerationID?)
     /// A reload moved on (a step for the `baton reload` caller and the log).
     case reloadProgress(ReloadProgress)
     /// A reload ended: the new generation is active, or it was rolled back.
@@ -107,7 +107,7 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     /// Id of its current worker, if any.
     public var workerID: String?
     /// Generation of its current worker.
-    public var generation: Int
+    public var generation: GenerationID
     /// Seconds since its current worker started.
     public var uptimeSeconds: Double?
     /// Restarts after crashes or hangs.
@@ -126,14 +126,14 @@ public struct SlotStatus: Sendable, Equatable, Codable {
     /// Sessions its worker holds now.
     public var sessions = 0
     /// While a reload starts this slot's next worker: its generation (and pid, once spawned).
-    public var incomingGeneration: Int?
+    public var incomingGeneration: GenerationID?
     /// Pid of the next worker a reload is starting.
     public var incomingPid: Int32?
     /// What a running reload waits for in this slot, and until when (nil when it waits for nothing here).
     public var reloadWait: ReloadWait?
 
     /// Creates a slot status.
-    public init(slot: Int, state: SlotState, pid: Int32?, workerID: String?, generation: Int, uptimeSeconds: Double?,
+    public init(slot: Int, state: SlotState, pid: Int32?, workerID: String?, generation: GenerationID, uptimeSeconds: Double?,
                 restarts: Int, lastExit: String?, failure: String?, served: UInt64 = 0) {
         self.slot = slot
         self.state = state

@@ -15,8 +15,8 @@ extension PoolCore {
             case draining(index: Int, workerID: WorkerID, deadline: UInt64)
         }
 
-        let generation: Int
-        let previous: Int
+        let generation: GenerationID
+        let previous: GenerationID
         let options: ReloadOptions
         var pending: [Int]
         var replaced: [Int] = []
@@ -41,7 +41,7 @@ extension PoolCore {
     /// Why a reload cannot start.
     public enum ReloadRefusal: Error, Equatable, CustomStringConvertible {
         /// Another reload is running.
-        case alreadyRunning(generation: Int)
+        case alreadyRunning(generation: GenerationID)
         /// The pool is shutting down.
         case stopping
         /// There are no managed workers.
@@ -79,7 +79,7 @@ extension PoolCore {
     }
 
     /// The generation new workers of crashed slots run, the highest any slot runs.
-    public var currentGeneration: Int { slots.map(\.generation).max() ?? configuration.generation }
+    public var currentGeneration: GenerationID { slots.map(\.generation).max() ?? configuration.generation }
 
     /// Why a reload could not start now, if it could not.
     public var reloadRefusal: ReloadRefusal? {
@@ -90,7 +90,7 @@ extension PoolCore {
     }
 
     /// Starts rolling every slot to `generation`.
-    public mutating func beginReload(to generation: Int, options: ReloadOptions, now: UInt64)
+    public mutating func beginReload(to generation: GenerationID, options: ReloadOptions, now: UInt64)
         throws(ReloadRefusal) -> [PoolAction]
     {
         if let refusal = reloadRefusal { throw refusal }
@@ -313,7 +313,7 @@ extension PoolCore {
 
     // MARK: Processes
 
-    private mutating func startIncoming(_ index: Int, generation: Int, now: UInt64) -> PoolAction {
+    private mutating func startIncoming(_ index: Int, generation: GenerationID, now: UInt64) -> PoolAction {
         let id = newWorkerID(index)
         slots[index].incoming = Incoming(workerID: id, generation: generation, pid: nil, spawnedAt: now)
         slots[index].restartAt = nil

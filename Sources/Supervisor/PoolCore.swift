@@ -9,7 +9,7 @@ public struct PoolCore {
         var state: SlotState = .stopped
         var pid: Int32?
         var workerID: WorkerID?
-        var generation = 1
+        var generation: GenerationID
         var spawnedAt: UInt64 = 0
         var restarts = 0
         var lastExit: String?
@@ -25,7 +25,7 @@ public struct PoolCore {
 
     struct Incoming {
         let workerID: WorkerID
-        let generation: Int
+        let generation: GenerationID
         var pid: Int32?
         var spawnedAt: UInt64
         /// It said READY (while the slot's old worker drains, it is still incoming).

@@ -7,9 +7,9 @@ import BatonProtocol
 public enum ReloadProgress: Sendable, Equatable, Codable {
     /// The update began: `slots` slots roll to `generation`, each new worker started before (surge) or after
     /// the old one stops.
-    case began(slots: Int, generation: Int, surge: Bool)
+    case began(slots: Int, generation: GenerationID, surge: Bool)
     /// A worker of `generation` is starting in `slot`.
-    case starting(slot: Int, generation: Int)
+    case starting(slot: Int, generation: GenerationID)
     /// Without surge: the slot's old worker drains before its replacement starts.
     case drainingFirst(slot: Int)
     /// The slot's new worker said READY; with `drainingOld`, the old one now drains.
@@ -18,16 +18,16 @@ public enum ReloadProgress: Sendable, Equatable, Codable {
     case oldWorkerDone(slot: Int, end: DrainEnd)
     /// Without surge: the slot's old worker is no longer waited for and is stopped; a worker of `generation`
     /// starts.
-    case oldWorkerStopped(slot: Int, end: DrainEnd, starting: Int)
+    case oldWorkerStopped(slot: Int, end: DrainEnd, starting: GenerationID)
     /// The update failed and rolls back.
     case rollingBack(failure: ReloadFailure)
     /// A worker of the previous generation could not be restored in `slot`: the slot stays as it is.
     case restoreFailed(slot: Int, cause: ReloadFailure.Cause)
     /// The rollback's time ran out before `slot`'s restored worker said READY: the slot keeps its worker of
     /// generation `keeps`.
-    case restoreTimedOut(slot: Int, keeps: Int)
+    case restoreTimedOut(slot: Int, keeps: GenerationID)
     /// The rollback's time ran out while `slot`'s worker of generation `stopping` drained: it is stopped anyway.
-    case restoreDrainTimedOut(slot: Int, stopping: Int)
+    case restoreDrainTimedOut(slot: Int, stopping: GenerationID)
     /// The broker moved the sessions of an old worker (named by its slot when known, else its id): `moved`
     /// moved (to the restored worker when `toRestored`), `failed` stay on the old worker, `lost` went with it.
     case sessionsMoved(slot: Int?, workerID: String, moved: Int, failed: Int, lost: Int, toRestored: Bool)
@@ -72,11 +72,11 @@ public struct ReloadFailure: Sendable, Equatable, Codable {
 /// How a rolling update ended.
 public enum ReloadOutcome: Sendable, Equatable, Codable {
     /// The new generation serves in every one of `slots` slots; `previous` is retired.
-    case succeeded(generation: Int, previous: Int, slots: Int)
+    case succeeded(generation: GenerationID, previous: GenerationID, slots: Int)
     /// It failed and the previous generation was restored.
-    case rolledBack(generation: Int, previous: Int, failure: ReloadFailure)
+    case rolledBack(generation: GenerationID, previous: GenerationID, failure: ReloadFailure)
     /// The supervisor began shutting down first.
-    case interrupted(generation: Int, previous: Int)
+    case interrupted(generation: GenerationID, previous: GenerationID)
 
     /// Whether the new generation is active.
     public var succeeded: Bool {
@@ -87,7 +87,7 @@ public enum ReloadOutcome: Sendable, Equatable, Codable {
     }
 
     /// The generation the update rolled to.
-    public var generation: Int {
+    public var generation: GenerationID {
         switch self {
         case .succeeded(let generation, _, _), .rolledBack(let generation, _, _), .interrupted(let generation, _):
             generation
@@ -95,7 +95,7 @@ public enum ReloadOutcome: Sendable, Equatable, Codable {
     }
 
     /// The generation that served before it.
-    public var previous: Int {
+    public var previous: GenerationID {
         switch self {
         case .succeeded(_, let previous, _), .rolledBack(_, let previous, _), .interrupted(_, let previous):
             previous

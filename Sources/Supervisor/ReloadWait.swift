@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 
 /// What a running reload waits for now, and until when: carried as data by `status` and by each progress reply
@@ -19,7 +20,7 @@ public struct ReloadWait: Sendable, Codable, Equatable {
     /// The slot waited on (nil while rolling back, which restores several slots at once).
     public var slot: Int?
     /// The generation the reload rolls to.
-    public var generation: Int
+    public var generation: GenerationID
     /// Seconds left until the supervisor stops waiting; nil when the step has no deadline.
     public var secondsLeft: Double?
     /// The same moment on the wall clock, in seconds since 1970 (set by the supervisor, for display).
@@ -30,7 +31,7 @@ public struct ReloadWait: Sendable, Codable, Equatable {
     public var sessions: Int?
 
     /// Creates a wait.
-    public init(step: Step, slot: Int?, generation: Int, secondsLeft: Double?) {
+    public init(step: Step, slot: Int?, generation: GenerationID, secondsLeft: Double?) {
         self.step = step
         self.slot = slot
         self.generation = generation

@@ -24,29 +24,30 @@ extension SupervisorLoop {
             case .resume(let workerID):
                 server.broker.resumeWorker(workerID.bytes)
             case .preferSessions(let generation):
-                server.broker.preferSessions(onGeneration: generation)
+                server.broker.preferSessions(onGeneration: generation?.number)
             case .reloadProgress(let step):
                 let wait = reloadWait()
                 var metadata: Logger.Metadata = [:]
                 if let until = wait?.until { metadata["waits_until"] = "\(ReloadWait.clock(until))" }
                 logger.info("reload: \(step)", metadata: metadata)
                 tellRequester(.progress(step, wait: wait))
-                lastWaitReport = BatonClock.monotonic()
+                lastWaitReport = .now()
             case .reloadFinished(let outcome):
                 finishReload(outcome)
             case .workerLeft(let slot, let after):
                 logger.info("worker left (DISCONNECT, exit 0); starting another",
-                            metadata: ["slot": "\(slot)", "delay_ms": "\(after / 1_000_000)"])
+                            metadata: ["slot": "\(slot)", "delay_ms": "\(TimeSpan(nanoseconds: after).milliseconds)"])
             case .restartScheduled(let slot, let after, let exit):
                 logger.warning("worker exited unexpectedly; restarting",
-                               metadata: ["slot": "\(slot)", "exit": "\(exit)", "delay_ms": "\(after / 1_000_000)"])
+                               metadata: ["slot": "\(slot)", "exit": "\(exit)",
+                                          "delay_ms": "\(TimeSpan(nanoseconds: after).milliseconds)"])
             }
         }
         if !followUps.isEmpty { perform(followUps) }
     }
 
     /// The worker's contract variables (docs/workers.md).
-    func environment(slot: Int, workerID: WorkerID, generation: Int) -> [String: String] {
+    func environment(slot: Int, workerID: WorkerID, generation: GenerationID) -> [String: String] {
         var environment = options.workerEnvironment
         environment["BATON_BACKEND"] = options.backend
         environment["BATON_WORKER_ID"] = workerID.name
@@ -59,7 +60,7 @@ extension SupervisorLoop {
     }
 
     /// Starts one worker; returns what the pool decides if that fails.
-    private mutating func spawn(slot: Int, workerID: WorkerID, generation: Int) -> [PoolAction] {
+    private mutating func spawn(slot: Int, workerID: WorkerID, generation: GenerationID) -> [PoolAction] {
         let command = generations.command(of: generation) ?? options.command
         let launch = WorkerLaunch(slot: slot, workerID: workerID, generation: generation, command: command,
                                   environment: environment(slot: slot, workerID: workerID, generation: generation))
@@ -79,7 +80,7 @@ extension SupervisorLoop {
         }
         let now = BatonClock.monotonic()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
-        server.broker.workerProcessStarted(workerID.bytes, generation: generation)
+        server.broker.workerProcessStarted(workerID.bytes, generation: generation.number)
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])
@@ -92,16 +93,16 @@ extension SupervisorLoop {
         case .reload(let reload):
             var reloadOptions = ReloadOptions()
             reloadOptions.surge = reload.surge
-            guard let ready = Nanoseconds.from(seconds: reload.readyTimeoutSeconds), ready > 0,
-                  let drain = Nanoseconds.from(seconds: reload.drainTimeoutSeconds)
+            guard let ready = TimeSpan(seconds: reload.readyTimeoutSeconds), ready > .zero,
+                  let drain = TimeSpan(seconds: reload.drainTimeoutSeconds)
             else {
                 metrics.reloadRefused()
-                control?.send(.refused("the ready and drain timeouts must be 0…\(Int(Nanoseconds.maxSeconds)) seconds "
+                control?.send(.refused("the ready and drain timeouts must be 0…\(Int(TimeSpan.maxSeconds)) seconds "
                                        + "(the ready timeout above 0)"), to: peer)
                 return
             }
-            reloadOptions.readyTimeout = ready
-            reloadOptions.drainTimeout = drain
+            reloadOptions.readyTimeout = ready.nanoseconds
+            reloadOptions.drainTimeout = drain.nanoseconds
             if let refusal = startReload(command: reload.command, options: reloadOptions, requester: peer) {
                 metrics.reloadRefused()
                 control?.send(.refused(refusal), to: peer)

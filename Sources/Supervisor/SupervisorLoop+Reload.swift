@@ -50,7 +50,7 @@ extension SupervisorLoop {
 
     /// Hashes the generation's executable on another thread (a large binary takes a while) and records the
     /// digest when it is known; the supervisor thread goes on at once.
-    private func recordDigest(of executable: String, generation: Int) {
+    private func recordDigest(of executable: String, generation: GenerationID) {
         guard let digest = options.sha256, let history = options.history else { return }
         DispatchQueue.global(qos: .utility).async {
             guard let sha256 = digest(executable) else { return }
@@ -108,8 +108,8 @@ extension SupervisorLoop {
     /// While a reload waits, tells its caller what for, every ``waitReportInterval``: the caller sees progress
     /// and knows the supervisor is still there.
     mutating func reportReloadWait() {
-        let now = BatonClock.monotonic()
-        guard reloadRequester != nil, now &- lastWaitReport >= Self.waitReportInterval, let wait = reloadWait() else {
+        let now = Instant.now()
+        guard reloadRequester != nil, now.since(lastWaitReport) >= Self.waitReportInterval, let wait = reloadWait() else {
             return
         }
         lastWaitReport = now

@@ -21,9 +21,9 @@ struct SupervisorLoop {
     /// Restarts and reloads counted for `/metrics`.
     var metrics = SupervisorMetrics()
     /// When the reload's caller last heard from it (monotonic nanoseconds).
-    var lastWaitReport: UInt64 = 0
+    var lastWaitReport = Instant.zero
     /// How often a waiting reload tells its caller what it waits for.
-    static let waitReportInterval: UInt64 = 5_000_000_000
+    static let waitReportInterval = TimeSpan.seconds(5)
 
     init(server: SupervisorServer) {
         self.server = server
@@ -77,7 +77,8 @@ struct SupervisorLoop {
             let now = BatonClock.monotonic()
             var timeout = launcher.needsPolling ? 50 : 250
             if let deadline = pool.nextDeadline {
-                timeout = deadline > now ? min(Int((deadline - now) / 1_000_000) + 1, timeout) : 0
+                let left = Instant(nanoseconds: deadline).since(Instant(nanoseconds: now))
+                timeout = left > .zero ? min(Int(left.milliseconds) + 1, timeout) : 0
             }
             try poller.poll(timeoutMilliseconds: timeout)
             if poller.isReady(wakeItem) {
@@ -122,7 +123,8 @@ struct SupervisorLoop {
         case .stop(let done):
             stopWaiters.append(done)
             if !pool.stopping {
-                logger.info("stopping workers", metadata: ["grace_ms": "\(options.pool.stopGrace / 1_000_000)"])
+                logger.info("stopping workers",
+                            metadata: ["grace_ms": "\(TimeSpan(nanoseconds: options.pool.stopGrace).milliseconds)"])
                 perform(pool.beginStop(now: now))
             }
         }

@@ -20,7 +20,7 @@ public struct SupervisorMetrics: Sendable, Equatable {
     /// Duration of the reloads that began (succeeded or rolled back).
     public var reloadDuration = LatencyHistogram(bounds: LatencyHistogram.reloadBounds)
     /// The generation the slots run (the active one).
-    public var generation = 1
+    public var generation = GenerationID(1)
     /// The active generation's executable; nil without managed workers.
     public var executable: String?
     /// Whether the supervisor is stopping its workers.

@@ -7,7 +7,7 @@ public struct WorkerLaunch: Sendable, Equatable {
     /// The worker's id, also its ZeroMQ routing id (never reused).
     public var workerID: WorkerID
     /// The generation of the code it runs.
-    public var generation: Int
+    public var generation: GenerationID
     /// The executable and its arguments.
     public var command: WorkerCommand
     /// The worker's contract variables (`BATON_BACKEND`, `BATON_WORKER_ID`, …), added to the supervisor's own
@@ -15,7 +15,7 @@ public struct WorkerLaunch: Sendable, Equatable {
     public var environment: [String: String]
 
     /// Creates a launch request.
-    public init(slot: Int, workerID: WorkerID, generation: Int, command: WorkerCommand, environment: [String: String]) {
+    public init(slot: Int, workerID: WorkerID, generation: GenerationID, command: WorkerCommand, environment: [String: String]) {
         self.slot = slot
         self.workerID = workerID
         self.generation = generation

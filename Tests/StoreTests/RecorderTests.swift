@@ -26,7 +26,7 @@ struct RecorderTests {
         let database = try open()
         var writer = HistoryWriter()
         try write([
-            .workerSpawned(workerID: WorkerID("w1"), slot: 1, pid: 99, generation: 1, at: 0),
+            .workerSpawned(workerID: WorkerID("w1"), slot: 1, pid: 99, generation: GenerationID(1), at: 0),
             .workerReady(workerID: WorkerID("w1"), at: 1 * ms),
             .requestReceived(id: 7, client: [0, 0xab], bytes: 64, at: 10 * ms),
             .requestDispatched(id: 7, worker: Array("w1".utf8), attempt: 1, at: 12 * ms),
@@ -139,7 +139,7 @@ struct RecorderTests {
         let database = try HistoryDatabase.openForWriting(path: path)
         let first = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         var writer = HistoryWriter()
-        try write([.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: 1, at: 0),
+        try write([.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
                    .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
                    .requestReceived(id: 2, client: [1], bytes: 1, at: 0),
                    .requestDispatched(id: 2, worker: Array("w".utf8), attempt: 1, at: 0)], &writer, database)

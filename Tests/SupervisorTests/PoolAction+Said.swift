@@ -1,3 +1,4 @@
+import BatonProtocol
 @testable import Supervisor
 
 /// A reload action as the log and `baton reload` put it, so that tests check the words users read.
@@ -5,7 +6,7 @@ enum Said: Equatable {
     /// A step of the reload, in words.
     case progress(String)
     /// The reload's end, with its words.
-    case finished(succeeded: Bool, generation: Int, previous: Int, message: String)
+    case finished(succeeded: Bool, generation: GenerationID, previous: GenerationID, message: String)
     /// Any other action.
     case other
 }

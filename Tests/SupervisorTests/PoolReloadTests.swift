@@ -20,7 +20,7 @@ struct PoolReloadTests {
         return pool
     }
 
-    func spawns(_ actions: [PoolAction]) -> [(slot: Int, id: WorkerID, generation: Int)] {
+    func spawns(_ actions: [PoolAction]) -> [(slot: Int, id: WorkerID, generation: GenerationID)] {
         actions.compactMap { if case .spawn(let slot, let id, let generation) = $0 { (slot, id, generation) } else { nil } }
     }
 

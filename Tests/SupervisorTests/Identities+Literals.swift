@@ -6,3 +6,8 @@ extension WorkerID: ExpressibleByStringInterpolation {
 
     public init(stringInterpolation: DefaultStringInterpolation) { self.init(String(stringInterpolation: stringInterpolation)) }
 }
+
+/// Generations written as numbers in the pool's tests.
+extension GenerationID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral number: Int) { self.init(number) }
+}
