@@ -41,6 +41,9 @@ struct ControlProtocolTests {
         }
         let after = try #require(serve.waitForStatus("counted") { $0.controlRequestsUnreadable == refusals.count })
         #expect(after.slots.first?.pid == before.slots.first?.pid, "the worker was not disturbed")
+        let (status, table) = try runBaton(["status", "--state-dir", serve.stateDir], directory: serve.directory)
+        #expect(status == 0 && table.contains("control: 4 requests refused (unreadable: another protocol version"),
+                "\(table)")
         #expect(try exchange(#"{"command":"status","version":1}"#, stateDir: serve.stateDir)
                     .hasPrefix(#"{"reply":"status","status":{"#))
     }
