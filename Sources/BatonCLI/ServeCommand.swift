@@ -207,9 +207,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.workers = workers
         configuration.command = workers > 0 ? try resolveCommand() : nil
         configuration.stopGrace = Nanoseconds.from(seconds: stopGrace) ?? configuration.stopGrace
-        configuration.restart.initialDelay = UInt64(restartDelay) * 1_000_000
+        configuration.restart.initialDelay = .milliseconds(UInt64(restartDelay))
         configuration.restart.maxCrashes = maxCrashes
-        configuration.restart.crashWindow = Nanoseconds.from(seconds: crashWindow) ?? configuration.restart.crashWindow
+        configuration.restart.crashWindow = TimeSpan(seconds: crashWindow) ?? configuration.restart.crashWindow
         configuration.history = history
         configuration.logRotation = RotatingLogFile.Policy(maxBytes: logMaxBytes ?? 64 << 20,
                                                            keep: logKeep)

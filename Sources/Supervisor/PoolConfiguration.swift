@@ -1,19 +1,19 @@
 import BatonProtocol
-/// Settings of the managed worker pool. Durations are nanoseconds.
+/// Settings of the managed worker pool.
 public struct PoolConfiguration: Sendable, Equatable {
     /// Number of slots (1…N).
     public var workers: Int
     /// Restart backoff and crash-loop limit.
     public var restart = RestartPolicy()
     /// Time between SIGTERM and SIGKILL when a worker is stopped.
-    public var stopGrace: UInt64 = 5_000_000_000
+    public var stopGrace = TimeSpan.seconds(5)
     /// Prefix of the worker ids this supervisor mints, unique per supervisor run.
     public var runID: String
     /// The generation the slots start with.
     public var generation = GenerationID(1)
     /// How long an old worker being replaced may keep sessions it cannot hand off: a reload waits at least
     /// this long (and at least its own drain timeout) for the worker to be drained.
-    public var sessionDrainTimeout: UInt64 = 0
+    public var sessionDrainTimeout = TimeSpan.zero
 
     /// Creates a configuration for `workers` slots.
     public init(workers: Int, runID: String) {
@@ -23,15 +23,15 @@ public struct PoolConfiguration: Sendable, Equatable {
 
     /// How long a slot's old worker may take to drain in a reload: the reload's drain timeout, or the session
     /// drain timeout if longer (a worker keeps sessions it cannot hand off until they end or that timeout passes).
-    public func drainAllowance(_ options: ReloadOptions) -> UInt64 {
+    public func drainAllowance(_ options: ReloadOptions) -> TimeSpan {
         max(options.drainTimeout, sessionDrainTimeout)
     }
 
     /// The longest a reload with `options` can take: one slot after another, each waits up to the ready
     /// timeout for its new worker and up to the drain allowance for its old one; a rollback waits up to both
     /// once more (it restores its slots at the same time). Stopping a worker is not waited for.
-    public func longestReload(_ options: ReloadOptions) -> UInt64 {
-        UInt64(max(workers, 0) + 1) * (options.readyTimeout + drainAllowance(options))
+    public func longestReload(_ options: ReloadOptions) -> TimeSpan {
+        (options.readyTimeout + drainAllowance(options)) * UInt64(max(workers, 0) + 1)
     }
 }
 
@@ -45,11 +45,11 @@ public enum PoolAction: Sendable, Equatable {
     case workerGone(workerID: WorkerID, reason: WorkerLossReason)
     /// A slot stopped restarting.
     case slotFailed(slot: Int, reason: String)
-    /// A crashed worker will be restarted after a delay (nanoseconds).
-    case restartScheduled(slot: Int, after: UInt64, exit: String)
-    /// A worker that said DISCONNECT exited with status 0: a new one starts after a delay (nanoseconds), and
+    /// A crashed worker will be restarted after a delay.
+    case restartScheduled(slot: Int, after: TimeSpan, exit: String)
+    /// A worker that said DISCONNECT exited with status 0: a new one starts after a delay, and
     /// the exit does not count as a crash.
-    case workerLeft(slot: Int, after: UInt64)
+    case workerLeft(slot: Int, after: TimeSpan)
     /// Ask the broker to stop giving a worker requests (it reports when the worker holds none). Its sessions
     /// move to `successor` (the worker replacing it) when both can hand sessions off; without a successor they
     /// stay until they end or the session drain timeout passes.
@@ -66,15 +66,15 @@ public enum PoolAction: Sendable, Equatable {
     case reloadFinished(ReloadOutcome)
 }
 
-/// How a rolling update proceeds. Durations are nanoseconds.
-public struct ReloadOptions: Sendable, Equatable, Codable {
+/// How a rolling update proceeds.
+public struct ReloadOptions: Sendable, Equatable {
     /// Start the new worker before stopping the old one (capacity does not dip); false stops the old one
     /// first, for workers that hold an exclusive resource (requests wait in the broker meanwhile).
     public var surge = true
     /// How long a new worker has to say READY before the reload is rolled back.
-    public var readyTimeout: UInt64 = 30_000_000_000
+    public var readyTimeout = TimeSpan.seconds(30)
     /// How long an old worker may take to finish its request before it is stopped anyway.
-    public var drainTimeout: UInt64 = 60_000_000_000
+    public var drainTimeout = TimeSpan.seconds(60)
 
     /// The defaults.
     public init() {}

@@ -12,7 +12,7 @@ extension PoolCore {
 
     /// A worker that said DISCONNECT exited with status 0: start a new one after the first restart delay,
     /// without escalating the backoff or counting towards a failed slot.
-    mutating func left(_ index: Int, now: UInt64) -> [PoolAction] {
+    mutating func left(_ index: Int, now: Instant) -> [PoolAction] {
         let delay = configuration.restart.initialDelay
         slots[index].leaving = false
         slots[index].state = .backoff

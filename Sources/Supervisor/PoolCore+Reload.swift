@@ -10,9 +10,9 @@ extension PoolCore {
         enum Step {
             case idle
             /// Waiting for slot `index`'s new worker to say READY.
-            case starting(index: Int, deadline: UInt64)
+            case starting(index: Int, deadline: Instant)
             /// Waiting for slot `index`'s old worker to finish its request.
-            case draining(index: Int, workerID: WorkerID, deadline: UInt64)
+            case draining(index: Int, workerID: WorkerID, deadline: Instant)
         }
 
         let generation: GenerationID
@@ -25,11 +25,11 @@ extension PoolCore {
         var failure: ReloadFailure?
         var restoring: Set<Int> = []
         /// When a rollback stops waiting for restored workers.
-        var rollbackDeadline: UInt64?
+        var rollbackDeadline: Instant?
         /// The slot number of each old worker asked to drain, for reports that come after it left its slot.
         var oldWorkers: [WorkerID: Int] = [:]
 
-        var deadline: UInt64? {
+        var deadline: Instant? {
             if failure != nil { return rollbackDeadline }
             return switch step {
             case .idle: nil
@@ -61,15 +61,15 @@ extension PoolCore {
     public var reloadInProgress: Bool { reload != nil }
 
     /// What the running reload waits for now, and how long it will (nil when no reload runs, or between steps).
-    public func reloadWait(now: UInt64) -> ReloadWait? {
+    public func reloadWait(now: Instant) -> ReloadWait? {
         guard let state = reload else { return nil }
         if state.failure != nil {
             return ReloadWait(step: .rollback, slot: nil, generation: state.generation,
-                              secondsLeft: state.rollbackDeadline.map { Double($0 > now ? $0 - now : 0) / 1e9 })
+                              secondsLeft: state.rollbackDeadline.map { $0.since(now).seconds })
         }
-        func wait(_ step: ReloadWait.Step, _ index: Int, _ deadline: UInt64) -> ReloadWait {
+        func wait(_ step: ReloadWait.Step, _ index: Int, _ deadline: Instant) -> ReloadWait {
             ReloadWait(step: step, slot: slots[index].number, generation: state.generation,
-                       secondsLeft: Double(deadline > now ? deadline - now : 0) / 1e9)
+                       secondsLeft: deadline.since(now).seconds)
         }
         switch state.step {
         case .starting(let index, let deadline): return wait(.ready, index, deadline)
@@ -90,7 +90,7 @@ extension PoolCore {
     }
 
     /// Starts rolling every slot to `generation`.
-    public mutating func beginReload(to generation: GenerationID, options: ReloadOptions, now: UInt64)
+    public mutating func beginReload(to generation: GenerationID, options: ReloadOptions, now: Instant)
         throws(ReloadRefusal) -> [PoolAction]
     {
         if let refusal = reloadRefusal { throw refusal }
@@ -102,7 +102,7 @@ extension PoolCore {
     }
 
     /// The broker reports a worker holds no request any more.
-    public mutating func workerDrained(_ workerID: WorkerID, now: UInt64) -> [PoolAction] {
+    public mutating func workerDrained(_ workerID: WorkerID, now: Instant) -> [PoolAction] {
         guard let reload else { return [] }
         if case .draining(let index, let draining, _) = reload.step, draining == workerID {
             return drained(index, .drained, now: now)
@@ -117,7 +117,7 @@ extension PoolCore {
 
     /// How long a slot's old worker may take to drain: the reload's drain timeout, or the session drain
     /// timeout if longer (a worker keeps sessions it cannot hand off until they end or that timeout passes).
-    func drainAllowance(_ options: ReloadOptions) -> UInt64 {
+    func drainAllowance(_ options: ReloadOptions) -> TimeSpan {
         configuration.drainAllowance(options)
     }
 
@@ -134,7 +134,7 @@ extension PoolCore {
     // MARK: Steps
 
     /// Starts the next slot, or finishes.
-    mutating func advance(now: UInt64) -> [PoolAction] {
+    mutating func advance(now: Instant) -> [PoolAction] {
         guard var state = reload, state.failure == nil, case .idle = state.step else { return [] }
         guard let index = state.pending.first else {
             reload = nil
@@ -156,7 +156,7 @@ extension PoolCore {
                 .drain(workerID: old, successor: nil)]
     }
 
-    mutating func incomingReady(_ index: Int, now: UInt64) -> [PoolAction] {
+    mutating func incomingReady(_ index: Int, now: Instant) -> [PoolAction] {
         guard var state = reload else { return [] }
         slots[index].incoming?.ready = true
         if state.failure != nil {
@@ -182,7 +182,7 @@ extension PoolCore {
 
     /// The old worker of slot `index` is no longer waited for: it holds no request, its time is up, or it is
     /// gone.
-    mutating func drained(_ index: Int, _ end: DrainEnd, now: UInt64) -> [PoolAction] {
+    mutating func drained(_ index: Int, _ end: DrainEnd, now: Instant) -> [PoolAction] {
         guard var state = reload, case .draining(let draining, _, _) = state.step, draining == index else { return [] }
         let slot = slots[index].number
         if slots[index].incoming != nil {
@@ -200,7 +200,7 @@ extension PoolCore {
         return actions
     }
 
-    mutating func incomingFailed(_ index: Int, cause: ReloadFailure.Cause, now: UInt64) -> [PoolAction] {
+    mutating func incomingFailed(_ index: Int, cause: ReloadFailure.Cause, now: Instant) -> [PoolAction] {
         guard var state = reload else { return [] }
         if state.failure != nil {
             // A previous-generation worker could not be restored: leave the slot as it is.
@@ -211,12 +211,12 @@ extension PoolCore {
         return rollBack(ReloadFailure(slot: slots[index].number, cause: cause), now: now)
     }
 
-    mutating func reloadTick(now: UInt64) -> [PoolAction] {
+    mutating func reloadTick(now: Instant) -> [PoolAction] {
         guard let state = reload, let deadline = state.deadline, now >= deadline else { return [] }
         if state.failure != nil { return rollbackTimedOut(now: now) }
         switch state.step {
         case .starting(let index, _):
-            let seconds = Double(state.options.readyTimeout) / 1e9
+            let seconds = state.options.readyTimeout.seconds
             return rollBack(ReloadFailure(slot: slots[index].number, cause: .noReady(timeoutSeconds: seconds)),
                             now: now)
         case .draining(let index, _, _):
@@ -226,7 +226,7 @@ extension PoolCore {
         }
     }
 
-    mutating func abortReloadForStop(now: UInt64) -> [PoolAction] {
+    mutating func abortReloadForStop(now: Instant) -> [PoolAction] {
         guard let state = reload else { return [] }
         reload = nil
         var actions: [PoolAction] = []
@@ -244,7 +244,7 @@ extension PoolCore {
 
     // MARK: Rollback
 
-    private mutating func rollBack(_ failure: ReloadFailure, now: UInt64) -> [PoolAction] {
+    private mutating func rollBack(_ failure: ReloadFailure, now: Instant) -> [PoolAction] {
         guard var state = reload else { return [] }
         state.failure = failure
         var actions: [PoolAction] = [.preferSessions(generation: state.previous),
@@ -282,7 +282,7 @@ extension PoolCore {
 
     /// The rollback's time is up: a slot whose restored worker is not ready keeps the worker it has (the
     /// restored one is ended); one whose restored worker is ready stops the new generation's worker anyway.
-    private mutating func rollbackTimedOut(now: UInt64) -> [PoolAction] {
+    private mutating func rollbackTimedOut(now: Instant) -> [PoolAction] {
         guard let state = reload else { return [] }
         var actions: [PoolAction] = []
         for index in state.restoring.sorted() {
@@ -313,7 +313,7 @@ extension PoolCore {
 
     // MARK: Processes
 
-    private mutating func startIncoming(_ index: Int, generation: GenerationID, now: UInt64) -> PoolAction {
+    private mutating func startIncoming(_ index: Int, generation: GenerationID, now: Instant) -> PoolAction {
         let id = newWorkerID(index)
         slots[index].incoming = Incoming(workerID: id, generation: generation, pid: nil, spawnedAt: now)
         slots[index].restartAt = nil
@@ -321,7 +321,7 @@ extension PoolCore {
     }
 
     /// Stops the slot's current worker on purpose (its exit is expected).
-    private mutating func retireCurrent(_ index: Int, reason: WorkerExitReason, now: UInt64) -> [PoolAction] {
+    private mutating func retireCurrent(_ index: Int, reason: WorkerExitReason, now: Instant) -> [PoolAction] {
         guard let pid = slots[index].pid, let workerID = slots[index].workerID else { return [] }
         retiring[pid] = Retiring(workerID: workerID, slot: slots[index].number, reason: reason,
                                  killAt: now + configuration.stopGrace)
@@ -331,7 +331,7 @@ extension PoolCore {
     }
 
     /// The incoming worker becomes the slot's worker; the old one (if any) is stopped.
-    private mutating func swap(_ index: Int, reason: WorkerExitReason, now: UInt64) -> [PoolAction] {
+    private mutating func swap(_ index: Int, reason: WorkerExitReason, now: Instant) -> [PoolAction] {
         guard let incoming = slots[index].incoming else { return [] }
         let actions = retireCurrent(index, reason: reason, now: now)
         slots[index].incoming = nil

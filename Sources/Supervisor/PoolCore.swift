@@ -10,12 +10,12 @@ public struct PoolCore {
         var pid: Int32?
         var workerID: WorkerID?
         var generation: GenerationID
-        var spawnedAt: UInt64 = 0
+        var spawnedAt = Instant.zero
         var restarts = 0
         var lastExit: String?
         var failure: String?
-        var restartAt: UInt64?
-        var killAt: UInt64?
+        var restartAt: Instant?
+        var killAt: Instant?
         var tracker: CrashTracker
         /// The next generation's worker for this slot, while a reload starts it.
         var incoming: Incoming?
@@ -27,7 +27,7 @@ public struct PoolCore {
         let workerID: WorkerID
         let generation: GenerationID
         var pid: Int32?
-        var spawnedAt: UInt64
+        var spawnedAt: Instant
         /// It said READY (while the slot's old worker drains, it is still incoming).
         var ready = false
     }
@@ -37,7 +37,7 @@ public struct PoolCore {
         let workerID: WorkerID
         let slot: Int
         let reason: WorkerExitReason
-        var killAt: UInt64?
+        var killAt: Instant?
     }
 
     /// The settings.
@@ -59,12 +59,12 @@ public struct PoolCore {
     }
 
     /// Starts a worker in every slot.
-    public mutating func start(now: UInt64) -> [PoolAction] {
+    public mutating func start(now: Instant) -> [PoolAction] {
         slots.indices.map { spawn($0, now: now) }
     }
 
     /// The I/O thread started the process for a slot.
-    public mutating func spawned(slot: Int, workerID: WorkerID, pid: Int32, now: UInt64) {
+    public mutating func spawned(slot: Int, workerID: WorkerID, pid: Int32, now: Instant) {
         guard let index = index(ofSlot: slot) else { return }
         if slots[index].incoming?.workerID == workerID {
             slots[index].incoming?.pid = pid
@@ -76,7 +76,7 @@ public struct PoolCore {
     }
 
     /// The process for a slot could not be started (`errno` from fork or exec).
-    public mutating func spawnFailed(slot: Int, workerID: WorkerID, reason: String, permanent: Bool, now: UInt64,
+    public mutating func spawnFailed(slot: Int, workerID: WorkerID, reason: String, permanent: Bool, now: Instant,
                                      using random: inout some RandomNumberGenerator) -> [PoolAction] {
         guard let index = index(ofSlot: slot) else { return [] }
         if slots[index].incoming?.workerID == workerID {
@@ -88,11 +88,11 @@ public struct PoolCore {
         if permanent || stopping {
             return fail(index, reason: reason)
         }
-        return crashed(index, ranFor: 0, exit: reason, now: now, using: &random)
+        return crashed(index, ranFor: .zero, exit: reason, now: now, using: &random)
     }
 
     /// A worker said READY to the broker.
-    public mutating func workerReady(_ workerID: WorkerID, now: UInt64) -> [PoolAction] {
+    public mutating func workerReady(_ workerID: WorkerID, now: Instant) -> [PoolAction] {
         if let index = slots.firstIndex(where: { $0.incoming?.workerID == workerID }) {
             return incomingReady(index, now: now)
         }
@@ -104,7 +104,7 @@ public struct PoolCore {
 
     /// The broker dropped a worker for holding a request too long: end its process (it is replaced when it
     /// exits).
-    public mutating func workerHung(_ workerID: WorkerID, now: UInt64) -> [PoolAction] {
+    public mutating func workerHung(_ workerID: WorkerID, now: Instant) -> [PoolAction] {
         guard let index = slots.firstIndex(where: { $0.workerID == workerID }), let pid = slots[index].pid,
               slots[index].state != .stopping
         else { return [] }
@@ -114,7 +114,7 @@ public struct PoolCore {
     }
 
     /// A worker process ended (reaped) with this exit status.
-    public mutating func processExited(pid: Int32, exit: ProcessExit, now: UInt64,
+    public mutating func processExited(pid: Int32, exit: ProcessExit, now: Instant,
                                        using random: inout some RandomNumberGenerator) -> [PoolAction] {
         let reason = exitingWorker(pid: pid, exit: exit)?.reason ?? .crashed
         if let gone = retiring.removeValue(forKey: pid) {
@@ -137,7 +137,7 @@ public struct PoolCore {
             return actions + drained(index, .exited(exit: exit), now: now)
         }
         if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: .processEnded(reason, exit))) }
-        let ranFor = now &- slots[index].spawnedAt
+        let ranFor = now.since(slots[index].spawnedAt)
         slots[index].pid = nil
         slots[index].workerID = nil
         slots[index].killAt = nil
@@ -158,7 +158,7 @@ public struct PoolCore {
 
     /// Time passed: restart slots whose backoff is over, SIGKILL workers past their stop grace, and time out
     /// a reload step.
-    public mutating func tick(now: UInt64) -> [PoolAction] {
+    public mutating func tick(now: Instant) -> [PoolAction] {
         var actions: [PoolAction] = reloadTick(now: now)
         for (pid, process) in retiring {
             if let at = process.killAt, now >= at {
@@ -180,14 +180,14 @@ public struct PoolCore {
     }
 
     /// The next time ``tick(now:)`` has something to do.
-    public var nextDeadline: UInt64? {
+    public var nextDeadline: Instant? {
         let slotDeadlines = slots.compactMap { [$0.restartAt, $0.killAt].compactMap { $0 }.min() }
         let retiringDeadlines = retiring.values.compactMap(\.killAt)
         return (slotDeadlines + retiringDeadlines + [reload?.deadline].compactMap { $0 }).min()
     }
 
     /// Stops every worker: SIGTERM now, SIGKILL after the grace period; no more restarts.
-    public mutating func beginStop(now: UInt64) -> [PoolAction] {
+    public mutating func beginStop(now: Instant) -> [PoolAction] {
         var actions: [PoolAction] = abortReloadForStop(now: now)
         stopping = true
         for (pid, process) in retiring where process.killAt == nil {
@@ -234,13 +234,13 @@ public struct PoolCore {
     }
 
     /// The slots as `status` shows them.
-    public func status(now: UInt64) -> [SlotStatus] {
+    public func status(now: Instant) -> [SlotStatus] {
         let wait = reloadWait(now: now)
         return slots.indices.map { index in
             let slot = slots[index]
             var status = SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID?.name,
                                     generation: slot.generation,
-                                    uptimeSeconds: slot.pid == nil ? nil : Double(now &- slot.spawnedAt) / 1e9,
+                                    uptimeSeconds: slot.pid == nil ? nil : now.since(slot.spawnedAt).seconds,
                                     restarts: slot.restarts, lastExit: slot.lastExit, failure: slot.failure)
             status.incomingGeneration = slot.incoming?.generation
             status.incomingPid = slot.incoming?.pid
@@ -263,7 +263,7 @@ public struct PoolCore {
         return id
     }
 
-    private mutating func spawn(_ index: Int, now: UInt64) -> PoolAction {
+    private mutating func spawn(_ index: Int, now: Instant) -> PoolAction {
         let id = newWorkerID(index)
         slots[index].workerID = id
         slots[index].state = .starting
@@ -272,7 +272,7 @@ public struct PoolCore {
         return .spawn(slot: slots[index].number, workerID: id, generation: slots[index].generation)
     }
 
-    private mutating func crashed(_ index: Int, ranFor: UInt64, exit: String, now: UInt64,
+    private mutating func crashed(_ index: Int, ranFor: TimeSpan, exit: String, now: Instant,
                                   using random: inout some RandomNumberGenerator) -> [PoolAction] {
         switch slots[index].tracker.workerCrashed(ranFor: ranFor, now: now, using: &random) {
         case .restart(let delay):

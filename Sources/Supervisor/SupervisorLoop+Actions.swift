@@ -18,7 +18,7 @@ extension SupervisorLoop {
             case .slotFailed(let slot, let reason):
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
-                                   at: BatonClock.monotonic()))
+                                   at: Instant.now().nanoseconds))
             case .drain(let workerID, let successor):
                 server.broker.drainWorker(workerID.bytes, successor: successor?.bytes)
             case .resume(let workerID):
@@ -36,11 +36,11 @@ extension SupervisorLoop {
                 finishReload(outcome)
             case .workerLeft(let slot, let after):
                 logger.info("worker left (DISCONNECT, exit 0); starting another",
-                            metadata: ["slot": "\(slot)", "delay_ms": "\(TimeSpan(nanoseconds: after).milliseconds)"])
+                            metadata: ["slot": "\(slot)", "delay_ms": "\(after.milliseconds)"])
             case .restartScheduled(let slot, let after, let exit):
                 logger.warning("worker exited unexpectedly; restarting",
                                metadata: ["slot": "\(slot)", "exit": "\(exit)",
-                                          "delay_ms": "\(TimeSpan(nanoseconds: after).milliseconds)"])
+                                          "delay_ms": "\(after.milliseconds)"])
             }
         }
         if !followUps.isEmpty { perform(followUps) }
@@ -68,20 +68,20 @@ extension SupervisorLoop {
         do {
             pid = try launcher.launch(launch)
         } catch {
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             logger.error("worker did not start", metadata: ["slot": "\(slot)", "reason": "\(error.reason)"])
             record(.supervisor(kind: .spawnFailed, slot: slot, workerID: workerID, generation: generation,
-                               detail: error.reason, at: now))
+                               detail: error.reason, at: now.nanoseconds))
             var random = SystemRandomNumberGenerator()
             let actions = pool.spawnFailed(slot: slot, workerID: workerID, reason: error.reason,
                                            permanent: error.permanent, now: now, using: &random)
             metrics.countRestarts(actions, reason: "spawn-failed")
             return actions
         }
-        let now = BatonClock.monotonic()
+        let now = Instant.now()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
         server.broker.workerProcessStarted(workerID.bytes, generation: generation.number)
-        record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
+        record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now.nanoseconds))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])
         return []
@@ -101,8 +101,8 @@ extension SupervisorLoop {
                                        + "(the ready timeout above 0)"), to: peer)
                 return
             }
-            reloadOptions.readyTimeout = ready.nanoseconds
-            reloadOptions.drainTimeout = drain.nanoseconds
+            reloadOptions.readyTimeout = ready
+            reloadOptions.drainTimeout = drain
             if let refusal = startReload(command: reload.command, options: reloadOptions, requester: peer) {
                 metrics.reloadRefused()
                 control?.send(.refused(refusal), to: peer)

@@ -55,13 +55,13 @@ struct SupervisorLoop {
         started(nil)
         logger.info("starting workers", metadata: ["workers": "\(options.pool.workers)",
                                                    "command": "\(options.command.display)"])
-        perform(pool.start(now: BatonClock.monotonic()))
+        perform(pool.start(now: Instant.now()))
         do {
             try serve(control: control)
             launcher.close(killing: false)
         } catch {
             logger.critical("supervisor stopped on an error", metadata: ["error": "\(error)"])
-            perform(pool.beginStop(now: BatonClock.monotonic()))
+            perform(pool.beginStop(now: Instant.now()))
             launcher.close(killing: true)
         }
         registry.record([])
@@ -74,10 +74,10 @@ struct SupervisorLoop {
         let controlItem = control.register(in: &poller)
         let outputItem = launcher.outputDescriptor >= 0 ? poller.add(fileDescriptor: launcher.outputDescriptor) : nil
         while !(pool.stopping && pool.allExited) {
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             var timeout = launcher.needsPolling ? 50 : 250
             if let deadline = pool.nextDeadline {
-                let left = Instant(nanoseconds: deadline).since(Instant(nanoseconds: now))
+                let left = deadline.since(now)
                 timeout = left > .zero ? min(Int(left.milliseconds) + 1, timeout) : 0
             }
             try poller.poll(timeoutMilliseconds: timeout)
@@ -95,14 +95,14 @@ struct SupervisorLoop {
             if poller.isReady(controlItem) {
                 for (peer, request) in try control.receive() { answer(request, from: peer) }
             }
-            perform(pool.tick(now: BatonClock.monotonic()))
+            perform(pool.tick(now: Instant.now()))
             reportReloadWait()
         }
         logger.info("all workers stopped")
     }
 
     private mutating func handle(_ command: SupervisorServer.Command) {
-        let now = BatonClock.monotonic()
+        let now = Instant.now()
         switch command {
         case .workerEvent(.ready(let worker, _)):
             perform(pool.workerReady(WorkerID(routingID: worker), now: now))
@@ -124,7 +124,7 @@ struct SupervisorLoop {
             stopWaiters.append(done)
             if !pool.stopping {
                 logger.info("stopping workers",
-                            metadata: ["grace_ms": "\(TimeSpan(nanoseconds: options.pool.stopGrace).milliseconds)"])
+                            metadata: ["grace_ms": "\(options.pool.stopGrace.milliseconds)"])
                 perform(pool.beginStop(now: now))
             }
         }
@@ -146,10 +146,10 @@ struct SupervisorLoop {
             let exiting = pool.exitingWorker(pid: pid, exit: exit)
             if let worker = exiting {
                 record(.workerExited(workerID: worker.workerID, code: exit.code, signal: exit.signal,
-                                     reason: worker.reason, at: BatonClock.monotonic()))
+                                     reason: worker.reason, at: Instant.now().nanoseconds))
             }
             var random = SystemRandomNumberGenerator()
-            let actions = pool.processExited(pid: pid, exit: exit, now: BatonClock.monotonic(),
+            let actions = pool.processExited(pid: pid, exit: exit, now: Instant.now(),
                                              using: &random)
             metrics.countRestarts(actions, reason: (exiting?.reason ?? .crashed).rawValue)
             perform(actions)
@@ -166,7 +166,7 @@ struct SupervisorLoop {
     /// The slots with what the broker knows of their workers (served, in flight, capacity), and the workers
     /// the broker knows that no slot started.
     func workerStatus() -> (slots: [SlotStatus], external: [ExternalWorkerStatus]) {
-        var slots = pool.status(now: BatonClock.monotonic())
+        var slots = pool.status(now: Instant.now())
         for index in slots.indices { slots[index].reloadWait = slots[index].reloadWait.map(Self.stamped) }
         guard let workers = try? server.broker.workersBlocking() else { return (slots, []) }
         var byID = Dictionary(workers.map { (WorkerID(routingID: $0.id).name, $0) },

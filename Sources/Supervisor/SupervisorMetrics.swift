@@ -26,7 +26,7 @@ public struct SupervisorMetrics: Sendable, Equatable {
     /// Whether the supervisor is stopping its workers.
     public var stopping = false
     /// When the running reload began.
-    var reloadStartedAt: UInt64?
+    var reloadStartedAt: Instant?
 
     /// Empty metrics.
     public init() {}
@@ -47,7 +47,7 @@ public struct SupervisorMetrics: Sendable, Equatable {
         }
     }
 
-    mutating func reloadStarted(now: UInt64) {
+    mutating func reloadStarted(now: Instant) {
         reloadStartedAt = now
     }
 
@@ -55,9 +55,9 @@ public struct SupervisorMetrics: Sendable, Equatable {
         reloads["refused", default: 0] += 1
     }
 
-    mutating func reloadFinished(succeeded: Bool, now: UInt64) {
+    mutating func reloadFinished(succeeded: Bool, now: Instant) {
         reloads[succeeded ? "succeeded" : "rolled-back", default: 0] += 1
-        if let started = reloadStartedAt { reloadDuration.record(now &- started) }
+        if let started = reloadStartedAt { reloadDuration.record(now.since(started).nanoseconds) }
         reloadStartedAt = nil
     }
 }
@@ -76,7 +76,7 @@ extension SupervisorLoop {
     func snapshot() -> SupervisorMetrics {
         var snapshot = metrics
         snapshot.slots = snapshot.slots.mapValues { _ in 0 }
-        for slot in pool.status(now: BatonClock.monotonic()) { snapshot.slots[slot.state, default: 0] += 1 }
+        for slot in pool.status(now: Instant.now()) { snapshot.slots[slot.state, default: 0] += 1 }
         snapshot.generation = pool.currentGeneration
         snapshot.executable = options.pool.workers > 0
             ? (generations.command(of: pool.currentGeneration) ?? options.command).executable : nil

@@ -27,7 +27,7 @@ struct InProcessSupervisorTests {
         configuration.workers = 2
         configuration.command = WorkerCommand(executable: "/bin/true", arguments: ["--serve"])
         configuration.history = false
-        configuration.restart.initialDelay = 1_000_000
+        configuration.restart.initialDelay = .milliseconds(1)
         configuration.restart.jitter = 0
         configuration.stopGrace = 1_000_000_000
         configuration.workerEnvironment = ["GAME_REGION": "eu"]

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("The managed pool's state machine")
 struct PoolCoreTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     func makePool(workers: Int = 2, _ configure: (inout PoolConfiguration) -> Void = { _ in }) -> PoolCore {
         var configuration = PoolConfiguration(workers: workers, runID: "run")
@@ -48,20 +48,20 @@ struct PoolCoreTests {
         var pool = makePool(workers: 1) { $0.restart.maxCrashes = 2 }
         var random = SeededGenerator(state: 4)
         _ = pool.start(now: 0)
-        var now: UInt64 = 0
+        var now: Instant = 0
         var last: [PoolAction] = []
         for pid in Int32(1)...3 {
             pool.spawned(slot: 1, workerID: "run-1-\(pid)", pid: pid, now: now)
-            now += second / 10
+            now += .milliseconds(100)
             last = pool.processExited(pid: pid, exit: ProcessExit(code: 1), now: now, using: &random)
-            now += second
+            now += .seconds(1)
             _ = pool.tick(now: now)
         }
         #expect(last.last == .slotFailed(slot: 1, reason: "crashed 3 times within 60 s; last: exit 1"))
         let status = pool.status(now: now).first
         #expect(status?.state == .failed)
         #expect(status?.failure?.contains("crashed 3 times") == true)
-        #expect(pool.tick(now: now + 100 * second).isEmpty)
+        #expect(pool.tick(now: now + .seconds(100)).isEmpty)
     }
 
     @Test("a binary that cannot be executed fails the slot at once")
@@ -90,7 +90,7 @@ struct PoolCoreTests {
 
     @Test("stopping signals every worker, kills stragglers after the grace period, and restarts nothing")
     func stopping() {
-        var pool = makePool(workers: 2) { $0.stopGrace = second }
+        var pool = makePool(workers: 2) { $0.stopGrace = .seconds(1) }
         var random = SeededGenerator(state: 8)
         _ = pool.start(now: 0)
         pool.spawned(slot: 1, workerID: "run-1-1", pid: 1, now: 0)

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Workers that say DISCONNECT and leave, in the pool's state machine")
 struct PoolDisconnectTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     func makePool(_ configure: (inout PoolConfiguration) -> Void = { _ in }) -> PoolCore {
         var configuration = PoolConfiguration(workers: 1, runID: "run")
@@ -35,14 +35,14 @@ struct PoolDisconnectTests {
     func cleanLeavesAreNotCrashes() {
         var pool = makePool { $0.restart.maxCrashes = 1 }
         var random = SeededGenerator(state: 2)
-        var now: UInt64 = 0
+        var now: Instant = 0
         for number in 1...5 {
             let id: WorkerID = "run-1-\(number)"
             pool.workerDisconnected(id)
-            now += second / 10
+            now += .milliseconds(100)
             let actions = pool.processExited(pid: Int32(9 + number), exit: ProcessExit(code: 0), now: now, using: &random)
             #expect(actions.last == .workerLeft(slot: 1, after: 100_000_000))
-            now += second / 5
+            now += .milliseconds(200)
             #expect(pool.tick(now: now) == [.spawn(slot: 1, workerID: "run-1-\(number + 1)", generation: 1)])
             pool.spawned(slot: 1, workerID: "run-1-\(number + 1)", pid: Int32(10 + number), now: now)
         }

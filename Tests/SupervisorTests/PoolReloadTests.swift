@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Rolling update in the pool's state machine")
 struct PoolReloadTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     /// A pool of `workers` slots, all running generation 1 and ready.
     func readyPool(_ workers: Int) -> PoolCore {
@@ -101,7 +101,7 @@ struct PoolReloadTests {
     func readyTimeout() throws {
         var pool = readyPool(1)
         var options = ReloadOptions()
-        options.readyTimeout = 2 * second
+        options.readyTimeout = .seconds(2)
         let actions = try pool.beginReload(to: 2, options: options, now: 0)
         let incoming = try #require(spawns(actions).first)
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
@@ -121,7 +121,7 @@ struct PoolReloadTests {
     func drainTimeout() throws {
         var pool = readyPool(1)
         var options = ReloadOptions()
-        options.drainTimeout = 5 * second
+        options.drainTimeout = .seconds(5)
         let incoming = try #require(spawns(try pool.beginReload(to: 2, options: options, now: 0)).first)
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
         _ = pool.workerReady(incoming.id, now: second)

@@ -6,22 +6,22 @@ import Testing
 /// What a reload says happened, and what it says it waits for.
 @Suite("Words and waits of a rolling update in the pool's state machine")
 struct PoolReloadWordsTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     /// A one-slot pool mid-reload: the generation 2 worker (pid 201) said READY and the old one (pid 101,
     /// worker "r-1-1") drains. The session drain timeout is 300 s, the reload's drain timeout 1 s.
     func draining() throws -> (PoolCore, incoming: WorkerID) {
         var configuration = PoolConfiguration(workers: 1, runID: "r")
         configuration.restart.jitter = 0
-        configuration.sessionDrainTimeout = 300 * second
+        configuration.sessionDrainTimeout = .seconds(300)
         var pool = PoolCore(configuration: configuration)
         for case .spawn(let slot, let id, _) in pool.start(now: 0) {
             pool.spawned(slot: slot, workerID: id, pid: Int32(100 + slot), now: 0)
             _ = pool.workerReady(id, now: 0)
         }
         var options = ReloadOptions()
-        options.readyTimeout = 2 * second
-        options.drainTimeout = second
+        options.readyTimeout = .seconds(2)
+        options.drainTimeout = .seconds(1)
         let actions = try pool.beginReload(to: 2, options: options, now: 10 * second)
         #expect(pool.reloadWait(now: 11 * second)
                 == ReloadWait(step: .ready, slot: 1, generation: 2, secondsLeft: 1), "READY awaited for 2 s")
@@ -116,15 +116,15 @@ struct PoolReloadWordsTests {
 
 @Suite("How long a rolling update may take")
 struct PoolReloadBoundTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     @Test("a rollback waits for a restored worker no longer than the ready timeout plus the drain allowance")
     func rollbackIsBounded() throws {
         var pool = PoolReloadTests().readyPool(2)
         var random = SeededGenerator(state: 8)
         var options = ReloadOptions()
-        options.readyTimeout = 2 * second
-        options.drainTimeout = second
+        options.readyTimeout = .seconds(2)
+        options.drainTimeout = .seconds(1)
         let spawns = { (actions: [PoolAction]) in
             actions.compactMap { if case .spawn(_, let id, _) = $0 { id } else { nil } }
         }
@@ -153,9 +153,9 @@ struct PoolReloadBoundTests {
     @Test("the longest reload: every slot's ready timeout and drain allowance, one after another, and a rollback")
     func longestReload() {
         var configuration = PoolConfiguration(workers: 8, runID: "r")
-        configuration.sessionDrainTimeout = 300 * second
-        #expect(configuration.longestReload(ReloadOptions()) == 9 * 330 * second)
-        configuration.sessionDrainTimeout = 10 * second
-        #expect(configuration.longestReload(ReloadOptions()) == 9 * 90 * second, "the drain timeout when longer")
+        configuration.sessionDrainTimeout = .seconds(300)
+        #expect(configuration.longestReload(ReloadOptions()) == .seconds(9 * 330))
+        configuration.sessionDrainTimeout = .seconds(10)
+        #expect(configuration.longestReload(ReloadOptions()) == .seconds(9 * 90), "the drain timeout when longer")
     }
 }
