@@ -174,10 +174,10 @@ public final class BatonApplication: Sendable {
         let command = configuration.command ?? WorkerCommand(executable: "(no managed workers)", arguments: [])
         var pool = PoolConfiguration(workers: configuration.workers,
                                      runID: String(UInt32.random(in: .min ... .max), radix: 36))
-        pool.stopGrace = configuration.stopGrace
-        pool.generation = run?.generation ?? max(run?.latestGeneration ?? 1, 1)
+        pool.stopGrace = TimeSpan(nanoseconds: configuration.stopGrace)
+        pool.generation = GenerationID(run?.generation ?? max(run?.latestGeneration ?? 1, 1))
         pool.restart = configuration.restart
-        pool.sessionDrainTimeout = configuration.broker.sessionDrainTimeout
+        pool.sessionDrainTimeout = TimeSpan(nanoseconds: configuration.broker.sessionDrainTimeout)
         var options = SupervisorServer.Options(
             command: command, pool: pool, stateDirectory: state.path, backend: backend,
             heartbeatMilliseconds: Int(configuration.broker.heartbeatInterval / 1_000_000),
@@ -185,7 +185,7 @@ public final class BatonApplication: Sendable {
         options.heartbeatLiveness = configuration.broker.heartbeatLiveness
         options.history = recorder
         if let recorder { options.historyStats = { recorder.stats } }
-        options.latestGeneration = run?.latestGeneration ?? pool.generation
+        options.latestGeneration = run.map { GenerationID($0.latestGeneration) } ?? pool.generation
         options.sha256 = { try? ExecutableDigest.hexDigest(ofFile: $0) }
         options.workerEnvironment = configuration.workerEnvironment
         let logs = state.path + "/logs"

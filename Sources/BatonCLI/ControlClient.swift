@@ -23,24 +23,29 @@ final class ControlClient {
         case refused(String)
         case permissionDenied(String)
         case unexpected(ControlReply)
+        /// The answer could not be read: the supervisor speaks another control protocol version, or sent
+        /// something that is not a reply.
+        case unreadable(ControlMessageError)
 
         var description: String {
             switch self {
             case .noSupervisor(let text): text
             case .refused(let text): "the supervisor refused: \(text)"
             case .permissionDenied(let text): text
-            case .unexpected(let reply): "unexpected answer from the supervisor: \(reply)"
+            case .unexpected(let reply): "unexpected answer from the supervisor: \(reply.kind.rawValue)"
+            case .unreadable(let error): "cannot read the supervisor's answer: \(error)"
             }
         }
     }
 
     /// The exit status for a failed command: ``permissionDeniedStatus`` when permission was denied,
-    /// `otherwise` for anything else.
+    /// ``ExitStatus/noAnswer`` when no supervisor answered, `otherwise` for anything else.
     static func exitStatus(for error: any Error, otherwise: Int32) -> Int32 {
-        switch error {
-        case Failure.permissionDenied: permissionDeniedStatus
-        case Failure.noSupervisor: ExitStatus.noAnswer
-        default: otherwise
+        guard let failure = error as? Failure else { return otherwise }
+        switch failure {
+        case .permissionDenied: return permissionDeniedStatus
+        case .noSupervisor: return ExitStatus.noAnswer
+        case .refused, .unexpected, .unreadable: return otherwise
         }
     }
 
@@ -91,11 +96,12 @@ final class ControlClient {
     /// ``Failure/permissionDenied(_:)`` when the supervisor refused this process's uid.
     func receive(timeout: Double) throws -> ControlReply {
         try socket.setReceiveTimeout(milliseconds: Int32(min(timeout * 1000, 2e9)))
-        guard let reply = try socket.receive(), reply.count == 2,
-              let answer = ControlCodec.decode(ControlReply.self, from: reply.frames[1])
-        else { throw Failure.noSupervisor(notFound) }
-        if case .denied(let reason) = answer { throw Failure.permissionDenied(reason) }
-        return answer
+        guard let reply = try socket.receive(), reply.count == 2 else { throw Failure.noSupervisor(notFound) }
+        switch ControlCodec.read(ControlReply.self, from: reply.frames[1]) {
+        case .success(.denied(let reason)): throw Failure.permissionDenied(reason)
+        case .success(let answer): return answer
+        case .failure(let error): throw Failure.unreadable(error)
+        }
     }
 
     /// Sends one request and returns its answer; throws ``Failure/refused(_:)`` when it is refused.

@@ -38,11 +38,10 @@ struct ReloadCommandLine: ParsableCommand {
 
     func validate() throws {
         guard surge == 0 || surge == 1 else { throw ValidationError("--surge must be 0 or 1") }
-        guard readyTimeout > 0, Nanoseconds.from(seconds: readyTimeout) != nil,
-              Nanoseconds.from(seconds: drainTimeout) != nil
+        guard readyTimeout > 0, TimeSpan(seconds: readyTimeout) != nil, TimeSpan(seconds: drainTimeout) != nil
         else {
             throw ValidationError("--ready-timeout must be above 0 and --drain-timeout at least 0, both at most "
-                                  + "\(Int(Nanoseconds.maxSeconds)) seconds")
+                                  + "\(Int(TimeSpan.maxSeconds)) seconds")
         }
     }
 
@@ -80,17 +79,22 @@ struct ReloadCommandLine: ParsableCommand {
                 throw ExitCode(ControlClient.exitStatus(for: error, otherwise: ExitStatus.noAnswer))
             }
             switch answer {
-            case .progress(let text, let wait):
+            case .progress(let step, let wait):
                 timeout = Self.patience(for: wait, readyTimeout: readyTimeout, drainTimeout: drainTimeout)
+                let text = step.description
                 // A wait repeated unchanged is not printed again (off a terminal, each line stays).
                 if text != lastLine || terminal {
                     try output.write(terminal ? "\r\u{1B}[2K" + text : text + "\n")
                     try output.flush()
                 }
                 lastLine = text
-            case .reloaded(let text):
-                try output.line((terminal ? "\r\u{1B}[2K" : "") + text)
+            case .finished(let outcome) where outcome.succeeded:
+                try output.line((terminal ? "\r\u{1B}[2K" : "") + outcome.description)
                 return
+            case .finished(let outcome):
+                if terminal { try output.line("") }
+                printError("reload failed: \(outcome)")
+                throw ExitCode(1)
             case .refused(let text):
                 if terminal { try output.line("") }
                 printError("reload failed: \(text)")

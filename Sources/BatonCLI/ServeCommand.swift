@@ -84,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: """
         Milliseconds before the first restart of a crashed worker; doubles per crash in a row, up to \
-        \(TimeSpan(nanoseconds: ServeCommand.defaults.restart.maxDelay)).
+        \(ServeCommand.defaults.restart.maxDelay).
         """)
     var restartDelay = ServeCommand.milliseconds(ServeCommand.defaults.restart.initialDelay)
 

@@ -101,6 +101,10 @@ struct StatusTable {
         if report.controlPeersRefused > 0 {
             text += "control: \(report.controlPeersRefused) requests refused (peer neither this uid nor root)\n"
         }
+        if report.controlRequestsUnreadable > 0 {
+            text += "control: \(report.controlRequestsUnreadable) requests refused (unreadable: another protocol "
+                + "version, an unknown command, or malformed)\n"
+        }
         if let history = report.history {
             if history.state == .degraded {
                 text += "history: DEGRADED: \(history.problem ?? "unknown problem"); "

@@ -93,7 +93,7 @@ public final class MetricsExposition: Sendable {
                 total(.reloads, supervisor.reloads[result] ?? 0, ["result": result], in: &state)
             }
             state.histograms[.reloadDuration] = supervisor.reloadDuration
-            generation(supervisor.generation, digest: snapshot.generationDigest ?? "", in: &state)
+            generation(supervisor.generation.number, digest: snapshot.generationDigest ?? "", in: &state)
         }
         let history = snapshot.history ?? RecorderStats()
         total(.historyDropped, history.droppedEvents, in: &state)

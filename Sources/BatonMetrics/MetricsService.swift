@@ -74,7 +74,7 @@ public struct MetricsService: Service {
                                        http: connections.snapshot)
         if let supervisorSnapshot {
             snapshot.generationDigest = await digests.digest(of: supervisorSnapshot.executable,
-                                                             generation: supervisorSnapshot.generation)
+                                                             generation: supervisorSnapshot.generation.number)
         }
         return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                           body: exposition.render(snapshot))

@@ -26,21 +26,21 @@ public enum HistoryEvent: Sendable, Equatable {
     /// A session ended, after `requests` requests.
     case sessionEnded(key: [UInt8], worker: [UInt8], reason: SessionEndReason, requests: Int, at: UInt64)
     /// The supervisor started a worker process.
-    case workerSpawned(workerID: String, slot: Int, pid: Int32, generation: Int, at: UInt64)
+    case workerSpawned(workerID: WorkerID, slot: Int, pid: Int32, generation: GenerationID, at: UInt64)
     /// A worker said READY.
-    case workerReady(workerID: String, at: UInt64)
+    case workerReady(workerID: WorkerID, at: UInt64)
     /// The broker dropped a worker (silent, unreachable, hung) — for external workers this is their end.
-    case workerLost(workerID: String, reason: String, at: UInt64)
+    case workerLost(workerID: WorkerID, reason: WorkerLossReason, at: UInt64)
     /// A worker process ended.
-    case workerExited(workerID: String, code: Int32?, signal: Int32?, reason: WorkerExitReason, at: UInt64)
+    case workerExited(workerID: WorkerID, code: Int32?, signal: Int32?, reason: WorkerExitReason, at: UInt64)
     /// A new generation of the worker code (a reload started).
-    case generationCreated(id: Int, executable: String, arguments: [String], sha256: String, at: UInt64)
+    case generationCreated(id: GenerationID, executable: String, arguments: [String], sha256: String, at: UInt64)
     /// The digest of a generation's executable became known (it is computed off the supervisor thread).
-    case generationDigest(id: Int, sha256: String)
+    case generationDigest(id: GenerationID, sha256: String)
     /// A generation changed state.
-    case generationState(id: Int, state: GenerationState, reason: String?, at: UInt64)
+    case generationState(id: GenerationID, state: GenerationState, reason: String?, at: UInt64)
     /// A supervisor event: started, stopped, slot failed, …
-    case supervisor(kind: SupervisorEventKind, slot: Int?, workerID: String?, generation: Int?, detail: String?, at: UInt64)
+    case supervisor(kind: SupervisorEventKind, slot: Int?, workerID: WorkerID?, generation: GenerationID?, detail: String?, at: UInt64)
 
     /// The `request.error` of a request whose answer was dropped (``requestReplyDropped(id:at:)``).
     public static let replyDroppedError = "reply-dropped"

@@ -12,6 +12,10 @@ public enum WorkerExitReason: String, Sendable, Equatable, CaseIterable, Codable
     case rolledBack = "rolled-back"
     /// Said DISCONNECT, then exited with status 0 without being asked: it left on purpose, not a crash.
     case disconnected
+    /// An external worker whose connection was gone when the broker sent to it.
+    case unreachable
+    /// Still running when its supervisor died (set by the next supervisor on the same state directory).
+    case abandoned
 }
 
 /// The state of a generation of the worker code, as recorded in the `generation.state` column.

@@ -33,10 +33,10 @@ public enum WorkerEvent: Sendable, Equatable {
     /// A worker registered (said READY for the first time).
     case ready(worker: [UInt8], heartbeating: Bool)
     /// A worker was removed: silent past its liveness, unreachable, or its process ended.
-    case lost(worker: [UInt8], reason: String, hadRequest: Bool)
+    case lost(worker: [UInt8], reason: WorkerLossReason, hadRequest: Bool)
     /// A worker held a request past the request timeout, or went silent: it was removed and its process
     /// must be ended.
-    case hung(worker: [UInt8], reason: String)
+    case hung(worker: [UInt8], reason: WorkerLossReason)
     /// A worker asked to drain holds no request and no session any more (or was never known): it can be
     /// stopped.
     case drained(worker: [UInt8])

@@ -1,26 +1,15 @@
 import BatonProtocol
 
-extension WorkerEvent {
-    /// The reason a ``WorkerEvent/lost(worker:reason:hadRequest:)`` event gives for a worker that said
-    /// DISCONNECT: it left on purpose, so it was neither hung nor crashed.
-    public static let disconnectReason = "disconnected"
-
-    /// Whether this is the loss of a worker that said DISCONNECT.
-    public var isDisconnect: Bool {
-        if case .lost(_, let reason, _) = self { return reason == Self.disconnectReason }
-        return false
-    }
-}
-
 extension BrokerCore {
     /// A worker said DISCONNECT (`0x03`): it is leaving and takes no more requests.
     ///
     /// It is removed at once, not dropped as hung: no ban, so it may say READY again later, and no process
     /// to end. A request it still holds is lost as with any lost worker: retried under `--retry-on-crash`,
     /// otherwise answered `worker-died`. A DISCONNECT from a worker the broker does not know is ignored.
+    /// Its ``WorkerEvent/lost(worker:reason:hadRequest:)`` gives ``WorkerLossReason/disconnected``.
     mutating func disconnected(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         guard workers[id] != nil else { return }
         stats.workersDisconnected += 1
-        removeWorker(id, reason: WorkerEvent.disconnectReason, now: now, into: &out)
+        removeWorker(id, reason: .disconnected, now: now, into: &out)
     }
 }

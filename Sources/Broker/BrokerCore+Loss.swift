@@ -27,7 +27,7 @@ extension BrokerCore {
         }
         for request in returned.sorted(by: { $0.id > $1.id }) { requeue(request, now: now, into: &out) }
         stats.workersUnreachable += 1
-        removeWorker(id, reason: "unreachable", now: now, into: &out)
+        removeWorker(id, reason: .unreachable, now: now, into: &out)
         // A session request cannot go to another worker: the session's state went with this one.
         requestsLost(sessionRequests, reason: "unreachable", now: now, into: &out)
         pump(now: now, into: &out)
@@ -52,16 +52,16 @@ extension BrokerCore {
 
     /// Removes a worker (it died, hung or vanished); every request it held is retried or answered
     /// `worker-died`.
-    public mutating func removeWorker(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func removeWorker(_ id: [UInt8], reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
         guard let worker = unregister(id) else { return }
         if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         if worker.heartbeating { heartbeatingWorkers -= 1 }
         out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.isBusy)))
         if configuration.recordHistory {
-            out.append(.record(.workerLost(workerID: HistoryEvent.workerID(forRoutingID: id), reason: reason, at: now)))
+            out.append(.record(.workerLost(workerID: WorkerID(routingID: id), reason: reason, at: now)))
         }
         if !sessions.isEmpty { loseSessions(on: id, draining: worker.isDraining, now: now, into: &out) }
-        if worker.isBusy { requestsLost(worker.requests, reason: reason, now: now, into: &out) }
+        if worker.isBusy { requestsLost(worker.requests, reason: reason.description, now: now, into: &out) }
         pump(now: now, into: &out)
     }
 

@@ -93,7 +93,7 @@ extension BrokerCore {
             }
             out.append(.worker(.ready(worker: id, heartbeating: heartbeating)))
             if configuration.recordHistory {
-                out.append(.record(.workerReady(workerID: HistoryEvent.workerID(forRoutingID: id), at: now)))
+                out.append(.record(.workerReady(workerID: WorkerID(routingID: id), at: now)))
             }
         }
         pump(now: now, into: &out)

@@ -165,7 +165,7 @@ public struct BrokerCore {
             let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
             for id in silent {
                 stats.workersExpired += 1
-                dropHung(id, reason: "no heartbeat for more than \(window / 1_000_000) ms", now: now, into: &out)
+                dropHung(id, reason: .silent(window: TimeSpan(nanoseconds: window)), now: now, into: &out)
             }
             for worker in workers.values where worker.heartbeating {
                 out.append(.heartbeat(worker: worker.id))
@@ -176,7 +176,7 @@ public struct BrokerCore {
             let hung = workers.values.filter { $0.oldestDispatch.map { now &- $0 >= timeout } ?? false }.map(\.id)
             for id in hung {
                 stats.workersHung += 1
-                dropHung(id, reason: "request ran past \(timeout / 1_000_000) ms", now: now, into: &out)
+                dropHung(id, reason: .requestTimedOut(timeout: TimeSpan(nanoseconds: timeout)), now: now, into: &out)
             }
         }
         if !connectionLosses.isEmpty { settleConnectionLosses(now: now, into: &out) }
@@ -186,7 +186,7 @@ public struct BrokerCore {
 
     /// The worker's process has ended: remove it now (its requests are retried or answered `worker-died`)
     /// rather than waiting for a heartbeat to go missing, and forget any ban on its id.
-    public mutating func workerProcessEnded(_ id: [UInt8], reason: String, now: UInt64,
+    public mutating func workerProcessEnded(_ id: [UInt8], reason: WorkerLossReason, now: UInt64,
                                             into out: inout [BrokerAction]) {
         // Routing ids are never reused, and ZeroMQ may still hold what the process sent before it ended: a
         // READY from it must not register a worker that no longer exists.
@@ -231,7 +231,7 @@ public struct BrokerCore {
 
     /// Removes a worker that hung or went silent and asks for its process to end. A managed worker is
     /// ignored until its process has ended; an external one is taken back by its next READY or (late) reply.
-    private mutating func dropHung(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func dropHung(_ id: [UInt8], reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
         if managed.contains(id) { banned[id] = now + Self.banDuration }
         out.append(.worker(.hung(worker: id, reason: reason)))
         removeWorker(id, reason: reason, now: now, into: &out)

@@ -54,7 +54,7 @@ public final class BrokerServer: Sendable {
         case resume(worker: [UInt8])
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case status(@Sendable (BrokerStatus) -> Void)
-        case processEnded(worker: [UInt8], reason: String)
+        case processEnded(worker: [UInt8], reason: WorkerLossReason)
         case drain(worker: [UInt8], successor: [UInt8]?)
         case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
         case stop
@@ -133,7 +133,7 @@ public final class BrokerServer: Sendable {
     }
 
     /// Tells the broker a worker's process has ended, so it stops waiting for that worker at once.
-    public func workerProcessEnded(_ worker: [UInt8], reason: String) {
+    public func workerProcessEnded(_ worker: [UInt8], reason: WorkerLossReason) {
         _ = send(.processEnded(worker: worker, reason: reason))
     }
 

@@ -40,8 +40,8 @@ struct HistoryBench {
         options.maxBacklog = 50_000_000
         let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "bench"))
         var batch: [HistoryEvent] = [
-            .workerSpawned(workerID: "bench-1", slot: 1, pid: 1, generation: run.generation ?? 1, at: 0),
-            .workerReady(workerID: "bench-1", at: 0),
+            .workerSpawned(workerID: WorkerID("bench-1"), slot: 1, pid: 1, generation: GenerationID(run.generation ?? 1), at: 0),
+            .workerReady(workerID: WorkerID("bench-1"), at: 0),
         ]
         let worker = Array("bench-1".utf8)
         let client: [UInt8] = [0, 1, 2, 3, 4]

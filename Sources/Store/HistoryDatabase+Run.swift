@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import GRDB
 
@@ -32,8 +33,8 @@ extension HistoryDatabase {
             try db.execute(sql: "UPDATE request SET status = 'abandoned' WHERE status IN ('queued', 'in_flight')")
             let abandonedRequests = db.changesCount
             try db.execute(sql: """
-                UPDATE worker SET exited_at = ?, exit_reason = 'abandoned' WHERE exited_at IS NULL
-                """, arguments: [now])
+                UPDATE worker SET exited_at = ?, exit_reason = ? WHERE exited_at IS NULL
+                """, arguments: [now, WorkerExitReason.abandoned.rawValue])
             let abandonedWorkers = db.changesCount
             let abandonedSessions = try Self.closeOpenSessions(db, at: now)
             var generation: Int?
@@ -53,7 +54,7 @@ extension HistoryDatabase {
                         """, arguments: [chosen, executable, argumentsJSON, sha256, now])
                     generation = chosen
                 } else if let latest, latest["executable"] == executable, latest["arguments"] == argumentsJSON,
-                   latest["sha256"] == sha256, (latest["state"] as String?) != "failed"
+                   latest["sha256"] == sha256, GenerationState.isReusable(stored: latest["state"])
                 {
                     generation = latest["id"]
                     try db.execute(sql: "UPDATE generation SET state = 'active' WHERE id = ?", arguments: [generation])

@@ -74,7 +74,7 @@ public enum HistoryStartup {
         if let executable, let sha256 {
             let json = String(decoding: (try? JSONEncoder().encode(arguments)) ?? Data("[]".utf8), as: UTF8.self)
             if let latest = peek.latest, latest.executable == executable, latest.arguments == json,
-               latest.sha256 == sha256, latest.state != "failed" {
+               latest.sha256 == sha256, GenerationState.isReusable(stored: latest.state) {
                 generation = latest.id
             } else {
                 generation = peek.maxGeneration + 1

@@ -87,7 +87,8 @@ struct HistoryWriter {
                 let i = row(id)
                 rows[i].status = RequestStatus.failed.rawValue
                 rows[i].error = HistoryEvent.replyDroppedError
-            default:
+            case .workerSpawned, .workerReady, .workerLost, .workerExited, .generationCreated, .generationDigest,
+                 .generationState, .supervisor:
                 try applyWorkerEvent(event, wall: wall, in: db)
             }
         }
@@ -169,42 +170,43 @@ struct HistoryWriter {
     private mutating func applyWorkerEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {
         switch event {
         case .workerSpawned(let workerID, let slot, let pid, let generation, let at):
-            workerGenerations[workerID] = .some(generation)
+            workerGenerations[workerID.name] = .some(generation.number)
             try db.execute(sql: """
                 INSERT INTO worker (worker_id, slot, generation, pid, spawned_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(worker_id) DO UPDATE SET slot = excluded.slot, generation = excluded.generation,
                     pid = excluded.pid, spawned_at = excluded.spawned_at
-                """, arguments: [workerID, slot, generation, pid, Timestamp.iso(nanoseconds: wall(at))])
+                """, arguments: [workerID.name, slot, generation.number, pid, Timestamp.iso(nanoseconds: wall(at))])
         case .workerReady(let workerID, let at):
-            if workerGenerations[workerID] == nil { workerGenerations[workerID] = .some(nil) }
+            if workerGenerations[workerID.name] == nil { workerGenerations[workerID.name] = .some(nil) }
             try db.execute(sql: """
                 INSERT INTO worker (worker_id, ready_at) VALUES (?, ?)
                 ON CONFLICT(worker_id) DO UPDATE SET ready_at = excluded.ready_at, exited_at = NULL, exit_reason = NULL
-                """, arguments: [workerID, Timestamp.iso(nanoseconds: wall(at))])
+                """, arguments: [workerID.name, Timestamp.iso(nanoseconds: wall(at))])
         case .workerLost(let workerID, let reason, let at):
             try db.execute(sql: """
                 UPDATE worker SET exited_at = ?, exit_reason = ? WHERE worker_id = ? AND exited_at IS NULL
-                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), reason, workerID])
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), reason.exitReason.rawValue, workerID.name])
         case .workerExited(let workerID, let code, let signal, let reason, let at):
             try db.execute(sql: """
                 UPDATE worker SET exited_at = ?, exit_code = ?, exit_signal = ?, exit_reason = ? WHERE worker_id = ?
-                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), code, signal, reason.rawValue, workerID])
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), code, signal, reason.rawValue, workerID.name])
         case .generationCreated(let id, let executable, let arguments, let sha256, let at):
             let json = String(decoding: try JSONEncoder().encode(arguments), as: UTF8.self)
             try db.execute(sql: """
                 INSERT OR IGNORE INTO generation (id, executable, arguments, sha256, created_at, state)
                 VALUES (?, ?, ?, ?, ?, 'rolling')
-                """, arguments: [id, executable, json, sha256, Timestamp.iso(nanoseconds: wall(at))])
+                """, arguments: [id.number, executable, json, sha256, Timestamp.iso(nanoseconds: wall(at))])
         case .generationDigest(let id, let sha256):
-            try db.execute(sql: "UPDATE generation SET sha256 = ? WHERE id = ?", arguments: [sha256, id])
+            try db.execute(sql: "UPDATE generation SET sha256 = ? WHERE id = ?", arguments: [sha256, id.number])
         case .generationState(let id, let state, let reason, _):
             try db.execute(sql: "UPDATE generation SET state = ?, reason = ? WHERE id = ?",
-                           arguments: [state.rawValue, reason, id])
+                           arguments: [state.rawValue, reason, id.number])
         case .supervisor(let kind, let slot, let workerID, let generation, let detail, let at):
             try db.execute(sql: """
                 INSERT INTO event (at, kind, slot, worker_id, generation, detail) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind.rawValue, slot, workerID, generation, detail])
-        default:
+                """, arguments: [Timestamp.iso(nanoseconds: wall(at)), kind.rawValue, slot, workerID?.name, generation?.number, detail])
+        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed,
+             .requestReplyDropped, .requestSession, .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded:
             break
         }
     }

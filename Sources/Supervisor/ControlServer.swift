@@ -1,3 +1,5 @@
+import BatonProtocol
+import Broker
 import Foundation
 import Logging
 import ZeroMQ
@@ -20,6 +22,10 @@ final class ControlServer {
     private var frames: [[UInt8]] = []
     private var peerAddress: String?
     private var peerPolicy = ControlPeerPolicy()
+    /// Requests refused so far because they could not be read: malformed, another protocol version, or an
+    /// unknown command.
+    private(set) var unreadableRequests = 0
+    private var unreadableLogLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
 
     /// Requests refused so far because the peer was neither the supervisor's uid nor root.
     var refusedPeers: Int { peerPolicy.refused }
@@ -52,8 +58,9 @@ final class ControlServer {
     }
 
     /// Takes every request waiting, without blocking. A request from a peer that may not send any is answered
-    /// with ``ControlReply/denied(_:)``, and one that cannot be decoded with ``ControlReply/refused(_:)``,
-    /// here; neither is returned.
+    /// with ``ControlReply/denied(_:)``, and one that cannot be read (malformed, another protocol version, an
+    /// unknown command) with ``ControlReply/refused(_:)`` saying why, counted in ``unreadableRequests`` and
+    /// logged (at most 20 lines per 10 seconds), here; neither is returned.
     func receive() throws -> [(peer: Peer, request: ControlRequest)] {
         var requests: [(Peer, ControlRequest)] = []
         while try socket.receive(into: &frames, peerAddress: &peerAddress, dontWait: true) {
@@ -64,13 +71,25 @@ final class ControlServer {
                 send(.denied(denial), to: peer)
                 continue
             }
-            guard let request = ControlCodec.decode(ControlRequest.self, from: frames[2]) else {
-                send(.refused("malformed control request"), to: peer)
-                continue
+            switch ControlCodec.read(ControlRequest.self, from: frames[2]) {
+            case .success(let request):
+                requests.append((peer, request))
+            case .failure(let error):
+                unreadable(error)
+                send(.refused(error.description), to: peer)
             }
-            requests.append((peer, request))
         }
         return requests
+    }
+
+    /// Counts and logs (rate-limited) a request that could not be read.
+    private func unreadable(_ error: ControlMessageError) {
+        unreadableRequests += 1
+        let (allowed, suppressed) = unreadableLogLimiter.allow(now: BatonClock.monotonic())
+        guard allowed else { return }
+        var metadata: Logger.Metadata = ["reason": "\(error)", "refused_total": "\(unreadableRequests)"]
+        if suppressed > 0 { metadata["not_logged"] = "\(suppressed)" }
+        logger.warning("control request refused: unreadable", metadata: metadata)
     }
 
     /// Sends a reply to a peer; a peer that has gone is ignored.

@@ -10,26 +10,26 @@ extension PoolCore {
         enum Step {
             case idle
             /// Waiting for slot `index`'s new worker to say READY.
-            case starting(index: Int, deadline: UInt64)
+            case starting(index: Int, deadline: Instant)
             /// Waiting for slot `index`'s old worker to finish its request.
-            case draining(index: Int, workerID: String, deadline: UInt64)
+            case draining(index: Int, workerID: WorkerID, deadline: Instant)
         }
 
-        let generation: Int
-        let previous: Int
+        let generation: GenerationID
+        let previous: GenerationID
         let options: ReloadOptions
         var pending: [Int]
         var replaced: [Int] = []
         var step = Step.idle
         /// Set once the reload failed: slots being put back on the previous generation.
-        var failure: String?
+        var failure: ReloadFailure?
         var restoring: Set<Int> = []
         /// When a rollback stops waiting for restored workers.
-        var rollbackDeadline: UInt64?
+        var rollbackDeadline: Instant?
         /// The slot number of each old worker asked to drain, for reports that come after it left its slot.
-        var oldWorkers: [String: Int] = [:]
+        var oldWorkers: [WorkerID: Int] = [:]
 
-        var deadline: UInt64? {
+        var deadline: Instant? {
             if failure != nil { return rollbackDeadline }
             return switch step {
             case .idle: nil
@@ -38,20 +38,10 @@ extension PoolCore {
         }
     }
 
-    /// Why a slot's old worker stopped being waited for.
-    enum DrainEnd: Equatable {
-        /// The broker reports it holds no request and no session.
-        case drained
-        /// The drain allowance passed.
-        case timedOut
-        /// Its process ended on its own, with this exit.
-        case exited(String)
-    }
-
     /// Why a reload cannot start.
     public enum ReloadRefusal: Error, Equatable, CustomStringConvertible {
         /// Another reload is running.
-        case alreadyRunning(generation: Int)
+        case alreadyRunning(generation: GenerationID)
         /// The pool is shutting down.
         case stopping
         /// There are no managed workers.
@@ -71,15 +61,15 @@ extension PoolCore {
     public var reloadInProgress: Bool { reload != nil }
 
     /// What the running reload waits for now, and how long it will (nil when no reload runs, or between steps).
-    public func reloadWait(now: UInt64) -> ReloadWait? {
+    public func reloadWait(now: Instant) -> ReloadWait? {
         guard let state = reload else { return nil }
         if state.failure != nil {
             return ReloadWait(step: .rollback, slot: nil, generation: state.generation,
-                              secondsLeft: state.rollbackDeadline.map { Double($0 > now ? $0 - now : 0) / 1e9 })
+                              secondsLeft: state.rollbackDeadline.map { $0.since(now).seconds })
         }
-        func wait(_ step: ReloadWait.Step, _ index: Int, _ deadline: UInt64) -> ReloadWait {
+        func wait(_ step: ReloadWait.Step, _ index: Int, _ deadline: Instant) -> ReloadWait {
             ReloadWait(step: step, slot: slots[index].number, generation: state.generation,
-                       secondsLeft: Double(deadline > now ? deadline - now : 0) / 1e9)
+                       secondsLeft: deadline.since(now).seconds)
         }
         switch state.step {
         case .starting(let index, let deadline): return wait(.ready, index, deadline)
@@ -89,7 +79,7 @@ extension PoolCore {
     }
 
     /// The generation new workers of crashed slots run, the highest any slot runs.
-    public var currentGeneration: Int { slots.map(\.generation).max() ?? configuration.generation }
+    public var currentGeneration: GenerationID { slots.map(\.generation).max() ?? configuration.generation }
 
     /// Why a reload could not start now, if it could not.
     public var reloadRefusal: ReloadRefusal? {
@@ -100,20 +90,19 @@ extension PoolCore {
     }
 
     /// Starts rolling every slot to `generation`.
-    public mutating func beginReload(to generation: Int, options: ReloadOptions, now: UInt64)
+    public mutating func beginReload(to generation: GenerationID, options: ReloadOptions, now: Instant)
         throws(ReloadRefusal) -> [PoolAction]
     {
         if let refusal = reloadRefusal { throw refusal }
         reload = ReloadState(generation: generation, previous: currentGeneration, options: options,
                              pending: Array(slots.indices))
         return [.preferSessions(generation: generation),
-                .reloadProgress("rolling \(Self.slotCount(slots.count)) to generation \(generation)"
-                                + (options.surge ? "" : " (no surge: each old worker stops before its replacement starts)"))]
+                .reloadProgress(.began(slots: slots.count, generation: generation, surge: options.surge))]
             + advance(now: now)
     }
 
     /// The broker reports a worker holds no request any more.
-    public mutating func workerDrained(_ workerID: String, now: UInt64) -> [PoolAction] {
+    public mutating func workerDrained(_ workerID: WorkerID, now: Instant) -> [PoolAction] {
         guard let reload else { return [] }
         if case .draining(let index, let draining, _) = reload.step, draining == workerID {
             return drained(index, .drained, now: now)
@@ -128,64 +117,46 @@ extension PoolCore {
 
     /// How long a slot's old worker may take to drain: the reload's drain timeout, or the session drain
     /// timeout if longer (a worker keeps sessions it cannot hand off until they end or that timeout passes).
-    func drainAllowance(_ options: ReloadOptions) -> UInt64 {
+    func drainAllowance(_ options: ReloadOptions) -> TimeSpan {
         configuration.drainAllowance(options)
     }
 
-    /// The broker moved the sessions of a worker being replaced (or tried to): a line for the reload's
+    /// The broker moved the sessions of a worker being replaced (or tried to): a step for the reload's
     /// caller. Sessions whose move failed stay on the old worker until they end or the session drain timeout;
     /// sessions `lost` went with the old worker, which ended before they could move.
-    public func sessionsMoved(from workerID: String, moved: Int, failed: Int, lost: Int = 0) -> [PoolAction] {
+    public func sessionsMoved(from workerID: WorkerID, moved: Int, failed: Int, lost: Int = 0) -> [PoolAction] {
         guard let reload else { return [] }
         let number = slots.first { $0.workerID == workerID }?.number ?? reload.oldWorkers[workerID]
-        var parts: [String] = []
-        if moved > 0 || failed + lost == 0 {
-            parts.append("\(Self.sessions(moved)) moved to " + (reload.failure == nil ? "the new worker" : "the restored worker"))
-        }
-        if failed > 0 {
-            parts.append("\(failed) could not move (handoff failed) and stay on the old worker until they end")
-        }
-        if lost > 0 {
-            parts.append("\(Self.sessions(lost)) lost: the old worker ended before they could move")
-        }
-        return [.reloadProgress((number.map { "slot \($0)" } ?? "worker \(workerID)") + ": "
-                                + parts.joined(separator: "; "))]
+        return [.reloadProgress(.sessionsMoved(slot: number, workerID: workerID.name, moved: moved, failed: failed,
+                                               lost: lost, toRestored: reload.failure != nil))]
     }
-
-    /// "1 slot", "4 slots".
-    static func slotCount(_ count: Int) -> String { "\(count) slot\(count == 1 ? "" : "s")" }
-
-    /// "1 session", "3 sessions".
-    static func sessions(_ count: Int) -> String { "\(count) session\(count == 1 ? "" : "s")" }
 
     // MARK: Steps
 
     /// Starts the next slot, or finishes.
-    mutating func advance(now: UInt64) -> [PoolAction] {
+    mutating func advance(now: Instant) -> [PoolAction] {
         guard var state = reload, state.failure == nil, case .idle = state.step else { return [] }
         guard let index = state.pending.first else {
             reload = nil
-            let slotsText = slots.count == 1 ? "its one slot" : "all \(slots.count) slots"
             return [.preferSessions(generation: nil),
-                    .reloadFinished(succeeded: true, generation: state.generation, previous: state.previous,
-                                    message: "generation \(state.generation) is active in \(slotsText)")]
+                    .reloadFinished(.succeeded(generation: state.generation, previous: state.previous,
+                                               slots: slots.count))]
         }
         let slot = slots[index].number
-        if state.options.surge || slots[index].pid == nil {
+        guard !state.options.surge, slots[index].pid != nil, let old = slots[index].workerID else {
             let action = startIncoming(index, generation: state.generation, now: now)
             state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
             reload = state
-            return [.reloadProgress("slot \(slot): starting a generation \(state.generation) worker"), action]
+            return [.reloadProgress(.starting(slot: slot, generation: state.generation)), action]
         }
-        let old = slots[index].workerID ?? ""
         state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
         state.oldWorkers[old] = slot
         reload = state
-        return [.reloadProgress("slot \(slot): draining the old worker first (no surge)"),
+        return [.reloadProgress(.drainingFirst(slot: slot)),
                 .drain(workerID: old, successor: nil)]
     }
 
-    mutating func incomingReady(_ index: Int, now: UInt64) -> [PoolAction] {
+    mutating func incomingReady(_ index: Int, now: Instant) -> [PoolAction] {
         guard var state = reload else { return [] }
         slots[index].incoming?.ready = true
         if state.failure != nil {
@@ -202,32 +173,22 @@ extension PoolCore {
             state.step = .draining(index: index, workerID: old, deadline: now + drainAllowance(state.options))
             state.oldWorkers[old] = slot
             reload = state
-            return [.reloadProgress("slot \(slot): new worker ready; draining the old one"),
+            return [.reloadProgress(.newWorkerReady(slot: slot, drainingOld: true)),
                     .drain(workerID: old, successor: slots[index].incoming?.workerID)]
         }
-        return [.reloadProgress("slot \(slot): new worker ready")] + swap(index, reason: .replaced, now: now)
+        return [.reloadProgress(.newWorkerReady(slot: slot, drainingOld: false))] + swap(index, reason: .replaced, now: now)
             + advance(now: now)
     }
 
     /// The old worker of slot `index` is no longer waited for: it holds no request, its time is up, or it is
     /// gone.
-    mutating func drained(_ index: Int, _ end: DrainEnd, now: UInt64) -> [PoolAction] {
+    mutating func drained(_ index: Int, _ end: DrainEnd, now: Instant) -> [PoolAction] {
         guard var state = reload, case .draining(let draining, _, _) = state.step, draining == index else { return [] }
         let slot = slots[index].number
-        let what = switch end {
-        case .drained: "old worker drained"
-        case .timedOut: "drain timeout"
-        case .exited(let exit): "the old worker exited (\(exit)) while it drained"
-        }
         if slots[index].incoming != nil {
             state.step = .idle
             reload = state
-            let next = switch end {
-            case .drained: "; stopping it"
-            case .timedOut: "; stopping the old worker anyway"
-            case .exited: "; the new worker takes the slot"
-            }
-            return [.reloadProgress("slot \(slot): \(what)\(next)")]
+            return [.reloadProgress(.oldWorkerDone(slot: slot, end: end))]
                 + swap(index, reason: .replaced, now: now) + advance(now: now)
         }
         // No surge: stop the old worker, then start its replacement.
@@ -235,31 +196,28 @@ extension PoolCore {
         let action = startIncoming(index, generation: state.generation, now: now)
         state.step = .starting(index: index, deadline: now + state.options.readyTimeout)
         reload = state
-        let stopped = end == .drained ? "old worker stopped" : what + (end == .timedOut ? "; old worker stopped" : "")
-        actions += [.reloadProgress("slot \(slot): \(stopped); starting a generation \(state.generation) worker"),
-                    action]
+        actions += [.reloadProgress(.oldWorkerStopped(slot: slot, end: end, starting: state.generation)), action]
         return actions
     }
 
-    mutating func incomingFailed(_ index: Int, reason: String, now: UInt64) -> [PoolAction] {
+    mutating func incomingFailed(_ index: Int, cause: ReloadFailure.Cause, now: Instant) -> [PoolAction] {
         guard var state = reload else { return [] }
         if state.failure != nil {
             // A previous-generation worker could not be restored: leave the slot as it is.
             state.restoring.remove(index)
             reload = state
-            return [.reloadProgress("slot \(slots[index].number): could not restore the previous generation: \(reason)")]
-                + finishRollbackIfDone()
+            return [.reloadProgress(.restoreFailed(slot: slots[index].number, cause: cause))] + finishRollbackIfDone()
         }
-        return rollBack(reason: "slot \(slots[index].number): \(reason)", now: now)
+        return rollBack(ReloadFailure(slot: slots[index].number, cause: cause), now: now)
     }
 
-    mutating func reloadTick(now: UInt64) -> [PoolAction] {
+    mutating func reloadTick(now: Instant) -> [PoolAction] {
         guard let state = reload, let deadline = state.deadline, now >= deadline else { return [] }
         if state.failure != nil { return rollbackTimedOut(now: now) }
         switch state.step {
         case .starting(let index, _):
-            let seconds = state.options.readyTimeout / 1_000_000_000
-            return rollBack(reason: "slot \(slots[index].number): the new worker sent no READY within \(seconds) s",
+            let seconds = state.options.readyTimeout.seconds
+            return rollBack(ReloadFailure(slot: slots[index].number, cause: .noReady(timeoutSeconds: seconds)),
                             now: now)
         case .draining(let index, _, _):
             return drained(index, .timedOut, now: now)
@@ -268,7 +226,7 @@ extension PoolCore {
         }
     }
 
-    mutating func abortReloadForStop(now: UInt64) -> [PoolAction] {
+    mutating func abortReloadForStop(now: Instant) -> [PoolAction] {
         guard let state = reload else { return [] }
         reload = nil
         var actions: [PoolAction] = []
@@ -280,17 +238,17 @@ extension PoolCore {
             slots[index].incoming = nil
         }
         actions.append(.preferSessions(generation: nil))
-        actions.append(.reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
-                                       message: "the supervisor is shutting down"))
+        actions.append(.reloadFinished(.interrupted(generation: state.generation, previous: state.previous)))
         return actions
     }
 
     // MARK: Rollback
 
-    private mutating func rollBack(reason: String, now: UInt64) -> [PoolAction] {
+    private mutating func rollBack(_ failure: ReloadFailure, now: Instant) -> [PoolAction] {
         guard var state = reload else { return [] }
-        state.failure = reason
-        var actions: [PoolAction] = [.preferSessions(generation: state.previous), .reloadProgress("rolling back: \(reason)")]
+        state.failure = failure
+        var actions: [PoolAction] = [.preferSessions(generation: state.previous),
+                                     .reloadProgress(.rollingBack(failure: failure))]
         if case .draining(let index, let old, _) = state.step, slots[index].workerID == old, slots[index].pid != nil {
             // The old worker being drained stays: it takes requests again.
             actions.append(.resume(workerID: old))
@@ -324,7 +282,7 @@ extension PoolCore {
 
     /// The rollback's time is up: a slot whose restored worker is not ready keeps the worker it has (the
     /// restored one is ended); one whose restored worker is ready stops the new generation's worker anyway.
-    private mutating func rollbackTimedOut(now: UInt64) -> [PoolAction] {
+    private mutating func rollbackTimedOut(now: Instant) -> [PoolAction] {
         guard let state = reload else { return [] }
         var actions: [PoolAction] = []
         for index in state.restoring.sorted() {
@@ -337,12 +295,10 @@ extension PoolCore {
                 }
                 slots[index].incoming = nil
                 reload?.restoring.remove(index)
-                actions.append(.reloadProgress("slot \(slot): could not restore the previous generation: no READY in "
-                                               + "time; the slot keeps its generation \(slots[index].generation) worker"))
+                actions.append(.reloadProgress(.restoreTimedOut(slot: slot, keeps: slots[index].generation)))
                 continue
             }
-            actions.append(.reloadProgress("slot \(slot): drain timeout; stopping the generation "
-                                           + "\(slots[index].generation) worker anyway"))
+            actions.append(.reloadProgress(.restoreDrainTimedOut(slot: slot, stopping: slots[index].generation)))
             actions += swap(index, reason: .rolledBack, now: now)
         }
         return actions + finishRollbackIfDone()
@@ -352,13 +308,12 @@ extension PoolCore {
         guard let state = reload, let failure = state.failure, state.restoring.isEmpty else { return [] }
         reload = nil
         return [.preferSessions(generation: nil),
-                .reloadFinished(succeeded: false, generation: state.generation, previous: state.previous,
-                                message: "rolled back to generation \(state.previous): \(failure)")]
+                .reloadFinished(.rolledBack(generation: state.generation, previous: state.previous, failure: failure))]
     }
 
     // MARK: Processes
 
-    private mutating func startIncoming(_ index: Int, generation: Int, now: UInt64) -> PoolAction {
+    private mutating func startIncoming(_ index: Int, generation: GenerationID, now: Instant) -> PoolAction {
         let id = newWorkerID(index)
         slots[index].incoming = Incoming(workerID: id, generation: generation, pid: nil, spawnedAt: now)
         slots[index].restartAt = nil
@@ -366,9 +321,9 @@ extension PoolCore {
     }
 
     /// Stops the slot's current worker on purpose (its exit is expected).
-    private mutating func retireCurrent(_ index: Int, reason: WorkerExitReason, now: UInt64) -> [PoolAction] {
-        guard let pid = slots[index].pid else { return [] }
-        retiring[pid] = Retiring(workerID: slots[index].workerID ?? "", slot: slots[index].number, reason: reason,
+    private mutating func retireCurrent(_ index: Int, reason: WorkerExitReason, now: Instant) -> [PoolAction] {
+        guard let pid = slots[index].pid, let workerID = slots[index].workerID else { return [] }
+        retiring[pid] = Retiring(workerID: workerID, slot: slots[index].number, reason: reason,
                                  killAt: now + configuration.stopGrace)
         slots[index].pid = nil
         slots[index].workerID = nil
@@ -376,7 +331,7 @@ extension PoolCore {
     }
 
     /// The incoming worker becomes the slot's worker; the old one (if any) is stopped.
-    private mutating func swap(_ index: Int, reason: WorkerExitReason, now: UInt64) -> [PoolAction] {
+    private mutating func swap(_ index: Int, reason: WorkerExitReason, now: Instant) -> [PoolAction] {
         guard let incoming = slots[index].incoming else { return [] }
         let actions = retireCurrent(index, reason: reason, now: now)
         slots[index].incoming = nil

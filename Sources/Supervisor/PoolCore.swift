@@ -8,14 +8,14 @@ public struct PoolCore {
         let number: Int
         var state: SlotState = .stopped
         var pid: Int32?
-        var workerID: String?
-        var generation = 1
-        var spawnedAt: UInt64 = 0
+        var workerID: WorkerID?
+        var generation: GenerationID
+        var spawnedAt = Instant.zero
         var restarts = 0
         var lastExit: String?
         var failure: String?
-        var restartAt: UInt64?
-        var killAt: UInt64?
+        var restartAt: Instant?
+        var killAt: Instant?
         var tracker: CrashTracker
         /// The next generation's worker for this slot, while a reload starts it.
         var incoming: Incoming?
@@ -24,20 +24,20 @@ public struct PoolCore {
     }
 
     struct Incoming {
-        let workerID: String
-        let generation: Int
+        let workerID: WorkerID
+        let generation: GenerationID
         var pid: Int32?
-        var spawnedAt: UInt64
+        var spawnedAt: Instant
         /// It said READY (while the slot's old worker drains, it is still incoming).
         var ready = false
     }
 
     /// A process being stopped on purpose (replaced or rolled back): its exit is expected.
     struct Retiring {
-        let workerID: String
+        let workerID: WorkerID
         let slot: Int
         let reason: WorkerExitReason
-        var killAt: UInt64?
+        var killAt: Instant?
     }
 
     /// The settings.
@@ -59,12 +59,12 @@ public struct PoolCore {
     }
 
     /// Starts a worker in every slot.
-    public mutating func start(now: UInt64) -> [PoolAction] {
+    public mutating func start(now: Instant) -> [PoolAction] {
         slots.indices.map { spawn($0, now: now) }
     }
 
     /// The I/O thread started the process for a slot.
-    public mutating func spawned(slot: Int, workerID: String, pid: Int32, now: UInt64) {
+    public mutating func spawned(slot: Int, workerID: WorkerID, pid: Int32, now: Instant) {
         guard let index = index(ofSlot: slot) else { return }
         if slots[index].incoming?.workerID == workerID {
             slots[index].incoming?.pid = pid
@@ -76,23 +76,23 @@ public struct PoolCore {
     }
 
     /// The process for a slot could not be started (`errno` from fork or exec).
-    public mutating func spawnFailed(slot: Int, workerID: String, reason: String, permanent: Bool, now: UInt64,
+    public mutating func spawnFailed(slot: Int, workerID: WorkerID, reason: String, permanent: Bool, now: Instant,
                                      using random: inout some RandomNumberGenerator) -> [PoolAction] {
         guard let index = index(ofSlot: slot) else { return [] }
         if slots[index].incoming?.workerID == workerID {
             slots[index].incoming = nil
-            return incomingFailed(index, reason: reason, now: now)
+            return incomingFailed(index, cause: .spawnFailed(reason: reason), now: now)
         }
         slots[index].workerID = nil
         slots[index].pid = nil
         if permanent || stopping {
             return fail(index, reason: reason)
         }
-        return crashed(index, ranFor: 0, exit: reason, now: now, using: &random)
+        return crashed(index, ranFor: .zero, exit: reason, now: now, using: &random)
     }
 
     /// A worker said READY to the broker.
-    public mutating func workerReady(_ workerID: String, now: UInt64) -> [PoolAction] {
+    public mutating func workerReady(_ workerID: WorkerID, now: Instant) -> [PoolAction] {
         if let index = slots.firstIndex(where: { $0.incoming?.workerID == workerID }) {
             return incomingReady(index, now: now)
         }
@@ -104,7 +104,7 @@ public struct PoolCore {
 
     /// The broker dropped a worker for holding a request too long: end its process (it is replaced when it
     /// exits).
-    public mutating func workerHung(_ workerID: String, now: UInt64) -> [PoolAction] {
+    public mutating func workerHung(_ workerID: WorkerID, now: Instant) -> [PoolAction] {
         guard let index = slots.firstIndex(where: { $0.workerID == workerID }), let pid = slots[index].pid,
               slots[index].state != .stopping
         else { return [] }
@@ -113,17 +113,17 @@ public struct PoolCore {
         return [.signal(pid: pid, signal: .terminate)]
     }
 
-    /// A worker process ended (reaped), with a description like "exit 3" or "signal 9".
-    public mutating func processExited(pid: Int32, exit: String, now: UInt64,
+    /// A worker process ended (reaped) with this exit status.
+    public mutating func processExited(pid: Int32, exit: ProcessExit, now: Instant,
                                        using random: inout some RandomNumberGenerator) -> [PoolAction] {
+        let reason = exitingWorker(pid: pid, exit: exit)?.reason ?? .crashed
         if let gone = retiring.removeValue(forKey: pid) {
-            return [.workerGone(workerID: gone.workerID, reason: "\(gone.reason.rawValue) (\(exit))")]
+            return [.workerGone(workerID: gone.workerID, reason: .processEnded(gone.reason, exit))]
         }
         if let index = slots.firstIndex(where: { $0.incoming?.pid == pid }), let incoming = slots[index].incoming {
             slots[index].incoming = nil
-            let when = incoming.ready ? "after READY, before the slot was done" : "before READY"
-            return [.workerGone(workerID: incoming.workerID, reason: "process ended (\(exit))")]
-                + incomingFailed(index, reason: "the new worker exited (\(exit)) \(when)", now: now)
+            return [.workerGone(workerID: incoming.workerID, reason: .processEnded(reason, exit))]
+                + incomingFailed(index, cause: .exited(exit: exit, afterReady: incoming.ready), now: now)
         }
         guard let index = slots.firstIndex(where: { $0.pid == pid }) else { return [] }
         var actions: [PoolAction] = []
@@ -131,31 +131,34 @@ public struct PoolCore {
            workerID == slots[index].workerID
         {
             // The old worker being drained ended on its own: nothing left to wait for.
-            actions.append(.workerGone(workerID: workerID, reason: "process ended (\(exit))"))
+            actions.append(.workerGone(workerID: workerID, reason: .processEnded(reason, exit)))
             slots[index].pid = nil
-            slots[index].lastExit = exit
-            return actions + drained(index, .exited(exit), now: now)
+            slots[index].lastExit = exit.description
+            return actions + drained(index, .exited(exit: exit), now: now)
         }
-        if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: "process ended (\(exit))")) }
-        let ranFor = now &- slots[index].spawnedAt
-        let wasHung = slots[index].state == .stopping && !stopping
-        let leftCleanly = slots[index].leaving && !wasHung && exit == ProcessExit(code: 0).description
+        if let id = slots[index].workerID { actions.append(.workerGone(workerID: id, reason: .processEnded(reason, exit))) }
+        let ranFor = now.since(slots[index].spawnedAt)
         slots[index].pid = nil
         slots[index].workerID = nil
         slots[index].killAt = nil
-        slots[index].lastExit = exit
+        slots[index].lastExit = exit.description
         if stopping {
             slots[index].state = .stopped
             return actions
         }
-        if leftCleanly { return actions + left(index, now: now) }
-        let reason = wasHung ? "hung, then \(exit)" : exit
-        return actions + crashed(index, ranFor: ranFor, exit: reason, now: now, using: &random)
+        switch reason {
+        case .disconnected:
+            return actions + left(index, now: now)
+        case .hung:
+            return actions + crashed(index, ranFor: ranFor, exit: "hung, then \(exit)", now: now, using: &random)
+        case .crashed, .stopped, .replaced, .rolledBack, .unreachable, .abandoned:
+            return actions + crashed(index, ranFor: ranFor, exit: exit.description, now: now, using: &random)
+        }
     }
 
     /// Time passed: restart slots whose backoff is over, SIGKILL workers past their stop grace, and time out
     /// a reload step.
-    public mutating func tick(now: UInt64) -> [PoolAction] {
+    public mutating func tick(now: Instant) -> [PoolAction] {
         var actions: [PoolAction] = reloadTick(now: now)
         for (pid, process) in retiring {
             if let at = process.killAt, now >= at {
@@ -177,14 +180,14 @@ public struct PoolCore {
     }
 
     /// The next time ``tick(now:)`` has something to do.
-    public var nextDeadline: UInt64? {
+    public var nextDeadline: Instant? {
         let slotDeadlines = slots.compactMap { [$0.restartAt, $0.killAt].compactMap { $0 }.min() }
         let retiringDeadlines = retiring.values.compactMap(\.killAt)
         return (slotDeadlines + retiringDeadlines + [reload?.deadline].compactMap { $0 }).min()
     }
 
     /// Stops every worker: SIGTERM now, SIGKILL after the grace period; no more restarts.
-    public mutating func beginStop(now: UInt64) -> [PoolAction] {
+    public mutating func beginStop(now: Instant) -> [PoolAction] {
         var actions: [PoolAction] = abortReloadForStop(now: now)
         stopping = true
         for (pid, process) in retiring where process.killAt == nil {
@@ -209,7 +212,7 @@ public struct PoolCore {
     /// The worker id of a live process, and how its ending is described: the reason it was retired
     /// (`replaced`, `rolled-back`), `stopped` (on shutdown), `hung` (ended after a hang), `disconnected` (said
     /// DISCONNECT, then `exit` is status 0), or `crashed`.
-    public func exitingWorker(pid: Int32, exit: ProcessExit? = nil) -> (workerID: String, reason: WorkerExitReason)? {
+    public func exitingWorker(pid: Int32, exit: ProcessExit? = nil) -> (workerID: WorkerID, reason: WorkerExitReason)? {
         if let process = retiring[pid] { return (process.workerID, process.reason) }
         if let incoming = slots.lazy.compactMap(\.incoming).first(where: { $0.pid == pid }) {
             return (incoming.workerID, stopping ? .stopped : .crashed)
@@ -217,27 +220,27 @@ public struct PoolCore {
         guard let slot = slots.first(where: { $0.pid == pid }), let workerID = slot.workerID else { return nil }
         if stopping { return (workerID, .stopped) }
         if slot.state == .stopping { return (workerID, .hung) }
-        return (workerID, slot.leaving && exit == ProcessExit(code: 0) ? .disconnected : .crashed)
+        return (workerID, slot.leaving && exit?.isClean == true ? .disconnected : .crashed)
     }
 
     /// Whether no worker process is left.
     public var allExited: Bool { slots.allSatisfy { $0.pid == nil && $0.incoming?.pid == nil } && retiring.isEmpty }
 
     /// Pids of live workers (incoming and retiring ones included), with their worker ids.
-    public var livePids: [(pid: Int32, workerID: String)] {
-        slots.compactMap { slot in slot.pid.map { ($0, slot.workerID ?? "") } }
+    public var livePids: [(pid: Int32, workerID: WorkerID)] {
+        slots.compactMap { slot in slot.pid.flatMap { pid in slot.workerID.map { (pid, $0) } } }
             + slots.compactMap { slot in slot.incoming.flatMap { incoming in incoming.pid.map { ($0, incoming.workerID) } } }
             + retiring.map { ($0.key, $0.value.workerID) }
     }
 
     /// The slots as `status` shows them.
-    public func status(now: UInt64) -> [SlotStatus] {
+    public func status(now: Instant) -> [SlotStatus] {
         let wait = reloadWait(now: now)
         return slots.indices.map { index in
             let slot = slots[index]
-            var status = SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID,
+            var status = SlotStatus(slot: slot.number, state: slot.state, pid: slot.pid, workerID: slot.workerID?.name,
                                     generation: slot.generation,
-                                    uptimeSeconds: slot.pid == nil ? nil : Double(now &- slot.spawnedAt) / 1e9,
+                                    uptimeSeconds: slot.pid == nil ? nil : now.since(slot.spawnedAt).seconds,
                                     restarts: slot.restarts, lastExit: slot.lastExit, failure: slot.failure)
             status.incomingGeneration = slot.incoming?.generation
             status.incomingPid = slot.incoming?.pid
@@ -254,15 +257,14 @@ public struct PoolCore {
         slots.firstIndex { $0.number == slot }
     }
 
-    mutating func newWorkerID(_ index: Int) -> String {
-        let id = "\(configuration.runID)-\(slots[index].number)-\(nextWorker)"
+    mutating func newWorkerID(_ index: Int) -> WorkerID {
+        let id = WorkerID("\(configuration.runID)-\(slots[index].number)-\(nextWorker)")
         nextWorker += 1
         return id
     }
 
-    private mutating func spawn(_ index: Int, now: UInt64) -> PoolAction {
-        let id = "\(configuration.runID)-\(slots[index].number)-\(nextWorker)"
-        nextWorker += 1
+    private mutating func spawn(_ index: Int, now: Instant) -> PoolAction {
+        let id = newWorkerID(index)
         slots[index].workerID = id
         slots[index].state = .starting
         slots[index].spawnedAt = now
@@ -270,7 +272,7 @@ public struct PoolCore {
         return .spawn(slot: slots[index].number, workerID: id, generation: slots[index].generation)
     }
 
-    private mutating func crashed(_ index: Int, ranFor: UInt64, exit: String, now: UInt64,
+    private mutating func crashed(_ index: Int, ranFor: TimeSpan, exit: String, now: Instant,
                                   using random: inout some RandomNumberGenerator) -> [PoolAction] {
         switch slots[index].tracker.workerCrashed(ranFor: ranFor, now: now, using: &random) {
         case .restart(let delay):

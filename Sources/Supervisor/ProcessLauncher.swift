@@ -1,3 +1,4 @@
+import BatonProtocol
 import CBatonSys
 import Foundation
 
@@ -33,7 +34,7 @@ public final class ProcessLauncher: WorkerLauncher {
     /// Process groups whose leader has exited but that still have members: pgid → when to SIGKILL them.
     private var lingering: [Int32: UInt64] = [:]
     /// Worker ids of live workers, by pid.
-    private var workerIDs: [Int32: String] = [:]
+    private var workerIDs: [Int32: WorkerID] = [:]
     /// Processes an exited worker started outside its group (daemons): pid → start time and when to SIGKILL.
     private var strays: [Int32: (start: UInt64, killAt: UInt64)] = [:]
     private var watchdog: (pid: Int32, channel: Int32)?
@@ -165,10 +166,10 @@ public final class ProcessLauncher: WorkerLauncher {
 
     /// Sends SIGTERM to what an exited worker started outside its process group (found by its BATON_WORKER_ID, in
     /// the pool's cgroup when there is one, else in /proc), and SIGKILL after the stop grace.
-    private func endDaemons(of workerID: String, pid: Int32) {
+    private func endDaemons(of workerID: WorkerID, pid: Int32) {
         let among = cgroup.map { $0.members }
         let killAt = baton_monotonic_ns() + stopGrace
-        for stray in ProcessTable.processes(withEnvironment: "BATON_WORKER_ID", equalTo: workerID, among: among) {
+        for stray in ProcessTable.processes(withEnvironment: "BATON_WORKER_ID", equalTo: workerID.name, among: among) {
             guard let entry = ProcessTable.entry(of: stray), entry.pgid != pid else { continue }
             _ = baton_kill(stray, SIGTERM)
             strays[stray] = (entry.startTime, killAt)

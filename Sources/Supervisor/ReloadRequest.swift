@@ -1,4 +1,6 @@
-/// The body of a `reload` control request (JSON).
+/// The fields of a `reload` control request, beside its `version` and `command`:
+/// `"worker_command"` (absent: the current command again), `"surge"`, `"ready_timeout_seconds"`,
+/// `"drain_timeout_seconds"`.
 public struct ReloadRequest: Codable, Sendable, Equatable {
     /// The new command and arguments; nil reloads the current command (its binary replaced on disk).
     public var command: [String]?
@@ -8,6 +10,13 @@ public struct ReloadRequest: Codable, Sendable, Equatable {
     public var readyTimeoutSeconds: Double
     /// Seconds an old worker has to finish its request.
     public var drainTimeoutSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case command = "worker_command"
+        case surge
+        case readyTimeoutSeconds = "ready_timeout_seconds"
+        case drainTimeoutSeconds = "drain_timeout_seconds"
+    }
 
     /// Creates a request.
     public init(command: [String]?, surge: Bool, readyTimeoutSeconds: Double, drainTimeoutSeconds: Double) {

@@ -1,5 +1,7 @@
+import BatonProtocol
+
 /// How a slot's crashed worker is restarted: exponential backoff with jitter, reset after a healthy run, and
-/// a crash-loop limit that marks the slot failed instead of restarting forever. Durations are nanoseconds.
+/// a crash-loop limit that marks the slot failed instead of restarting forever.
 ///
 /// The delay before restart number `n` after consecutive crashes is
 /// `min(maxDelay, initialDelay × multiplier^(n-1))`, scaled by a random factor in `1 ± jitter`.
@@ -13,29 +15,29 @@
 /// `maxCrashes` crashes within `crashWindow` mark the slot failed.
 public struct RestartPolicy: Sendable, Equatable {
     /// Delay before the first restart.
-    public var initialDelay: UInt64 = 100_000_000
+    public var initialDelay = TimeSpan.milliseconds(100)
     /// Growth of the delay per consecutive crash.
     public var multiplier: Double = 2
     /// Largest delay.
-    public var maxDelay: UInt64 = 10_000_000_000
+    public var maxDelay = TimeSpan.seconds(10)
     /// Relative jitter: each delay is scaled by a random factor in `1 - jitter ... 1 + jitter`.
     public var jitter: Double = 0.2
     /// A worker that ran this long before exiting counts as healthy: the backoff starts over.
-    public var stableAfter: UInt64 = 30_000_000_000
+    public var stableAfter = TimeSpan.seconds(30)
     /// Crashes allowed within ``crashWindow``; one more marks the slot failed.
     public var maxCrashes: Int = 5
     /// The window over which crashes are counted.
-    public var crashWindow: UInt64 = 60_000_000_000
+    public var crashWindow = TimeSpan.seconds(60)
 
     /// The default policy.
     public init() {}
 
     /// The delay before the restart that follows `consecutive` crashes in a row (1 for the first), before
     /// jitter.
-    public func baseDelay(afterConsecutiveCrashes consecutive: Int) -> UInt64 {
+    public func baseDelay(afterConsecutiveCrashes consecutive: Int) -> TimeSpan {
         let exponent = Double(max(consecutive, 1) - 1)
-        let delay = Double(initialDelay) * _pow(multiplier, exponent)
-        return delay >= Double(maxDelay) ? maxDelay : UInt64(delay)
+        let delay = Double(initialDelay.nanoseconds) * _pow(multiplier, exponent)
+        return delay >= Double(maxDelay.nanoseconds) ? maxDelay : TimeSpan(nanoseconds: UInt64(delay))
     }
 }
 

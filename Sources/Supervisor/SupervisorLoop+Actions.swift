@@ -14,42 +14,43 @@ extension SupervisorLoop {
             case .signal(let pid, let signal):
                 launcher.signal(pid, signal)
             case .workerGone(let workerID, let reason):
-                server.broker.workerProcessEnded(Array(workerID.utf8), reason: reason)
+                server.broker.workerProcessEnded(workerID.bytes, reason: reason)
             case .slotFailed(let slot, let reason):
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
-                                   at: BatonClock.monotonic()))
+                                   at: Instant.now().nanoseconds))
             case .drain(let workerID, let successor):
-                server.broker.drainWorker(Array(workerID.utf8), successor: successor.map { Array($0.utf8) })
+                server.broker.drainWorker(workerID.bytes, successor: successor?.bytes)
             case .resume(let workerID):
-                server.broker.resumeWorker(Array(workerID.utf8))
+                server.broker.resumeWorker(workerID.bytes)
             case .preferSessions(let generation):
-                server.broker.preferSessions(onGeneration: generation)
-            case .reloadProgress(let line):
+                server.broker.preferSessions(onGeneration: generation?.number)
+            case .reloadProgress(let step):
                 let wait = reloadWait()
                 var metadata: Logger.Metadata = [:]
                 if let until = wait?.until { metadata["waits_until"] = "\(ReloadWait.clock(until))" }
-                logger.info("reload: \(line)", metadata: metadata)
-                tellRequester(.progress(line, wait: wait))
-                lastWaitReport = BatonClock.monotonic()
-            case .reloadFinished(let succeeded, let generation, let previous, let message):
-                finishReload(succeeded: succeeded, generation: generation, previous: previous, message: message)
+                logger.info("reload: \(step)", metadata: metadata)
+                tellRequester(.progress(step, wait: wait))
+                lastWaitReport = .now()
+            case .reloadFinished(let outcome):
+                finishReload(outcome)
             case .workerLeft(let slot, let after):
                 logger.info("worker left (DISCONNECT, exit 0); starting another",
-                            metadata: ["slot": "\(slot)", "delay_ms": "\(after / 1_000_000)"])
+                            metadata: ["slot": "\(slot)", "delay_ms": "\(after.milliseconds)"])
             case .restartScheduled(let slot, let after, let exit):
                 logger.warning("worker exited unexpectedly; restarting",
-                               metadata: ["slot": "\(slot)", "exit": "\(exit)", "delay_ms": "\(after / 1_000_000)"])
+                               metadata: ["slot": "\(slot)", "exit": "\(exit)",
+                                          "delay_ms": "\(after.milliseconds)"])
             }
         }
         if !followUps.isEmpty { perform(followUps) }
     }
 
     /// The worker's contract variables (docs/workers.md).
-    func environment(slot: Int, workerID: String, generation: Int) -> [String: String] {
+    func environment(slot: Int, workerID: WorkerID, generation: GenerationID) -> [String: String] {
         var environment = options.workerEnvironment
         environment["BATON_BACKEND"] = options.backend
-        environment["BATON_WORKER_ID"] = workerID
+        environment["BATON_WORKER_ID"] = workerID.name
         environment["BATON_SLOT"] = "\(slot)"
         environment["BATON_GENERATION"] = "\(generation)"
         environment["BATON_HEARTBEAT_INTERVAL_MS"] = "\(options.heartbeatMilliseconds)"
@@ -59,7 +60,7 @@ extension SupervisorLoop {
     }
 
     /// Starts one worker; returns what the pool decides if that fails.
-    private mutating func spawn(slot: Int, workerID: String, generation: Int) -> [PoolAction] {
+    private mutating func spawn(slot: Int, workerID: WorkerID, generation: GenerationID) -> [PoolAction] {
         let command = generations.command(of: generation) ?? options.command
         let launch = WorkerLaunch(slot: slot, workerID: workerID, generation: generation, command: command,
                                   environment: environment(slot: slot, workerID: workerID, generation: generation))
@@ -67,20 +68,20 @@ extension SupervisorLoop {
         do {
             pid = try launcher.launch(launch)
         } catch {
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             logger.error("worker did not start", metadata: ["slot": "\(slot)", "reason": "\(error.reason)"])
             record(.supervisor(kind: .spawnFailed, slot: slot, workerID: workerID, generation: generation,
-                               detail: error.reason, at: now))
+                               detail: error.reason, at: now.nanoseconds))
             var random = SystemRandomNumberGenerator()
             let actions = pool.spawnFailed(slot: slot, workerID: workerID, reason: error.reason,
                                            permanent: error.permanent, now: now, using: &random)
             metrics.countRestarts(actions, reason: "spawn-failed")
             return actions
         }
-        let now = BatonClock.monotonic()
+        let now = Instant.now()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
-        server.broker.workerProcessStarted(Array(workerID.utf8), generation: generation)
-        record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
+        server.broker.workerProcessStarted(workerID.bytes, generation: generation.number)
+        record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now.nanoseconds))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])
         return []
@@ -92,11 +93,11 @@ extension SupervisorLoop {
         case .reload(let reload):
             var reloadOptions = ReloadOptions()
             reloadOptions.surge = reload.surge
-            guard let ready = Nanoseconds.from(seconds: reload.readyTimeoutSeconds), ready > 0,
-                  let drain = Nanoseconds.from(seconds: reload.drainTimeoutSeconds)
+            guard let ready = TimeSpan(seconds: reload.readyTimeoutSeconds), ready > .zero,
+                  let drain = TimeSpan(seconds: reload.drainTimeoutSeconds)
             else {
                 metrics.reloadRefused()
-                control?.send(.refused("the ready and drain timeouts must be 0…\(Int(Nanoseconds.maxSeconds)) seconds "
+                control?.send(.refused("the ready and drain timeouts must be 0…\(Int(TimeSpan.maxSeconds)) seconds "
                                        + "(the ready timeout above 0)"), to: peer)
                 return
             }
@@ -127,6 +128,7 @@ extension SupervisorLoop {
         report.externalWorkers = workers.external
         report.descriptors = DescriptorUsage.current()
         report.controlPeersRefused = control?.refusedPeers ?? 0
+        report.controlRequestsUnreadable = control?.unreadableRequests ?? 0
         report.requestLatency = snapshot?.metrics.requestDuration
         control?.send(.status(report), to: peer)
     }

@@ -10,7 +10,7 @@ extension SupervisorLoop {
                               requester: ControlServer.Peer?) -> String? {
         if let refusal = pool.reloadRefusal { return "\(refusal)" }
         let current = generations.command(of: pool.currentGeneration) ?? options.command
-        let now = BatonClock.monotonic()
+        let now = Instant.now()
         let command: WorkerCommand
         do {
             if let arguments, let name = arguments.first {
@@ -24,18 +24,18 @@ extension SupervisorLoop {
             let executable = arguments?.first ?? current.executable
             record(.generationCreated(id: generation, executable: executable,
                                       arguments: arguments.map { Array($0.dropFirst()) } ?? current.arguments,
-                                      sha256: "", at: now))
-            record(.generationState(id: generation, state: .failed, reason: "\(error)", at: now))
+                                      sha256: "", at: now.nanoseconds))
+            record(.generationState(id: generation, state: .failed, reason: "\(error)", at: now.nanoseconds))
             logger.error("reload refused", metadata: ["generation": "\(generation)", "reason": "\(error)"])
             return "generation \(generation) failed: \(error)"
         }
         let generation = generations.next()
         generations.register(generation, command: command)
         record(.generationCreated(id: generation, executable: command.executable, arguments: command.arguments,
-                                  sha256: "", at: now))
+                                  sha256: "", at: now.nanoseconds))
         recordDigest(of: command.executable, generation: generation)
         record(.supervisor(kind: .reloadStarted, slot: nil, workerID: nil, generation: generation,
-                           detail: command.display, at: now))
+                           detail: command.display, at: now.nanoseconds))
         reloadRequester = requester
         _ = baton_sd_notify("RELOADING=1")
         metrics.reloadStarted(now: now)
@@ -50,7 +50,7 @@ extension SupervisorLoop {
 
     /// Hashes the generation's executable on another thread (a large binary takes a while) and records the
     /// digest when it is known; the supervisor thread goes on at once.
-    private func recordDigest(of executable: String, generation: Int) {
+    private func recordDigest(of executable: String, generation: GenerationID) {
         guard let digest = options.sha256, let history = options.history else { return }
         DispatchQueue.global(qos: .utility).async {
             guard let sha256 = digest(executable) else { return }
@@ -59,23 +59,25 @@ extension SupervisorLoop {
         }
     }
 
-    mutating func finishReload(succeeded: Bool, generation: Int, previous: Int, message: String) {
-        let now = BatonClock.monotonic()
+    mutating func finishReload(_ outcome: ReloadOutcome) {
+        let now = Instant.now()
+        let (succeeded, generation, previous) = (outcome.succeeded, outcome.generation, outcome.previous)
+        let message = outcome.description
         metrics.reloadFinished(succeeded: succeeded, now: now)
         if succeeded {
-            record(.generationState(id: generation, state: .active, reason: nil, at: now))
+            record(.generationState(id: generation, state: .active, reason: nil, at: now.nanoseconds))
             if previous != generation {
                 record(.generationState(id: previous, state: .retired, reason: "replaced by generation \(generation)",
-                                        at: now))
+                                        at: now.nanoseconds))
             }
             logger.info("reload finished: \(message)")
         } else {
-            record(.generationState(id: generation, state: .failed, reason: message, at: now))
+            record(.generationState(id: generation, state: .failed, reason: message, at: now.nanoseconds))
             logger.error("reload failed: \(message)")
         }
         record(.supervisor(kind: succeeded ? .reloadFinished : .reloadRolledBack, slot: nil, workerID: nil,
-                           generation: generation, detail: message, at: now))
-        let reply: ControlReply = succeeded ? .reloaded(message) : .refused(message)
+                           generation: generation, detail: message, at: now.nanoseconds))
+        let reply = ControlReply.finished(outcome)
         // The final reply waits until these records are committed, so that `baton generations` run right after
         // `baton reload` reads them; the barrier calls back on the writer thread, and the reply goes out here.
         if let requester = reloadRequester, let history = options.history {
@@ -89,7 +91,7 @@ extension SupervisorLoop {
 
     /// What the running reload waits for, with the wall-clock deadline and what the draining worker still holds.
     func reloadWait() -> ReloadWait? {
-        guard let wait = pool.reloadWait(now: BatonClock.monotonic()) else { return nil }
+        guard let wait = pool.reloadWait(now: Instant.now()) else { return nil }
         if wait.step == .drain,
            let counted = workerStatus(try? server.broker.workersBlocking()).slots.lazy.compactMap(\.reloadWait).first {
             return counted
@@ -107,12 +109,12 @@ extension SupervisorLoop {
     /// While a reload waits, tells its caller what for, every ``waitReportInterval``: the caller sees progress
     /// and knows the supervisor is still there.
     mutating func reportReloadWait() {
-        let now = BatonClock.monotonic()
-        guard reloadRequester != nil, now &- lastWaitReport >= Self.waitReportInterval, let wait = reloadWait() else {
+        let now = Instant.now()
+        guard reloadRequester != nil, now.since(lastWaitReport) >= Self.waitReportInterval, let wait = reloadWait() else {
             return
         }
         lastWaitReport = now
-        tellRequester(.progress(wait.line(), wait: wait))
+        tellRequester(.progress(.waiting(wait), wait: wait))
     }
 
     /// Sends a reply to the peer waiting for the reload, if any.

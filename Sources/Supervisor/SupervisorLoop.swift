@@ -22,9 +22,9 @@ struct SupervisorLoop {
     /// Restarts and reloads counted for `/metrics`.
     var metrics = SupervisorMetrics()
     /// When the reload's caller last heard from it (monotonic nanoseconds).
-    var lastWaitReport: UInt64 = 0
+    var lastWaitReport = Instant.zero
     /// How often a waiting reload tells its caller what it waits for.
-    static let waitReportInterval: UInt64 = 5_000_000_000
+    static let waitReportInterval = TimeSpan.seconds(5)
 
     init(server: SupervisorServer) {
         self.server = server
@@ -56,13 +56,13 @@ struct SupervisorLoop {
         started(nil)
         logger.info("starting workers", metadata: ["workers": "\(options.pool.workers)",
                                                    "command": "\(options.command.display)"])
-        perform(pool.start(now: BatonClock.monotonic()))
+        perform(pool.start(now: Instant.now()))
         do {
             try serve(control: control)
             launcher.close(killing: false)
         } catch {
             logger.critical("supervisor stopped on an error", metadata: ["error": "\(error)"])
-            perform(pool.beginStop(now: BatonClock.monotonic()))
+            perform(pool.beginStop(now: Instant.now()))
             launcher.close(killing: true)
         }
         registry.record([])
@@ -75,10 +75,11 @@ struct SupervisorLoop {
         let controlItem = control.register(in: &poller)
         let outputItem = launcher.outputDescriptor >= 0 ? poller.add(fileDescriptor: launcher.outputDescriptor) : nil
         while !(pool.stopping && pool.allExited) {
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             var timeout = launcher.needsPolling ? 50 : 250
             if let deadline = pool.nextDeadline {
-                timeout = deadline > now ? min(Int((deadline - now) / 1_000_000) + 1, timeout) : 0
+                let left = deadline.since(now)
+                timeout = left > .zero ? min(Int(left.milliseconds) + 1, timeout) : 0
             }
             try poller.poll(timeoutMilliseconds: timeout)
             if poller.isReady(wakeItem) {
@@ -94,26 +95,25 @@ struct SupervisorLoop {
             if poller.isReady(controlItem) {
                 for (peer, request) in try control.receive() { answer(request, from: peer) }
             }
-            perform(pool.tick(now: BatonClock.monotonic()))
+            perform(pool.tick(now: Instant.now()))
             reportReloadWait()
         }
         logger.info("all workers stopped")
     }
 
     private mutating func handle(_ command: SupervisorServer.Command) {
-        let now = BatonClock.monotonic()
+        let now = Instant.now()
         switch command {
         case .workerEvent(.ready(let worker, _)):
-            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerReady(WorkerID(routingID: worker), now: now))
         case .workerEvent(.drained(let worker)):
-            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerDrained(WorkerID(routingID: worker), now: now))
         case .workerEvent(.hung(let worker, _)):
-            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
-        case .workerEvent(let event) where event.isDisconnect:
-            pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
+            perform(pool.workerHung(WorkerID(routingID: worker), now: now))
+        case .workerEvent(.lost(let worker, .disconnected, _)):
+            pool.workerDisconnected(WorkerID(routingID: worker))
         case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed, let lost)):
-            perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed,
-                                       lost: lost))
+            perform(pool.sessionsMoved(from: WorkerID(routingID: worker), moved: moved, failed: failed, lost: lost))
         case .workerEvent(.lost):
             break
         case .controlReply(let reply, let peer):
@@ -125,7 +125,8 @@ struct SupervisorLoop {
         case .stop(let done):
             stopWaiters.append(done)
             if !pool.stopping {
-                logger.info("stopping workers", metadata: ["grace_ms": "\(options.pool.stopGrace / 1_000_000)"])
+                logger.info("stopping workers",
+                            metadata: ["grace_ms": "\(options.pool.stopGrace.milliseconds)"])
                 perform(pool.beginStop(now: now))
             }
         }
@@ -147,10 +148,10 @@ struct SupervisorLoop {
             let exiting = pool.exitingWorker(pid: pid, exit: exit)
             if let worker = exiting {
                 record(.workerExited(workerID: worker.workerID, code: exit.code, signal: exit.signal,
-                                     reason: worker.reason, at: BatonClock.monotonic()))
+                                     reason: worker.reason, at: Instant.now().nanoseconds))
             }
             var random = SystemRandomNumberGenerator()
-            let actions = pool.processExited(pid: pid, exit: exit.description, now: BatonClock.monotonic(),
+            let actions = pool.processExited(pid: pid, exit: exit, now: Instant.now(),
                                              using: &random)
             metrics.countRestarts(actions, reason: (exiting?.reason ?? .crashed).rawValue)
             perform(actions)
@@ -167,10 +168,10 @@ struct SupervisorLoop {
     /// The slots with what the broker knows of their workers (served, in flight, capacity), and the workers
     /// the broker knows that no slot started.
     func workerStatus(_ workers: [WorkerSummary]?) -> (slots: [SlotStatus], external: [ExternalWorkerStatus]) {
-        var slots = pool.status(now: BatonClock.monotonic())
+        var slots = pool.status(now: Instant.now())
         for index in slots.indices { slots[index].reloadWait = slots[index].reloadWait.map(Self.stamped) }
         guard let workers else { return (slots, []) }
-        var byID = Dictionary(workers.map { (String(decoding: $0.id, as: UTF8.self), $0) },
+        var byID = Dictionary(workers.map { (WorkerID(routingID: $0.id).name, $0) },
                               uniquingKeysWith: { first, _ in first })
         for index in slots.indices {
             guard let id = slots[index].workerID, let worker = byID.removeValue(forKey: id) else { continue }

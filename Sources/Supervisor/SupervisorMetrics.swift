@@ -21,13 +21,13 @@ public struct SupervisorMetrics: Sendable, Equatable {
     /// Duration of the reloads that began (succeeded or rolled back).
     public var reloadDuration = LatencyHistogram(bounds: LatencyHistogram.reloadBounds)
     /// The generation the slots run (the active one).
-    public var generation = 1
+    public var generation = GenerationID(1)
     /// The active generation's executable; nil without managed workers.
     public var executable: String?
     /// Whether the supervisor is stopping its workers.
     public var stopping = false
     /// When the running reload began.
-    var reloadStartedAt: UInt64?
+    var reloadStartedAt: Instant?
 
     /// Empty metrics.
     public init() {}
@@ -41,12 +41,14 @@ public struct SupervisorMetrics: Sendable, Equatable {
         for action in actions {
             switch action {
             case .restartScheduled, .workerLeft: restarts[reason, default: 0] += 1
-            default: break
+            case .spawn, .signal, .workerGone, .slotFailed, .drain, .resume, .preferSessions, .reloadProgress,
+                 .reloadFinished:
+                break
             }
         }
     }
 
-    mutating func reloadStarted(now: UInt64) {
+    mutating func reloadStarted(now: Instant) {
         reloadStartedAt = now
     }
 
@@ -54,9 +56,9 @@ public struct SupervisorMetrics: Sendable, Equatable {
         reloads["refused", default: 0] += 1
     }
 
-    mutating func reloadFinished(succeeded: Bool, now: UInt64) {
+    mutating func reloadFinished(succeeded: Bool, now: Instant) {
         reloads[succeeded ? "succeeded" : "rolled-back", default: 0] += 1
-        if let started = reloadStartedAt { reloadDuration.record(now &- started) }
+        if let started = reloadStartedAt { reloadDuration.record(now.since(started).nanoseconds) }
         reloadStartedAt = nil
     }
 }
@@ -73,7 +75,7 @@ extension SupervisorLoop {
     func snapshot() -> SupervisorMetrics {
         var snapshot = metrics
         snapshot.slots = snapshot.slots.mapValues { _ in 0 }
-        for slot in pool.status(now: BatonClock.monotonic()) { snapshot.slots[slot.state, default: 0] += 1 }
+        for slot in pool.status(now: Instant.now()) { snapshot.slots[slot.state, default: 0] += 1 }
         snapshot.generation = pool.currentGeneration
         snapshot.executable = options.pool.workers > 0
             ? (generations.command(of: pool.currentGeneration) ?? options.command).executable : nil

@@ -33,7 +33,7 @@ public final class SupervisorServer: Sendable {
         /// The history recorder's counters, for `status`.
         public var historyStats: (@Sendable () -> RecorderStats)?
         /// The highest generation number already used (a reload creates the next one).
-        public var latestGeneration = 1
+        public var latestGeneration = GenerationID(1)
         /// Digest of a generation's executable, for its record (computed off the supervisor thread).
         public var sha256: (@Sendable (String) -> String?)?
         /// Variables every worker gets besides the contract's `BATON_*` ones (CURVE keys for a tcp backend:

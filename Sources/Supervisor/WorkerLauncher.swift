@@ -1,11 +1,13 @@
+import BatonProtocol
+
 /// What the supervisor asks a launcher to start.
 public struct WorkerLaunch: Sendable, Equatable {
     /// The slot the worker fills.
     public var slot: Int
     /// The worker's id, also its ZeroMQ routing id (never reused).
-    public var workerID: String
+    public var workerID: WorkerID
     /// The generation of the code it runs.
-    public var generation: Int
+    public var generation: GenerationID
     /// The executable and its arguments.
     public var command: WorkerCommand
     /// The worker's contract variables (`BATON_BACKEND`, `BATON_WORKER_ID`, …), added to the supervisor's own
@@ -13,7 +15,7 @@ public struct WorkerLaunch: Sendable, Equatable {
     public var environment: [String: String]
 
     /// Creates a launch request.
-    public init(slot: Int, workerID: String, generation: Int, command: WorkerCommand, environment: [String: String]) {
+    public init(slot: Int, workerID: WorkerID, generation: GenerationID, command: WorkerCommand, environment: [String: String]) {
         self.slot = slot
         self.workerID = workerID
         self.generation = generation
@@ -34,23 +36,6 @@ public struct LaunchFailure: Error, Sendable, Equatable {
         self.reason = reason
         self.permanent = permanent
     }
-}
-
-/// How a worker process ended.
-public struct ProcessExit: Sendable, Equatable, CustomStringConvertible {
-    /// The exit code, if it exited.
-    public var code: Int32?
-    /// The signal that ended it, if one did.
-    public var signal: Int32?
-
-    /// Creates an exit status.
-    public init(code: Int32? = nil, signal: Int32? = nil) {
-        self.code = code
-        self.signal = signal
-    }
-
-    /// `exit N` or `signal N`.
-    public var description: String { signal.map { "signal \($0)" } ?? "exit \(code ?? -1)" }
 }
 
 /// Starts, signals and reaps worker processes for the supervisor: the process side of the pool, apart from

@@ -1,3 +1,4 @@
+import BatonProtocol
 import CBatonSys
 import Foundation
 import Logging
@@ -20,10 +21,10 @@ public struct WorkerRegistry: Sendable {
     }
 
     /// Replaces the file's contents with the given live workers.
-    public func record(_ workers: [(pid: Int32, workerID: String)]) {
+    public func record(_ workers: [(pid: Int32, workerID: WorkerID)]) {
         let lines = workers.compactMap { worker -> String? in
             guard let start = Self.startTime(of: worker.pid) else { return nil }
-            return "\(worker.pid) \(start) \(worker.workerID)\n"
+            return "\(worker.pid) \(start) \(worker.workerID.name)\n"
         }
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import Supervisor
 import Synchronization

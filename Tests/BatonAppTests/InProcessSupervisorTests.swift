@@ -1,3 +1,4 @@
+import BatonProtocol
 import BatonApp
 import Broker
 import Foundation
@@ -26,7 +27,7 @@ struct InProcessSupervisorTests {
         configuration.workers = 2
         configuration.command = WorkerCommand(executable: "/bin/true", arguments: ["--serve"])
         configuration.history = false
-        configuration.restart.initialDelay = 1_000_000
+        configuration.restart.initialDelay = .milliseconds(1)
         configuration.restart.jitter = 0
         configuration.stopGrace = 1_000_000_000
         configuration.workerEnvironment = ["GAME_REGION": "eu"]
@@ -60,7 +61,7 @@ struct InProcessSupervisorTests {
         #expect(Set(first.map(\.launch.slot)) == [1, 2])
         for (_, launch) in first {
             #expect(launch.command == WorkerCommand(executable: "/bin/true", arguments: ["--serve"]))
-            #expect(launch.environment["BATON_WORKER_ID"] == launch.workerID)
+            #expect(launch.environment["BATON_WORKER_ID"] == launch.workerID.name)
             #expect(launch.environment["BATON_SLOT"] == "\(launch.slot)")
             #expect(launch.environment["BATON_BACKEND"] == backend.withLock { $0 })
             #expect(launch.environment["BATON_GENERATION"] == "1")

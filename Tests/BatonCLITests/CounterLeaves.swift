@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import Supervisor
 
@@ -83,7 +84,7 @@ enum CounterLeaves {
     }
 
     private static func isNumber(_ type: Any.Type) -> Bool {
-        let numbers: [Any.Type] = [Int?.self, Int32?.self, Int64?.self, UInt64?.self, Double?.self]
+        let numbers: [Any.Type] = [Int?.self, Int32?.self, Int64?.self, UInt64?.self, Double?.self, GenerationID?.self]
         return numbers.contains { $0 == type }
     }
 

@@ -1,3 +1,4 @@
+import BatonProtocol
 import ArgumentParser
 import Foundation
 import Supervisor
@@ -87,11 +88,11 @@ struct DeployTimeoutTests {
         let reloadArguments = try value("ExecReload").split(separator: " ").dropFirst(2).map(String.init)
         let reload = try ReloadCommandLine.parse(reloadArguments)
         var pool = PoolConfiguration(workers: serve.workers, runID: "r")
-        pool.sessionDrainTimeout = UInt64(serve.sessionDrainTimeout * 1e9)
+        pool.sessionDrainTimeout = try #require(TimeSpan(seconds: serve.sessionDrainTimeout))
         var options = ReloadOptions()
-        options.readyTimeout = UInt64(reload.readyTimeout * 1e9)
-        options.drainTimeout = UInt64(reload.drainTimeout * 1e9)
-        let longest = Double(pool.longestReload(options)) / 1e9
+        options.readyTimeout = try #require(TimeSpan(seconds: reload.readyTimeout))
+        options.drainTimeout = try #require(TimeSpan(seconds: reload.drainTimeout))
+        let longest = pool.longestReload(options).seconds
         #expect(longest == 2970, "(8 + 1) × (30 + max(60, 300)), as the unit's comment says")
         let timeout = try #require(Double(try value("TimeoutStartSec")))
         #expect(timeout >= longest, "TimeoutStartSec=\(timeout) must fit a reload of up to \(longest) s")

@@ -49,7 +49,7 @@ struct HistoryDegradedTests {
         serve.stop()
         let database = try HistoryDatabase.openReadOnly(path: disk.state + "/baton.sqlite")
         #expect(try statuses(database) == ["replied": 100])
-        let generation = degraded?.slots.first?.generation
+        let generation = degraded?.slots.first?.generation.number
         let secondRun = try database.read { db in
             try Int?.fetchAll(db, sql: "SELECT DISTINCT generation FROM request WHERE id > 50")
         }

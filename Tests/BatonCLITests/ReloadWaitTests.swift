@@ -53,14 +53,19 @@ struct ReloadWaitWordsTests {
         #expect(decoded == report)
     }
 
-    @Test("a progress reply carries its wait, and one without a wait (older supervisors) still decodes")
+    @Test("a progress reply carries its step and its wait as data, and baton reload words them as before")
     func progressWireForm() {
+        let utc = TimeZone(identifier: "UTC") ?? .current
         var wait = ReloadWait(step: .drain, slot: 1, generation: 2, secondsLeft: 12.5)
         wait.sessions = 1
-        let reply = ControlReply.progress("slot 1: draining 1 session", wait: wait)
+        let reply = ControlReply.progress(.waiting(wait), wait: wait)
         #expect(ControlCodec.decode(ControlReply.self, from: ControlCodec.encode(reply)) == reply)
-        #expect(ControlCodec.decode(ControlReply.self, from: Array(#"{"progress":{"_0":"slot 1: new worker ready"}}"#.utf8))
-                == .progress("slot 1: new worker ready"))
+        #expect(ControlCodec.decode(ControlReply.self, from: Array(
+            #"{"version":1,"reply":"progress","progress":{"newWorkerReady":{"slot":1,"drainingOld":false}}}"#.utf8))
+                == .progress(.newWorkerReady(slot: 1, drainingOld: false)))
+        #expect(ReloadProgress.newWorkerReady(slot: 1, drainingOld: false).description == "slot 1: new worker ready")
+        wait.until = until
+        #expect(wait.line(timeZone: utc) == "slot 1: draining 1 session, until 12:04:31")
     }
 }
 

@@ -99,7 +99,7 @@ struct SessionsCommandTests {
         _ = try database.beginRun(executable: "/opt/game/room-server", arguments: [], sha256: "aa", detail: "test")
         let recorder = HistoryRecorder(database: database)
         let worker = Array("w-1".utf8)
-        var events: [HistoryEvent] = [.workerSpawned(workerID: "w-1", slot: 1, pid: 77, generation: 1, at: 0)]
+        var events: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("w-1"), slot: 1, pid: 77, generation: GenerationID(1), at: 0)]
         for (index, key) in [Array("alpha".utf8), [0x00, 0x01], Array("gone".utf8)].enumerated() {
             let id = UInt64(index + 1)
             events += [.requestReceived(id: id, client: [1], bytes: 4, at: id), .requestSession(id: id, key: key),

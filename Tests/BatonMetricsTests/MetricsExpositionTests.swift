@@ -29,7 +29,7 @@ struct MetricsExpositionTests {
         var supervisor = SupervisorMetrics()
         supervisor.slots[.ready] = 2
         supervisor.restarts["hung"] = 1
-        supervisor.generation = generation
+        supervisor.generation = GenerationID(generation)
         return MetricsSnapshot(broker: BrokerSnapshot(stats: stats, metrics: metrics, draining: false, running: true),
                                supervisor: supervisor, history: nil, process: ProcessStatistics.current(),
                                generationDigest: digest)

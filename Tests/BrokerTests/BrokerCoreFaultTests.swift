@@ -20,7 +20,7 @@ extension CoreHarness {
 
     mutating func processEnded(_ worker: String) {
         var out: [BrokerAction] = []
-        core.workerProcessEnded(bytes(worker), reason: "process ended (signal 9)", now: now, into: &out)
+        core.workerProcessEnded(bytes(worker), reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: now, into: &out)
         sent += out
     }
 

@@ -23,7 +23,7 @@ struct BrokerCoreOutputTests {
         broker.answer("w1")
         let at = broker.now
         #expect(records(broker) == [
-            .workerReady(workerID: "w1", at: at - 3_000_000),
+            .workerReady(workerID: WorkerID("w1"), at: at - 3_000_000),
             .requestReceived(id: 1, client: bytes("c1"), bytes: 5, at: at - 2_000_000),
             .requestDispatched(id: 1, worker: bytes("w1"), attempt: 1, at: at - 2_000_000),
             .requestReplied(id: 1, bytes: 5, at: at),
@@ -51,13 +51,13 @@ struct BrokerCoreOutputTests {
             broker.request(from: "c1", "hello")
             broker.sent.removeAll()
             var out: [BrokerAction] = []
-            broker.core.workerProcessEnded(bytes("w1"), reason: "exit 1", now: broker.now, into: &out)
+            broker.core.workerProcessEnded(bytes("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), now: broker.now, into: &out)
             broker.sent += out
-            #expect(workerEvents(broker) == [.lost(worker: bytes("w1"), reason: "exit 1", hadRequest: true)])
+            #expect(workerEvents(broker) == [.lost(worker: bytes("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), hadRequest: true)])
             let expected: HistoryEvent = retries == 0
                 ? .requestFailed(id: 1, code: .workerDied, at: broker.now)
                 : .requestRequeued(id: 1, at: broker.now)
-            #expect(records(broker) == [.workerLost(workerID: "w1", reason: "exit 1", at: broker.now), expected])
+            #expect(records(broker) == [.workerLost(workerID: WorkerID("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), at: broker.now), expected])
         }
     }
 }

@@ -177,7 +177,7 @@ struct BrokerCoreTimeoutTests {
         broker.ready("W")
         broker.request(from: "c", "job")
         var out: [BrokerAction] = []
-        broker.core.workerProcessEnded(bytes("W"), reason: "process ended (signal 9)", now: broker.now, into: &out)
+        broker.core.workerProcessEnded(bytes("W"), reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: broker.now, into: &out)
         broker.sent += out
         let reply = broker.takeReplies().first
         #expect(reply?.body.prefix(2) == ["BATON-ERR", "worker-died"])

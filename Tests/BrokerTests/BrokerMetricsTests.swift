@@ -43,7 +43,7 @@ struct BrokerMetricsTests {
         broker.request(from: "c", "r1")
         broker.now += 5_000_000
         var out: [BrokerAction] = []
-        broker.core.workerProcessEnded(bytes("A"), reason: "killed", now: broker.now, into: &out)
+        broker.core.workerProcessEnded(bytes("A"), reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: broker.now, into: &out)
         broker.ready("B")
         broker.answer("B")
         #expect(broker.core.metrics.queueWait.count == 1)

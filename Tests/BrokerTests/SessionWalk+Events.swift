@@ -16,7 +16,7 @@ extension SessionWalk {
     mutating func step(_ rng: inout SplitMix) {
         if !processEndsDue.isEmpty {
             let id = processEndsDue.removeFirst()
-            return run("stopped worker's process ended") { $0.workerProcessEnded(id, reason: "killed", now: $1, into: &$2) }
+            return run("stopped worker's process ended") { $0.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: $1, into: &$2) }
         }
         if Int.random(in: 0..<100, using: &rng) < faultPercent { return fault(&rng) }
         switch Int.random(in: 0..<110, using: &rng) {
@@ -58,7 +58,7 @@ extension SessionWalk {
             worker(id, readyMessage(fake, capacity: Int.random(in: 1...3, using: &rng)), "READY again")
         case 3:
             guard let id = some else { return }
-            run("process ended") { $0.workerProcessEnded(id, reason: "crashed", now: $1, into: &$2) }
+            run("process ended") { $0.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: $1, into: &$2) }
         case 4: for _ in 0..<[6, 31, 301].randomElement(using: &rng)! { wait(milliseconds: 1_000, &rng) }
         case 5:
             guard let id = some, let fd = fakes[id]?.connection else { return }

@@ -27,7 +27,7 @@ extension SessionWalk {
                 walk.processEndsDue.removeFirst()
                 ended.insert(id)
                 if traceFrames { walk.trace("event \(walk.events + 1): process of \(text(id)) ended") }
-                walk.run("stopped worker's process ended") { $0.workerProcessEnded(id, reason: "killed", now: $1, into: &$2) }
+                walk.run("stopped worker's process ended") { $0.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: $1, into: &$2) }
             }
         }
         if walk.violations.isEmpty {
@@ -103,7 +103,7 @@ extension SessionWalk {
             core.workerProcessStarted(id, generation: script.below(3))
         case 2:
             ended.insert(id)
-            run("process ended") { $0.workerProcessEnded(id, reason: "crashed", now: $1, into: &$2) }
+            run("process ended") { $0.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: $1, into: &$2) }
         case 3: run("connection closed") { $0.connectionClosed(Int32(script.below(3)), now: $1, into: &$2) }
         case 4:
             let newest = core.knownWorkers[id]?.inFlight.keys.max()

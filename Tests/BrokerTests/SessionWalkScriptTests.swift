@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import Testing
 @testable import Broker
@@ -64,7 +65,7 @@ struct SessionWalkScriptTests {
         let id = Array("w1".utf8)
         core.workerProcessStarted(id, generation: 1)
         core.workerMessage([id, [], Array("READY".utf8)], now: 1, into: &out)
-        core.workerProcessEnded(id, reason: "killed", now: 2, into: &out)
+        core.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: 2, into: &out)
         core.workerMessage([id, [], Array("READY".utf8)], now: 3, into: &out)
         core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: 4, into: &out)
         #expect(core.knownWorkers[id] == nil, "a dead process's id is not a worker")
@@ -87,7 +88,7 @@ struct SessionWalkScriptTests {
         core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: 2, into: &out)
         #expect(core.inFlightCount == 1)
         core.beginShutdown(now: 3, into: &out)
-        core.workerProcessEnded(id, reason: "killed", now: 4, into: &out)
+        core.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: 4, into: &out)
         core.failInFlight(reason: "drain timeout", now: 5, into: &out)
         let replies = out.count { if case .reply = $0 { true } else { false } }
         #expect(replies == 1, "the request got its one reply")

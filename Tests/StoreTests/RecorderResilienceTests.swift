@@ -30,7 +30,7 @@ struct RecorderResilienceTests {
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: logger)
         var events: [HistoryEvent] = [
-            .workerSpawned(workerID: "w", slot: 1, pid: 5, generation: 1, at: 0),
+            .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
             .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
             .requestReceived(id: 2, client: [1], bytes: 1, at: 0),
             .requestDispatched(id: 2, worker: Array("w".utf8), attempt: 1, at: 1),
@@ -58,7 +58,7 @@ struct RecorderResilienceTests {
         let recorder = HistoryRecorder(database: database, options: options, logger: logger)
         defer { recorder.close() }
         for round in 1...5 {
-            recorder.record(.generationState(id: 1, state: round.isMultiple(of: 2) ? .active : .rolling, reason: nil,
+            recorder.record(.generationState(id: GenerationID(1), state: round.isMultiple(of: 2) ? .active : .rolling, reason: nil,
                                              at: 0))
             let seen = Mutex<String?>(nil)
             let done = DispatchSemaphore(value: 0)
@@ -77,10 +77,10 @@ struct RecorderResilienceTests {
     func permanentFailure() throws {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: logger)
-        var bad: [HistoryEvent] = [.workerSpawned(workerID: "w", slot: 1, pid: 5, generation: 99, at: 0)]
+        var bad: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(99), at: 0)]
         recorder.submit(&bad)
         try waitUntil("the bad batch failed") { recorder.stats.failedBatches == 1 }
-        recorder.record(.workerReady(workerID: "ext", at: 0))
+        recorder.record(.workerReady(workerID: WorkerID("ext"), at: 0))
         let stats = recorder.close()
         #expect(stats.lostEvents == 1 && stats.state == .ok)
         #expect(try HistoryQueries.workers(limit: 5, in: database).map(\.workerID) == ["ext"])
@@ -126,7 +126,7 @@ struct HistoryStartupTests {
         recorder.flush { barrier.signal() }
         #expect(barrier.wait(timeout: .now() + 10) == .success, "a barrier does not wait while degraded")
         var events: [HistoryEvent] = [
-            .workerSpawned(workerID: "w", slot: 1, pid: 5, generation: generation, at: 0),
+            .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(generation), at: 0),
             .requestReceived(id: run.firstRequestID, client: [1], bytes: 1, at: 0),
             .requestDispatched(id: run.firstRequestID, worker: Array("w".utf8), attempt: 1, at: 1),
             .requestReplied(id: run.firstRequestID, bytes: 2, at: 2),

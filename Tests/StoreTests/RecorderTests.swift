@@ -26,8 +26,8 @@ struct RecorderTests {
         let database = try open()
         var writer = HistoryWriter()
         try write([
-            .workerSpawned(workerID: "w1", slot: 1, pid: 99, generation: 1, at: 0),
-            .workerReady(workerID: "w1", at: 1 * ms),
+            .workerSpawned(workerID: WorkerID("w1"), slot: 1, pid: 99, generation: GenerationID(1), at: 0),
+            .workerReady(workerID: WorkerID("w1"), at: 1 * ms),
             .requestReceived(id: 7, client: [0, 0xab], bytes: 64, at: 10 * ms),
             .requestDispatched(id: 7, worker: Array("w1".utf8), attempt: 1, at: 12 * ms),
             .requestReplied(id: 7, bytes: 60, at: 15 * ms),
@@ -44,14 +44,14 @@ struct RecorderTests {
     func acrossBatches() throws {
         let database = try open()
         var writer = HistoryWriter()
-        try write([.workerReady(workerID: "ext", at: 0), .requestReceived(id: 1, client: [1], bytes: 3, at: 5 * ms)],
+        try write([.workerReady(workerID: WorkerID("ext"), at: 0), .requestReceived(id: 1, client: [1], bytes: 3, at: 5 * ms)],
                   &writer, database)
         #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.status == "queued")
         try write([.requestDispatched(id: 1, worker: Array("ext".utf8), attempt: 1, at: 6 * ms)], &writer, database)
         let inFlight = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(inFlight?.status == "in_flight" && inFlight?.waitMicroseconds == 1000 && inFlight?.slot == nil)
         try write([.requestFailed(id: 1, code: .workerDied, at: 9 * ms),
-                   .workerLost(workerID: "ext", reason: "unreachable", at: 9 * ms)], &writer, database)
+                   .workerLost(workerID: WorkerID("ext"), reason: .unreachable, at: 9 * ms)], &writer, database)
         let failed = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(failed?.status == "failed" && failed?.error == "worker-died" && failed?.totalMicroseconds == 4000)
         #expect(try HistoryQueries.workers(limit: 5, in: database).first?.exitReason == "unreachable")
@@ -63,7 +63,7 @@ struct RecorderTests {
         var writer = HistoryWriter()
         let id: [UInt8] = [0x00, 0xe4, 0x3c, 0x98, 0x69]
         // The broker names such a worker `ext-HEX` in its events; the writer names the dispatch's bytes the same.
-        try write([.workerReady(workerID: HistoryEvent.workerID(forRoutingID: id), at: 0),
+        try write([.workerReady(workerID: WorkerID(routingID: id), at: 0),
                    .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
                    .requestDispatched(id: 1, worker: id, attempt: 1, at: 0)], &writer, database)
         #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.workerID == "ext-00e43c9869")
@@ -84,7 +84,7 @@ struct RecorderTests {
             recorder.submit(&first)
             #expect(first.isEmpty)
             var second: [HistoryEvent] = [.requestReceived(id: 11, client: [1], bytes: 1, at: 0),
-                                          .workerReady(workerID: "kept", at: 0)]
+                                          .workerReady(workerID: WorkerID("kept"), at: 0)]
             recorder.submit(&second)
             #expect(recorder.stats.droppedEvents == 1)
         }
@@ -99,7 +99,7 @@ struct RecorderTests {
     func retentionByCount() throws {
         let database = try open()
         var writer = HistoryWriter()
-        var events: [HistoryEvent] = [.workerReady(workerID: "w", at: 0)]
+        var events: [HistoryEvent] = [.workerReady(workerID: WorkerID("w"), at: 0)]
         for id in UInt64(1)...100 {
             events += [.requestReceived(id: id, client: [1], bytes: 1, at: id * ms),
                        .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id * ms),
@@ -139,7 +139,7 @@ struct RecorderTests {
         let database = try HistoryDatabase.openForWriting(path: path)
         let first = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         var writer = HistoryWriter()
-        try write([.workerSpawned(workerID: "w", slot: 1, pid: 5, generation: 1, at: 0),
+        try write([.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
                    .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
                    .requestReceived(id: 2, client: [1], bytes: 1, at: 0),
                    .requestDispatched(id: 2, worker: Array("w".utf8), attempt: 1, at: 0)], &writer, database)

@@ -9,7 +9,7 @@ extension RecorderTests {
         let database = try open()
         var writer = HistoryWriter()
         try write([
-            .workerReady(workerID: "ext", at: 0),
+            .workerReady(workerID: WorkerID("ext"), at: 0),
             .requestReceived(id: 1, client: [1], bytes: 3, at: 5 * ms),
             .requestDispatched(id: 1, worker: Array("ext".utf8), attempt: 1, at: 6 * ms),
             .requestReplied(id: 1, bytes: 9, at: 8 * ms),

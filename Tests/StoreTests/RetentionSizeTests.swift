@@ -31,7 +31,7 @@ struct RetentionSizeTests {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         var writer = HistoryWriter()
         let rows = 40_000
-        var events: [HistoryEvent] = [.workerReady(workerID: "w", at: 0)]
+        var events: [HistoryEvent] = [.workerReady(workerID: WorkerID("w"), at: 0)]
         for id in UInt64(1)...UInt64(rows) {
             events += [.requestReceived(id: id, client: Array(repeating: UInt8(id & 0xff), count: 16), bytes: 64,
                                         at: id),
@@ -71,7 +71,7 @@ struct RetentionSizeTests {
         options.pruneIntervalSeconds = 3600  // only the size measured after each write can start a pass
         options.sizeIntervalSeconds = 0
         let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
-        recorder.record(.workerReady(workerID: "w", at: 0))
+        recorder.record(.workerReady(workerID: WorkerID("w"), at: 0))
         var id: UInt64 = 0
         for _ in 0..<60 {
             var batch: [HistoryEvent] = []

@@ -18,9 +18,9 @@ struct SessionRecordingTests {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         _ = try database.beginRun(executable: "/bin/worker", arguments: [], sha256: "ab", detail: "test")
         try write([
-            .generationCreated(id: 2, executable: "/bin/worker", arguments: [], sha256: "cd", at: 0),
-            .workerSpawned(workerID: "old-1", slot: 1, pid: 10, generation: 1, at: 0),
-            .workerSpawned(workerID: "new-1", slot: 1, pid: 11, generation: 2, at: 0),
+            .generationCreated(id: GenerationID(2), executable: "/bin/worker", arguments: [], sha256: "cd", at: 0),
+            .workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 10, generation: GenerationID(1), at: 0),
+            .workerSpawned(workerID: WorkerID("new-1"), slot: 1, pid: 11, generation: GenerationID(2), at: 0),
         ], &writer, database)
         return database
     }
@@ -250,7 +250,7 @@ struct SessionRecordingTests {
         var writer = HistoryWriter()
         let database = try HistoryDatabase.openForWriting(path: path)
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
-        try write([.workerSpawned(workerID: "old-1", slot: 1, pid: 5, generation: 1, at: 0),
+        try write([.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
                    .sessionOpened(key: room, worker: old, at: 1 * ms),
                    .sessionOpened(key: [0xff], worker: old, at: 1 * ms),
                    .sessionOpened(key: Array("done".utf8), worker: old, at: 1 * ms),
@@ -273,7 +273,7 @@ struct SessionRecordingTests {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: Logger(label: "test"))
-        var events: [HistoryEvent] = [.workerSpawned(workerID: "old-1", slot: 1, pid: 5, generation: 1, at: 0),
+        var events: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
                                       .sessionOpened(key: room, worker: old, at: 1 * ms)]
             + request(1, key: room, worker: old, at: 1 * ms)
             + [.sessionOpened(key: Array("b".utf8), worker: old, at: 2 * ms),
@@ -307,7 +307,7 @@ struct SessionRecordingTests {
         #expect(try rows(database, "SELECT session FROM request").map { $0["session"] as String? } == [nil])
         let run = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         #expect(run.firstRequestID == 2)
-        try write([.workerSpawned(workerID: "old-1", slot: 1, pid: 5, generation: 1, at: 0),
+        try write([.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
                    .sessionOpened(key: room, worker: old, at: 0)] + request(2, key: room, worker: old, at: 0),
                   &writer, database)
         #expect(try HistoryQueries.sessions(SessionFilter(), in: database).sessions.map(\.requests) == [1])

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Testing
 
 @testable import Supervisor
@@ -16,12 +17,12 @@ struct SeededGenerator: RandomNumberGenerator {
 
 @Suite("Crash restart policy")
 struct CrashTrackerTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     @Test("the base delay doubles from 100 ms per consecutive crash and stops at the 10 s cap")
     func backoffTable() {
         let policy = RestartPolicy()
-        let table = (1...9).map { policy.baseDelay(afterConsecutiveCrashes: $0) / 1_000_000 }
+        let table = (1...9).map { policy.baseDelay(afterConsecutiveCrashes: $0).milliseconds }
         #expect(table == [100, 200, 400, 800, 1_600, 3_200, 6_400, 10_000, 10_000])
     }
 
@@ -31,7 +32,7 @@ struct CrashTrackerTests {
         policy.maxCrashes = 1_000
         var tracker = CrashTracker(policy: policy)
         var random = SeededGenerator(state: 42)
-        var delays: [UInt64] = []
+        var delays: [TimeSpan] = []
         for crash in 0..<50 {
             guard case .restart(let delay) = tracker.workerCrashed(ranFor: 0, now: UInt64(crash) * 100 * second,
                                                                    using: &random)
@@ -41,9 +42,9 @@ struct CrashTrackerTests {
             }
             delays.append(delay)
         }
-        let cap = Double(policy.maxDelay)
+        let cap = policy.maxDelay.seconds
         for delay in delays.dropFirst(10) {
-            #expect(Double(delay) >= cap * 0.8 && Double(delay) <= cap * 1.2)
+            #expect(delay.seconds >= cap * 0.8 && delay.seconds <= cap * 1.2)
         }
         #expect(Set(delays).count == delays.count)
     }
@@ -57,7 +58,7 @@ struct CrashTrackerTests {
         _ = tracker.workerCrashed(ranFor: 0, now: 0, using: &random)
         _ = tracker.workerCrashed(ranFor: 0, now: second, using: &random)
         #expect(tracker.workerCrashed(ranFor: 0, now: 2 * second, using: &random) == .restart(after: 400_000_000))
-        #expect(tracker.workerCrashed(ranFor: 31 * second, now: 40 * second, using: &random)
+        #expect(tracker.workerCrashed(ranFor: .seconds(31), now: 40 * second, using: &random)
                 == .restart(after: 100_000_000))
     }
 

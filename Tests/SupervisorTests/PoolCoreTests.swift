@@ -1,10 +1,11 @@
+import BatonProtocol
 import Testing
 
 @testable import Supervisor
 
 @Suite("The managed pool's state machine")
 struct PoolCoreTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     func makePool(workers: Int = 2, _ configure: (inout PoolConfiguration) -> Void = { _ in }) -> PoolCore {
         var configuration = PoolConfiguration(workers: workers, runID: "run")
@@ -32,8 +33,8 @@ struct PoolCoreTests {
         _ = pool.start(now: 0)
         pool.spawned(slot: 1, workerID: "run-1-1", pid: 10, now: 0)
         _ = pool.workerReady("run-1-1", now: 0)
-        let actions = pool.processExited(pid: 10, exit: "signal 9", now: second, using: &random)
-        #expect(actions == [.workerGone(workerID: "run-1-1", reason: "process ended (signal 9)"),
+        let actions = pool.processExited(pid: 10, exit: ProcessExit(signal: 9), now: second, using: &random)
+        #expect(actions == [.workerGone(workerID: "run-1-1", reason: .processEnded(.crashed, ProcessExit(signal: 9))),
                             .restartScheduled(slot: 1, after: 100_000_000, exit: "signal 9")])
         #expect(pool.status(now: second).first?.state == .backoff)
         #expect(pool.nextDeadline == second + 100_000_000)
@@ -47,20 +48,20 @@ struct PoolCoreTests {
         var pool = makePool(workers: 1) { $0.restart.maxCrashes = 2 }
         var random = SeededGenerator(state: 4)
         _ = pool.start(now: 0)
-        var now: UInt64 = 0
+        var now: Instant = 0
         var last: [PoolAction] = []
         for pid in Int32(1)...3 {
             pool.spawned(slot: 1, workerID: "run-1-\(pid)", pid: pid, now: now)
-            now += second / 10
-            last = pool.processExited(pid: pid, exit: "exit 1", now: now, using: &random)
-            now += second
+            now += .milliseconds(100)
+            last = pool.processExited(pid: pid, exit: ProcessExit(code: 1), now: now, using: &random)
+            now += .seconds(1)
             _ = pool.tick(now: now)
         }
         #expect(last.last == .slotFailed(slot: 1, reason: "crashed 3 times within 60 s; last: exit 1"))
         let status = pool.status(now: now).first
         #expect(status?.state == .failed)
         #expect(status?.failure?.contains("crashed 3 times") == true)
-        #expect(pool.tick(now: now + 100 * second).isEmpty)
+        #expect(pool.tick(now: now + .seconds(100)).isEmpty)
     }
 
     @Test("a binary that cannot be executed fails the slot at once")
@@ -83,23 +84,23 @@ struct PoolCoreTests {
         #expect(pool.workerHung("run-1-1", now: second) == [.signal(pid: 42, signal: .terminate)])
         #expect(pool.workerHung("run-1-1", now: second).isEmpty, "signalled once")
         #expect(pool.tick(now: 3 * second) == [.signal(pid: 42, signal: .kill)])
-        let actions = pool.processExited(pid: 42, exit: "signal 9", now: 3 * second, using: &random)
+        let actions = pool.processExited(pid: 42, exit: ProcessExit(signal: 9), now: 3 * second, using: &random)
         #expect(actions.last == .restartScheduled(slot: 1, after: 100_000_000, exit: "hung, then signal 9"))
     }
 
     @Test("stopping signals every worker, kills stragglers after the grace period, and restarts nothing")
     func stopping() {
-        var pool = makePool(workers: 2) { $0.stopGrace = second }
+        var pool = makePool(workers: 2) { $0.stopGrace = .seconds(1) }
         var random = SeededGenerator(state: 8)
         _ = pool.start(now: 0)
         pool.spawned(slot: 1, workerID: "run-1-1", pid: 1, now: 0)
         pool.spawned(slot: 2, workerID: "run-2-2", pid: 2, now: 0)
         #expect(pool.beginStop(now: 10 * second) == [.signal(pid: 1, signal: .terminate), .signal(pid: 2, signal: .terminate)])
-        #expect(pool.processExited(pid: 1, exit: "exit 0", now: 10 * second, using: &random)
-                == [.workerGone(workerID: "run-1-1", reason: "process ended (exit 0)")])
+        #expect(pool.processExited(pid: 1, exit: ProcessExit(code: 0), now: 10 * second, using: &random)
+                == [.workerGone(workerID: "run-1-1", reason: .processEnded(.stopped, ProcessExit(code: 0)))])
         #expect(!pool.allExited)
         #expect(pool.tick(now: 11 * second) == [.signal(pid: 2, signal: .kill)])
-        _ = pool.processExited(pid: 2, exit: "signal 9", now: 11 * second, using: &random)
+        _ = pool.processExited(pid: 2, exit: ProcessExit(signal: 9), now: 11 * second, using: &random)
         #expect(pool.allExited)
         #expect(pool.status(now: 12 * second).map(\.state) == [.stopped, .stopped])
     }

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Workers that say DISCONNECT and leave, in the pool's state machine")
 struct PoolDisconnectTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     func makePool(_ configure: (inout PoolConfiguration) -> Void = { _ in }) -> PoolCore {
         var configuration = PoolConfiguration(workers: 1, runID: "run")
@@ -24,8 +24,8 @@ struct PoolDisconnectTests {
         var random = SeededGenerator(state: 1)
         pool.workerDisconnected("run-1-1")
         #expect(pool.exitingWorker(pid: 10, exit: ProcessExit(code: 0))?.reason == .disconnected)
-        let actions = pool.processExited(pid: 10, exit: "exit 0", now: second, using: &random)
-        #expect(actions == [.workerGone(workerID: "run-1-1", reason: "process ended (exit 0)"),
+        let actions = pool.processExited(pid: 10, exit: ProcessExit(code: 0), now: second, using: &random)
+        #expect(actions == [.workerGone(workerID: "run-1-1", reason: .processEnded(.disconnected, ProcessExit(code: 0))),
                             .workerLeft(slot: 1, after: 100_000_000)])
         #expect(pool.tick(now: second + 100_000_000) == [.spawn(slot: 1, workerID: "run-1-2", generation: 1)])
         #expect(pool.status(now: 2 * second).first?.restarts == 1)
@@ -35,14 +35,14 @@ struct PoolDisconnectTests {
     func cleanLeavesAreNotCrashes() {
         var pool = makePool { $0.restart.maxCrashes = 1 }
         var random = SeededGenerator(state: 2)
-        var now: UInt64 = 0
+        var now: Instant = 0
         for number in 1...5 {
-            let id = "run-1-\(number)"
+            let id: WorkerID = "run-1-\(number)"
             pool.workerDisconnected(id)
-            now += second / 10
-            let actions = pool.processExited(pid: Int32(9 + number), exit: "exit 0", now: now, using: &random)
+            now += .milliseconds(100)
+            let actions = pool.processExited(pid: Int32(9 + number), exit: ProcessExit(code: 0), now: now, using: &random)
             #expect(actions.last == .workerLeft(slot: 1, after: 100_000_000))
-            now += second / 5
+            now += .milliseconds(200)
             #expect(pool.tick(now: now) == [.spawn(slot: 1, workerID: "run-1-\(number + 1)", generation: 1)])
             pool.spawned(slot: 1, workerID: "run-1-\(number + 1)", pid: Int32(10 + number), now: now)
         }
@@ -55,11 +55,11 @@ struct PoolDisconnectTests {
         var pool = makePool()
         pool.workerDisconnected("run-1-1")
         #expect(pool.exitingWorker(pid: 10, exit: ProcessExit(code: 1))?.reason == .crashed)
-        #expect(pool.processExited(pid: 10, exit: "exit 1", now: second, using: &random).last
+        #expect(pool.processExited(pid: 10, exit: ProcessExit(code: 1), now: second, using: &random).last
                 == .restartScheduled(slot: 1, after: 100_000_000, exit: "exit 1"))
         var quiet = makePool()
         #expect(quiet.exitingWorker(pid: 10, exit: ProcessExit(code: 0))?.reason == .crashed)
-        #expect(quiet.processExited(pid: 10, exit: "exit 0", now: second, using: &random).last
+        #expect(quiet.processExited(pid: 10, exit: ProcessExit(code: 0), now: second, using: &random).last
                 == .restartScheduled(slot: 1, after: 100_000_000, exit: "exit 0"))
     }
 
@@ -70,7 +70,7 @@ struct PoolDisconnectTests {
         _ = pool.beginStop(now: second)
         pool.workerDisconnected("run-1-1")
         #expect(pool.exitingWorker(pid: 10, exit: ProcessExit(code: 0))?.reason == .stopped)
-        #expect(pool.processExited(pid: 10, exit: "exit 0", now: second, using: &random)
-                == [.workerGone(workerID: "run-1-1", reason: "process ended (exit 0)")])
+        #expect(pool.processExited(pid: 10, exit: ProcessExit(code: 0), now: second, using: &random)
+                == [.workerGone(workerID: "run-1-1", reason: .processEnded(.stopped, ProcessExit(code: 0)))])
     }
 }

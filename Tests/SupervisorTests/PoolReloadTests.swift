@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Rolling update in the pool's state machine")
 struct PoolReloadTests {
-    let second: UInt64 = 1_000_000_000
+    let second: Instant = 1_000_000_000
 
     /// A pool of `workers` slots, all running generation 1 and ready.
     func readyPool(_ workers: Int) -> PoolCore {
@@ -20,7 +20,7 @@ struct PoolReloadTests {
         return pool
     }
 
-    func spawns(_ actions: [PoolAction]) -> [(slot: Int, id: String, generation: Int)] {
+    func spawns(_ actions: [PoolAction]) -> [(slot: Int, id: WorkerID, generation: GenerationID)] {
         actions.compactMap { if case .spawn(let slot, let id, let generation) = $0 { (slot, id, generation) } else { nil } }
     }
 
@@ -43,12 +43,12 @@ struct PoolReloadTests {
         pool.spawned(slot: 2, workerID: next.id, pid: 202, now: second)
         _ = pool.workerReady(next.id, now: second)
         actions = pool.workerDrained("r-2-2", now: second)
-        #expect(actions.contains(.reloadFinished(succeeded: true, generation: 2, previous: 1,
+        #expect(actions.map(\.said).contains(.finished(succeeded: true, generation: 2, previous: 1,
                                                  message: "generation 2 is active in all 2 slots")))
         #expect(!pool.reloadInProgress)
         var random = SeededGenerator(state: 1)
-        #expect(pool.processExited(pid: 101, exit: "exit 0", now: 2 * second, using: &random)
-                == [.workerGone(workerID: "r-1-1", reason: "replaced (exit 0)")], "a replaced worker is not restarted")
+        #expect(pool.processExited(pid: 101, exit: ProcessExit(code: 0), now: 2 * second, using: &random)
+                == [.workerGone(workerID: "r-1-1", reason: .processEnded(.replaced, ProcessExit(code: 0)))], "a replaced worker is not restarted")
         #expect(pool.exitingWorker(pid: 102)?.reason == .replaced)
     }
 
@@ -65,7 +65,7 @@ struct PoolReloadTests {
         let replacement = try #require(spawns(actions).first)
         pool.spawned(slot: 1, workerID: replacement.id, pid: 201, now: second)
         actions = pool.workerReady(replacement.id, now: second)
-        #expect(actions.last == .reloadFinished(succeeded: true, generation: 2, previous: 1,
+        #expect(actions.last?.said == .finished(succeeded: true, generation: 2, previous: 1,
                                                 message: "generation 2 is active in its one slot"))
     }
 
@@ -80,8 +80,8 @@ struct PoolReloadTests {
         actions = pool.workerDrained("r-1-1", now: 0)
         let second = try #require(spawns(actions).first)
         pool.spawned(slot: 2, workerID: second.id, pid: 202, now: 0)
-        actions = pool.processExited(pid: 202, exit: "exit 1", now: 10, using: &random)
-        #expect(actions.contains(.reloadProgress("rolling back: slot 2: the new worker exited (exit 1) before READY")))
+        actions = pool.processExited(pid: 202, exit: ProcessExit(code: 1), now: 10, using: &random)
+        #expect(actions.map(\.said).contains(.progress("rolling back: slot 2: the new worker exited (exit 1) before READY")))
         let restore = try #require(spawns(actions).first)
         #expect(restore.slot == 1 && restore.generation == 1, "slot 1 gets a generation 1 worker back")
         #expect(pool.status(now: 10)[1].pid == 102, "slot 2 kept its old worker throughout")
@@ -90,7 +90,7 @@ struct PoolReloadTests {
         #expect(actions == [.drain(workerID: first.id, successor: restore.id)], "sessions move back to the restored worker")
         actions = pool.workerDrained(first.id, now: 20)
         #expect(actions.contains(.signal(pid: 201, signal: .terminate)))
-        #expect(actions.last == .reloadFinished(
+        #expect(actions.last?.said == .finished(
             succeeded: false, generation: 2, previous: 1,
             message: "rolled back to generation 1: slot 2: the new worker exited (exit 1) before READY"))
         #expect(pool.status(now: 20).map(\.generation) == [1, 1])
@@ -101,7 +101,7 @@ struct PoolReloadTests {
     func readyTimeout() throws {
         var pool = readyPool(1)
         var options = ReloadOptions()
-        options.readyTimeout = 2 * second
+        options.readyTimeout = .seconds(2)
         let actions = try pool.beginReload(to: 2, options: options, now: 0)
         let incoming = try #require(spawns(actions).first)
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
@@ -111,7 +111,7 @@ struct PoolReloadTests {
         #expect(pool.nextDeadline == 2 * second)
         let timedOut = pool.tick(now: 2 * second)
         #expect(timedOut.contains(.signal(pid: 201, signal: .terminate)))
-        #expect(timedOut.last == .reloadFinished(
+        #expect(timedOut.last?.said == .finished(
             succeeded: false, generation: 2, previous: 1,
             message: "rolled back to generation 1: slot 1: the new worker sent no READY within 2 s"))
         #expect(pool.status(now: 3 * second).first?.pid == 101)
@@ -121,7 +121,7 @@ struct PoolReloadTests {
     func drainTimeout() throws {
         var pool = readyPool(1)
         var options = ReloadOptions()
-        options.drainTimeout = 5 * second
+        options.drainTimeout = .seconds(5)
         let incoming = try #require(spawns(try pool.beginReload(to: 2, options: options, now: 0)).first)
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
         _ = pool.workerReady(incoming.id, now: second)
@@ -138,7 +138,7 @@ struct PoolReloadTests {
         let incoming = try #require(spawns(try pool.beginReload(to: 2, options: ReloadOptions(), now: 0)).first)
         pool.spawned(slot: 1, workerID: incoming.id, pid: 201, now: 0)
         let actions = pool.workerReady(incoming.id, now: 0)
-        #expect(actions.last == .reloadFinished(succeeded: true, generation: 2, previous: 1,
+        #expect(actions.last?.said == .finished(succeeded: true, generation: 2, previous: 1,
                                                 message: "generation 2 is active in its one slot"))
         #expect(pool.status(now: 0).first?.state == .ready)
         #expect(pool.status(now: 0).first?.failure == nil)
@@ -157,7 +157,7 @@ struct PoolSessionMoveTests {
         pool.spawned(slot: 1, workerID: incoming, pid: 201, now: 1)
         actions = pool.workerReady(incoming, now: 2)
         #expect(actions.contains(.drain(workerID: "r-1-1", successor: incoming)))
-        actions = pool.processExited(pid: 201, exit: "exit 1", now: 3, using: &random)
+        actions = pool.processExited(pid: 201, exit: ProcessExit(code: 1), now: 3, using: &random)
         #expect(actions.contains(.resume(workerID: "r-1-1")), "\(actions)")
         #expect(pool.status(now: 3)[0].pid == 101, "the old worker keeps the slot")
     }
@@ -167,8 +167,8 @@ struct PoolSessionMoveTests {
         var pool = PoolReloadTests().readyPool(1)
         #expect(pool.sessionsMoved(from: "r-1-1", moved: 3, failed: 0).isEmpty, "no reload, nothing to report")
         _ = try pool.beginReload(to: 2, options: ReloadOptions(), now: 1)
-        #expect(pool.sessionsMoved(from: "r-1-1", moved: 3, failed: 1) == [
-            .reloadProgress("slot 1: 3 sessions moved to the new worker; 1 could not move (handoff failed) and stay "
+        #expect(pool.sessionsMoved(from: "r-1-1", moved: 3, failed: 1).map(\.said) == [
+            .progress("slot 1: 3 sessions moved to the new worker; 1 could not move (handoff failed) and stay "
                             + "on the old worker until they end")])
     }
 }
