@@ -93,6 +93,7 @@ extension CounterCoverageTests {
         try returningWorker(c, w4: w4, backend: backend, wire: wire, asWorker: asWorker, probe: probe)
         try clientThatLeaves(frontend: frontend, w4: w4, wire: wire, asClient: asClient, probe: probe)
         try refusingDatabase(c, w4: w4, path: state + "/baton.sqlite", probe: probe)
+        try unreadableControlRequest(state: state, probe: probe)
 
         if canRunAsNobody {
             chmod(directory, 0o711)
@@ -362,5 +363,20 @@ extension CounterCoverageTests {
                 Thread.sleep(forTimeInterval: 0.02)
             }
         }
+    }
+
+    /// A control request the supervisor cannot read (another protocol version): refused and counted.
+    private func unreadableControlRequest(state: String, probe: CounterSampler) throws {
+        let context = try Context()
+        defer { context.terminate() }
+        let socket = try Socket(context, .dealer)
+        defer { socket.close() }
+        socket.linger = 0
+        try socket.setReceiveTimeout(milliseconds: 10_000)
+        try socket.connect(StateDirectory.endpoint(named: "control", in: state))
+        try socket.send(frames: [[], Array(#"{"version":99,"command":"status"}"#.utf8)])
+        let reply = try socket.receive()
+        #expect(reply.map { String(decoding: $0.frames.last ?? [], as: UTF8.self).contains("refused") } == true)
+        probe.waitForStatus("the unreadable control request counted") { $0.controlRequestsUnreadable > 0 }
     }
 }
