@@ -15,8 +15,6 @@ extension BrokerCore {
     /// report the worker's process ended (then the request is answered `worker-died`) before it concludes
     /// the process lives on and its reply was lost.
     static let connectionLossGrace: UInt64 = 500_000_000
-    /// ``WorkerRecord/connection`` of a worker whose connection closed and that has sent nothing since.
-    static let closedConnection: Int32 = -2
 
     /// The supervisor started a process for this worker id: if the broker drops the worker as hung, it
     /// ignores the worker until ``workerProcessEnded(_:reason:now:into:)``, since the process is being ended.
@@ -37,10 +35,8 @@ extension BrokerCore {
     /// delivered as usual; an external worker that is not heard from is left to the request timeout. The
     /// worker stays registered.
     public mutating func connectionClosed(_ connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
-        guard connection >= 0 else { return }
-        for index in workers.values.indices where workers.values[index].connection == connection {
-            workers.values[index].connection = Self.closedConnection
-            workers.values[index].connectionClosedAt = now
+        for index in workers.values.indices where workers.values[index].connection == .open(connection) {
+            workers.connectionClosed(at: index, now: now)
             let worker = workers.values[index]
             let id = worker.id
             if worker.isBusy {

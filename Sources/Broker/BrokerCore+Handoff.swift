@@ -43,12 +43,7 @@ extension BrokerCore {
     /// dropped).
     public mutating func resumeWorker(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id), workers.values[index].isDraining else { return }
-        workers.values[index].isDraining = false
-        drainingWorkers -= 1
-        freeCapacity += workers.values[index].freeSlots
-        if workers.values[index].capacity == 1 && !workers.values[index].isBusy && !idle.contains(id) {
-            idle.append(id)
-        }
+        workers.update(at: index) { $0.isDraining = false }
         noteIdleWorkers()
         for key in sessions.keys(on: id) {
             if let move = sessions[key]?.move {

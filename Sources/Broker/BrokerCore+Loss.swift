@@ -13,8 +13,8 @@ extension BrokerCore {
                                            into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else { return }
         let worker = workers.values[index]
-        if undelivered.isEmpty && worker.connection == Self.closedConnection
-            && now &- worker.connectionClosedAt < Self.connectionLossGrace
+        if undelivered.isEmpty, case .closed(let closedAt) = worker.connection,
+           now &- closedAt < Self.connectionLossGrace
         {
             return
         }
@@ -41,10 +41,7 @@ extension BrokerCore {
             return
         }
         if !workers.values[index].isDraining {
-            freeCapacity -= workers.values[index].freeSlots
-            workers.values[index].isDraining = true
-            drainingWorkers += 1
-            if workers.values[index].capacity == 1 { removeIdle(id) }
+            workers.update(at: index) { $0.isDraining = true }
             noteIdleWorkers()
         }
         reportIfDrained(at: index, into: &out)
@@ -55,7 +52,6 @@ extension BrokerCore {
     public mutating func removeWorker(_ id: [UInt8], reason: String, now: UInt64, into out: inout [BrokerAction]) {
         guard let worker = unregister(id) else { return }
         if !connectionLosses.isEmpty { connectionLosses[id] = nil }
-        if worker.heartbeating { heartbeatingWorkers -= 1 }
         out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.isBusy)))
         if configuration.recordHistory {
             out.append(.record(.workerLost(workerID: HistoryEvent.workerID(forRoutingID: id), reason: reason, at: now)))

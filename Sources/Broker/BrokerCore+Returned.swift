@@ -15,7 +15,7 @@ extension BrokerCore {
     mutating func returned(from id: [UInt8], tokens: ArraySlice<[UInt8]>, now: UInt64,
                            into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else { return }
-        workers.values[index].lastSeen = now
+        workers.heard(at: index, now: now)
         var requeued: [PendingRequest] = []
         var sessionRequests: [PendingRequest] = []
         var stale = false

@@ -17,18 +17,12 @@ public struct BrokerCore {
     public internal(set) var metrics = BrokerMetrics()
 
     var queue: Deque<PendingRequest> = []
-    /// Idle workers of capacity 1 (not draining), the one that has waited longest first.
-    var idle: Deque<[UInt8]> = []
+    /// The known workers, with the idle queue, free capacity and counts derived from them.
     var workers = WorkerTable()
-    /// Requests the known workers can take now: the sum of their ``WorkerRecord/freeSlots``.
-    var freeCapacity = 0
-    /// Known workers whose capacity is above 1; while there are none, dispatch is plain LRU over ``idle``.
-    var multiCapacityWorkers = 0
     /// The last ``WorkerRecord/lastUsed`` stamp given out.
     var useSequence: UInt64 = 0
     var nextRequestID: UInt64 = 1
     var nextHeartbeatAt: UInt64 = 0
-    var heartbeatingWorkers = 0
     var stopping = false
     /// Managed workers dropped as hung or silent, or whose process ended, with the time until which whatever
     /// they send is ignored (counted as stale): ``banDuration`` from the drop or the end. External workers are
@@ -43,8 +37,6 @@ public struct BrokerCore {
     var managed: Set<[UInt8]> = []
     /// Busy workers whose connection closed, waiting for the outcome (see ``connectionClosed(_:now:into:)``).
     var connectionLosses: [[UInt8]: ConnectionLoss] = [:]
-    /// Workers being drained for a replacement (``WorkerRecord/isDraining``).
-    var drainingWorkers = 0
     var nextTimeoutCheckAt: UInt64 = 0
     /// Open sessions (docs/protocol.md, "Sessions").
     var sessions = SessionTable()
@@ -81,7 +73,7 @@ public struct BrokerCore {
     /// Routing ids of workers that can take a request and hold none: those of capacity 1 in LRU order (the
     /// one that has waited longest first), then those of higher capacity, least recently used first.
     public var idleWorkers: [[UInt8]] {
-        Array(idle) + workers.values.filter { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
+        Array(workers.idle) + workers.values.filter { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
             .sorted { $0.lastUsed < $1.lastUsed }.map(\.id)
     }
 
@@ -134,7 +126,7 @@ public struct BrokerCore {
         if let timeout = configuration.queueTimeout, let oldest = queue.first {
             deadline = oldest.receivedAt &+ timeout
         }
-        if heartbeatingWorkers > 0 {
+        if workers.heartbeatingCount > 0 {
             deadline = min(deadline ?? .max, nextHeartbeatAt)
         }
         if configuration.requestTimeout != nil && stats.inFlight > 0 {
@@ -158,7 +150,7 @@ public struct BrokerCore {
             }
             noteQueueDepth()
         }
-        if heartbeatingWorkers > 0 && now >= nextHeartbeatAt {
+        if workers.heartbeatingCount > 0 && now >= nextHeartbeatAt {
             nextHeartbeatAt = now + configuration.heartbeatInterval
             if !banned.isEmpty { banned = banned.filter { $0.value > now } }
             let window = configuration.livenessWindow

@@ -148,7 +148,7 @@ struct BrokerLoop {
                 for _ in 0..<batch {
                     guard try backend.receive(into: &frames, dontWait: true) else { break }
                     core.workerMessage(frames, now: BatonClock.monotonic(),
-                                       connection: monitor == nil ? -1 : backend.lastFrameConnection, into: &actions)
+                                       connection: monitor == nil ? nil : backend.lastFrameConnection, into: &actions)
                     try perform(frontend: frontend, backend: backend)
                 }
             }

@@ -27,11 +27,8 @@ public struct WorkerRecord: Sendable {
     public var isDraining = false
     /// Replies it has delivered.
     public var served: UInt64 = 0
-    /// The file descriptor of the connection its last message came on (-1: unknown; -2: that connection
-    /// closed and nothing came since), to tie a closed connection to the worker.
-    public var connection: Int32 = -1
-    /// Monotonic time its connection was last seen to close.
-    public var connectionClosedAt: UInt64 = 0
+    /// The connection its last message came on.
+    public var connection: WorkerConnection = .unknown
 
     /// Whether it holds at least one request.
     public var isBusy: Bool { !inFlight.isEmpty }
