@@ -26,12 +26,12 @@ extension BrokerCore {
             if let successor, successor != id, worker.canHandOff, workers[successor]?.canHandOff == true {
                 moves[id] = SessionMoves(successor: successor, pending: keys.count)
                 for key in keys {
-                    sessions.update(key) { $0.move = SessionMove(successor: successor, since: now) }
+                    sessions.update(key) { $0.beginMove(to: successor, now: now) }
                     if sessions[key]?.busy == nil { beginExport(key, from: id, now: now, into: &out) }
                 }
             } else {
                 let deadline = now &+ configuration.sessionDrainTimeout
-                for key in keys { sessions.update(key) { $0.drainDeadline = deadline } }
+                for key in keys { sessions.update(key) { $0.beginDrain(until: deadline) } }
                 out.append(.log(.sessionsDraining(worker: id, sessions: keys.count)))
             }
         }
@@ -50,7 +50,7 @@ extension BrokerCore {
                 abandonMove(key, move, reason: "the reload was rolled back", keep: false, now: now, into: &out)
                 releaseHeld(key, now: now, into: &out)
             }
-            sessions.update(key) { $0.drainDeadline = nil }
+            sessions.update(key) { $0.endDrain() }
         }
         moves[id] = nil
         serveWaitingSessions(at: id, now: now, into: &out)
@@ -59,9 +59,12 @@ extension BrokerCore {
 
     /// Asks the old worker for the session's state: `[0x05][key]`.
     mutating func beginExport(_ key: [UInt8], from worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+        let deadline = now &+ configuration.handoffTimeout
         sessions.update(key) {
-            $0.move?.phase = .exporting
-            $0.move?.deadline = now &+ configuration.handoffTimeout
+            $0.changeMove {
+                $0.phase = .exporting
+                $0.deadline = deadline
+            }
         }
         out.append(.send(worker: worker, frames: [WireProtocol.exportByte, key]))
     }
@@ -99,9 +102,12 @@ extension BrokerCore {
             return abandonMove(key, move, reason: "EXPORT failed: \(String(decoding: data, as: UTF8.self))",
                                now: now, into: &out)
         }
+        let deadline = now &+ configuration.handoffTimeout
         sessions.update(key) {
-            $0.move?.phase = .importing
-            $0.move?.deadline = now &+ configuration.handoffTimeout
+            $0.changeMove {
+                $0.phase = .importing
+                $0.deadline = deadline
+            }
         }
         out.append(.send(worker: move.successor, frames: [WireProtocol.importByte, key, data]))
     }
@@ -119,10 +125,7 @@ extension BrokerCore {
                                now: now, into: &out)
         }
         sessions.place(key, on: worker)
-        sessions.update(key) {
-            $0.move = nil
-            $0.lastActivity = now
-        }
+        sessions.update(key) { $0.lastActivity = now }
         sendEnd(key, to: old, into: &out)
         stats.sessionsMoved += 1
         if configuration.recordHistory {
@@ -142,10 +145,8 @@ extension BrokerCore {
                               workerLost: Bool = false, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker else { return }
         if move.phase == .importing { sendEnd(key, to: move.successor, into: &out) }
-        sessions.update(key) {
-            $0.move = nil
-            if keep { $0.drainDeadline = now &+ configuration.sessionDrainTimeout }
-        }
+        let deadline = keep ? now &+ configuration.sessionDrainTimeout : nil
+        sessions.update(key) { $0.endMove(drainingUntil: deadline) }
         if keep {
             // Only a move that failed leaves the session on its worker; one abandoned because the old worker
             // or the session is gone is counted with those.

@@ -129,7 +129,7 @@ extension BrokerCore {
             return
         }
         if record.busy != nil {
-            sessions.update(key) { $0.endRequested = true }
+            sessions.update(key) { $0.requestEnd() }
         } else {
             endSession(key, reason: .ended, now: now, into: &out)
         }
@@ -185,11 +185,10 @@ extension BrokerCore {
                             into: &out)
             }
             stats.sessionsEnded += 1
-            sessions.markLost(key, from: worker, now: now)
+            sessions.markLost(key, from: worker, now: now, endRecorded: draining)
             if draining {
                 stats.sessionsDrainTimedOut += 1
                 recordEnd(key, worker: worker, reason: .drainTimeout, requests: record.requests, now: now, into: &out)
-                sessions.update(key) { $0.endRecorded = true }
             }
             if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
         }
@@ -338,8 +337,7 @@ extension BrokerCore {
         stats.sessionsEnded += 1
         sendEnd(key, to: worker, into: &out)
         recordEnd(key, worker: worker, reason: .drainTimeout, requests: record.requests, now: now, into: &out)
-        sessions.markLost(key, from: worker, now: now)
-        sessions.update(key) { $0.endRecorded = true }
+        sessions.markLost(key, from: worker, now: now, endRecorded: true)
         if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
         forgetLostBeyondBound(now: now, into: &out)
         noteSessions()

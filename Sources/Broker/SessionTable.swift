@@ -36,9 +36,17 @@ struct SessionTable {
     func index(_ key: [UInt8]) -> Index? { records.index(forKey: key) }
 
     /// Reads and changes a session in place (no copy). Its worker and held requests must not change here
-    /// (``place(_:on:)``, ``hold(_:in:)`` and ``takeHeld(_:)`` keep the indexes right).
+    /// (``place(_:on:)``, ``markLost(_:from:now:endRecorded:)``, ``hold(_:in:)`` and ``takeHeld(_:)`` keep the
+    /// indexes right; checked in debug builds).
     mutating func modify<T>(at index: Index, _ change: (inout SessionRecord) -> T) -> T {
-        change(&records.values[index])
+        #if DEBUG
+        let worker = records.values[index].worker, held = records.values[index].held.count
+        defer {
+            assert(records.values[index].worker == worker && records.values[index].held.count == held,
+                   "a session's worker and held requests change through the table's own methods")
+        }
+        #endif
+        return change(&records.values[index])
     }
 
     /// Whether some session waits for a free slot at some worker.
@@ -52,7 +60,7 @@ struct SessionTable {
 
     /// Starts a session whose opening request `request` is queued.
     mutating func open(_ key: [UInt8], opener request: UInt64, now: UInt64) {
-        records[key] = SessionRecord(key: key, worker: nil, busy: request, lastActivity: now, openedAt: now)
+        records[key] = SessionRecord(key: key, stage: .opening, busy: request, lastActivity: now, openedAt: now)
     }
 
     /// Changes a session in place. The worker, held requests and the wait list are changed only through the
@@ -61,26 +69,23 @@ struct SessionTable {
         if let index = records.index(forKey: key) { modify(at: index, change) }
     }
 
-    /// The session's state is now at `worker` (nil: nowhere, the session was lost).
-    mutating func place(_ key: [UInt8], on worker: [UInt8]?) {
+    /// The session's state is now at `worker`: its opener reached it, or the session moved there.
+    mutating func place(_ key: [UInt8], on worker: [UInt8]) {
         guard var record = records[key] else { return }
         if let old = record.worker { removeIndex(key, from: old) }
-        record.worker = worker
-        if let worker { byWorker[worker, default: []].insert(key) }
+        record.stage = .active(worker: worker, ending: record.endRequested)
+        byWorker[worker, default: []].insert(key)
         records[key] = record
     }
 
     /// The session's worker is gone, or its drain timed out: it holds no worker and waits for its next request
-    /// (or its idle timeout, counted from now) to learn of the loss.
-    mutating func markLost(_ key: [UInt8], from worker: [UInt8], now: UInt64) {
-        guard let record = records[key], !record.lost else { return }
-        place(key, on: nil)
-        update(key) {
-            $0.lost = true
-            $0.lostFrom = worker
-            $0.drainDeadline = nil
-            $0.lastActivity = now
-        }
+    /// (or its idle timeout, counted from now) to learn of the loss. `endRecorded`: its end is recorded now.
+    mutating func markLost(_ key: [UInt8], from worker: [UInt8], now: UInt64, endRecorded: Bool) {
+        guard var record = records[key], !record.lost else { return }
+        if let old = record.worker { removeIndex(key, from: old) }
+        record.stage = .lost(from: worker, endRecorded: endRecorded)
+        record.lastActivity = now
+        records[key] = record
         lostCount += 1
         if lostOrder.count > 2 * lostCount + 64 { lostOrder.removeAll { records[$0]?.lost != true } }
         lostOrder.append(key)

@@ -101,6 +101,14 @@ extension SessionWalk {
                     violation("\(name): session \(key)'s request is at \(text(at)), not at its worker")
                 }
             }
+            switch record.stage {
+            case .draining(let worker, _, _), .moving(let worker, _, _):
+                if core.knownWorkers[worker]?.isDraining != true {
+                    violation("\(name): session \(key) is \(record.stage) on a worker that is not draining")
+                }
+            case .opening, .active, .lost:
+                break
+            }
             if let move = record.move {
                 guard let old = record.worker else { continue }
                 pending[old, default: 0] += 1
