@@ -4,28 +4,6 @@ import DequeModule
 /// Sessions: sticky routing, per-key order, idle expiry and loss (docs/protocol.md, "Sessions"). Requests
 /// carry their key in ``PendingRequest/session``; handoff is in `BrokerCore+Handoff.swift`.
 extension BrokerCore {
-    /// What the start of a request's body says about its session.
-    enum SessionParse: Equatable {
-        /// Not a session request.
-        case none
-        /// A session request with this key.
-        case key([UInt8])
-        /// `BATON-SESSION` with an empty or too long key, or no body after the key.
-        case invalid
-    }
-
-    /// Reads the session marker and key at the start of a request's body: `["BATON-SESSION"][key][body…]`.
-    static func sessionKey(of request: PendingRequest) -> SessionParse {
-        let body = request.body
-        guard let first = body.first, first.count == WireProtocol.sessionMarker.count,
-              first == WireProtocol.sessionMarker
-        else { return .none }
-        guard body.count >= 3 else { return .invalid }
-        let key = body[body.startIndex + 1]
-        guard !key.isEmpty, key.count <= WireProtocol.maxSessionKeyBytes else { return .invalid }
-        return .key(key)
-    }
-
     /// A session request was read (the broker runs and its size passed).
     mutating func sessionRequest(_ request: PendingRequest, key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
         var request = request

@@ -81,15 +81,29 @@ public struct BrokerCore {
 
     /// A message arrived on the frontend: `[envelope…][""][body…]`.
     public mutating func clientMessage(_ frames: [[UInt8]], now: UInt64, into out: inout [BrokerAction]) {
-        guard let request = PendingRequest(id: nextRequestID, frames: frames, receivedAt: now) else {
+        clientMessage(ClientMessage(frames), now: now, into: &out)
+    }
+
+    /// A frontend message, read: the broker's policy for it.
+    mutating func clientMessage(_ message: ClientMessage, now: UInt64, into out: inout [BrokerAction]) {
+        switch message {
+        case .malformed(let count):
             stats.malformedClientMessages += 1
-            out.append(.log(.malformedClientMessage(frames: frames.count)))
-            return
+            out.append(.log(.malformedClientMessage(frames: count)))
+        case .request(let frames, let delimiter, let session):
+            let request = PendingRequest(id: nextRequestID, frames: frames, delimiter: delimiter, receivedAt: now)
+            nextRequestID += 1
+            clientRequest(request, session: session, now: now, into: &out)
         }
-        nextRequestID += 1
+    }
+
+    /// A client's request, read and given its id.
+    private mutating func clientRequest(_ request: PendingRequest, session: ClientMessage.SessionMarker, now: UInt64,
+                                        into out: inout [BrokerAction]) {
         stats.requestsReceived += 1
         if configuration.recordHistory {
-            out.append(.record(.requestReceived(id: request.id, client: frames[0], bytes: request.bodySize, at: now)))
+            out.append(.record(.requestReceived(id: request.id, client: request.client, bytes: request.bodySize,
+                                                at: now)))
         }
         if stopping {
             // Read while shutting down (from ZeroMQ's pipes): answered at once, never left unanswered.
@@ -98,7 +112,7 @@ public struct BrokerCore {
         if let limit = configuration.maxMessageBytes, request.clientBytes > limit {
             return fail(request, .tooLarge, "the request is larger than \(limit) bytes", now: now, into: &out)
         }
-        switch Self.sessionKey(of: request) {
+        switch session {
         case .none:
             break
         case .key(let key):

@@ -25,10 +25,11 @@ public struct PendingRequest: Sendable {
     /// Bytes in the body.
     public var bodySize: Int { body.reduce(0) { $0 + $1.count } }
 
-    /// Parses a frontend message; `nil` if it has no delimiter or nothing after it.
-    public init?(id: UInt64, frames: [[UInt8]], receivedAt: UInt64) {
-        guard let delimiter = frames.firstIndex(where: { $0.isEmpty }), delimiter > 0, delimiter < frames.count - 1
-        else { return nil }
+    /// The client's routing id: the envelope's first frame.
+    public var client: [UInt8] { frames[0] }
+
+    /// A request read as ``ClientMessage/request(frames:delimiter:session:)``.
+    init(id: UInt64, frames: [[UInt8]], delimiter: Int, receivedAt: UInt64) {
         self.id = id
         self.frames = frames
         self.delimiter = delimiter
