@@ -52,7 +52,9 @@ public enum HistoryEvent: Sendable, Equatable {
         case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed, .requestSession,
              .requestReplyDropped:
             true
-        default: false
+        case .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded, .workerSpawned, .workerReady,
+             .workerLost, .workerExited, .generationCreated, .generationDigest, .generationState, .supervisor:
+            false
         }
     }
 }

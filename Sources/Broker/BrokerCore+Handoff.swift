@@ -69,26 +69,17 @@ extension BrokerCore {
         out.append(.send(worker: worker, frames: [WireProtocol.exportByte, key]))
     }
 
-    /// A worker's END, EXPORT answer or IMPORT answer (DEALER framing; `payload` starts with the command
-    /// byte). Returns false if the payload is not one of these, so the caller treats it as malformed.
-    mutating func sessionMessage(from id: [UInt8], payload: ArraySlice<[UInt8]>, now: UInt64,
-                                 into out: inout [BrokerAction]) -> Bool {
-        guard payload.count >= 2, let command = payload.first else { return false }
-        let key = payload[payload.startIndex + 1]
-        let rest = payload.dropFirst(2)
-        switch command {
-        case WireProtocol.endByte where rest.isEmpty:
+    /// A worker's END, EXPORT answer or IMPORT answer.
+    mutating func sessionMessage(_ message: WorkerSessionMessage, from id: [UInt8], now: UInt64,
+                                 into out: inout [BrokerAction]) {
+        switch message {
+        case .end(let key):
             workerEndedSession(id, key: key, now: now, into: &out)
-        case WireProtocol.exportByte where rest.count == 2:
-            exportAnswered(by: id, key: key, ok: rest.first == WireProtocol.statusOK, data: rest.last ?? [], now: now,
-                           into: &out)
-        case WireProtocol.importByte where rest.count == 1 || rest.count == 2:
-            importAnswered(by: id, key: key, ok: rest.first == WireProtocol.statusOK && rest.count == 1,
-                           text: rest.count == 2 ? rest.last ?? [] : [], now: now, into: &out)
-        default:
-            return false
+        case .exported(let key, let ok, let data):
+            exportAnswered(by: id, key: key, ok: ok, data: data, now: now, into: &out)
+        case .imported(let key, let ok, let text):
+            importAnswered(by: id, key: key, ok: ok, text: text, now: now, into: &out)
         }
-        return true
     }
 
     private mutating func exportAnswered(by worker: [UInt8], key: [UInt8], ok: Bool, data: [UInt8], now: UInt64,

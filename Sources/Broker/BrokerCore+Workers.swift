@@ -35,8 +35,11 @@ extension BrokerCore {
            let index = workers.index(forKey: id)
         {
             workers.heard(at: index, now: now)
-            if sessionMessage(from: id, payload: payload, now: now, into: &out) { return pump(now: now, into: &out) }
-            return malformed(worker: id, frames: frames.count, now: now, into: &out)
+            guard let message = WorkerSessionMessage(payload) else {
+                return malformed(worker: id, frames: frames.count, now: now, into: &out)
+            }
+            sessionMessage(message, from: id, now: now, into: &out)
+            return pump(now: now, into: &out)
         }
         if framing == .dealer, first == WireProtocol.returnByte {
             return returned(from: id, tokens: payload.dropFirst(), now: now, into: &out)
