@@ -19,7 +19,7 @@ extension BrokerCore {
     /// The supervisor started a process for this worker id: if the broker drops the worker as hung, it
     /// ignores the worker until ``workerProcessEnded(_:reason:now:into:)``, since the process is being ended.
     /// `generation` is the generation of the code it runs (new sessions prefer the one a reload rolls out).
-    public mutating func workerProcessStarted(_ id: [UInt8], generation: Int? = nil) {
+    public mutating func workerProcessStarted(_ id: WorkerID, generation: Int? = nil) {
         managed.insert(id)
         if let generation { generations[id] = generation }
     }
@@ -54,7 +54,7 @@ extension BrokerCore {
     }
 
     /// A worker whose connection closed answered one of the requests it held then: that one is settled.
-    mutating func replyArrived(_ requestID: UInt64, from id: [UInt8]) {
+    mutating func replyArrived(_ requestID: UInt64, from id: WorkerID) {
         guard var loss = connectionLosses[id], let position = loss.requestIDs.firstIndex(of: requestID) else {
             return
         }
@@ -71,14 +71,14 @@ extension BrokerCore {
 
     /// A worker whose connection closed while busy sent a heartbeat: it is alive on a new connection, so the
     /// replies it owed on the old one were lost.
-    mutating func heardAfterConnectionLoss(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func heardAfterConnectionLoss(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         failLostReply(id, now: now, into: &out)
     }
 
     /// Answers `bad-reply` to each request a worker held when its connection closed (those it still holds)
     /// and frees their capacity: a REQ socket that reconnected waits for a request, and one that is gone is
     /// removed by the next send to it (which fails), its request going back to the queue.
-    private mutating func failLostReply(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func failLostReply(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         guard let loss = connectionLosses.removeValue(forKey: id), let index = workers.index(forKey: id) else {
             return
         }

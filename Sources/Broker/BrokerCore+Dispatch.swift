@@ -54,7 +54,7 @@ extension BrokerCore {
     /// A session's request may go to a draining worker (`evenIfDraining`): the worker keeps the sessions it
     /// cannot hand off until they end.
     @discardableResult
-    mutating func dispatch(_ request: PendingRequest, to id: [UInt8], evenIfDraining: Bool = false, now: UInt64,
+    mutating func dispatch(_ request: PendingRequest, to id: WorkerID, evenIfDraining: Bool = false, now: UInt64,
                            into out: inout [BrokerAction]) -> Bool {
         guard let index = workers.index(forKey: id),
               evenIfDraining ? workers.values[index].hasFreeCapacity : workers.values[index].freeSlots > 0
@@ -154,7 +154,7 @@ extension BrokerCore {
 
     /// Takes back every request a worker holds, oldest first (see ``release(_:at:)``); a draining worker is
     /// then reported drained.
-    mutating func releaseAll(from id: [UInt8], into out: inout [BrokerAction]) -> [PendingRequest] {
+    mutating func releaseAll(from id: WorkerID, into out: inout [BrokerAction]) -> [PendingRequest] {
         guard let index = workers.index(forKey: id), workers.values[index].isBusy else { return [] }
         let requests = workers.values[index].requests
         for request in requests { _ = release(request.id, at: index) }
@@ -173,7 +173,7 @@ extension BrokerCore {
     }
 
     /// Changes the capacity of a known worker that holds no request (it said READY again).
-    mutating func changeCapacity(of id: [UInt8], to capacity: Int) {
+    mutating func changeCapacity(of id: WorkerID, to capacity: Int) {
         guard let index = workers.index(forKey: id) else { return }
         guard workers.values[index].capacity != capacity else { return }
         workers.update(at: index) {
@@ -183,7 +183,7 @@ extension BrokerCore {
     }
 
     /// Removes a worker's record and its share of the bookkeeping; returns it (with the requests it held).
-    mutating func unregister(_ id: [UInt8]) -> WorkerRecord? {
+    mutating func unregister(_ id: WorkerID) -> WorkerRecord? {
         guard let worker = workers.remove(id) else { return nil }
         stats.inFlight -= worker.inFlight.count
         stats.workers = workers.count

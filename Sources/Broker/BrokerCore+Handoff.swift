@@ -3,7 +3,7 @@ import BatonProtocol
 /// The sessions of one worker being drained toward its successor, until every move has settled.
 struct SessionMoves: Sendable {
     /// The worker the sessions move to.
-    let successor: [UInt8]
+    let successor: WorkerID
     /// Moves not settled yet.
     var pending: Int
     /// Sessions that moved.
@@ -20,7 +20,7 @@ extension BrokerCore {
     /// move to `successor` when both workers declared `handoff`; otherwise they stay until they end or
     /// ``BrokerConfiguration/sessionDrainTimeout`` passes. ``WorkerEvent/drained(worker:)`` comes once the
     /// worker holds no request and no session.
-    public mutating func drainWorker(_ id: [UInt8], successor: [UInt8]?, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func drainWorker(_ id: WorkerID, successor: WorkerID?, now: UInt64, into out: inout [BrokerAction]) {
         let keys = sessions.keys(on: id)
         if !keys.isEmpty, let worker = workers[id], !worker.isDraining {
             if let successor, successor != id, worker.canHandOff, workers[successor]?.canHandOff == true {
@@ -41,7 +41,7 @@ extension BrokerCore {
     /// Undoes a drain (a reload was rolled back while this worker was being drained, so it stays): the
     /// worker takes requests again, its sessions stay with it (moves under way are abandoned, drain deadlines
     /// dropped).
-    public mutating func resumeWorker(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func resumeWorker(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id), workers.values[index].isDraining else { return }
         workers.update(at: index) { $0.isDraining = false }
         noteIdleWorkers()
@@ -58,7 +58,7 @@ extension BrokerCore {
     }
 
     /// Asks the old worker for the session's state: `[0x05][key]`.
-    mutating func beginExport(_ key: [UInt8], from worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func beginExport(_ key: SessionKey, from worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         let deadline = now &+ configuration.handoffTimeout
         sessions.update(key) {
             $0.changeMove {
@@ -66,11 +66,11 @@ extension BrokerCore {
                 $0.deadline = deadline
             }
         }
-        out.append(.send(worker: worker, frames: [WireProtocol.exportByte, key]))
+        out.append(.send(worker: worker, frames: [WireProtocol.exportByte, key.bytes]))
     }
 
     /// A worker's END, EXPORT answer or IMPORT answer.
-    mutating func sessionMessage(_ message: WorkerSessionMessage, from id: [UInt8], now: UInt64,
+    mutating func sessionMessage(_ message: WorkerSessionMessage, from id: WorkerID, now: UInt64,
                                  into out: inout [BrokerAction]) {
         switch message {
         case .end(let key):
@@ -82,7 +82,7 @@ extension BrokerCore {
         }
     }
 
-    private mutating func exportAnswered(by worker: [UInt8], key: [UInt8], ok: Bool, data: [UInt8], now: UInt64,
+    private mutating func exportAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, data: [UInt8], now: UInt64,
                                          into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.worker == worker, let move = record.move, move.phase == .exporting
         else {
@@ -100,10 +100,10 @@ extension BrokerCore {
                 $0.deadline = deadline
             }
         }
-        out.append(.send(worker: move.successor, frames: [WireProtocol.importByte, key, data]))
+        out.append(.send(worker: move.successor, frames: [WireProtocol.importByte, key.bytes, data]))
     }
 
-    private mutating func importAnswered(by worker: [UInt8], key: [UInt8], ok: Bool, text: [UInt8], now: UInt64,
+    private mutating func importAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, text: [UInt8], now: UInt64,
                                          into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker, let move = record.move,
               move.successor == worker, move.phase == .importing
@@ -132,7 +132,7 @@ extension BrokerCore {
     /// and is drained there as without handoff. A successor that may have imported it is told END.
     /// `keep: false` (the old worker is gone, or the session ended) only settles the move; `workerLost` counts
     /// it as lost with the old worker rather than failed.
-    mutating func abandonMove(_ key: [UInt8], _ move: SessionMove, reason: String, keep: Bool = true,
+    mutating func abandonMove(_ key: SessionKey, _ move: SessionMove, reason: String, keep: Bool = true,
                               workerLost: Bool = false, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker else { return }
         if move.phase == .importing { sendEnd(key, to: move.successor, into: &out) }
@@ -152,7 +152,7 @@ extension BrokerCore {
     }
 
     /// The successor of some moves was lost: those sessions stay where they are.
-    mutating func abandonMoves(to successor: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func abandonMoves(to successor: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         for (old, report) in moves where report.successor == successor {
             for key in sessions.keys(on: old) {
                 if let move = sessions[key]?.move, move.successor == successor {
@@ -163,7 +163,7 @@ extension BrokerCore {
     }
 
     /// One move of `old`'s sessions settled; when the last one has, the supervisor hears how many moved.
-    private mutating func settleMove(of old: [UInt8], moved: Bool, lost: Bool = false, into out: inout [BrokerAction]) {
+    private mutating func settleMove(of old: WorkerID, moved: Bool, lost: Bool = false, into out: inout [BrokerAction]) {
         guard var report = moves[old] else { return }
         report.pending -= 1
         if moved { report.moved += 1 } else if lost { report.lost += 1 } else { report.failed += 1 }
@@ -177,7 +177,7 @@ extension BrokerCore {
     }
 
     /// Reports a draining worker drained once it holds no request and no session.
-    mutating func maybeDrained(_ id: [UInt8], into out: inout [BrokerAction]) {
+    mutating func maybeDrained(_ id: WorkerID, into out: inout [BrokerAction]) {
         if let index = workers.index(forKey: id) { reportIfDrained(at: index, into: &out) }
     }
 }

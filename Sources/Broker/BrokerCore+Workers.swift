@@ -10,9 +10,10 @@ extension BrokerCore {
     public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, connection: Int32? = nil,
                                        into out: inout [BrokerAction]) {
         guard frames.count >= 2, !frames[0].isEmpty else {
-            return malformed(worker: frames.first ?? [], frames: frames.count, now: now, into: &out)
+            return malformed(worker: WorkerID(routingID: frames.first ?? []), frames: frames.count, now: now,
+                             into: &out)
         }
-        let id = frames[0]
+        let id = WorkerID(routingID: frames[0])
         if !banned.isEmpty, let until = banned[id] {
             if now < until {
                 stats.staleReplies += 1
@@ -67,7 +68,7 @@ extension BrokerCore {
 
     /// READY: registers a new worker with its capacity, or takes back a known one that restarted (whatever
     /// it held is lost, and it takes its new capacity).
-    private mutating func ready(_ id: [UInt8], framing: WorkerFraming, _ message: ReadyMessage,
+    private mutating func ready(_ id: WorkerID, framing: WorkerFraming, _ message: ReadyMessage,
                                 connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
         let heartbeating = message.heartbeating
         if let index = workers.index(forKey: id) {
@@ -91,13 +92,13 @@ extension BrokerCore {
                                   connection: WorkerConnection(connection)))
             out.append(.worker(.ready(worker: id, heartbeating: heartbeating)))
             if configuration.recordHistory {
-                out.append(.record(.workerReady(workerID: HistoryEvent.workerID(forRoutingID: id), at: now)))
+                out.append(.record(.workerReady(workerID: id.name, at: now)))
             }
         }
         pump(now: now, into: &out)
     }
 
-    private mutating func heartbeat(_ id: [UInt8], connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func heartbeat(_ id: WorkerID, connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
         // Liveness only: a heartbeat never frees a worker's capacity.
         guard let index = workers.index(forKey: id) else {
             stats.unknownHeartbeats += 1
@@ -115,7 +116,7 @@ extension BrokerCore {
         }
     }
 
-    private mutating func reply(from id: [UInt8], framing: WorkerFraming, token: UInt64, body: ArraySlice<[UInt8]>,
+    private mutating func reply(from id: WorkerID, framing: WorkerFraming, token: UInt64, body: ArraySlice<[UInt8]>,
                                 connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else {
             // A worker the broker does not know (it connected before a broker restart, or it is an external
@@ -153,7 +154,7 @@ extension BrokerCore {
         pump(now: now, into: &out)
     }
 
-    private mutating func malformed(worker id: [UInt8], frames: Int, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func malformed(worker id: WorkerID, frames: Int, now: UInt64, into out: inout [BrokerAction]) {
         stats.malformedWorkerMessages += 1
         out.append(.log(.malformedWorkerMessage(worker: id, frames: frames)))
         // A REQ worker can send only one message per request: a malformed one is its answer.

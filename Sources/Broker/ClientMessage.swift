@@ -13,7 +13,7 @@ enum ClientMessage {
         /// Not a session request.
         case none
         /// A session request with this key: `["BATON-SESSION"][key][body…]`.
-        case key([UInt8])
+        case key(SessionKey)
         /// `BATON-SESSION` with an empty or too long key, or no body after the key.
         case invalid
     }
@@ -37,6 +37,6 @@ enum ClientMessage {
         guard body.count >= 3 else { return .invalid }
         let key = body[body.startIndex + 1]
         guard !key.isEmpty, key.count <= WireProtocol.maxSessionKeyBytes else { return .invalid }
-        return .key(key)
+        return .key(SessionKey(bytes: key))
     }
 }

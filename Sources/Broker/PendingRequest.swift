@@ -1,3 +1,5 @@
+import BatonProtocol
+
 /// A client request held by the broker: queued or in flight.
 ///
 /// It keeps the client's message as received, `[envelope…][""][body…]`, and where the delimiter is, so that
@@ -14,7 +16,7 @@ public struct PendingRequest: Sendable {
     /// How many times it was sent to a worker.
     public var attempts: Int = 0
     /// The session key of a `BATON-SESSION` request (docs/protocol.md, "Sessions"); nil for a stateless one.
-    public var session: [UInt8]?
+    public var session: SessionKey?
     /// Whether it is the first request of its session (its dispatch places the session on that worker).
     public var opensSession = false
 

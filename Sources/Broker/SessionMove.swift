@@ -1,3 +1,5 @@
+import BatonProtocol
+
 /// A session moving from one worker to another: its requests are held meanwhile.
 struct SessionMove {
     /// Where a move is.
@@ -11,7 +13,7 @@ struct SessionMove {
     }
 
     /// The worker the session moves to.
-    let successor: [UInt8]
+    let successor: WorkerID
     /// Where the move is.
     var phase: Phase = .waiting
     /// Monotonic time the session's requests started being held.

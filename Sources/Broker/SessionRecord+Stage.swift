@@ -1,7 +1,9 @@
+import BatonProtocol
+
 /// The changes of stage that keep a session on its worker (``SessionTable`` makes those that change it).
 extension SessionRecord {
     /// Its worker is being replaced with handoff: the session starts moving to `successor`.
-    mutating func beginMove(to successor: [UInt8], now: UInt64) {
+    mutating func beginMove(to successor: WorkerID, now: UInt64) {
         switch stage {
         case .active(let worker, let ending), .draining(let worker, _, let ending):
             stage = .moving(worker: worker, SessionMove(successor: successor, since: now), ending: ending)

@@ -1,9 +1,10 @@
+import BatonProtocol
 import DequeModule
 
 /// What the broker knows about one open session (docs/protocol.md, "Sessions" and 2.5).
 struct SessionRecord {
     /// The session key the client sent after `BATON-SESSION`.
-    let key: [UInt8]
+    let key: SessionKey
     /// Where the session is in its life, with the data valid there (its worker, a move, a drain deadline).
     /// Changed through ``SessionTable``, which indexes sessions by worker.
     var stage: SessionStage
@@ -20,11 +21,11 @@ struct SessionRecord {
     var requests = 0
     /// The worker whose list of sessions waiting for a free slot it is in (at most once); a session that moved
     /// while waiting may also have a stale entry in its old worker's list, which is skipped.
-    var waitingAt: [UInt8]?
+    var waitingAt: WorkerID?
 
     /// The worker holding the session's state; `nil` while its opening request waits in the queue, and
     /// after the session was lost.
-    var worker: [UInt8]? {
+    var worker: WorkerID? {
         switch stage {
         case .opening, .lost: nil
         case .active(let worker, _), .draining(let worker, _, _), .moving(let worker, _, _): worker
@@ -38,7 +39,7 @@ struct SessionRecord {
     }
 
     /// The worker it was on when it was lost, for the record.
-    var lostFrom: [UInt8]? {
+    var lostFrom: WorkerID? {
         if case .lost(let worker, _) = stage { worker } else { nil }
     }
 

@@ -1,7 +1,9 @@
+import BatonProtocol
+
 /// What the broker knows about one connected worker.
 public struct WorkerRecord: Sendable {
     /// The worker's ZeroMQ routing id.
-    public let id: [UInt8]
+    public let id: WorkerID
     /// How its messages are framed.
     public var framing: WorkerFraming
     /// Whether it announced itself with the heartbeat protocol's READY (`0x01`) and so is held to liveness.

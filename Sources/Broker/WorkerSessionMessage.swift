@@ -3,16 +3,16 @@ import BatonProtocol
 /// A worker's message about one session (DEALER framing, docs/protocol.md 2.5), as the broker reads it.
 enum WorkerSessionMessage: Equatable {
     /// `[0x04][key]`: the worker ended the session.
-    case end(key: [UInt8])
+    case end(key: SessionKey)
     /// `[0x05][key][status][data]`: the answer to EXPORT; `data` is the state, or the error text.
-    case exported(key: [UInt8], ok: Bool, data: [UInt8])
+    case exported(key: SessionKey, ok: Bool, data: [UInt8])
     /// `[0x06][key][status]` or `[0x06][key][status][text]`: the answer to IMPORT (ok only without a text).
-    case imported(key: [UInt8], ok: Bool, text: [UInt8])
+    case imported(key: SessionKey, ok: Bool, text: [UInt8])
 
     /// Reads a payload that starts with the command byte; nil if it is none of these.
     init?(_ payload: ArraySlice<[UInt8]>) {
         guard payload.count >= 2, let command = payload.first else { return nil }
-        let key = payload[payload.startIndex + 1]
+        let key = SessionKey(bytes: payload[payload.startIndex + 1])
         let rest = payload.dropFirst(2)
         if command == WireProtocol.endByte && rest.isEmpty {
             self = .end(key: key)

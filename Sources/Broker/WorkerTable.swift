@@ -1,3 +1,4 @@
+import BatonProtocol
 import DequeModule
 
 /// The workers ``BrokerCore`` knows: their records in one contiguous array, found by routing id through a
@@ -13,9 +14,9 @@ struct WorkerTable {
     /// moves the last record into the gap). Changed only through ``update(at:_:)`` and the other mutators.
     private(set) var values: [WorkerRecord] = []
     /// Position in ``values`` of each record, by routing id.
-    private var positions: [[UInt8]: Int] = [:]
+    private var positions: [WorkerID: Int] = [:]
     /// Idle workers of capacity 1 (not draining, holding no request), the one that has waited longest first.
-    private(set) var idle: Deque<[UInt8]> = []
+    private(set) var idle: Deque<WorkerID> = []
     /// Requests the workers can take now: the sum of their ``WorkerRecord/freeSlots``.
     private(set) var freeCapacity = 0
     /// Workers whose capacity is above 1; while there are none, dispatch is plain LRU over ``idle``.
@@ -35,12 +36,12 @@ struct WorkerTable {
 
     /// The position of a worker's record, if it is known.
     @inline(__always)
-    func index(forKey id: [UInt8]) -> Int? {
+    func index(forKey id: WorkerID) -> Int? {
         positions[id]
     }
 
     /// A worker's record by routing id.
-    subscript(id: [UInt8]) -> WorkerRecord? {
+    subscript(id: WorkerID) -> WorkerRecord? {
         positions[id].map { values[$0] }
     }
 
@@ -57,7 +58,7 @@ struct WorkerTable {
     /// Removes a worker's record and its share of the bookkeeping, and returns it; the last record takes its
     /// position.
     @discardableResult
-    mutating func remove(_ id: [UInt8]) -> WorkerRecord? {
+    mutating func remove(_ id: WorkerID) -> WorkerRecord? {
         guard let index = positions.removeValue(forKey: id) else { return nil }
         values.swapAt(index, values.count - 1)
         let record = values.removeLast()
@@ -113,12 +114,12 @@ struct WorkerTable {
     }
 
     /// The records as a dictionary by routing id (for status and tests, not for the request path).
-    var dictionary: [[UInt8]: WorkerRecord] {
+    var dictionary: [WorkerID: WorkerRecord] {
         Dictionary(uniqueKeysWithValues: values.map { ($0.id, $0) })
     }
 
     /// Takes a capacity-1 worker out of the idle queue (O(1) when it is the longest idle, as in LRU dispatch).
-    private mutating func removeIdle(_ id: [UInt8]) {
+    private mutating func removeIdle(_ id: WorkerID) {
         if idle.first == id {
             idle.removeFirst()
         } else if let position = idle.firstIndex(of: id) {

@@ -43,7 +43,7 @@ struct HistoryBench {
             .workerSpawned(workerID: "bench-1", slot: 1, pid: 1, generation: run.generation ?? 1, at: 0),
             .workerReady(workerID: "bench-1", at: 0),
         ]
-        let worker = Array("bench-1".utf8)
+        let worker = WorkerID("bench-1")
         let client: [UInt8] = [0, 1, 2, 3, 4]
         let started = Date()
         var now = BatonClock.monotonic()

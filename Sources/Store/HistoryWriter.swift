@@ -21,7 +21,7 @@ struct HistoryWriter {
         var bytes = 0
         var received: UInt64?
         /// The new status; nil leaves a written row's status as it is (an event that only adds its session).
-        var status: String?
+        var status: RequestStatus?
         var session: SessionKey?
         var worker: String?
         var attempts = 0
@@ -62,30 +62,30 @@ struct HistoryWriter {
                 rows[i].received = at
             case .requestDispatched(let id, let worker, let attempt, let at):
                 let i = row(id)
-                rows[i].status = RequestStatus.inFlight.rawValue
-                rows[i].worker = Self.name(of: worker, in: &workerNames, HistoryEvent.workerID(forRoutingID:))
+                rows[i].status = .inFlight
+                rows[i].worker = Self.name(of: worker.bytes, in: &workerNames) { WorkerID(routingID: $0).name }
                 rows[i].attempts = attempt
                 rows[i].dispatched = at
             case .requestRequeued(let id, _):
-                rows[row(id)].status = "queued"
+                rows[row(id)].status = .queued
             case .requestSession(let id, let key):
-                rows[row(id)].session = SessionKey(bytes: key)
+                rows[row(id)].session = key
             case .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded:
                 try applySessionEvent(event, wall: wall, in: db)
             case .requestReplied(let id, let bytes, let at):
                 let i = row(id)
-                rows[i].status = "replied"
+                rows[i].status = .replied
                 rows[i].finished = at
                 rows[i].replyBytes = bytes
             case .requestFailed(let id, let code, let at):
                 let i = row(id)
-                rows[i].status = "failed"
+                rows[i].status = .failed
                 rows[i].finished = at
                 rows[i].error = code.rawValue
             case .requestReplyDropped(let id, _):
                 // Answered (its times stay), but the answer never reached the client.
                 let i = row(id)
-                rows[i].status = RequestStatus.failed.rawValue
+                rows[i].status = .failed
                 rows[i].error = HistoryEvent.replyDroppedError
             default:
                 try applyWorkerEvent(event, wall: wall, in: db)
@@ -124,7 +124,7 @@ struct HistoryWriter {
                 insert.bind(3, worker)
                 insert.bind(4, generation)
                 insert.bind(5, row.attempts)
-                insert.bind(6, row.status ?? RequestStatus.queued.rawValue)
+                insert.bind(6, (row.status ?? .queued).rawValue)
                 insert.bind(7, row.error)
                 insert.bind(8, time: wall(row.received ?? 0), with: &formatter)
                 insert.bind(9, time: dispatchedAt, with: &formatter)
@@ -137,7 +137,7 @@ struct HistoryWriter {
                 try insert.step()
             } else {
                 update.reset()
-                update.bind(1, row.status)
+                update.bind(1, row.status?.rawValue)
                 update.bind(2, worker)
                 update.bind(3, generation)
                 update.bind(4, row.attempts)

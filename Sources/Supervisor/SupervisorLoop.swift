@@ -104,15 +104,15 @@ struct SupervisorLoop {
         let now = BatonClock.monotonic()
         switch command {
         case .workerEvent(.ready(let worker, _)):
-            perform(pool.workerReady(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerReady(String(decoding: worker.bytes, as: UTF8.self), now: now))
         case .workerEvent(.drained(let worker)):
-            perform(pool.workerDrained(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerDrained(String(decoding: worker.bytes, as: UTF8.self), now: now))
         case .workerEvent(.hung(let worker, _)):
-            perform(pool.workerHung(String(decoding: worker, as: UTF8.self), now: now))
+            perform(pool.workerHung(String(decoding: worker.bytes, as: UTF8.self), now: now))
         case .workerEvent(let event) where event.isDisconnect:
-            pool.workerDisconnected(String(decoding: event.worker, as: UTF8.self))
+            pool.workerDisconnected(String(decoding: event.worker.bytes, as: UTF8.self))
         case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed, let lost)):
-            perform(pool.sessionsMoved(from: String(decoding: worker, as: UTF8.self), moved: moved, failed: failed,
+            perform(pool.sessionsMoved(from: String(decoding: worker.bytes, as: UTF8.self), moved: moved, failed: failed,
                                        lost: lost))
         case .workerEvent(.lost):
             break

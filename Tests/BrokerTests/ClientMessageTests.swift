@@ -12,7 +12,7 @@ struct ClientMessageTests {
         case .request(_, let delimiter, .none):
             "request at \(delimiter)"
         case .request(_, let delimiter, .key(let key)):
-            "session \(String(decoding: key, as: UTF8.self)) at \(delimiter)"
+            "session \(text(key)) at \(delimiter)"
         case .request(_, let delimiter, .invalid):
             "bad session at \(delimiter)"
         }

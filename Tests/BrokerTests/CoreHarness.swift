@@ -89,3 +89,14 @@ import Testing
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+/// The worker whose routing id is `text`'s UTF-8.
+func bytes(_ text: String) -> WorkerID { WorkerID(text) }
+/// The session key `text`'s UTF-8.
+func bytes(_ text: String) -> SessionKey { SessionKey(bytes: Array(text.utf8)) }
+func text(_ id: WorkerID) -> String { String(decoding: id.bytes, as: UTF8.self) }
+func text(_ key: SessionKey) -> String { String(decoding: key.bytes, as: UTF8.self) }
+
+extension WorkerID: ExpressibleByStringLiteral {
+    public init(stringLiteral name: String) { self.init(name) }
+}

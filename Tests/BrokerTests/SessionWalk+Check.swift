@@ -72,8 +72,8 @@ extension SessionWalk {
 
     /// Each session's record agrees with where its requests are, and its move with the moves under way.
     mutating func checkSessions(after name: String) {
-        var pending: [[UInt8]: Int] = [:]
-        var requests: [UInt64: (PendingRequest, worker: [UInt8]?)] = [:]
+        var pending: [WorkerID: Int] = [:]
+        var requests: [UInt64: (PendingRequest, worker: WorkerID?)] = [:]
         for request in core.queue { requests[request.id] = (request, nil) }
         for worker in core.knownWorkers.values {
             for entry in worker.inFlight.values { requests[entry.request.id] = (entry.request, worker.id) }
@@ -157,11 +157,11 @@ extension SessionWalk {
         guard !core.stopping else { return }
         for (key, record) in core.sessions.records where !record.lost && !record.endRequested {
             guard let worker = record.worker, let fake = fakes[worker] else { continue }
-            if !fake.state.contains(key) { violation("\(name): session \(key) is on \(text(worker)), which lost it") }
+            if !fake.state.contains(key.bytes) { violation("\(name): session \(key) is on \(text(worker)), which lost it") }
         }
         for (id, fake) in fakes where fake.framing == .dealer && core.knownWorkers[id] != nil {
             for key in fake.state {
-                let record = core.sessions[key]
+                let record = core.sessions[SessionKey(bytes: key)]
                 let owner = record?.lost == false && record?.worker == id
                 let importing = record?.move?.successor == id && record?.move?.phase == .importing
                 if !owner && !importing { violation("\(name): \(text(id)) keeps \(key), which the broker forgot") }

@@ -9,8 +9,8 @@ extension SessionWalk {
         + [[0x00, 0xFF, 0x04], [UInt8](repeating: 0x05, count: 255)]
 
     /// Known, live fake workers, in a fixed order.
-    var live: [[UInt8]] {
-        fakes.keys.filter { core.knownWorkers[$0] != nil }.sorted { $0.lexicographicallyPrecedes($1) }
+    var live: [WorkerID] {
+        fakes.keys.filter { core.knownWorkers[$0] != nil }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
     }
 
     mutating func step(_ rng: inout SplitMix) {
@@ -88,7 +88,7 @@ extension SessionWalk {
         guard always || live.count(where: { core.knownWorkers[$0]?.isDraining == false }) < 5 else { return }
         nextWorker += 1
         nextConnection += 1
-        let id = Array("w\(nextWorker)".utf8)
+        let id = WorkerID("w\(nextWorker)")
         let dealer = Int.random(in: 0..<5, using: &rng) > 0
         let fake = FakeWorker(id: id, framing: dealer ? .dealer : .request,
                               handoff: dealer && Int.random(in: 0..<10, using: &rng) < 8, connection: nextConnection)
@@ -140,11 +140,11 @@ extension SessionWalk {
         let receiving = Set(core.moves.values.map(\.successor))
         let candidates = live.filter { core.knownWorkers[$0]?.isDraining == false && !receiving.contains($0) }
         guard let id = candidates.randomElement(using: &rng) else { return }
-        var successor: [UInt8]?
+        var successor: WorkerID?
         switch Int.random(in: 0..<10, using: &rng) {
         case 0..<5:  // a reload: the successor starts first
             newWorker(&rng, always: true)
-            successor = Array("w\(nextWorker)".utf8)
+            successor = WorkerID("w\(nextWorker)")
         case 5..<8: successor = live.filter { $0 != id && core.knownWorkers[$0]?.isDraining == false }.randomElement(using: &rng)
         default: successor = nil
         }

@@ -16,7 +16,7 @@ struct SplitMix: RandomNumberGenerator {
 
 /// What a fake worker process holds: the sessions whose state it keeps, the commands it has not answered.
 struct FakeWorker {
-    let id: [UInt8]
+    let id: WorkerID
     var framing: WorkerFraming
     var handoff: Bool
     var connection: Int32
@@ -38,7 +38,7 @@ struct FakeWorker {
 struct SessionWalk {
     var core: BrokerCore
     var now: UInt64 = 1_000_000_000
-    var fakes: [[UInt8]: FakeWorker] = [:]
+    var fakes: [WorkerID: FakeWorker] = [:]
     var nextWorker = 0
     var nextTag = 0
     var nextConnection: Int32 = 10
@@ -46,8 +46,8 @@ struct SessionWalk {
     var outstanding: Set<[UInt8]> = []
     var answeredTags: Set<[UInt8]> = []
     var lastDispatched: [[UInt8]: UInt64] = [:]
-    var drainedReported: Set<[UInt8]> = []
-    var processEndsDue: [[UInt8]] = []
+    var drainedReported: Set<WorkerID> = []
+    var processEndsDue: [WorkerID] = []
     var violations: [String] = []
     var stopping = false
     var events = 0
@@ -82,16 +82,16 @@ struct SessionWalk {
         run("client request") { $0.clientMessage([Array("c".utf8), tag, []] + body, now: $1, into: &$2) }
     }
 
-    mutating func worker(_ id: [UInt8], _ payload: [[UInt8]], _ name: String) {
+    mutating func worker(_ id: WorkerID, _ payload: [[UInt8]], _ name: String) {
         guard let fake = fakes[id] else { return }
-        let frames = [id] + (fake.framing == .request ? [[]] : []) + payload
+        let frames = [id.bytes] + (fake.framing == .request ? [[]] : []) + payload
         run(name) { $0.workerMessage(frames, now: $1, connection: fake.connection, into: &$2) }
     }
 
     // MARK: What the peers see
 
     mutating func absorb(_ out: [BrokerAction], after name: String) {
-        var drainedNow: [[UInt8]] = []
+        var drainedNow: [WorkerID] = []
         for action in out {
             switch action {
             case .dispatch(let worker, _, let token, let body):

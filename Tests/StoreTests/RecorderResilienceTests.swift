@@ -33,14 +33,14 @@ struct RecorderResilienceTests {
             .workerSpawned(workerID: "w", slot: 1, pid: 5, generation: 1, at: 0),
             .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
             .requestReceived(id: 2, client: [1], bytes: 1, at: 0),
-            .requestDispatched(id: 2, worker: Array("w".utf8), attempt: 1, at: 1),
+            .requestDispatched(id: 2, worker: WorkerID("w"), attempt: 1, at: 1),
             .requestReceived(id: 3, client: [1], bytes: 1, at: 0),
         ]
         recorder.submit(&events)
         try waitUntil("the open rows are written") {
             try count(database, "SELECT count(*) FROM request WHERE status IN ('queued', 'in_flight')") == 3
         }
-        var answer: [HistoryEvent] = [.requestDispatched(id: 3, worker: Array("w".utf8), attempt: 1, at: 2),
+        var answer: [HistoryEvent] = [.requestDispatched(id: 3, worker: WorkerID("w"), attempt: 1, at: 2),
                                       .requestReplied(id: 3, bytes: 1, at: 3)]
         recorder.submit(&answer)
         recorder.close()
@@ -128,7 +128,7 @@ struct HistoryStartupTests {
         var events: [HistoryEvent] = [
             .workerSpawned(workerID: "w", slot: 1, pid: 5, generation: generation, at: 0),
             .requestReceived(id: run.firstRequestID, client: [1], bytes: 1, at: 0),
-            .requestDispatched(id: run.firstRequestID, worker: Array("w".utf8), attempt: 1, at: 1),
+            .requestDispatched(id: run.firstRequestID, worker: WorkerID("w"), attempt: 1, at: 1),
             .requestReplied(id: run.firstRequestID, bytes: 2, at: 2),
         ]
         recorder.submit(&events)

@@ -29,7 +29,7 @@ struct RecorderTests {
             .workerSpawned(workerID: "w1", slot: 1, pid: 99, generation: 1, at: 0),
             .workerReady(workerID: "w1", at: 1 * ms),
             .requestReceived(id: 7, client: [0, 0xab], bytes: 64, at: 10 * ms),
-            .requestDispatched(id: 7, worker: Array("w1".utf8), attempt: 1, at: 12 * ms),
+            .requestDispatched(id: 7, worker: WorkerID("w1"), attempt: 1, at: 12 * ms),
             .requestReplied(id: 7, bytes: 60, at: 15 * ms),
         ], &writer, database)
         let row = try #require(try HistoryQueries.history(HistoryFilter(), in: database).first)
@@ -47,7 +47,7 @@ struct RecorderTests {
         try write([.workerReady(workerID: "ext", at: 0), .requestReceived(id: 1, client: [1], bytes: 3, at: 5 * ms)],
                   &writer, database)
         #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.status == "queued")
-        try write([.requestDispatched(id: 1, worker: Array("ext".utf8), attempt: 1, at: 6 * ms)], &writer, database)
+        try write([.requestDispatched(id: 1, worker: WorkerID("ext"), attempt: 1, at: 6 * ms)], &writer, database)
         let inFlight = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(inFlight?.status == "in_flight" && inFlight?.waitMicroseconds == 1000 && inFlight?.slot == nil)
         try write([.requestFailed(id: 1, code: .workerDied, at: 9 * ms),
@@ -65,7 +65,7 @@ struct RecorderTests {
         // The broker names such a worker `ext-HEX` in its events; the writer names the dispatch's bytes the same.
         try write([.workerReady(workerID: HistoryEvent.workerID(forRoutingID: id), at: 0),
                    .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
-                   .requestDispatched(id: 1, worker: id, attempt: 1, at: 0)], &writer, database)
+                   .requestDispatched(id: 1, worker: WorkerID(routingID: id), attempt: 1, at: 0)], &writer, database)
         #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.workerID == "ext-00e43c9869")
         #expect(try HistoryQueries.workers(limit: 5, in: database).map(\.workerID) == ["ext-00e43c9869"])
     }
@@ -102,7 +102,7 @@ struct RecorderTests {
         var events: [HistoryEvent] = [.workerReady(workerID: "w", at: 0)]
         for id in UInt64(1)...100 {
             events += [.requestReceived(id: id, client: [1], bytes: 1, at: id * ms),
-                       .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id * ms),
+                       .requestDispatched(id: id, worker: WorkerID("w"), attempt: 1, at: id * ms),
                        .requestReplied(id: id, bytes: 1, at: id * ms + 1)]
         }
         events.append(.requestReceived(id: 101, client: [1], bytes: 1, at: 200 * ms))
@@ -142,7 +142,7 @@ struct RecorderTests {
         try write([.workerSpawned(workerID: "w", slot: 1, pid: 5, generation: 1, at: 0),
                    .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
                    .requestReceived(id: 2, client: [1], bytes: 1, at: 0),
-                   .requestDispatched(id: 2, worker: Array("w".utf8), attempt: 1, at: 0)], &writer, database)
+                   .requestDispatched(id: 2, worker: WorkerID("w"), attempt: 1, at: 0)], &writer, database)
         let second = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         #expect(first.generation == 1 && second.generation == 1)
         #expect(second.abandonedRequests == 2 && second.abandonedWorkers == 1 && second.firstRequestID == 3)

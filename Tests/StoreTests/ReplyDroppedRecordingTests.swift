@@ -11,7 +11,7 @@ extension RecorderTests {
         try write([
             .workerReady(workerID: "ext", at: 0),
             .requestReceived(id: 1, client: [1], bytes: 3, at: 5 * ms),
-            .requestDispatched(id: 1, worker: Array("ext".utf8), attempt: 1, at: 6 * ms),
+            .requestDispatched(id: 1, worker: WorkerID("ext"), attempt: 1, at: 6 * ms),
             .requestReplied(id: 1, bytes: 9, at: 8 * ms),
             .requestReplyDropped(id: 1, at: 9 * ms),
             .requestReceived(id: 2, client: [1], bytes: 3, at: 10 * ms),

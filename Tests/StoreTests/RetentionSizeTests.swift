@@ -35,7 +35,7 @@ struct RetentionSizeTests {
         for id in UInt64(1)...UInt64(rows) {
             events += [.requestReceived(id: id, client: Array(repeating: UInt8(id & 0xff), count: 16), bytes: 64,
                                         at: id),
-                       .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id + 1),
+                       .requestDispatched(id: id, worker: WorkerID("w"), attempt: 1, at: id + 1),
                        .requestReplied(id: id, bytes: 64, at: id + 2)]
         }
         events.append(.requestReceived(id: 1_000_000, client: [1], bytes: 1, at: 0))  // open: never pruned
@@ -78,7 +78,7 @@ struct RetentionSizeTests {
             for _ in 0..<1000 {
                 id += 1
                 batch += [.requestReceived(id: id, client: Array(repeating: 9, count: 16), bytes: 64, at: id),
-                          .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id + 1),
+                          .requestDispatched(id: id, worker: WorkerID("w"), attempt: 1, at: id + 1),
                           .requestReplied(id: id, bytes: 64, at: id + 2)]
             }
             recorder.submit(&batch)
