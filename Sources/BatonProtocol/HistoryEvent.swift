@@ -2,20 +2,20 @@
 /// the recorder turns them into wall-clock time.
 public enum HistoryEvent: Sendable, Equatable {
     /// A client request was accepted into the queue.
-    case requestReceived(id: UInt64, client: [UInt8], bytes: Int, at: UInt64)
+    case requestReceived(id: RequestID, client: ClientID, bytes: Int, at: UInt64)
     /// A request was sent to a worker (attempt 1, 2, … with retries).
-    case requestDispatched(id: UInt64, worker: WorkerID, attempt: Int, at: UInt64)
+    case requestDispatched(id: RequestID, worker: WorkerID, attempt: Int, at: UInt64)
     /// A request went back to the queue (its worker was lost and it will be retried).
-    case requestRequeued(id: UInt64, at: UInt64)
+    case requestRequeued(id: RequestID, at: UInt64)
     /// A request was answered by its worker.
-    case requestReplied(id: UInt64, bytes: Int, at: UInt64)
+    case requestReplied(id: RequestID, bytes: Int, at: UInt64)
     /// A request was answered with `BATON-ERR code`.
-    case requestFailed(id: UInt64, code: BatonErrorCode, at: UInt64)
+    case requestFailed(id: RequestID, code: BatonErrorCode, at: UInt64)
     /// A request's answer (a worker's reply or `BATON-ERR`) did not reach its client: the client had gone, or
     /// it did not read its replies. Recorded as `failed` with `reply-dropped`.
-    case requestReplyDropped(id: UInt64, at: UInt64)
+    case requestReplyDropped(id: RequestID, at: UInt64)
     /// A request carries a session key (recorded with its request row).
-    case requestSession(id: UInt64, key: SessionKey)
+    case requestSession(id: RequestID, key: SessionKey)
     /// A session's first request was sent to `worker`: the session is open there.
     case sessionOpened(key: SessionKey, worker: WorkerID, at: UInt64)
     /// A session's state moved from one worker to another (a handoff during a reload); its requests were

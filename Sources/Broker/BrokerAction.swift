@@ -15,7 +15,7 @@ public enum BrokerAction {
     /// Send a request to a worker: `[worker][""]?[token][""][body…]`.
     case dispatch(worker: WorkerID, framing: WorkerFraming, token: [UInt8], body: ArraySlice<[UInt8]>)
     /// Send a reply to a client: `[envelope…][""][body…]`; `request` is the id of the request it answers.
-    case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: UInt64)
+    case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: RequestID)
     /// Send a heartbeat to a heartbeating worker: `[worker][0x02]`.
     case heartbeat(worker: WorkerID)
     /// Send a session command to a DEALER worker: `[worker][frames…]` (END, EXPORT or IMPORT).

@@ -4,7 +4,7 @@ import BatonProtocol
 /// answered unless their replies or the worker's end come first.
 struct ConnectionLoss: Sendable {
     /// The requests the worker held when its connection closed and that have not been answered since.
-    var requestIDs: [UInt64]
+    var requestIDs: [RequestID]
     /// When the requests are answered `bad-reply` if nothing else happened: for a managed worker, the end of
     /// the grace; nil for an external worker (only its heartbeat, its replies or the request timeout decide).
     let settlesAt: UInt64?
@@ -54,7 +54,7 @@ extension BrokerCore {
     }
 
     /// A worker whose connection closed answered one of the requests it held then: that one is settled.
-    mutating func replyArrived(_ requestID: UInt64, from id: WorkerID) {
+    mutating func replyArrived(_ requestID: RequestID, from id: WorkerID) {
         guard var loss = connectionLosses[id], let position = loss.requestIDs.firstIndex(of: requestID) else {
             return
         }

@@ -111,7 +111,7 @@ extension BrokerCore {
         request.attempts += 1
         let workerID = workers.values[index].id
         out.append(.dispatch(worker: workerID, framing: workers.values[index].framing,
-                             token: WireProtocol.token(for: request.id), body: request.body))
+                             token: request.id.token, body: request.body))
         useSequence &+= 1
         let sequence = useSequence
         workers.update(at: index) {
@@ -133,7 +133,7 @@ extension BrokerCore {
     ///
     /// Call ``reportIfDrained(at:into:)`` once the request is dealt with.
     @inline(__always)
-    mutating func release(_ requestID: UInt64, at index: WorkerIndex) -> InFlightRequest? {
+    mutating func release(_ requestID: RequestID, at index: WorkerIndex) -> InFlightRequest? {
         guard let entry = workers.update(at: index, { $0.inFlight.removeValue(forKey: requestID) }) else {
             return nil
         }

@@ -9,7 +9,7 @@ extension BrokerCore {
     /// With no undelivered request (a heartbeat found it gone), a worker whose connection closed less than
     /// ``connectionLossGrace`` ago is kept: it may be reconnecting (libzmq closed its connection for an
     /// oversized message).
-    public mutating func workerUnreachable(_ id: WorkerID, undelivered: [UInt64], now: UInt64,
+    public mutating func workerUnreachable(_ id: WorkerID, undelivered: [RequestID], now: UInt64,
                                            into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else { return }
         let worker = workers.values[index]

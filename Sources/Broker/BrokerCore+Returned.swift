@@ -20,7 +20,7 @@ extension BrokerCore {
         var sessionRequests: [PendingRequest] = []
         var stale = false
         for token in tokens {
-            guard let requestID = WireProtocol.requestID(fromToken: token),
+            guard let requestID = RequestID(token: token),
                   var request = release(requestID, at: index)?.request
             else {
                 stats.staleReplies += 1

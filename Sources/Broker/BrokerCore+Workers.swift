@@ -27,7 +27,7 @@ extension BrokerCore {
             return malformed(worker: id, frames: frames.count, now: now, into: &out)
         }
         if payload.count >= 3, payload[payload.startIndex + 1].isEmpty,
-           let token = WireProtocol.requestID(fromToken: first)
+           let token = RequestID(token: first)
         {
             return reply(from: id, framing: framing, token: token, body: payload[(payload.startIndex + 2)...],
                          connection: connection, now: now, into: &out)
@@ -116,7 +116,7 @@ extension BrokerCore {
         }
     }
 
-    private mutating func reply(from id: WorkerID, framing: WorkerFraming, token: UInt64, body: ArraySlice<[UInt8]>,
+    private mutating func reply(from id: WorkerID, framing: WorkerFraming, token: RequestID, body: ArraySlice<[UInt8]>,
                                 connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else {
             // A worker the broker does not know (it connected before a broker restart, or it is an external

@@ -21,7 +21,7 @@ public struct BrokerCore {
     var workers = WorkerTable()
     /// The last ``WorkerRecord/lastUsed`` stamp given out.
     var useSequence: UInt64 = 0
-    var nextRequestID: UInt64 = 1
+    var nextRequestID = RequestID(1)
     var nextHeartbeatAt: UInt64 = 0
     var stopping = false
     /// Managed workers dropped as hung or silent, or whose process ended, with the time until which whatever
@@ -52,7 +52,7 @@ public struct BrokerCore {
     /// Creates a broker with no workers and an empty queue.
     public init(configuration: BrokerConfiguration = BrokerConfiguration(), firstRequestID: UInt64 = 1) {
         self.configuration = configuration
-        nextRequestID = max(firstRequestID, 1)
+        nextRequestID = RequestID(max(firstRequestID, 1))
     }
 
     /// Whether the frontend should be read: the queue is below its bound and the broker is not stopping.
@@ -92,7 +92,7 @@ public struct BrokerCore {
             out.append(.log(.malformedClientMessage(frames: count)))
         case .request(let frames, let delimiter, let session):
             let request = PendingRequest(id: nextRequestID, frames: frames, delimiter: delimiter, receivedAt: now)
-            nextRequestID += 1
+            nextRequestID = nextRequestID.next
             clientRequest(request, session: session, now: now, into: &out)
         }
     }

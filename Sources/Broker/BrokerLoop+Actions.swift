@@ -13,7 +13,7 @@ extension BrokerLoop {
                 switch action {
                 case .dispatch(let worker, let framing, let token, let body):
                     if try !sendToWorker(backend, worker, framing: framing, token: token, body: body),
-                       let request = WireProtocol.requestID(fromToken: token)
+                       let request = RequestID(token: token)
                     {
                         undelivered.append((worker, request))
                     }

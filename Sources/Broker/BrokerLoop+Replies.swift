@@ -26,7 +26,7 @@ extension BrokerLoop {
     /// Sends a reply, or queues it behind the client's waiting replies or when the pipe is full; drops it only
     /// when the client is gone or is not reading.
     mutating func deliver(_ frontend: Socket, envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>,
-                          request: UInt64) throws {
+                          request: RequestID) throws {
         guard let client = envelope.first else { return replyDropped(request: request, client: [], .gone) }
         if !replies.isEmpty && replies.hasWaiting(client) {
             return wait(envelope: envelope, body: body, request: request, client: client)
@@ -43,7 +43,7 @@ extension BrokerLoop {
 
     /// Sends waiting replies while their pipes take them; drops those of clients gone or not reading.
     mutating func flushReplies(_ frontend: Socket, now: UInt64) throws {
-        var drops: [(UInt64, [UInt8], ClientRoute)] = []
+        var drops: [(RequestID, [UInt8], ClientRoute)] = []
         let sent = try replies.flush(now: now, send: { reply in
             try Self.sendToClient(frontend, envelope: reply.envelope[...], body: reply.body)
         }, dropped: { reply, route in
@@ -67,7 +67,7 @@ extension BrokerLoop {
 
     /// The shutdown's deadline passed with replies still waiting: they are dropped.
     mutating func dropWaitingReplies() {
-        var drops: [(UInt64, [UInt8])] = []
+        var drops: [(RequestID, [UInt8])] = []
         replies.dropAll { drops.append(($0.request, $0.envelope.first ?? [])) }
         for (request, client) in drops { replyDropped(request: request, client: client, .full) }
         if let (_, client) = drops.last {
@@ -76,7 +76,7 @@ extension BrokerLoop {
         }
     }
 
-    private mutating func wait(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: UInt64,
+    private mutating func wait(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: RequestID,
                                client: [UInt8]) {
         let now = BatonClock.monotonic()
         let reply = WaitingReply(envelope: Array(envelope), body: body, request: request)
@@ -90,7 +90,7 @@ extension BrokerLoop {
 
     /// Counts and records a reply that did not reach its client: gone (`unroutableReplies`) or not reading
     /// (`unreadRepliesDropped`). History records the request as `failed` with `reply-dropped`.
-    private mutating func replyDropped(request: UInt64, client: [UInt8], _ route: ClientRoute) {
+    private mutating func replyDropped(request: RequestID, client: [UInt8], _ route: ClientRoute) {
         if route == .gone { core.replyUndeliverable() } else { core.unreadReplyDropped() }
         if core.configuration.recordHistory {
             history.append(.requestReplyDropped(id: request, at: BatonClock.monotonic()))

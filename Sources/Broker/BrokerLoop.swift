@@ -12,7 +12,7 @@ struct BrokerLoop {
     /// The batch of actions ``perform(frontend:backend:)`` is working through (its storage is reused).
     var performing: [BrokerAction] = []
     /// Dispatches that could not reach their worker (the request never left the broker), by worker.
-    var undelivered: [(worker: WorkerID, request: UInt64)] = []
+    var undelivered: [(worker: WorkerID, request: RequestID)] = []
     /// Workers a heartbeat could not reach (a request they held was delivered, and is lost with them).
     var silentlyGoneWorkers: [WorkerID] = []
     /// History events since they were last handed to the recorder (once per loop iteration).

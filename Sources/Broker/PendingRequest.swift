@@ -6,7 +6,7 @@ import BatonProtocol
 /// forwarding and replying slice it instead of copying it.
 public struct PendingRequest: Sendable {
     /// Broker-wide unique id; also the token a worker sees in place of the client's envelope.
-    public let id: UInt64
+    public let id: RequestID
     /// The client's frames as received on the frontend, routing id first.
     public let frames: [[UInt8]]
     /// Index of the empty delimiter frame in ``frames``.
@@ -28,10 +28,10 @@ public struct PendingRequest: Sendable {
     public var bodySize: Int { body.reduce(0) { $0 + $1.count } }
 
     /// The client's routing id: the envelope's first frame.
-    public var client: [UInt8] { frames[0] }
+    public var client: ClientID { ClientID(routingID: frames[0]) }
 
     /// A request read as ``ClientMessage/request(frames:delimiter:session:)``.
-    init(id: UInt64, frames: [[UInt8]], delimiter: Int, receivedAt: UInt64) {
+    init(id: RequestID, frames: [[UInt8]], delimiter: Int, receivedAt: UInt64) {
         self.id = id
         self.frames = frames
         self.delimiter = delimiter

@@ -1,3 +1,4 @@
+import BatonProtocol
 import DequeModule
 
 /// A reply its client's pipe had no room for when it was sent: it waits in the ``ReplyBacklog``.
@@ -7,7 +8,7 @@ struct WaitingReply {
     /// The reply's frames after the delimiter.
     let body: ArraySlice<[UInt8]>
     /// The broker's id of the request it answers, to record a drop.
-    let request: UInt64
+    let request: RequestID
 }
 
 /// Replies waiting for room in their client's pipe, by client (docs/protocol.md, "Flow control").

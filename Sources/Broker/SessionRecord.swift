@@ -10,7 +10,7 @@ struct SessionRecord {
     var stage: SessionStage
     /// The id of the session's request that is queued as its opener or in flight at its worker (requests of
     /// one key go one at a time).
-    var busy: UInt64?
+    var busy: RequestID?
     /// Requests of the session waiting behind ``busy``, in the order they were read.
     var held: Deque<PendingRequest> = []
     /// Monotonic time of the last request or answer (for ``BrokerConfiguration/sessionIdleTimeout``).

@@ -60,7 +60,7 @@ struct SessionTable {
     func count(on worker: WorkerID) -> Int { byWorker[worker]?.count ?? 0 }
 
     /// Starts a session whose opening request `request` is queued.
-    mutating func open(_ key: SessionKey, opener request: UInt64, now: UInt64) {
+    mutating func open(_ key: SessionKey, opener request: RequestID, now: UInt64) {
         records[key] = SessionRecord(key: key, stage: .opening, busy: request, lastActivity: now, openedAt: now)
     }
 

@@ -15,7 +15,7 @@ public struct WorkerRecord: Sendable {
     /// Whether its READY declared the `handoff` capability (it answers EXPORT and IMPORT).
     public var canHandOff = false
     /// The requests it holds, by request id, each with the time it was sent.
-    public var inFlight: [UInt64: InFlightRequest] = [:]
+    public var inFlight: [RequestID: InFlightRequest] = [:]
     /// Its recent service time in nanoseconds: an exponentially weighted moving average (weight 1/8) of the
     /// time each of its requests took to serve, measured from its dispatch or from the worker's previous reply,
     /// whichever came later (see ``measure(dispatchedAt:now:)``); nil until its first reply.

@@ -46,7 +46,8 @@ struct HistoryWriter {
         rows.reserveCapacity(events.count / 2)
         var index: [UInt64: Int] = [:]
         index.reserveCapacity(events.count / 2)
-        func row(_ id: UInt64) -> Int {
+        func row(_ request: RequestID) -> Int {
+            let id = request.value
             if let existing = index[id] { return existing }
             rows.append(RequestRow(id: id))
             index[id] = rows.count - 1
@@ -57,7 +58,7 @@ struct HistoryWriter {
             case .requestReceived(let id, let client, let bytes, let at):
                 let i = row(id)
                 rows[i].isNew = true
-                rows[i].client = Self.name(of: client, in: &clientHex, hex)
+                rows[i].client = Self.name(of: client.bytes, in: &clientHex) { ClientID(routingID: $0).description }
                 rows[i].bytes = bytes
                 rows[i].received = at
             case .requestDispatched(let id, let worker, let attempt, let at):
@@ -208,16 +209,4 @@ struct HistoryWriter {
             break
         }
     }
-}
-
-/// Lower-case hex of bytes.
-func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 15)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

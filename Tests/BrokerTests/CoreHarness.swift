@@ -58,7 +58,7 @@ struct CoreHarness {
             Issue.record("worker \(worker) holds \(requests.count) requests, not one")
             return
         }
-        workerMessage([bytes(worker), [], WireProtocol.token(for: request.id), []]
+        workerMessage([bytes(worker), [], request.id.token, []]
                       + request.body.map { bytes(prefix) + $0 })
     }
 
@@ -99,4 +99,8 @@ func text(_ key: SessionKey) -> String { String(decoding: key.bytes, as: UTF8.se
 
 extension WorkerID: ExpressibleByStringLiteral {
     public init(stringLiteral name: String) { self.init(name) }
+}
+
+extension RequestID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: UInt64) { self.init(value) }
 }

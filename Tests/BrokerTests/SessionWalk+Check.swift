@@ -73,7 +73,7 @@ extension SessionWalk {
     /// Each session's record agrees with where its requests are, and its move with the moves under way.
     mutating func checkSessions(after name: String) {
         var pending: [WorkerID: Int] = [:]
-        var requests: [UInt64: (PendingRequest, worker: WorkerID?)] = [:]
+        var requests: [RequestID: (PendingRequest, worker: WorkerID?)] = [:]
         for request in core.queue { requests[request.id] = (request, nil) }
         for worker in core.knownWorkers.values {
             for entry in worker.inFlight.values { requests[entry.request.id] = (entry.request, worker.id) }

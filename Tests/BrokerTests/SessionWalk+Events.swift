@@ -102,7 +102,7 @@ extension SessionWalk {
         guard let id = busy.randomElement(using: &rng), let worker = core.knownWorkers[id],
               let request = worker.inFlight.keys.sorted().randomElement(using: &rng)
         else { return }
-        self.worker(id, [WireProtocol.token(for: request), [], Array("answer".utf8)], "reply")
+        self.worker(id, [request.token, [], Array("answer".utf8)], "reply")
     }
 
     mutating func workerEnd(_ rng: inout SplitMix) {

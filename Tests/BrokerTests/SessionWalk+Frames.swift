@@ -67,7 +67,7 @@ extension SessionWalk {
         case 7..<9:
             // A reply with a token the broker gave out, so replies are not left to chance.
             guard let request = known?.inFlight.keys.sorted().first else { return }
-            rawWorker(id, delimiter + [WireProtocol.token(for: request), [], script.frame()])
+            rawWorker(id, delimiter + [request.token, [], script.frame()])
         case 9:
             let command = [WireProtocol.endByte, WireProtocol.exportByte, WireProtocol.importByte][script.below(3)]
             let status = [WireProtocol.statusOK, WireProtocol.statusError, script.frame()][script.below(3)]

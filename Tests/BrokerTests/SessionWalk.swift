@@ -45,7 +45,7 @@ struct SessionWalk {
     /// Requests sent and not answered, by envelope tag.
     var outstanding: Set<[UInt8]> = []
     var answeredTags: Set<[UInt8]> = []
-    var lastDispatched: [[UInt8]: UInt64] = [:]
+    var lastDispatched: [[UInt8]: RequestID] = [:]
     var drainedReported: Set<WorkerID> = []
     var processEndsDue: [WorkerID] = []
     var violations: [String] = []
@@ -97,7 +97,7 @@ struct SessionWalk {
             case .dispatch(let worker, _, let token, let body):
                 fakes[worker]?.tokens.append(token)
                 guard body.first == WireProtocol.sessionMarker, body.count >= 3,
-                      let id = WireProtocol.requestID(fromToken: token)
+                      let id = RequestID(token: token)
                 else { continue }
                 let key = body[body.startIndex + 1]
                 if let last = lastDispatched[key], id <= last {

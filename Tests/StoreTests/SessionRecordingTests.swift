@@ -35,9 +35,10 @@ struct SessionRecordingTests {
 
     /// The events of one request of a session, received, sent to `worker` and answered.
     func request(_ id: UInt64, key: SessionKey, worker: WorkerID, at: UInt64) -> [HistoryEvent] {
-        [.requestReceived(id: id, client: [1], bytes: 8, at: at), .requestSession(id: id, key: key),
-         .requestDispatched(id: id, worker: worker, attempt: 1, at: at + 1),
-         .requestReplied(id: id, bytes: 1, at: at + 2)]
+        [.requestReceived(id: RequestID(id), client: ClientID(routingID: [1]), bytes: 8, at: at),
+         .requestSession(id: RequestID(id), key: key),
+         .requestDispatched(id: RequestID(id), worker: worker, attempt: 1, at: at + 1),
+         .requestReplied(id: RequestID(id), bytes: 1, at: at + 2)]
     }
 
     @Test("an opened session is a row with its worker and generation; its requests carry the key")
@@ -62,12 +63,12 @@ struct SessionRecordingTests {
     func keyInALaterBatch() throws {
         var writer = HistoryWriter()
         let database = try open(&writer)
-        try write([.requestReceived(id: 1, client: [1], bytes: 8, at: 0),
-                   .requestDispatched(id: 1, worker: old, attempt: 1, at: 1)], &writer, database)
-        try write([.requestSession(id: 1, key: room)], &writer, database)
+        try write([.requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 8, at: 0),
+                   .requestDispatched(id: RequestID(1), worker: old, attempt: 1, at: 1)], &writer, database)
+        try write([.requestSession(id: RequestID(1), key: room)], &writer, database)
         let row = try #require(try rows(database, "SELECT status, session FROM request").first)
         #expect(row["status"] as String == "in_flight" && row["session"] as String == "room-7")
-        try write([.requestReplied(id: 1, bytes: 1, at: 2)], &writer, database)
+        try write([.requestReplied(id: RequestID(1), bytes: 1, at: 2)], &writer, database)
         let answered = try #require(try rows(database, "SELECT status, session FROM request").first)
         #expect(answered["status"] as String == "replied" && answered["session"] as String == "room-7")
         #expect(try rows(database, "SELECT id FROM request WHERE session IS NULL").isEmpty)
