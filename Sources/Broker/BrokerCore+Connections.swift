@@ -19,7 +19,7 @@ extension BrokerCore {
     /// The supervisor started a process for this worker id: if the broker drops the worker as hung, it
     /// ignores the worker until ``workerProcessEnded(_:reason:now:into:)``, since the process is being ended.
     /// `generation` is the generation of the code it runs (new sessions prefer the one a reload rolls out).
-    public mutating func workerProcessStarted(_ id: WorkerID, generation: Int? = nil) {
+    public mutating func workerProcessStarted(_ id: WorkerID, generation: GenerationID? = nil) {
         managed.insert(id)
         if let generation { generations[id] = generation }
     }

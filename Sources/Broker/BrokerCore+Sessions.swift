@@ -262,7 +262,7 @@ extension BrokerCore {
     /// Makes new sessions open on workers of `generation` while a rolling update to it (or a rollback from
     /// it) runs; nil when it is over. Without this, a session opened during a reload on an old worker that is
     /// not replaced yet would have to move (or drain) again moments later.
-    public mutating func preferSessions(onGeneration generation: Int?) {
+    public mutating func preferSessions(onGeneration generation: GenerationID?) {
         sessionGeneration = generation
     }
 

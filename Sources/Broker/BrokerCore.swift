@@ -45,9 +45,9 @@ public struct BrokerCore {
     /// When the session table is next scanned for expiries.
     var nextSessionScanAt: UInt64 = 0
     /// The generation of each managed worker's code, as the supervisor reported it.
-    var generations: [WorkerID: Int] = [:]
+    var generations: [WorkerID: GenerationID] = [:]
     /// During a rolling update: the generation new sessions open on (``preferSessions(onGeneration:)``).
-    var sessionGeneration: Int?
+    var sessionGeneration: GenerationID?
 
     /// Creates a broker with no workers and an empty queue.
     public init(configuration: BrokerConfiguration = BrokerConfiguration(), firstRequestID: UInt64 = 1) {

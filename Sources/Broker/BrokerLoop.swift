@@ -208,9 +208,9 @@ struct BrokerLoop {
         case .workers(let reply):
             reply(core.workerSummaries)
         case .processStarted(let worker, let generation):
-            core.workerProcessStarted(WorkerID(routingID: worker), generation: generation)
+            core.workerProcessStarted(WorkerID(routingID: worker), generation: generation.map(GenerationID.init))
         case .preferSessions(let generation):
-            core.preferSessions(onGeneration: generation)
+            core.preferSessions(onGeneration: generation.map(GenerationID.init))
         case .resume(let worker):
             core.resumeWorker(WorkerID(routingID: worker), now: BatonClock.monotonic(), into: &actions)
         case .snapshot(let reply):

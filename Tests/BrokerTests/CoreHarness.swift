@@ -104,3 +104,7 @@ extension WorkerID: ExpressibleByStringLiteral {
 extension RequestID: ExpressibleByIntegerLiteral {
     public init(integerLiteral value: UInt64) { self.init(value) }
 }
+
+extension GenerationID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int) { self.init(value) }
+}

@@ -93,7 +93,7 @@ extension SessionWalk {
         let fake = FakeWorker(id: id, framing: dealer ? .dealer : .request,
                               handoff: dealer && Int.random(in: 0..<10, using: &rng) < 8, connection: nextConnection)
         fakes[id] = fake
-        if dealer { core.workerProcessStarted(id, generation: nextWorker % 3) }
+        if dealer { core.workerProcessStarted(id, generation: GenerationID(nextWorker % 3)) }
         worker(id, readyMessage(fake, capacity: Int.random(in: 1...3, using: &rng)), "READY")
     }
 

@@ -100,7 +100,7 @@ extension SessionWalk {
             run("drain") { $0.drainWorker(id, successor: usable ? successor : nil, now: $1, into: &$2) }
         case 1:
             guard core.knownWorkers[id] == nil else { return }
-            core.workerProcessStarted(id, generation: script.below(3))
+            core.workerProcessStarted(id, generation: GenerationID(script.below(3)))
         case 2:
             ended.insert(id)
             run("process ended") { $0.workerProcessEnded(id, reason: "crashed", now: $1, into: &$2) }
