@@ -94,7 +94,6 @@ func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 func bytes(_ text: String) -> WorkerID { WorkerID(text) }
 /// The session key `text`'s UTF-8.
 func bytes(_ text: String) -> SessionKey { SessionKey(bytes: Array(text.utf8)) }
-func text(_ id: WorkerID) -> String { String(decoding: id.bytes, as: UTF8.self) }
 func text(_ key: SessionKey) -> String { String(decoding: key.bytes, as: UTF8.self) }
 
 extension WorkerID: ExpressibleByStringLiteral {

@@ -8,6 +8,9 @@ extension SessionWalk {
     static let keys: [[UInt8]] = ["a", "b", "c", "d", "e", "f"].map { Array($0.utf8) }
         + [[0x00, 0xFF, 0x04], [UInt8](repeating: 0x05, count: 255)]
 
+    /// The generations the supervisor prefers sessions on: none, or one of three.
+    static let generations: [GenerationID?] = [nil, GenerationID(0), GenerationID(1), GenerationID(2)]
+
     /// Known, live fake workers, in a fixed order.
     var live: [WorkerID] {
         fakes.keys.filter { core.knownWorkers[$0] != nil }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
@@ -32,7 +35,7 @@ extension SessionWalk {
         case 80..<88: answerCommand(export: false, &rng)
         case 88..<91: newWorker(&rng)
         case 91..<94: drain(&rng)
-        case 94: core.preferSessions(onGeneration: [nil, 0, 1, 2].randomElement(using: &rng)!)
+        case 94: core.preferSessions(onGeneration: Self.generations.randomElement(using: &rng)!)
         case 95..<107: wait(milliseconds: [5, 50, 250, 1_000, 2_600].randomElement(using: &rng)!, &rng)
         default: heartbeats()
         }

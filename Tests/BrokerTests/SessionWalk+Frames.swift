@@ -8,8 +8,8 @@ import Glibc
 /// every request gets exactly one reply by the end.
 extension SessionWalk {
     /// The routing ids the fuzzed workers use; the empty one and a long one are hostile.
-    static let frameWorkers: [WorkerID] = ["w1", "w2", "w3", "r1", WorkerID(routingID: []),
-                                          WorkerID(routingID: [UInt8](repeating: 0xFF, count: 300))]
+    static let frameWorkers: [WorkerID] = (["w1", "w2", "w3", "r1"] as [String]).map { WorkerID($0) }
+        + [WorkerID(routingID: []), WorkerID(routingID: [UInt8](repeating: 0xFF, count: 300))]
 
     /// Plays a script of raw frames (see ``ByteScript``); the first byte chooses the settings.
     static func playFrames(script bytes: [UInt8]) -> SessionWalk {
@@ -108,7 +108,7 @@ extension SessionWalk {
         case 4:
             let newest = core.knownWorkers[id]?.inFlight.keys.max()
             run("unreachable") { $0.workerUnreachable(id, undelivered: newest.map { [$0] } ?? [], now: $1, into: &$2) }
-        default: core.preferSessions(onGeneration: [nil, 0, 1, 2][script.below(4)])
+        default: core.preferSessions(onGeneration: Self.generations[script.below(4)])
         }
     }
 }

@@ -14,6 +14,9 @@ struct SplitMix: RandomNumberGenerator {
     }
 }
 
+/// A worker's routing id as text, in messages about the walk.
+func text(_ id: WorkerID) -> String { String(decoding: id.bytes, as: UTF8.self) }
+
 /// What a fake worker process holds: the sessions whose state it keeps, the commands it has not answered.
 struct FakeWorker {
     let id: WorkerID
