@@ -57,7 +57,7 @@ enum WalkTarget {
         }
         for worker in core.knownWorkers.values {
             if let entry = worker.inFlight.values.first(where: { $0.request.frames[1] == tag }) {
-                return "\(text(tag)) (request \(entry.request.id)) in flight at \(worker.id.name): \(worker)"
+                return "\(text(tag)) (request \(entry.request.id)) in flight at \(text(worker.id)): \(worker)"
             }
         }
         return "\(text(tag)) nowhere"
