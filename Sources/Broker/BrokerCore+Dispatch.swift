@@ -113,11 +113,7 @@ extension BrokerCore {
         out.append(.dispatch(worker: workerID, framing: workers.values[index].framing,
                              token: request.id.token, body: request.body))
         useSequence &+= 1
-        let sequence = useSequence
-        workers.update(at: index) {
-            $0.inFlight[request.id] = InFlightRequest(request: request, dispatchedAt: now)
-            $0.lastUsed = sequence
-        }
+        workers.assign(InFlightRequest(request: request, dispatchedAt: now), at: index, lastUsed: useSequence)
         stats.inFlight += 1
         stats.requestsDispatched += 1
         metrics.dispatched(request, now: now)
@@ -134,9 +130,7 @@ extension BrokerCore {
     /// Call ``reportIfDrained(at:into:)`` once the request is dealt with.
     @inline(__always)
     mutating func release(_ requestID: RequestID, at index: WorkerIndex) -> InFlightRequest? {
-        guard let entry = workers.update(at: index, { $0.inFlight.removeValue(forKey: requestID) }) else {
-            return nil
-        }
+        guard let entry = workers.release(requestID, at: index) else { return nil }
         stats.inFlight -= 1
         return entry
     }

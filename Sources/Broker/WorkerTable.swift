@@ -88,6 +88,31 @@ struct WorkerTable {
         return result
     }
 
+    /// Gives the worker at `index` a request (it has a free slot), stamped `lastUsed`: the request path's
+    /// ``update(at:_:)``, with only the bookkeeping a dispatch can change.
+    @inline(__always)
+    mutating func assign(_ entry: InFlightRequest, at index: Int, lastUsed: UInt64) {
+        let wasIdle = values[index].inFlight.isEmpty
+        values[index].inFlight[entry.request.id] = entry
+        values[index].lastUsed = lastUsed
+        guard !values[index].isDraining else { return }
+        freeCapacity -= 1
+        guard wasIdle else { return }
+        if values[index].capacity == 1 { removeIdle(values[index].id) } else { idleMultiCapacityCount -= 1 }
+    }
+
+    /// Takes a request back from the worker at `index`; nil if it does not hold it. The request path's
+    /// ``update(at:_:)``, with only the bookkeeping a release can change.
+    @inline(__always)
+    mutating func release(_ requestID: RequestID, at index: Int) -> InFlightRequest? {
+        guard let entry = values[index].inFlight.removeValue(forKey: requestID) else { return nil }
+        guard !values[index].isDraining else { return entry }
+        freeCapacity += 1
+        guard values[index].inFlight.isEmpty else { return entry }
+        if values[index].capacity == 1 { idle.append(values[index].id) } else { idleMultiCapacityCount += 1 }
+        return entry
+    }
+
     /// Notes a message from the worker at `index`: when, and on which connection (nil: unknown).
     @inline(__always)
     mutating func heard(at index: Int, now: UInt64, connection: Int32?) {
