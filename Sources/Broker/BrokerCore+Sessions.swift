@@ -81,8 +81,7 @@ extension BrokerCore {
             guard record.busy == request.id else { return (false, false) }
             record.busy = nil
             record.lastActivity = now
-            return (true, !record.lost && record.worker != nil && !record.endRequested && record.move == nil
-                        && record.held.isEmpty)
+            return (true, record.isSettled && record.held.isEmpty)
         }
         guard mine, !simple, let record = sessions[key] else { return }
         if record.lost {

@@ -67,6 +67,14 @@ struct SessionRecord {
         if case .draining(_, let deadline, _) = stage { deadline } else { nil }
     }
 
+    /// Whether it is on its worker with no END waiting and no move under way (draining or not).
+    var isSettled: Bool {
+        switch stage {
+        case .active(_, let ending), .draining(_, _, let ending): !ending
+        case .opening, .moving, .lost: false
+        }
+    }
+
     /// Whether a request of the session can be sent to its worker now (capacity aside).
     var canDispatch: Bool {
         guard busy == nil else { return false }
