@@ -2,29 +2,29 @@
 /// the recorder turns them into wall-clock time.
 public enum HistoryEvent: Sendable, Equatable {
     /// A client request was accepted into the queue.
-    case requestReceived(id: UInt64, client: [UInt8], bytes: Int, at: UInt64)
+    case requestReceived(id: RequestID, client: ClientID, bytes: Int, at: UInt64)
     /// A request was sent to a worker (attempt 1, 2, … with retries).
-    case requestDispatched(id: UInt64, worker: [UInt8], attempt: Int, at: UInt64)
+    case requestDispatched(id: RequestID, worker: WorkerID, attempt: Int, at: UInt64)
     /// A request went back to the queue (its worker was lost and it will be retried).
-    case requestRequeued(id: UInt64, at: UInt64)
+    case requestRequeued(id: RequestID, at: UInt64)
     /// A request was answered by its worker.
-    case requestReplied(id: UInt64, bytes: Int, at: UInt64)
+    case requestReplied(id: RequestID, bytes: Int, at: UInt64)
     /// A request was answered with `BATON-ERR code`.
-    case requestFailed(id: UInt64, code: BatonErrorCode, at: UInt64)
+    case requestFailed(id: RequestID, code: BatonErrorCode, at: UInt64)
     /// A request's answer (a worker's reply or `BATON-ERR`) did not reach its client: the client had gone, or
     /// it did not read its replies. Recorded as `failed` with `reply-dropped`.
-    case requestReplyDropped(id: UInt64, at: UInt64)
+    case requestReplyDropped(id: RequestID, at: UInt64)
     /// A request carries a session key (recorded with its request row).
-    case requestSession(id: UInt64, key: [UInt8])
+    case requestSession(id: RequestID, key: SessionKey)
     /// A session's first request was sent to `worker`: the session is open there.
-    case sessionOpened(key: [UInt8], worker: [UInt8], at: UInt64)
+    case sessionOpened(key: SessionKey, worker: WorkerID, at: UInt64)
     /// A session's state moved from one worker to another (a handoff during a reload); its requests were
     /// held for `pause` nanoseconds.
-    case sessionMoved(key: [UInt8], from: [UInt8], to: [UInt8], pause: UInt64, at: UInt64)
+    case sessionMoved(key: SessionKey, from: WorkerID, to: WorkerID, pause: UInt64, at: UInt64)
     /// A handoff failed (export or import refused, or timed out); the session stayed on `from`.
-    case sessionHandoffFailed(key: [UInt8], from: [UInt8], to: [UInt8], reason: String, at: UInt64)
+    case sessionHandoffFailed(key: SessionKey, from: WorkerID, to: WorkerID, reason: String, at: UInt64)
     /// A session ended, after `requests` requests.
-    case sessionEnded(key: [UInt8], worker: [UInt8], reason: SessionEndReason, requests: Int, at: UInt64)
+    case sessionEnded(key: SessionKey, worker: WorkerID, reason: SessionEndReason, requests: Int, at: UInt64)
     /// The supervisor started a worker process.
     case workerSpawned(workerID: WorkerID, slot: Int, pid: Int32, generation: GenerationID, at: UInt64)
     /// A worker said READY.
@@ -52,7 +52,9 @@ public enum HistoryEvent: Sendable, Equatable {
         case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed, .requestSession,
              .requestReplyDropped:
             true
-        default: false
+        case .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded, .workerSpawned, .workerReady,
+             .workerLost, .workerExited, .generationCreated, .generationDigest, .generationState, .supervisor:
+            false
         }
     }
 }

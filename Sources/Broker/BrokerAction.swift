@@ -13,13 +13,13 @@ public enum WorkerFraming: Sendable, Equatable {
 /// Frames are slices of the received messages, so forwarding does not copy or concatenate them.
 public enum BrokerAction {
     /// Send a request to a worker: `[worker][""]?[token][""][body…]`.
-    case dispatch(worker: [UInt8], framing: WorkerFraming, token: [UInt8], body: ArraySlice<[UInt8]>)
+    case dispatch(worker: WorkerID, framing: WorkerFraming, token: [UInt8], body: ArraySlice<[UInt8]>)
     /// Send a reply to a client: `[envelope…][""][body…]`; `request` is the id of the request it answers.
-    case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: UInt64)
+    case reply(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: RequestID)
     /// Send a heartbeat to a heartbeating worker: `[worker][0x02]`.
-    case heartbeat(worker: [UInt8])
+    case heartbeat(worker: WorkerID)
     /// Send a session command to a DEALER worker: `[worker][frames…]` (END, EXPORT or IMPORT).
-    case send(worker: [UInt8], frames: [[UInt8]])
+    case send(worker: WorkerID, frames: [[UInt8]])
     /// Tell the supervisor about a worker's lifecycle (it drives restarts and rolling updates).
     case worker(WorkerEvent)
     /// Record an event in the history database (only with ``BrokerConfiguration/recordHistory``).
@@ -31,21 +31,21 @@ public enum BrokerAction {
 /// A change in a worker's life that the supervisor acts on.
 public enum WorkerEvent: Sendable, Equatable {
     /// A worker registered (said READY for the first time).
-    case ready(worker: [UInt8], heartbeating: Bool)
+    case ready(worker: WorkerID, heartbeating: Bool)
     /// A worker was removed: silent past its liveness, unreachable, or its process ended.
-    case lost(worker: [UInt8], reason: WorkerLossReason, hadRequest: Bool)
+    case lost(worker: WorkerID, reason: WorkerLossReason, hadRequest: Bool)
     /// A worker held a request past the request timeout, or went silent: it was removed and its process
     /// must be ended.
-    case hung(worker: [UInt8], reason: WorkerLossReason)
+    case hung(worker: WorkerID, reason: WorkerLossReason)
     /// A worker asked to drain holds no request and no session any more (or was never known): it can be
     /// stopped.
-    case drained(worker: [UInt8])
+    case drained(worker: WorkerID)
     /// The sessions of a draining worker have all moved to `successor`, or failed to (those stay on it), or
     /// were lost with it (it ended before they moved).
-    case sessionsMoved(worker: [UInt8], successor: [UInt8], moved: Int, failed: Int, lost: Int = 0)
+    case sessionsMoved(worker: WorkerID, successor: WorkerID, moved: Int, failed: Int, lost: Int = 0)
 
     /// The worker's routing id.
-    public var worker: [UInt8] {
+    public var worker: WorkerID {
         switch self {
         case .ready(let worker, _), .lost(let worker, _, _), .hung(let worker, _), .drained(let worker),
              .sessionsMoved(let worker, _, _, _, _):
@@ -59,13 +59,13 @@ public enum BrokerLogEvent: Sendable, Equatable {
     /// A client message without an envelope delimiter, or without a body, was dropped.
     case malformedClientMessage(frames: Int)
     /// A worker message that is not READY, HEARTBEAT or a reply was dropped.
-    case malformedWorkerMessage(worker: [UInt8], frames: Int)
+    case malformedWorkerMessage(worker: WorkerID, frames: Int)
     /// A reply for a request the worker no longer holds (late after a timeout, or duplicated).
-    case staleReply(worker: [UInt8])
+    case staleReply(worker: WorkerID)
     /// A busy worker's connection closed before its reply arrived; its request was answered `bad-reply`.
-    case lostReply(worker: [UInt8])
+    case lostReply(worker: WorkerID)
     /// A worker being replaced cannot hand its sessions off: they stay until they end or the drain timeout.
-    case sessionsDraining(worker: [UInt8], sessions: Int)
+    case sessionsDraining(worker: WorkerID, sessions: Int)
     /// A session could not move from a worker being replaced; it stays there.
-    case handoffFailed(worker: [UInt8], reason: String)
+    case handoffFailed(worker: WorkerID, reason: String)
 }

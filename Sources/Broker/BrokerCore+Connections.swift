@@ -4,7 +4,7 @@ import BatonProtocol
 /// answered unless their replies or the worker's end come first.
 struct ConnectionLoss: Sendable {
     /// The requests the worker held when its connection closed and that have not been answered since.
-    var requestIDs: [UInt64]
+    var requestIDs: [RequestID]
     /// When the requests are answered `bad-reply` if nothing else happened: for a managed worker, the end of
     /// the grace; nil for an external worker (only its heartbeat, its replies or the request timeout decide).
     let settlesAt: UInt64?
@@ -15,13 +15,11 @@ extension BrokerCore {
     /// report the worker's process ended (then the request is answered `worker-died`) before it concludes
     /// the process lives on and its reply was lost.
     static let connectionLossGrace: UInt64 = 500_000_000
-    /// ``WorkerRecord/connection`` of a worker whose connection closed and that has sent nothing since.
-    static let closedConnection: Int32 = -2
 
     /// The supervisor started a process for this worker id: if the broker drops the worker as hung, it
     /// ignores the worker until ``workerProcessEnded(_:reason:now:into:)``, since the process is being ended.
     /// `generation` is the generation of the code it runs (new sessions prefer the one a reload rolls out).
-    public mutating func workerProcessStarted(_ id: [UInt8], generation: Int? = nil) {
+    public mutating func workerProcessStarted(_ id: WorkerID, generation: GenerationID? = nil) {
         managed.insert(id)
         if let generation { generations[id] = generation }
     }
@@ -37,10 +35,8 @@ extension BrokerCore {
     /// delivered as usual; an external worker that is not heard from is left to the request timeout. The
     /// worker stays registered.
     public mutating func connectionClosed(_ connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
-        guard connection >= 0 else { return }
-        for index in workers.values.indices where workers.values[index].connection == connection {
-            workers.values[index].connection = Self.closedConnection
-            workers.values[index].connectionClosedAt = now
+        for index in workers.values.indices where workers.values[index].connection == .open(connection) {
+            workers.connectionClosed(at: index, now: now)
             let worker = workers.values[index]
             let id = worker.id
             if worker.isBusy {
@@ -58,7 +54,7 @@ extension BrokerCore {
     }
 
     /// A worker whose connection closed answered one of the requests it held then: that one is settled.
-    mutating func replyArrived(_ requestID: UInt64, from id: [UInt8]) {
+    mutating func replyArrived(_ requestID: RequestID, from id: WorkerID) {
         guard var loss = connectionLosses[id], let position = loss.requestIDs.firstIndex(of: requestID) else {
             return
         }
@@ -75,14 +71,14 @@ extension BrokerCore {
 
     /// A worker whose connection closed while busy sent a heartbeat: it is alive on a new connection, so the
     /// replies it owed on the old one were lost.
-    mutating func heardAfterConnectionLoss(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func heardAfterConnectionLoss(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         failLostReply(id, now: now, into: &out)
     }
 
     /// Answers `bad-reply` to each request a worker held when its connection closed (those it still holds)
     /// and frees their capacity: a REQ socket that reconnected waits for a request, and one that is gone is
     /// removed by the next send to it (which fails), its request going back to the queue.
-    private mutating func failLostReply(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func failLostReply(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         guard let loss = connectionLosses.removeValue(forKey: id), let index = workers.index(forKey: id) else {
             return
         }

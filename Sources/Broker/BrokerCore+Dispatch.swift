@@ -8,7 +8,7 @@ extension BrokerCore {
     /// Whether some worker can take a request now: one that is not draining holds fewer than its capacity.
     ///
     /// O(1): the broker keeps the free capacity of its workers as a running total.
-    public var hasFreeCapacity: Bool { freeCapacity > 0 }
+    public var hasFreeCapacity: Bool { workers.freeCapacity > 0 }
 
     /// Sends queued requests to workers while some worker has free capacity.
     ///
@@ -16,21 +16,21 @@ extension BrokerCore {
     /// O(1) per request). Otherwise each request goes to the worker expected to answer soonest
     /// (``soonestWorker()``, O(workers) per request). A session's first request goes to ``sessionHome()``.
     mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
-        if multiCapacityWorkers == 0 {
-            while !queue.isEmpty, !idle.isEmpty {
+        if workers.multiCapacityCount == 0 {
+            while !queue.isEmpty, let longestIdle = workers.idle.first {
                 if queue[queue.startIndex].opensSession, let index = sessionHome() {
-                    removeIdle(workers.values[index].id)
                     assign(queue.removeFirst(), at: index, now: now, into: &out)
                     continue
                 }
-                guard let index = workers.index(forKey: idle.removeFirst()) else { continue }
+                guard let index = workers.index(forKey: longestIdle) else {
+                    preconditionFailure("the idle queue holds known workers only")
+                }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         } else {
-            while !queue.isEmpty, freeCapacity > 0,
+            while !queue.isEmpty, workers.freeCapacity > 0,
                   let index = (queue[queue.startIndex].opensSession ? sessionHome() : nil) ?? soonestWorker()
             {
-                if workers.values[index].capacity == 1 { removeIdle(workers.values[index].id) }
                 assign(queue.removeFirst(), at: index, now: now, into: &out)
             }
         }
@@ -42,7 +42,6 @@ extension BrokerCore {
     /// (draining or not).
     mutating func dispatch(_ request: PendingRequest, at index: WorkerIndex, now: UInt64,
                            into out: inout [BrokerAction]) {
-        if workers.values[index].capacity == 1 { removeIdle(workers.values[index].id) }
         assign(request, at: index, now: now, into: &out)
         noteIdleWorkers()
     }
@@ -55,12 +54,11 @@ extension BrokerCore {
     /// A session's request may go to a draining worker (`evenIfDraining`): the worker keeps the sessions it
     /// cannot hand off until they end.
     @discardableResult
-    mutating func dispatch(_ request: PendingRequest, to id: [UInt8], evenIfDraining: Bool = false, now: UInt64,
+    mutating func dispatch(_ request: PendingRequest, to id: WorkerID, evenIfDraining: Bool = false, now: UInt64,
                            into out: inout [BrokerAction]) -> Bool {
         guard let index = workers.index(forKey: id),
               evenIfDraining ? workers.values[index].hasFreeCapacity : workers.values[index].freeSlots > 0
         else { return false }
-        if workers.values[index].capacity == 1 { removeIdle(id) }
         assign(request, at: index, now: now, into: &out)
         noteIdleWorkers()
         return true
@@ -113,11 +111,9 @@ extension BrokerCore {
         request.attempts += 1
         let workerID = workers.values[index].id
         out.append(.dispatch(worker: workerID, framing: workers.values[index].framing,
-                             token: WireProtocol.token(for: request.id), body: request.body))
-        workers.values[index].inFlight[request.id] = InFlightRequest(request: request, dispatchedAt: now)
+                             token: request.id.token, body: request.body))
         useSequence &+= 1
-        workers.values[index].lastUsed = useSequence
-        if !workers.values[index].isDraining { freeCapacity -= 1 }
+        workers.assign(InFlightRequest(request: request, dispatchedAt: now), at: index, lastUsed: useSequence)
         stats.inFlight += 1
         stats.requestsDispatched += 1
         metrics.dispatched(request, now: now)
@@ -133,13 +129,9 @@ extension BrokerCore {
     ///
     /// Call ``reportIfDrained(at:into:)`` once the request is dealt with.
     @inline(__always)
-    mutating func release(_ requestID: UInt64, at index: WorkerIndex) -> InFlightRequest? {
-        guard let entry = workers.values[index].inFlight.removeValue(forKey: requestID) else { return nil }
+    mutating func release(_ requestID: RequestID, at index: WorkerIndex) -> InFlightRequest? {
+        guard let entry = workers.release(requestID, at: index) else { return nil }
         stats.inFlight -= 1
-        if !workers.values[index].isDraining {
-            freeCapacity += 1
-            if workers.values[index].capacity == 1 { idle.append(workers.values[index].id) }
-        }
         return entry
     }
 
@@ -147,7 +139,7 @@ extension BrokerCore {
     /// any more (the one place that decides it).
     @inline(__always)
     mutating func reportIfDrained(at index: WorkerIndex, into out: inout [BrokerAction]) {
-        if drainingWorkers > 0 && workers.values[index].isDraining && workers.values[index].inFlight.isEmpty
+        if workers.drainingCount > 0 && workers.values[index].isDraining && workers.values[index].inFlight.isEmpty
             && sessions.count(on: workers.values[index].id) == 0
         {
             out.append(.worker(.drained(worker: workers.values[index].id)))
@@ -156,7 +148,7 @@ extension BrokerCore {
 
     /// Takes back every request a worker holds, oldest first (see ``release(_:at:)``); a draining worker is
     /// then reported drained.
-    mutating func releaseAll(from id: [UInt8], into out: inout [BrokerAction]) -> [PendingRequest] {
+    mutating func releaseAll(from id: WorkerID, into out: inout [BrokerAction]) -> [PendingRequest] {
         guard let index = workers.index(forKey: id), workers.values[index].isBusy else { return [] }
         let requests = workers.values[index].requests
         for request in requests { _ = release(request.id, at: index) }
@@ -170,52 +162,30 @@ extension BrokerCore {
         useSequence &+= 1
         worker.lastUsed = useSequence
         worker.inFlight.reserveCapacity(worker.capacity)
-        workers[worker.id] = worker
-        freeCapacity += worker.capacity
-        if worker.capacity > 1 { multiCapacityWorkers += 1 } else { idle.append(worker.id) }
+        workers.add(worker)
         stats.workers = workers.count
     }
 
     /// Changes the capacity of a known worker that holds no request (it said READY again).
-    mutating func changeCapacity(of id: [UInt8], to capacity: Int) {
+    mutating func changeCapacity(of id: WorkerID, to capacity: Int) {
         guard let index = workers.index(forKey: id) else { return }
-        let old = workers.values[index].capacity
-        guard old != capacity else { return }
-        let draining = workers.values[index].isDraining
-        if !draining { freeCapacity += capacity - old }
-        multiCapacityWorkers += (capacity > 1 ? 1 : 0) - (old > 1 ? 1 : 0)
-        workers.values[index].capacity = capacity
-        workers.values[index].inFlight.reserveCapacity(capacity)
-        if old == 1 { removeIdle(id) } else if capacity == 1 && !draining { idle.append(id) }
+        guard workers.values[index].capacity != capacity else { return }
+        workers.update(at: index) {
+            $0.capacity = capacity
+            $0.inFlight.reserveCapacity(capacity)
+        }
     }
 
     /// Removes a worker's record and its share of the bookkeeping; returns it (with the requests it held).
-    mutating func unregister(_ id: [UInt8]) -> WorkerRecord? {
-        guard let worker = workers.removeValue(forKey: id) else { return nil }
-        freeCapacity -= worker.freeSlots
-        if worker.capacity > 1 { multiCapacityWorkers -= 1 } else { removeIdle(id) }
-        if worker.isDraining { drainingWorkers -= 1 }
+    mutating func unregister(_ id: WorkerID) -> WorkerRecord? {
+        guard let worker = workers.remove(id) else { return nil }
         stats.inFlight -= worker.inFlight.count
         stats.workers = workers.count
         return worker
     }
 
-    /// Takes a capacity-1 worker out of the idle queue, if it is there.
-    mutating func removeIdle(_ id: [UInt8]) {
-        if let position = idle.firstIndex(of: id) { idle.remove(at: position) }
-    }
-
     /// Updates ``BrokerStats/idleWorkers``: workers that can take a request and hold none.
     mutating func noteIdleWorkers() {
-        if multiCapacityWorkers == 0 {
-            stats.idleWorkers = idle.count
-        } else {
-            var idleMulti = 0
-            for index in workers.values.indices {
-                if workers.values[index].capacity > 1 && workers.values[index].inFlight.isEmpty
-                    && !workers.values[index].isDraining { idleMulti += 1 }
-            }
-            stats.idleWorkers = idle.count + idleMulti
-        }
+        stats.idleWorkers = workers.idleCount
     }
 }

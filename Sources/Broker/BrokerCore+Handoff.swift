@@ -3,7 +3,7 @@ import BatonProtocol
 /// The sessions of one worker being drained toward its successor, until every move has settled.
 struct SessionMoves: Sendable {
     /// The worker the sessions move to.
-    let successor: [UInt8]
+    let successor: WorkerID
     /// Moves not settled yet.
     var pending: Int
     /// Sessions that moved.
@@ -20,18 +20,18 @@ extension BrokerCore {
     /// move to `successor` when both workers declared `handoff`; otherwise they stay until they end or
     /// ``BrokerConfiguration/sessionDrainTimeout`` passes. ``WorkerEvent/drained(worker:)`` comes once the
     /// worker holds no request and no session.
-    public mutating func drainWorker(_ id: [UInt8], successor: [UInt8]?, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func drainWorker(_ id: WorkerID, successor: WorkerID?, now: UInt64, into out: inout [BrokerAction]) {
         let keys = sessions.keys(on: id)
         if !keys.isEmpty, let worker = workers[id], !worker.isDraining {
             if let successor, successor != id, worker.canHandOff, workers[successor]?.canHandOff == true {
                 moves[id] = SessionMoves(successor: successor, pending: keys.count)
                 for key in keys {
-                    sessions.update(key) { $0.move = SessionMove(successor: successor, since: now) }
+                    sessions.update(key) { $0.beginMove(to: successor, now: now) }
                     if sessions[key]?.busy == nil { beginExport(key, from: id, now: now, into: &out) }
                 }
             } else {
                 let deadline = now &+ configuration.sessionDrainTimeout
-                for key in keys { sessions.update(key) { $0.drainDeadline = deadline } }
+                for key in keys { sessions.update(key) { $0.beginDrain(until: deadline) } }
                 out.append(.log(.sessionsDraining(worker: id, sessions: keys.count)))
             }
         }
@@ -41,21 +41,16 @@ extension BrokerCore {
     /// Undoes a drain (a reload was rolled back while this worker was being drained, so it stays): the
     /// worker takes requests again, its sessions stay with it (moves under way are abandoned, drain deadlines
     /// dropped).
-    public mutating func resumeWorker(_ id: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func resumeWorker(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id), workers.values[index].isDraining else { return }
-        workers.values[index].isDraining = false
-        drainingWorkers -= 1
-        freeCapacity += workers.values[index].freeSlots
-        if workers.values[index].capacity == 1 && !workers.values[index].isBusy && !idle.contains(id) {
-            idle.append(id)
-        }
+        workers.update(at: index) { $0.isDraining = false }
         noteIdleWorkers()
         for key in sessions.keys(on: id) {
             if let move = sessions[key]?.move {
                 abandonMove(key, move, reason: "the reload was rolled back", keep: false, now: now, into: &out)
                 releaseHeld(key, now: now, into: &out)
             }
-            sessions.update(key) { $0.drainDeadline = nil }
+            sessions.update(key) { $0.endDrain() }
         }
         moves[id] = nil
         serveWaitingSessions(at: id, now: now, into: &out)
@@ -63,37 +58,31 @@ extension BrokerCore {
     }
 
     /// Asks the old worker for the session's state: `[0x05][key]`.
-    mutating func beginExport(_ key: [UInt8], from worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func beginExport(_ key: SessionKey, from worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+        let deadline = now &+ configuration.handoffTimeout
         sessions.update(key) {
-            $0.move?.phase = .exporting
-            $0.move?.deadline = now &+ configuration.handoffTimeout
+            $0.changeMove {
+                $0.phase = .exporting
+                $0.deadline = deadline
+            }
         }
-        out.append(.send(worker: worker, frames: [WireProtocol.exportByte, key]))
+        out.append(.send(worker: worker, frames: [WireProtocol.exportByte, key.bytes]))
     }
 
-    /// A worker's END, EXPORT answer or IMPORT answer (DEALER framing; `payload` starts with the command
-    /// byte). Returns false if the payload is not one of these, so the caller treats it as malformed.
-    mutating func sessionMessage(from id: [UInt8], payload: ArraySlice<[UInt8]>, now: UInt64,
-                                 into out: inout [BrokerAction]) -> Bool {
-        guard payload.count >= 2, let command = payload.first else { return false }
-        let key = payload[payload.startIndex + 1]
-        let rest = payload.dropFirst(2)
-        switch command {
-        case WireProtocol.endByte where rest.isEmpty:
+    /// A worker's END, EXPORT answer or IMPORT answer.
+    mutating func sessionMessage(_ message: WorkerSessionMessage, from id: WorkerID, now: UInt64,
+                                 into out: inout [BrokerAction]) {
+        switch message {
+        case .end(let key):
             workerEndedSession(id, key: key, now: now, into: &out)
-        case WireProtocol.exportByte where rest.count == 2:
-            exportAnswered(by: id, key: key, ok: rest.first == WireProtocol.statusOK, data: rest.last ?? [], now: now,
-                           into: &out)
-        case WireProtocol.importByte where rest.count == 1 || rest.count == 2:
-            importAnswered(by: id, key: key, ok: rest.first == WireProtocol.statusOK && rest.count == 1,
-                           text: rest.count == 2 ? rest.last ?? [] : [], now: now, into: &out)
-        default:
-            return false
+        case .exported(let key, let ok, let data):
+            exportAnswered(by: id, key: key, ok: ok, data: data, now: now, into: &out)
+        case .imported(let key, let ok, let text):
+            importAnswered(by: id, key: key, ok: ok, text: text, now: now, into: &out)
         }
-        return true
     }
 
-    private mutating func exportAnswered(by worker: [UInt8], key: [UInt8], ok: Bool, data: [UInt8], now: UInt64,
+    private mutating func exportAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, data: [UInt8], now: UInt64,
                                          into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.worker == worker, let move = record.move, move.phase == .exporting
         else {
@@ -104,14 +93,17 @@ extension BrokerCore {
             return abandonMove(key, move, reason: "EXPORT failed: \(String(decoding: data, as: UTF8.self))",
                                now: now, into: &out)
         }
+        let deadline = now &+ configuration.handoffTimeout
         sessions.update(key) {
-            $0.move?.phase = .importing
-            $0.move?.deadline = now &+ configuration.handoffTimeout
+            $0.changeMove {
+                $0.phase = .importing
+                $0.deadline = deadline
+            }
         }
-        out.append(.send(worker: move.successor, frames: [WireProtocol.importByte, key, data]))
+        out.append(.send(worker: move.successor, frames: [WireProtocol.importByte, key.bytes, data]))
     }
 
-    private mutating func importAnswered(by worker: [UInt8], key: [UInt8], ok: Bool, text: [UInt8], now: UInt64,
+    private mutating func importAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, text: [UInt8], now: UInt64,
                                          into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker, let move = record.move,
               move.successor == worker, move.phase == .importing
@@ -124,10 +116,7 @@ extension BrokerCore {
                                now: now, into: &out)
         }
         sessions.place(key, on: worker)
-        sessions.update(key) {
-            $0.move = nil
-            $0.lastActivity = now
-        }
+        sessions.update(key) { $0.lastActivity = now }
         sendEnd(key, to: old, into: &out)
         stats.sessionsMoved += 1
         if configuration.recordHistory {
@@ -143,14 +132,12 @@ extension BrokerCore {
     /// and is drained there as without handoff. A successor that may have imported it is told END.
     /// `keep: false` (the old worker is gone, or the session ended) only settles the move; `workerLost` counts
     /// it as lost with the old worker rather than failed.
-    mutating func abandonMove(_ key: [UInt8], _ move: SessionMove, reason: String, keep: Bool = true,
+    mutating func abandonMove(_ key: SessionKey, _ move: SessionMove, reason: String, keep: Bool = true,
                               workerLost: Bool = false, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker else { return }
         if move.phase == .importing { sendEnd(key, to: move.successor, into: &out) }
-        sessions.update(key) {
-            $0.move = nil
-            if keep { $0.drainDeadline = now &+ configuration.sessionDrainTimeout }
-        }
+        let deadline = keep ? now &+ configuration.sessionDrainTimeout : nil
+        sessions.update(key) { $0.endMove(drainingUntil: deadline) }
         if keep {
             // Only a move that failed leaves the session on its worker; one abandoned because the old worker
             // or the session is gone is counted with those.
@@ -165,7 +152,7 @@ extension BrokerCore {
     }
 
     /// The successor of some moves was lost: those sessions stay where they are.
-    mutating func abandonMoves(to successor: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func abandonMoves(to successor: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         for (old, report) in moves where report.successor == successor {
             for key in sessions.keys(on: old) {
                 if let move = sessions[key]?.move, move.successor == successor {
@@ -176,7 +163,7 @@ extension BrokerCore {
     }
 
     /// One move of `old`'s sessions settled; when the last one has, the supervisor hears how many moved.
-    private mutating func settleMove(of old: [UInt8], moved: Bool, lost: Bool = false, into out: inout [BrokerAction]) {
+    private mutating func settleMove(of old: WorkerID, moved: Bool, lost: Bool = false, into out: inout [BrokerAction]) {
         guard var report = moves[old] else { return }
         report.pending -= 1
         if moved { report.moved += 1 } else if lost { report.lost += 1 } else { report.failed += 1 }
@@ -190,7 +177,7 @@ extension BrokerCore {
     }
 
     /// Reports a draining worker drained once it holds no request and no session.
-    mutating func maybeDrained(_ id: [UInt8], into out: inout [BrokerAction]) {
+    mutating func maybeDrained(_ id: WorkerID, into out: inout [BrokerAction]) {
         if let index = workers.index(forKey: id) { reportIfDrained(at: index, into: &out) }
     }
 }

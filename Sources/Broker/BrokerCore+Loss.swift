@@ -9,12 +9,12 @@ extension BrokerCore {
     /// With no undelivered request (a heartbeat found it gone), a worker whose connection closed less than
     /// ``connectionLossGrace`` ago is kept: it may be reconnecting (libzmq closed its connection for an
     /// oversized message).
-    public mutating func workerUnreachable(_ id: [UInt8], undelivered: [UInt64], now: UInt64,
+    public mutating func workerUnreachable(_ id: WorkerID, undelivered: [RequestID], now: UInt64,
                                            into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else { return }
         let worker = workers.values[index]
-        if undelivered.isEmpty && worker.connection == Self.closedConnection
-            && now &- worker.connectionClosedAt < Self.connectionLossGrace
+        if undelivered.isEmpty, case .closed(let closedAt) = worker.connection,
+           now &- closedAt < Self.connectionLossGrace
         {
             return
         }
@@ -35,16 +35,13 @@ extension BrokerCore {
 
     /// Stops giving a worker requests; reports ``WorkerEvent/drained(worker:)`` once it holds none
     /// (at once if it holds none or is unknown). Used to replace a worker without failing its requests.
-    public mutating func drainWorker(_ id: [UInt8], into out: inout [BrokerAction]) {
+    public mutating func drainWorker(_ id: WorkerID, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else {
             out.append(.worker(.drained(worker: id)))
             return
         }
         if !workers.values[index].isDraining {
-            freeCapacity -= workers.values[index].freeSlots
-            workers.values[index].isDraining = true
-            drainingWorkers += 1
-            if workers.values[index].capacity == 1 { removeIdle(id) }
+            workers.update(at: index) { $0.isDraining = true }
             noteIdleWorkers()
         }
         reportIfDrained(at: index, into: &out)
@@ -52,13 +49,12 @@ extension BrokerCore {
 
     /// Removes a worker (it died, hung or vanished); every request it held is retried or answered
     /// `worker-died`.
-    public mutating func removeWorker(_ id: [UInt8], reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func removeWorker(_ id: WorkerID, reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
         guard let worker = unregister(id) else { return }
         if !connectionLosses.isEmpty { connectionLosses[id] = nil }
-        if worker.heartbeating { heartbeatingWorkers -= 1 }
         out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.isBusy)))
         if configuration.recordHistory {
-            out.append(.record(.workerLost(workerID: WorkerID(routingID: id), reason: reason, at: now)))
+            out.append(.record(.workerLost(workerID: id, reason: reason, at: now)))
         }
         if !sessions.isEmpty { loseSessions(on: id, draining: worker.isDraining, now: now, into: &out) }
         if worker.isBusy { requestsLost(worker.requests, reason: reason.description, now: now, into: &out) }

@@ -12,15 +12,15 @@ extension BrokerCore {
     /// logged (rate limited) as a stale reply. The broker then answers `[0x07]`: the worker has every request
     /// that was sent to it before, and gets no new ones. A RETURN from a worker the broker does not know is
     /// ignored (nothing to take back).
-    mutating func returned(from id: [UInt8], tokens: ArraySlice<[UInt8]>, now: UInt64,
+    mutating func returned(from id: WorkerID, tokens: ArraySlice<[UInt8]>, now: UInt64,
                            into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else { return }
-        workers.values[index].lastSeen = now
+        workers.heard(at: index, now: now)
         var requeued: [PendingRequest] = []
         var sessionRequests: [PendingRequest] = []
         var stale = false
         for token in tokens {
-            guard let requestID = WireProtocol.requestID(fromToken: token),
+            guard let requestID = RequestID(token: token),
                   var request = release(requestID, at: index)?.request
             else {
                 stats.staleReplies += 1

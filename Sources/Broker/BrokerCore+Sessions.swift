@@ -4,30 +4,8 @@ import DequeModule
 /// Sessions: sticky routing, per-key order, idle expiry and loss (docs/protocol.md, "Sessions"). Requests
 /// carry their key in ``PendingRequest/session``; handoff is in `BrokerCore+Handoff.swift`.
 extension BrokerCore {
-    /// What the start of a request's body says about its session.
-    enum SessionParse: Equatable {
-        /// Not a session request.
-        case none
-        /// A session request with this key.
-        case key([UInt8])
-        /// `BATON-SESSION` with an empty or too long key, or no body after the key.
-        case invalid
-    }
-
-    /// Reads the session marker and key at the start of a request's body: `["BATON-SESSION"][key][body…]`.
-    static func sessionKey(of request: PendingRequest) -> SessionParse {
-        let body = request.body
-        guard let first = body.first, first.count == WireProtocol.sessionMarker.count,
-              first == WireProtocol.sessionMarker
-        else { return .none }
-        guard body.count >= 3 else { return .invalid }
-        let key = body[body.startIndex + 1]
-        guard !key.isEmpty, key.count <= WireProtocol.maxSessionKeyBytes else { return .invalid }
-        return .key(key)
-    }
-
     /// A session request was read (the broker runs and its size passed).
-    mutating func sessionRequest(_ request: PendingRequest, key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func sessionRequest(_ request: PendingRequest, key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
         var request = request
         request.session = key
         if configuration.recordHistory { out.append(.record(.requestSession(id: request.id, key: key))) }
@@ -46,7 +24,7 @@ extension BrokerCore {
             return pump(now: now, into: &out)
         }
         // The common case in one look-up: nothing of the key in flight or held, its worker has a free slot.
-        let (lost, direct): (Bool, [UInt8]?) = sessions.modify(at: index) { record in
+        let (lost, direct): (Bool, WorkerID?) = sessions.modify(at: index) { record in
             if record.lost { return (true, nil) }
             record.requests += 1
             record.lastActivity = now
@@ -68,7 +46,7 @@ extension BrokerCore {
 
     /// Sends the session's next held request to its worker if it can go now, or notes that it waits for a
     /// free slot there.
-    mutating func releaseHeld(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func releaseHeld(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.canDispatch, !record.held.isEmpty, let worker = record.worker
         else { return }
         guard workers[worker]?.hasFreeCapacity == true else { return sessions.waitForCapacity(key, at: worker) }
@@ -79,7 +57,7 @@ extension BrokerCore {
     }
 
     /// A worker has a free slot: its sessions' held requests go first (they can go nowhere else).
-    mutating func serveWaitingSessions(at worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func serveWaitingSessions(at worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         guard sessions.hasWaiting else { return }
         while workers[worker]?.hasFreeCapacity == true, let key = sessions.nextWaiting(at: worker) {
             releaseHeld(key, now: now, into: &out)
@@ -87,7 +65,7 @@ extension BrokerCore {
     }
 
     /// The opening request of a session was sent to `worker`: the session lives there now.
-    mutating func sessionPlaced(_ key: [UInt8], on worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func sessionPlaced(_ key: SessionKey, on worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.worker == nil, !record.lost else { return }
         sessions.place(key, on: worker)
         stats.sessionsOpened += 1
@@ -103,8 +81,7 @@ extension BrokerCore {
             guard record.busy == request.id else { return (false, false) }
             record.busy = nil
             record.lastActivity = now
-            return (true, !record.lost && record.worker != nil && !record.endRequested && record.move == nil
-                        && record.held.isEmpty)
+            return (true, record.isSettled && record.held.isEmpty)
         }
         guard mine, !simple, let record = sessions[key] else { return }
         if record.lost {
@@ -123,13 +100,13 @@ extension BrokerCore {
     }
 
     /// A worker said END for a session it holds.
-    mutating func workerEndedSession(_ worker: [UInt8], key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    mutating func workerEndedSession(_ worker: WorkerID, key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.worker == worker, !record.lost else {
             stats.staleSessionMessages += 1
             return
         }
         if record.busy != nil {
-            sessions.update(key) { $0.endRequested = true }
+            sessions.update(key) { $0.requestEnd() }
         } else {
             endSession(key, reason: .ended, now: now, into: &out)
         }
@@ -137,7 +114,7 @@ extension BrokerCore {
 
     /// Ends a session that holds no request in flight: tells its worker END (unless the worker ended it) and
     /// records why. Requests held behind it open a new session.
-    mutating func endSession(_ key: [UInt8], reason: SessionEndReason, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func endSession(_ key: SessionKey, reason: SessionEndReason, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let worker = record.worker else { return }
         if let move = record.move {
             abandonMove(key, move, reason: "the session ended", keep: false, now: now, into: &out)
@@ -157,7 +134,7 @@ extension BrokerCore {
 
     /// Makes the oldest held request of a session that ended (or never opened) the opener of a new session:
     /// it goes to the front of the queue, having waited; the others stay held behind it.
-    private mutating func reopen(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func reopen(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
         guard var record = sessions.remove(key) else { return }
         guard var opener = record.held.popFirst() else { return noteSessions() }
         opener.opensSession = true
@@ -175,7 +152,7 @@ extension BrokerCore {
     /// it; a session with nothing waiting answers its next request so. The sessions of a worker being replaced
     /// (`draining`) that leaves or is stopped before they ended (the reload's drain allowance ran out) end as
     /// `drain-timeout`.
-    mutating func loseSessions(on worker: [UInt8], draining: Bool, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func loseSessions(on worker: WorkerID, draining: Bool, now: UInt64, into out: inout [BrokerAction]) {
         sessions.forgetWaiting(at: worker)
         abandonMoves(to: worker, now: now, into: &out)
         for key in sessions.keys(on: worker) {
@@ -185,11 +162,10 @@ extension BrokerCore {
                             into: &out)
             }
             stats.sessionsEnded += 1
-            sessions.markLost(key, from: worker, now: now)
+            sessions.markLost(key, from: worker, now: now, endRecorded: draining)
             if draining {
                 stats.sessionsDrainTimedOut += 1
                 recordEnd(key, worker: worker, reason: .drainTimeout, requests: record.requests, now: now, into: &out)
-                sessions.update(key) { $0.endRecorded = true }
             }
             if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
         }
@@ -207,7 +183,7 @@ extension BrokerCore {
     }
 
     /// Answers `session-lost` to every request of a lost session still held, and forgets the session.
-    private mutating func answerLost(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func answerLost(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key] else { return }
         forgetLost(key, now: now, into: &out)
         for request in record.held { failSessionLost(request, now: now, into: &out) }
@@ -215,7 +191,7 @@ extension BrokerCore {
     }
 
     /// Forgets a lost session, recording its end if that is not done yet.
-    private mutating func forgetLost(_ key: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func forgetLost(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions.remove(key) else { return }
         noteSessions()
         if !record.endRecorded, let worker = record.lostFrom {
@@ -231,16 +207,16 @@ extension BrokerCore {
     }
 
     /// Records a session's end.
-    func recordEnd(_ key: [UInt8], worker: [UInt8], reason: SessionEndReason, requests: Int, now: UInt64,
+    func recordEnd(_ key: SessionKey, worker: WorkerID, reason: SessionEndReason, requests: Int, now: UInt64,
                    into out: inout [BrokerAction]) {
         guard configuration.recordHistory else { return }
         out.append(.record(.sessionEnded(key: key, worker: worker, reason: reason, requests: max(requests, 0), at: now)))
     }
 
     /// Tells a worker to forget a session: `[0x04][key]` (DEALER workers only: a REQ socket cannot take it).
-    func sendEnd(_ key: [UInt8], to worker: [UInt8], into out: inout [BrokerAction]) {
+    func sendEnd(_ key: SessionKey, to worker: WorkerID, into out: inout [BrokerAction]) {
         guard workers[worker]?.framing == .dealer else { return }
-        out.append(.send(worker: worker, frames: [WireProtocol.endByte, key]))
+        out.append(.send(worker: worker, frames: [WireProtocol.endByte, key.bytes]))
     }
 
     /// Ends every session (the broker is shutting down): held requests are answered `shutting-down`.
@@ -285,7 +261,7 @@ extension BrokerCore {
     /// Makes new sessions open on workers of `generation` while a rolling update to it (or a rollback from
     /// it) runs; nil when it is over. Without this, a session opened during a reload on an old worker that is
     /// not replaced yet would have to move (or drain) again moments later.
-    public mutating func preferSessions(onGeneration generation: Int?) {
+    public mutating func preferSessions(onGeneration generation: GenerationID?) {
         sessionGeneration = generation
     }
 
@@ -321,7 +297,7 @@ extension BrokerCore {
     /// How often the session table is scanned for expiries (a quarter of it while sessions are moving).
     static let sessionScanInterval: UInt64 = 1_000_000_000
 
-    private mutating func expireHeld(_ key: [UInt8], timeout: UInt64, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func expireHeld(_ key: SessionKey, timeout: UInt64, now: UInt64, into out: inout [BrokerAction]) {
         while let oldest = sessions[key]?.held.first, now >= oldest.receivedAt &+ timeout,
               let request = sessions.takeHeld(key)
         {
@@ -332,14 +308,13 @@ extension BrokerCore {
 
     /// A session on a worker being replaced without handoff outlived `--session-drain-timeout`: it ends, and its
     /// next request is answered `session-lost`.
-    private mutating func drainTimedOut(_ key: [UInt8], worker: [UInt8], now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func drainTimedOut(_ key: SessionKey, worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key] else { return }
         stats.sessionsDrainTimedOut += 1
         stats.sessionsEnded += 1
         sendEnd(key, to: worker, into: &out)
         recordEnd(key, worker: worker, reason: .drainTimeout, requests: record.requests, now: now, into: &out)
-        sessions.markLost(key, from: worker, now: now)
-        sessions.update(key) { $0.endRecorded = true }
+        sessions.markLost(key, from: worker, now: now, endRecorded: true)
         if record.busy == nil && !record.held.isEmpty { answerLost(key, now: now, into: &out) }
         forgetLostBeyondBound(now: now, into: &out)
         noteSessions()

@@ -3,16 +3,17 @@ import DequeModule
 
 extension BrokerCore {
     /// A message arrived on the backend: `[worker][""]?[payload…]`, on the connection with file descriptor
-    /// `connection` (-1: unknown; see ``connectionClosed(_:now:into:)``).
+    /// `connection` (nil: unknown; see ``connectionClosed(_:now:into:)``).
     ///
     /// The payload is a reply `[token][""][body…]`, READY (`"READY"` or `0x01`, in DEALER framing optionally
     /// followed by a capacity and capabilities), HEARTBEAT (`0x02`, DEALER framing only) or DISCONNECT (`0x03`).
-    public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, connection: Int32 = -1,
+    public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, connection: Int32? = nil,
                                        into out: inout [BrokerAction]) {
         guard frames.count >= 2, !frames[0].isEmpty else {
-            return malformed(worker: frames.first ?? [], frames: frames.count, now: now, into: &out)
+            return malformed(worker: WorkerID(routingID: frames.first ?? []), frames: frames.count, now: now,
+                             into: &out)
         }
-        let id = frames[0]
+        let id = WorkerID(routingID: frames[0])
         if !banned.isEmpty, let until = banned[id] {
             if now < until {
                 stats.staleReplies += 1
@@ -26,7 +27,7 @@ extension BrokerCore {
             return malformed(worker: id, frames: frames.count, now: now, into: &out)
         }
         if payload.count >= 3, payload[payload.startIndex + 1].isEmpty,
-           let token = WireProtocol.requestID(fromToken: first)
+           let token = RequestID(token: first)
         {
             return reply(from: id, framing: framing, token: token, body: payload[(payload.startIndex + 2)...],
                          connection: connection, now: now, into: &out)
@@ -34,9 +35,12 @@ extension BrokerCore {
         if framing == .dealer, first.count == 1, (WireProtocol.endByte[0]...WireProtocol.importByte[0]).contains(first[0]),
            let index = workers.index(forKey: id)
         {
-            workers.values[index].lastSeen = now
-            if sessionMessage(from: id, payload: payload, now: now, into: &out) { return pump(now: now, into: &out) }
-            return malformed(worker: id, frames: frames.count, now: now, into: &out)
+            workers.heard(at: index, now: now)
+            guard let message = WorkerSessionMessage(payload) else {
+                return malformed(worker: id, frames: frames.count, now: now, into: &out)
+            }
+            sessionMessage(message, from: id, now: now, into: &out)
+            return pump(now: now, into: &out)
         }
         if framing == .dealer, first == WireProtocol.returnByte {
             return returned(from: id, tokens: payload.dropFirst(), now: now, into: &out)
@@ -64,63 +68,56 @@ extension BrokerCore {
 
     /// READY: registers a new worker with its capacity, or takes back a known one that restarted (whatever
     /// it held is lost, and it takes its new capacity).
-    private mutating func ready(_ id: [UInt8], framing: WorkerFraming, _ message: ReadyMessage,
-                                connection: Int32 = -1, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func ready(_ id: WorkerID, framing: WorkerFraming, _ message: ReadyMessage,
+                                connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
         let heartbeating = message.heartbeating
         if let index = workers.index(forKey: id) {
-            workers.values[index].lastSeen = now
-            workers.values[index].connection = connection
-            workers.values[index].framing = framing
-            workers.values[index].canHandOff = message.canHandOff
-            if workers.values[index].heartbeating != heartbeating { heartbeatingWorkers += heartbeating ? 1 : -1 }
-            workers.values[index].heartbeating = heartbeating
+            workers.heard(at: index, now: now, connection: connection)
+            workers.update(at: index) {
+                $0.framing = framing
+                $0.canHandOff = message.canHandOff
+                $0.heartbeating = heartbeating
+            }
             if !connectionLosses.isEmpty { connectionLosses[id] = nil }
             let lost = releaseAll(from: id, into: &out)
             let hadSessions = sessions.count(on: id) > 0
             if !sessions.isEmpty { loseSessions(on: id, draining: false, now: now, into: &out) }
             if hadSessions { maybeDrained(id, into: &out) }
             changeCapacity(of: id, to: message.capacity)
-            if let worker = workers[id], worker.capacity == 1, !worker.isDraining, !idle.contains(id) {
-                idle.append(id)
-            }
             requestsLost(lost, reason: "worker restarted", now: now, into: &out)
         } else {
+            if heartbeating && workers.heartbeatingCount == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
             register(WorkerRecord(id: id, framing: framing, heartbeating: heartbeating, lastSeen: now,
-                                  capacity: message.capacity, canHandOff: message.canHandOff, connection: connection))
-            if heartbeating {
-                if heartbeatingWorkers == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
-                heartbeatingWorkers += 1
-            }
+                                  capacity: message.capacity, canHandOff: message.canHandOff,
+                                  connection: WorkerConnection(connection)))
             out.append(.worker(.ready(worker: id, heartbeating: heartbeating)))
             if configuration.recordHistory {
-                out.append(.record(.workerReady(workerID: WorkerID(routingID: id), at: now)))
+                out.append(.record(.workerReady(workerID: id, at: now)))
             }
         }
         pump(now: now, into: &out)
     }
 
-    private mutating func heartbeat(_ id: [UInt8], connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func heartbeat(_ id: WorkerID, connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
         // Liveness only: a heartbeat never frees a worker's capacity.
         guard let index = workers.index(forKey: id) else {
             stats.unknownHeartbeats += 1
             return
         }
-        workers.values[index].lastSeen = now
-        workers.values[index].connection = connection
+        workers.heard(at: index, now: now, connection: connection)
         if !workers.values[index].heartbeating {
             // A worker taken back by a late reply (registered without heartbeats) that heartbeats is held to
             // its liveness again.
-            workers.values[index].heartbeating = true
-            if heartbeatingWorkers == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
-            heartbeatingWorkers += 1
+            if workers.heartbeatingCount == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
+            workers.update(at: index) { $0.heartbeating = true }
         }
         if !connectionLosses.isEmpty && connectionLosses[id] != nil {
             heardAfterConnectionLoss(id, now: now, into: &out)
         }
     }
 
-    private mutating func reply(from id: [UInt8], framing: WorkerFraming, token: UInt64, body: ArraySlice<[UInt8]>,
-                                connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func reply(from id: WorkerID, framing: WorkerFraming, token: RequestID, body: ArraySlice<[UInt8]>,
+                                connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else {
             // A worker the broker does not know (it connected before a broker restart, or it is an external
             // worker dropped after a request timeout whose late reply this is): the reply's client is gone or
@@ -131,19 +128,15 @@ extension BrokerCore {
             return ready(id, framing: framing, ReadyMessage(heartbeating: false), connection: connection, now: now,
                          into: &out)
         }
-        workers.values[index].lastSeen = now
-        workers.values[index].connection = connection
+        workers.heard(at: index, now: now, connection: connection)
         guard let entry = release(token, at: index) else {
             // A token the worker does not hold: late after a timeout or a loss, or a duplicate.
             stats.staleReplies += 1
             out.append(.log(.staleReply(worker: id)))
-            let worker = workers.values[index]
-            if worker.capacity == 1 && !worker.isBusy && !worker.isDraining && !idle.contains(id) { idle.append(id) }
             return pump(now: now, into: &out)
         }
         let request = entry.request
-        workers.values[index].served += 1
-        workers.values[index].measure(dispatchedAt: entry.dispatchedAt, now: now)
+        workers.served(at: index, dispatchedAt: entry.dispatchedAt, now: now)
         if !connectionLosses.isEmpty { replyArrived(token, from: id) }
         if let limit = configuration.maxMessageBytes, PendingRequest.size(of: body) > limit {
             fail(request, .tooLarge, "the worker's reply is larger than \(limit) bytes", now: now, into: &out)
@@ -161,12 +154,12 @@ extension BrokerCore {
         pump(now: now, into: &out)
     }
 
-    private mutating func malformed(worker id: [UInt8], frames: Int, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func malformed(worker id: WorkerID, frames: Int, now: UInt64, into out: inout [BrokerAction]) {
         stats.malformedWorkerMessages += 1
         out.append(.log(.malformedWorkerMessage(worker: id, frames: frames)))
         // A REQ worker can send only one message per request: a malformed one is its answer.
         guard let index = workers.index(forKey: id) else { return }
-        workers.values[index].lastSeen = now
+        workers.heard(at: index, now: now)
         guard workers.values[index].framing == .request, let held = workers.values[index].inFlight.keys.first,
               let entry = release(held, at: index)
         else { return }

@@ -17,62 +17,54 @@ public struct BrokerCore {
     public internal(set) var metrics = BrokerMetrics()
 
     var queue: Deque<PendingRequest> = []
-    /// Idle workers of capacity 1 (not draining), the one that has waited longest first.
-    var idle: Deque<[UInt8]> = []
+    /// The known workers, with the idle queue, free capacity and counts derived from them.
     var workers = WorkerTable()
-    /// Requests the known workers can take now: the sum of their ``WorkerRecord/freeSlots``.
-    var freeCapacity = 0
-    /// Known workers whose capacity is above 1; while there are none, dispatch is plain LRU over ``idle``.
-    var multiCapacityWorkers = 0
     /// The last ``WorkerRecord/lastUsed`` stamp given out.
     var useSequence: UInt64 = 0
-    var nextRequestID: UInt64 = 1
+    var nextRequestID = RequestID(1)
     var nextHeartbeatAt: UInt64 = 0
-    var heartbeatingWorkers = 0
     var stopping = false
     /// Managed workers dropped as hung or silent, or whose process ended, with the time until which whatever
     /// they send is ignored (counted as stale): ``banDuration`` from the drop or the end. External workers are
     /// never banned: a late reply brings one back (its REQ socket is waiting for the next request).
-    var banned: [[UInt8]: UInt64] = [:]
+    var banned: [WorkerID: UInt64] = [:]
     /// How long a dropped or ended managed worker is ignored.
     static let banDuration: UInt64 = 30_000_000_000
     /// Past this many entries, expired bans are pruned when another is added (bans expire in ``banDuration``,
     /// so the table holds at most the workers dropped or ended within that time, plus this).
     static let bannedPruneThreshold = 64
     /// Routing ids of workers whose process the supervisor started and has not yet reported ended.
-    var managed: Set<[UInt8]> = []
+    var managed: Set<WorkerID> = []
     /// Busy workers whose connection closed, waiting for the outcome (see ``connectionClosed(_:now:into:)``).
-    var connectionLosses: [[UInt8]: ConnectionLoss] = [:]
-    /// Workers being drained for a replacement (``WorkerRecord/isDraining``).
-    var drainingWorkers = 0
+    var connectionLosses: [WorkerID: ConnectionLoss] = [:]
     var nextTimeoutCheckAt: UInt64 = 0
     /// Open sessions (docs/protocol.md, "Sessions").
     var sessions = SessionTable()
     /// Sessions of draining workers moving to their successors, by old worker.
-    var moves: [[UInt8]: SessionMoves] = [:]
+    var moves: [WorkerID: SessionMoves] = [:]
     /// When the session table is next scanned for expiries.
     var nextSessionScanAt: UInt64 = 0
     /// The generation of each managed worker's code, as the supervisor reported it.
-    var generations: [[UInt8]: Int] = [:]
+    var generations: [WorkerID: GenerationID] = [:]
     /// During a rolling update: the generation new sessions open on (``preferSessions(onGeneration:)``).
-    var sessionGeneration: Int?
+    var sessionGeneration: GenerationID?
 
     /// Creates a broker with no workers and an empty queue.
     public init(configuration: BrokerConfiguration = BrokerConfiguration(), firstRequestID: UInt64 = 1) {
         self.configuration = configuration
-        nextRequestID = max(firstRequestID, 1)
+        nextRequestID = RequestID(max(firstRequestID, 1))
     }
 
     /// Whether the frontend should be read: the queue is below its bound and the broker is not stopping.
     public var acceptsRequests: Bool { queue.count + sessions.heldCount < configuration.maxQueued && !stopping }
 
     /// The known workers, by routing id.
-    public var knownWorkers: [[UInt8]: WorkerRecord] { workers.dictionary }
+    public var knownWorkers: [WorkerID: WorkerRecord] { workers.dictionary }
 
     /// What `status` shows of each known worker.
     public var workerSummaries: [WorkerSummary] {
         workers.values.map {
-            WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
+            WorkerSummary(id: $0.id.bytes, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
                           inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id),
                           sessions: sessions.count(on: $0.id))
         }
@@ -80,8 +72,8 @@ public struct BrokerCore {
 
     /// Routing ids of workers that can take a request and hold none: those of capacity 1 in LRU order (the
     /// one that has waited longest first), then those of higher capacity, least recently used first.
-    public var idleWorkers: [[UInt8]] {
-        Array(idle) + workers.values.filter { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
+    public var idleWorkers: [WorkerID] {
+        Array(workers.idle) + workers.values.filter { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
             .sorted { $0.lastUsed < $1.lastUsed }.map(\.id)
     }
 
@@ -89,15 +81,29 @@ public struct BrokerCore {
 
     /// A message arrived on the frontend: `[envelope…][""][body…]`.
     public mutating func clientMessage(_ frames: [[UInt8]], now: UInt64, into out: inout [BrokerAction]) {
-        guard let request = PendingRequest(id: nextRequestID, frames: frames, receivedAt: now) else {
+        clientMessage(ClientMessage(frames), now: now, into: &out)
+    }
+
+    /// A frontend message, read: the broker's policy for it.
+    mutating func clientMessage(_ message: ClientMessage, now: UInt64, into out: inout [BrokerAction]) {
+        switch message {
+        case .malformed(let count):
             stats.malformedClientMessages += 1
-            out.append(.log(.malformedClientMessage(frames: frames.count)))
-            return
+            out.append(.log(.malformedClientMessage(frames: count)))
+        case .request(let frames, let delimiter, let session):
+            let request = PendingRequest(id: nextRequestID, frames: frames, delimiter: delimiter, receivedAt: now)
+            nextRequestID = nextRequestID.next
+            clientRequest(request, session: session, now: now, into: &out)
         }
-        nextRequestID += 1
+    }
+
+    /// A client's request, read and given its id.
+    private mutating func clientRequest(_ request: PendingRequest, session: ClientMessage.SessionMarker, now: UInt64,
+                                        into out: inout [BrokerAction]) {
         stats.requestsReceived += 1
         if configuration.recordHistory {
-            out.append(.record(.requestReceived(id: request.id, client: frames[0], bytes: request.bodySize, at: now)))
+            out.append(.record(.requestReceived(id: request.id, client: request.client, bytes: request.bodySize,
+                                                at: now)))
         }
         if stopping {
             // Read while shutting down (from ZeroMQ's pipes): answered at once, never left unanswered.
@@ -106,7 +112,7 @@ public struct BrokerCore {
         if let limit = configuration.maxMessageBytes, request.clientBytes > limit {
             return fail(request, .tooLarge, "the request is larger than \(limit) bytes", now: now, into: &out)
         }
-        switch Self.sessionKey(of: request) {
+        switch session {
         case .none:
             break
         case .key(let key):
@@ -134,7 +140,7 @@ public struct BrokerCore {
         if let timeout = configuration.queueTimeout, let oldest = queue.first {
             deadline = oldest.receivedAt &+ timeout
         }
-        if heartbeatingWorkers > 0 {
+        if workers.heartbeatingCount > 0 {
             deadline = min(deadline ?? .max, nextHeartbeatAt)
         }
         if configuration.requestTimeout != nil && stats.inFlight > 0 {
@@ -158,7 +164,7 @@ public struct BrokerCore {
             }
             noteQueueDepth()
         }
-        if heartbeatingWorkers > 0 && now >= nextHeartbeatAt {
+        if workers.heartbeatingCount > 0 && now >= nextHeartbeatAt {
             nextHeartbeatAt = now + configuration.heartbeatInterval
             if !banned.isEmpty { banned = banned.filter { $0.value > now } }
             let window = configuration.livenessWindow
@@ -186,7 +192,7 @@ public struct BrokerCore {
 
     /// The worker's process has ended: remove it now (its requests are retried or answered `worker-died`)
     /// rather than waiting for a heartbeat to go missing, and forget any ban on its id.
-    public mutating func workerProcessEnded(_ id: [UInt8], reason: WorkerLossReason, now: UInt64,
+    public mutating func workerProcessEnded(_ id: WorkerID, reason: WorkerLossReason, now: UInt64,
                                             into out: inout [BrokerAction]) {
         // Routing ids are never reused, and ZeroMQ may still hold what the process sent before it ended: a
         // READY from it must not register a worker that no longer exists.
@@ -218,7 +224,7 @@ public struct BrokerCore {
     /// Answers every request still in flight with `worker-died`: the shutdown's drain timeout passed before
     /// its worker answered (the worker may have done part of the work). A reply that comes later is stale.
     public mutating func failInFlight(reason: String, now: UInt64, into out: inout [BrokerAction]) {
-        for id in workers.values.map(\.id).sorted(by: { $0.lexicographicallyPrecedes($1) }) where workers[id]?.isBusy == true {
+        for id in workers.values.map(\.id).sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) where workers[id]?.isBusy == true {
             connectionLosses[id] = nil
             for request in releaseAll(from: id, into: &out) {
                 fail(request, .workerDied, reason, now: now, into: &out)
@@ -231,7 +237,7 @@ public struct BrokerCore {
 
     /// Removes a worker that hung or went silent and asks for its process to end. A managed worker is
     /// ignored until its process has ended; an external one is taken back by its next READY or (late) reply.
-    private mutating func dropHung(_ id: [UInt8], reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func dropHung(_ id: WorkerID, reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
         if managed.contains(id) { banned[id] = now + Self.banDuration }
         out.append(.worker(.hung(worker: id, reason: reason)))
         removeWorker(id, reason: reason, now: now, into: &out)

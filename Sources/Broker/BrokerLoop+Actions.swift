@@ -13,7 +13,7 @@ extension BrokerLoop {
                 switch action {
                 case .dispatch(let worker, let framing, let token, let body):
                     if try !sendToWorker(backend, worker, framing: framing, token: token, body: body),
-                       let request = WireProtocol.requestID(fromToken: token)
+                       let request = RequestID(token: token)
                     {
                         undelivered.append((worker, request))
                     }
@@ -52,7 +52,7 @@ extension BrokerLoop {
     }
 
     /// `[worker][""]?[token][""][body…]`; `false` if the worker is gone.
-    private func sendToWorker(_ backend: Socket, _ worker: [UInt8], framing: WorkerFraming, token: [UInt8],
+    private func sendToWorker(_ backend: Socket, _ worker: WorkerID, framing: WorkerFraming, token: [UInt8],
                               body: ArraySlice<[UInt8]>) throws -> Bool {
         guard try sendRoutingFrame(backend, worker) else { return false }
         if framing == .request { try backend.send(frame: WireProtocol.delimiter, more: true) }
@@ -76,22 +76,22 @@ extension BrokerLoop {
     }
 
     /// `[worker][frames…]`; `false` if the worker is gone (its loss is noticed by its heartbeats or process).
-    private func sendCommand(_ backend: Socket, _ worker: [UInt8], _ frames: [[UInt8]]) throws -> Bool {
+    private func sendCommand(_ backend: Socket, _ worker: WorkerID, _ frames: [[UInt8]]) throws -> Bool {
         guard try sendRoutingFrame(backend, worker) else { return false }
         try Self.sendLast(backend, frames[...])
         return true
     }
 
-    private func sendHeartbeat(_ backend: Socket, _ worker: [UInt8]) throws -> Bool {
+    private func sendHeartbeat(_ backend: Socket, _ worker: WorkerID) throws -> Bool {
         guard try sendRoutingFrame(backend, worker) else { return false }
         try backend.send(frame: WireProtocol.heartbeatByte)
         return true
     }
 
     /// Sends a routing id frame on a ROUTER_MANDATORY socket; `false` if that peer is gone or its pipe is full.
-    private func sendRoutingFrame(_ socket: Socket, _ id: [UInt8]) throws -> Bool {
+    private func sendRoutingFrame(_ socket: Socket, _ id: WorkerID) throws -> Bool {
         do {
-            return try socket.send(frame: id, more: true, dontWait: true)
+            return try socket.send(frame: id.bytes, more: true, dontWait: true)
         } catch where error.isHostUnreachable {
             return false
         }
@@ -109,7 +109,7 @@ extension BrokerLoop {
     /// Logs a worker's lifecycle event and passes it to the supervisor.
     mutating func workerEvent(_ event: WorkerEvent) {
         server.options.observer?(event)
-        let worker = Message.render(event.worker)
+        let worker = event.worker.name
         switch event {
         case .hung(_, let reason):
             logger.warning("worker hung", metadata: ["worker": "\(worker)", "reason": "\(reason)"])
@@ -117,7 +117,7 @@ extension BrokerLoop {
             logger.debug("worker drained", metadata: ["worker": "\(worker)"])
         case .sessionsMoved(_, let successor, let moved, let failed, let lost):
             logger.log(level: failed + lost > 0 ? .warning : .info, "sessions handed off",
-                       metadata: ["worker": "\(worker)", "successor": "\(Message.render(successor))",
+                       metadata: ["worker": "\(worker)", "successor": "\(successor.name)",
                                   "moved": "\(moved)", "failed": "\(failed)", "lost": "\(lost)"])
         case .ready(_, let heartbeating):
             logger.info("worker ready", metadata: ["worker": "\(worker)", "heartbeats": "\(heartbeating)"])
@@ -139,19 +139,19 @@ extension BrokerLoop {
             logger.warning("dropped a malformed client message", metadata: ["frames": "\(frames)"])
         case .malformedWorkerMessage(let worker, let frames):
             logger.warning("dropped a malformed worker message",
-                           metadata: ["worker": "\(Message.render(worker))", "frames": "\(frames)"])
+                           metadata: ["worker": "\(worker.name)", "frames": "\(frames)"])
         case .staleReply(let worker):
             logger.notice("dropped a reply for a request the worker no longer holds",
-                          metadata: ["worker": "\(Message.render(worker))"])
+                          metadata: ["worker": "\(worker.name)"])
         case .sessionsDraining(let worker, let sessions):
             logger.info("a worker being replaced keeps its sessions until they end (no handoff)",
-                        metadata: ["worker": "\(Message.render(worker))", "sessions": "\(sessions)"])
+                        metadata: ["worker": "\(worker.name)", "sessions": "\(sessions)"])
         case .handoffFailed(let worker, let reason):
             logger.warning("a session could not move; it stays on its worker",
-                           metadata: ["worker": "\(Message.render(worker))", "reason": "\(reason)"])
+                           metadata: ["worker": "\(worker.name)", "reason": "\(reason)"])
         case .lostReply(let worker):
             logger.warning("a busy worker's connection closed before its reply arrived (too large?); answered bad-reply",
-                           metadata: ["worker": "\(Message.render(worker))"])
+                           metadata: ["worker": "\(worker.name)"])
         }
     }
 }

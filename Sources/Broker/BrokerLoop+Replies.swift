@@ -26,8 +26,11 @@ extension BrokerLoop {
     /// Sends a reply, or queues it behind the client's waiting replies or when the pipe is full; drops it only
     /// when the client is gone or is not reading.
     mutating func deliver(_ frontend: Socket, envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>,
-                          request: UInt64) throws {
-        guard let client = envelope.first else { return replyDropped(request: request, client: [], .gone) }
+                          request: RequestID) throws {
+        guard let routingID = envelope.first else {
+            return replyDropped(request: request, client: ClientID(routingID: []), .gone)
+        }
+        let client = ClientID(routingID: routingID)
         if !replies.isEmpty && replies.hasWaiting(client) {
             return wait(envelope: envelope, body: body, request: request, client: client)
         }
@@ -43,11 +46,11 @@ extension BrokerLoop {
 
     /// Sends waiting replies while their pipes take them; drops those of clients gone or not reading.
     mutating func flushReplies(_ frontend: Socket, now: UInt64) throws {
-        var drops: [(UInt64, [UInt8], ClientRoute)] = []
+        var drops: [(RequestID, ClientID, ClientRoute)] = []
         let sent = try replies.flush(now: now, send: { reply in
             try Self.sendToClient(frontend, envelope: reply.envelope[...], body: reply.body)
         }, dropped: { reply, route in
-            drops.append((reply.request, reply.envelope.first ?? [], route))
+            drops.append((reply.request, ClientID(routingID: reply.envelope.first ?? []), route))
         })
         for (request, client, route) in drops { replyDropped(request: request, client: client, route) }
         if let (_, client, route) = drops.last, route == .full { notReadingLogged(client: client, dropped: drops.count) }
@@ -67,17 +70,17 @@ extension BrokerLoop {
 
     /// The shutdown's deadline passed with replies still waiting: they are dropped.
     mutating func dropWaitingReplies() {
-        var drops: [(UInt64, [UInt8])] = []
-        replies.dropAll { drops.append(($0.request, $0.envelope.first ?? [])) }
+        var drops: [(RequestID, ClientID)] = []
+        replies.dropAll { drops.append(($0.request, ClientID(routingID: $0.envelope.first ?? []))) }
         for (request, client) in drops { replyDropped(request: request, client: client, .full) }
         if let (_, client) = drops.last {
             logger.warning("shutdown drain timed out; replies still waiting for their clients were dropped",
-                           metadata: ["dropped": "\(drops.count)", "client": "\(Message.render(client))"])
+                           metadata: ["dropped": "\(drops.count)", "client": "\(client)"])
         }
     }
 
-    private mutating func wait(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: UInt64,
-                               client: [UInt8]) {
+    private mutating func wait(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: RequestID,
+                               client: ClientID) {
         let now = BatonClock.monotonic()
         let reply = WaitingReply(envelope: Array(envelope), body: body, request: request)
         if replies.append(reply, for: client, now: now) {
@@ -90,7 +93,7 @@ extension BrokerLoop {
 
     /// Counts and records a reply that did not reach its client: gone (`unroutableReplies`) or not reading
     /// (`unreadRepliesDropped`). History records the request as `failed` with `reply-dropped`.
-    private mutating func replyDropped(request: UInt64, client: [UInt8], _ route: ClientRoute) {
+    private mutating func replyDropped(request: RequestID, client: ClientID, _ route: ClientRoute) {
         if route == .gone { core.replyUndeliverable() } else { core.unreadReplyDropped() }
         if core.configuration.recordHistory {
             history.append(.requestReplyDropped(id: request, at: BatonClock.monotonic()))
@@ -98,12 +101,12 @@ extension BrokerLoop {
     }
 
     /// Logs (rate limited) replies dropped because their client is not reading.
-    private mutating func notReadingLogged(client: [UInt8], dropped: Int) {
+    private mutating func notReadingLogged(client: ClientID, dropped: Int) {
         let (allowed, suppressed) = logLimiter.allow(now: BatonClock.monotonic())
         if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
         guard allowed else { return }
         logger.warning("dropped replies: the client has not read its replies", metadata: [
-            "client": "\(Message.render(client))", "dropped": "\(dropped)",
+            "client": "\(client)", "dropped": "\(dropped)",
             "max_unread_replies": "\(server.options.security.maxUnreadReplies)",
             "deadline_ms": "\(replies.deadline / 1_000_000)",
         ])

@@ -13,9 +13,9 @@ struct BrokerLoop {
     /// The batch of actions ``perform(frontend:backend:)`` is working through (its storage is reused).
     var performing: [BrokerAction] = []
     /// Dispatches that could not reach their worker (the request never left the broker), by worker.
-    var undelivered: [(worker: [UInt8], request: UInt64)] = []
+    var undelivered: [(worker: WorkerID, request: RequestID)] = []
     /// Workers a heartbeat could not reach (a request they held was delivered, and is lost with them).
-    var silentlyGoneWorkers: [[UInt8]] = []
+    var silentlyGoneWorkers: [WorkerID] = []
     /// History events since they were last handed to the recorder (once per loop iteration).
     var history: [HistoryEvent] = []
     var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
@@ -149,7 +149,7 @@ struct BrokerLoop {
                 for _ in 0..<batch {
                     guard try backend.receive(into: &frames, dontWait: true) else { break }
                     core.workerMessage(frames, now: BatonClock.monotonic(),
-                                       connection: monitor == nil ? -1 : backend.lastFrameConnection, into: &actions)
+                                       connection: monitor == nil ? nil : backend.lastFrameConnection, into: &actions)
                     try perform(frontend: frontend, backend: backend)
                 }
             }
@@ -208,19 +208,19 @@ struct BrokerLoop {
         case .workers(let reply):
             reply(core.workerSummaries)
         case .processStarted(let worker, let generation):
-            core.workerProcessStarted(worker, generation: generation)
+            core.workerProcessStarted(WorkerID(routingID: worker), generation: generation.map(GenerationID.init))
         case .preferSessions(let generation):
-            core.preferSessions(onGeneration: generation)
+            core.preferSessions(onGeneration: generation.map(GenerationID.init))
         case .resume(let worker):
-            core.resumeWorker(worker, now: BatonClock.monotonic(), into: &actions)
+            core.resumeWorker(WorkerID(routingID: worker), now: BatonClock.monotonic(), into: &actions)
         case .snapshot(let reply):
             reply(snapshot(running: true))
         case .status(let reply):
             reply(status(running: true))
         case .processEnded(let worker, let reason):
-            core.workerProcessEnded(worker, reason: reason, now: BatonClock.monotonic(), into: &actions)
+            core.workerProcessEnded(WorkerID(routingID: worker), reason: reason, now: BatonClock.monotonic(), into: &actions)
         case .drain(let worker, let successor):
-            core.drainWorker(worker, successor: successor, now: BatonClock.monotonic(), into: &actions)
+            core.drainWorker(WorkerID(routingID: worker), successor: successor.map(WorkerID.init(routingID:)), now: BatonClock.monotonic(), into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",

@@ -1,10 +1,12 @@
+import BatonProtocol
+
 /// A client request held by the broker: queued or in flight.
 ///
 /// It keeps the client's message as received, `[envelope…][""][body…]`, and where the delimiter is, so that
 /// forwarding and replying slice it instead of copying it.
 public struct PendingRequest: Sendable {
     /// Broker-wide unique id; also the token a worker sees in place of the client's envelope.
-    public let id: UInt64
+    public let id: RequestID
     /// The client's frames as received on the frontend, routing id first.
     public let frames: [[UInt8]]
     /// Index of the empty delimiter frame in ``frames``.
@@ -14,7 +16,7 @@ public struct PendingRequest: Sendable {
     /// How many times it was sent to a worker.
     public var attempts: Int = 0
     /// The session key of a `BATON-SESSION` request (docs/protocol.md, "Sessions"); nil for a stateless one.
-    public var session: [UInt8]?
+    public var session: SessionKey?
     /// Whether it is the first request of its session (its dispatch places the session on that worker).
     public var opensSession = false
 
@@ -25,10 +27,11 @@ public struct PendingRequest: Sendable {
     /// Bytes in the body.
     public var bodySize: Int { body.reduce(0) { $0 + $1.count } }
 
-    /// Parses a frontend message; `nil` if it has no delimiter or nothing after it.
-    public init?(id: UInt64, frames: [[UInt8]], receivedAt: UInt64) {
-        guard let delimiter = frames.firstIndex(where: { $0.isEmpty }), delimiter > 0, delimiter < frames.count - 1
-        else { return nil }
+    /// The client's routing id: the envelope's first frame.
+    public var client: ClientID { ClientID(routingID: frames[0]) }
+
+    /// A request read as ``ClientMessage/request(frames:delimiter:session:)``.
+    init(id: RequestID, frames: [[UInt8]], delimiter: Int, receivedAt: UInt64) {
         self.id = id
         self.frames = frames
         self.delimiter = delimiter

@@ -1,3 +1,4 @@
+import BatonProtocol
 import DequeModule
 
 /// A reply its client's pipe had no room for when it was sent: it waits in the ``ReplyBacklog``.
@@ -7,7 +8,7 @@ struct WaitingReply {
     /// The reply's frames after the delimiter.
     let body: ArraySlice<[UInt8]>
     /// The broker's id of the request it answers, to record a drop.
-    let request: UInt64
+    let request: RequestID
 }
 
 /// Replies waiting for room in their client's pipe, by client (docs/protocol.md, "Flow control").
@@ -32,7 +33,7 @@ struct ReplyBacklog {
     }
 
     /// Clients with waiting replies, and clients treated as not reading.
-    private(set) var clients: [[UInt8]: Client] = [:]
+    private(set) var clients: [ClientID: Client] = [:]
     /// Replies waiting, over all clients.
     private(set) var count = 0
     /// `--max-queued`: the broker reads no request while waiting replies and requests reach it.
@@ -49,13 +50,13 @@ struct ReplyBacklog {
     var isEmpty: Bool { clients.isEmpty }
 
     /// Whether replies to `client` are waiting (a new one must wait behind them, to keep their order).
-    func hasWaiting(_ client: [UInt8]) -> Bool {
+    func hasWaiting(_ client: ClientID) -> Bool {
         clients[client].map { !$0.replies.isEmpty } ?? false
     }
 
     /// Queues a reply that found its client's pipe full; `false` if it must be dropped instead (the client is
     /// not reading).
-    mutating func append(_ reply: WaitingReply, for client: [UInt8], now: UInt64) -> Bool {
+    mutating func append(_ reply: WaitingReply, for client: ClientID, now: UInt64) -> Bool {
         if let index = clients.index(forKey: client), clients.values[index].notReading {
             clients.values[index].lastActivity = now
             return false
@@ -66,7 +67,7 @@ struct ReplyBacklog {
     }
 
     /// A reply reached `client` directly: a client treated as not reading is reading again.
-    mutating func delivered(to client: [UInt8]) {
+    mutating func delivered(to client: ClientID) {
         if let index = clients.index(forKey: client), clients.values[index].replies.isEmpty {
             clients.remove(at: index)
         }
@@ -79,7 +80,7 @@ struct ReplyBacklog {
     mutating func flush(now: UInt64, send: (WaitingReply) throws -> ClientRoute,
                         dropped: (WaitingReply, ClientRoute) -> Void) rethrows -> Int {
         var sent = 0
-        var forget: [[UInt8]] = []
+        var forget: [ClientID] = []
         var index = clients.values.startIndex
         while index != clients.values.endIndex {
             defer { clients.values.formIndex(after: &index) }

@@ -1,7 +1,9 @@
+import BatonProtocol
+
 /// What the broker knows about one connected worker.
 public struct WorkerRecord: Sendable {
     /// The worker's ZeroMQ routing id.
-    public let id: [UInt8]
+    public let id: WorkerID
     /// How its messages are framed.
     public var framing: WorkerFraming
     /// Whether it announced itself with the heartbeat protocol's READY (`0x01`) and so is held to liveness.
@@ -13,7 +15,7 @@ public struct WorkerRecord: Sendable {
     /// Whether its READY declared the `handoff` capability (it answers EXPORT and IMPORT).
     public var canHandOff = false
     /// The requests it holds, by request id, each with the time it was sent.
-    public var inFlight: [UInt64: InFlightRequest] = [:]
+    public var inFlight: [RequestID: InFlightRequest] = [:]
     /// Its recent service time in nanoseconds: an exponentially weighted moving average (weight 1/8) of the
     /// time each of its requests took to serve, measured from its dispatch or from the worker's previous reply,
     /// whichever came later (see ``measure(dispatchedAt:now:)``); nil until its first reply.
@@ -27,11 +29,8 @@ public struct WorkerRecord: Sendable {
     public var isDraining = false
     /// Replies it has delivered.
     public var served: UInt64 = 0
-    /// The file descriptor of the connection its last message came on (-1: unknown; -2: that connection
-    /// closed and nothing came since), to tie a closed connection to the worker.
-    public var connection: Int32 = -1
-    /// Monotonic time its connection was last seen to close.
-    public var connectionClosedAt: UInt64 = 0
+    /// The connection its last message came on.
+    public var connection: WorkerConnection = .unknown
 
     /// Whether it holds at least one request.
     public var isBusy: Bool { !inFlight.isEmpty }

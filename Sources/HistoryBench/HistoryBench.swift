@@ -43,12 +43,12 @@ struct HistoryBench {
             .workerSpawned(workerID: WorkerID("bench-1"), slot: 1, pid: 1, generation: GenerationID(run.generation ?? 1), at: 0),
             .workerReady(workerID: WorkerID("bench-1"), at: 0),
         ]
-        let worker = Array("bench-1".utf8)
-        let client: [UInt8] = [0, 1, 2, 3, 4]
+        let worker = WorkerID("bench-1")
+        let client = ClientID(routingID: [0, 1, 2, 3, 4])
         let started = Date()
         var now = BatonClock.monotonic()
         for index in 0..<requests {
-            let id = run.firstRequestID + UInt64(index)
+            let id = RequestID(run.firstRequestID + UInt64(index))
             now += 1000
             batch.append(.requestReceived(id: id, client: client, bytes: 64, at: now))
             batch.append(.requestDispatched(id: id, worker: worker, attempt: 1, at: now + 100))

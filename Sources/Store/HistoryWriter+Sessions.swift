@@ -8,15 +8,14 @@ extension HistoryWriter {
     mutating func applySessionEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {
         switch event {
         case .sessionOpened(let key, let worker, let at):
-            let workerID = HistoryEvent.workerID(forRoutingID: worker)
+            let workerID = worker.name
             try db.execute(sql: """
                 INSERT INTO session (key, worker_id, generation, opened_at)
                 VALUES (?, ?, (SELECT generation FROM worker WHERE worker_id = ?), ?)
-                """, arguments: [SessionKey(bytes: key), workerID, workerID, formatter.format(wall(at))])
+                """, arguments: [key, workerID, workerID, formatter.format(wall(at))])
         case .sessionMoved(let key, let from, let to, let pause, let at):
-            let session = SessionKey(bytes: key)
-            let target = HistoryEvent.workerID(forRoutingID: to)
-            let id = try openSession(session, in: db)
+            let target = to.name
+            let id = try openSession(key, in: db)
             if let id {
                 try db.execute(sql: """
                     UPDATE session SET worker_id = ?, generation = (SELECT generation FROM worker WHERE worker_id = ?),
@@ -24,21 +23,20 @@ extension HistoryWriter {
                     WHERE id = ?
                     """, arguments: [target, target, id])
             }
-            try insertHandoff(session: id, key: session, from: from, to: to, outcome: "moved",
+            try insertHandoff(session: id, key: key, from: from, to: to, outcome: "moved",
                               pauseMicroseconds: Int64(pause / 1000), error: nil, at: formatter.format(wall(at)),
                               in: db)
         case .sessionHandoffFailed(let key, let from, let to, let reason, let at):
-            let session = SessionKey(bytes: key)
-            try insertHandoff(session: try openSession(session, in: db), key: session, from: from, to: to,
+            try insertHandoff(session: try openSession(key, in: db), key: key, from: from, to: to,
                               outcome: "failed", pauseMicroseconds: nil, error: reason,
                               at: formatter.format(wall(at)), in: db)
         case .sessionEnded(let key, let worker, let reason, let requests, let at):
-            guard let id = try openSession(SessionKey(bytes: key), in: db) else { return }
+            guard let id = try openSession(key, in: db) else { return }
             try db.execute(sql: """
                 UPDATE session SET ended_at = ?, end_reason = ?, requests = ?, worker_id = COALESCE(worker_id, ?)
                 WHERE id = ?
                 """, arguments: [formatter.format(wall(at)), reason.rawValue, max(0, requests),
-                                 HistoryEvent.workerID(forRoutingID: worker), id])
+                                 worker.name, id])
         default:
             break
         }
@@ -50,11 +48,11 @@ extension HistoryWriter {
                            arguments: [key])
     }
 
-    private func insertHandoff(session: Int64?, key: SessionKey, from: [UInt8], to: [UInt8], outcome: String,
+    private func insertHandoff(session: Int64?, key: SessionKey, from: WorkerID, to: WorkerID, outcome: String,
                                pauseMicroseconds: Int64?, error: String?, at: String, in db: Database) throws
     {
-        let source = HistoryEvent.workerID(forRoutingID: from)
-        let target = HistoryEvent.workerID(forRoutingID: to)
+        let source = from.name
+        let target = to.name
         try db.execute(sql: """
             INSERT INTO handoff (session, key, at, from_worker, to_worker, from_generation, to_generation, outcome,
                                  pause_us, error)

@@ -21,7 +21,7 @@ struct HistoryWriter {
         var bytes = 0
         var received: UInt64?
         /// The new status; nil leaves a written row's status as it is (an event that only adds its session).
-        var status: String?
+        var status: RequestStatus?
         var session: SessionKey?
         var worker: String?
         var attempts = 0
@@ -46,7 +46,8 @@ struct HistoryWriter {
         rows.reserveCapacity(events.count / 2)
         var index: [UInt64: Int] = [:]
         index.reserveCapacity(events.count / 2)
-        func row(_ id: UInt64) -> Int {
+        func row(_ request: RequestID) -> Int {
+            let id = request.value
             if let existing = index[id] { return existing }
             rows.append(RequestRow(id: id))
             index[id] = rows.count - 1
@@ -57,35 +58,35 @@ struct HistoryWriter {
             case .requestReceived(let id, let client, let bytes, let at):
                 let i = row(id)
                 rows[i].isNew = true
-                rows[i].client = Self.name(of: client, in: &clientHex, hex)
+                rows[i].client = Self.name(of: client.bytes, in: &clientHex) { ClientID(routingID: $0).description }
                 rows[i].bytes = bytes
                 rows[i].received = at
             case .requestDispatched(let id, let worker, let attempt, let at):
                 let i = row(id)
-                rows[i].status = RequestStatus.inFlight.rawValue
-                rows[i].worker = Self.name(of: worker, in: &workerNames, HistoryEvent.workerID(forRoutingID:))
+                rows[i].status = .inFlight
+                rows[i].worker = Self.name(of: worker.bytes, in: &workerNames) { WorkerID(routingID: $0).name }
                 rows[i].attempts = attempt
                 rows[i].dispatched = at
             case .requestRequeued(let id, _):
-                rows[row(id)].status = "queued"
+                rows[row(id)].status = .queued
             case .requestSession(let id, let key):
-                rows[row(id)].session = SessionKey(bytes: key)
+                rows[row(id)].session = key
             case .sessionOpened, .sessionMoved, .sessionHandoffFailed, .sessionEnded:
                 try applySessionEvent(event, wall: wall, in: db)
             case .requestReplied(let id, let bytes, let at):
                 let i = row(id)
-                rows[i].status = "replied"
+                rows[i].status = .replied
                 rows[i].finished = at
                 rows[i].replyBytes = bytes
             case .requestFailed(let id, let code, let at):
                 let i = row(id)
-                rows[i].status = "failed"
+                rows[i].status = .failed
                 rows[i].finished = at
                 rows[i].error = code.rawValue
             case .requestReplyDropped(let id, _):
                 // Answered (its times stay), but the answer never reached the client.
                 let i = row(id)
-                rows[i].status = RequestStatus.failed.rawValue
+                rows[i].status = .failed
                 rows[i].error = HistoryEvent.replyDroppedError
             case .workerSpawned, .workerReady, .workerLost, .workerExited, .generationCreated, .generationDigest,
                  .generationState, .supervisor:
@@ -125,7 +126,7 @@ struct HistoryWriter {
                 insert.bind(3, worker)
                 insert.bind(4, generation)
                 insert.bind(5, row.attempts)
-                insert.bind(6, row.status ?? RequestStatus.queued.rawValue)
+                insert.bind(6, (row.status ?? .queued).rawValue)
                 insert.bind(7, row.error)
                 insert.bind(8, time: wall(row.received ?? 0), with: &formatter)
                 insert.bind(9, time: dispatchedAt, with: &formatter)
@@ -138,7 +139,7 @@ struct HistoryWriter {
                 try insert.step()
             } else {
                 update.reset()
-                update.bind(1, row.status)
+                update.bind(1, row.status?.rawValue)
                 update.bind(2, worker)
                 update.bind(3, generation)
                 update.bind(4, row.attempts)
@@ -210,16 +211,4 @@ struct HistoryWriter {
             break
         }
     }
-}
-
-/// Lower-case hex of bytes.
-func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 15)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

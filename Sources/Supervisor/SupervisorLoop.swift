@@ -105,15 +105,15 @@ struct SupervisorLoop {
         let now = Instant.now()
         switch command {
         case .workerEvent(.ready(let worker, _)):
-            perform(pool.workerReady(WorkerID(routingID: worker), now: now))
+            perform(pool.workerReady(worker, now: now))
         case .workerEvent(.drained(let worker)):
-            perform(pool.workerDrained(WorkerID(routingID: worker), now: now))
+            perform(pool.workerDrained(worker, now: now))
         case .workerEvent(.hung(let worker, _)):
-            perform(pool.workerHung(WorkerID(routingID: worker), now: now))
+            perform(pool.workerHung(worker, now: now))
         case .workerEvent(.lost(let worker, .disconnected, _)):
-            pool.workerDisconnected(WorkerID(routingID: worker))
+            pool.workerDisconnected(worker)
         case .workerEvent(.sessionsMoved(let worker, _, let moved, let failed, let lost)):
-            perform(pool.sessionsMoved(from: WorkerID(routingID: worker), moved: moved, failed: failed, lost: lost))
+            perform(pool.sessionsMoved(from: worker, moved: moved, failed: failed, lost: lost))
         case .workerEvent(.lost):
             break
         case .controlReply(let reply, let peer):

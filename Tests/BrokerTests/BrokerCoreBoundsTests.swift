@@ -41,7 +41,7 @@ struct BrokerCoreBoundsTests {
         broker.ready("W")
         broker.request(from: "c", "small")
         _ = broker.takeDispatches()
-        guard let token = broker.held("W").first.map({ WireProtocol.token(for: $0.id) }) else {
+        guard let token = broker.held("W").first.map({ $0.id.token }) else {
             Issue.record("the worker holds no request")
             return
         }

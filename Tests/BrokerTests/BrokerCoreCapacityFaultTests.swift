@@ -124,7 +124,7 @@ struct BrokerCoreCapacityFaultTests {
         broker.requests(1...2)
         let first = broker.held("K")[0]
         broker.answer("K", body: "r1")
-        broker.workerMessage([bytes("K"), WireProtocol.token(for: first.id), [], bytes("again")])
+        broker.workerMessage([bytes("K"), first.id.token, [], bytes("again")])
         #expect(broker.core.stats.staleReplies == 1)
         #expect(broker.takeReplyBodies() == ["r1"])
         #expect(broker.inFlight("K") == 1 && broker.core.stats.inFlight == 1)
@@ -170,7 +170,7 @@ struct BrokerCoreCapacityFaultTests {
         broker.ready("K", capacity: 3)
         broker.ready("one")
         broker.requests(1...4)
-        let token = WireProtocol.token(for: broker.held("K")[0].id)
+        let token = broker.held("K")[0].id.token
         var out: [BrokerAction] = []
         broker.core.failInFlight(reason: "drain timeout", now: broker.now, into: &out)
         broker.sent += out

@@ -54,7 +54,7 @@ struct BrokerCoreFaultTests {
         var broker = CoreHarness { $0.recordHistory = true }
         broker.ready("W")
         broker.request(from: "c", "job")
-        let token = WireProtocol.token(for: broker.held("W")[0].id)
+        let token = broker.held("W")[0].id.token
         var out: [BrokerAction] = []
         broker.core.failInFlight(reason: "drain timeout", now: broker.now, into: &out)
         broker.sent += out

@@ -22,12 +22,13 @@ struct BrokerCoreOutputTests {
         broker.advance(milliseconds: 2)
         broker.answer("w1")
         let at = broker.now
-        #expect(records(broker) == [
+        let expected: [HistoryEvent] = [
             .workerReady(workerID: WorkerID("w1"), at: at - 3_000_000),
-            .requestReceived(id: 1, client: bytes("c1"), bytes: 5, at: at - 2_000_000),
-            .requestDispatched(id: 1, worker: bytes("w1"), attempt: 1, at: at - 2_000_000),
-            .requestReplied(id: 1, bytes: 5, at: at),
-        ])
+            .requestReceived(id: RequestID(1), client: ClientID(routingID: bytes("c1")), bytes: 5, at: at - 2_000_000),
+            .requestDispatched(id: RequestID(1), worker: WorkerID("w1"), attempt: 1, at: at - 2_000_000),
+            .requestReplied(id: RequestID(1), bytes: 5, at: at),
+        ]
+        #expect(records(broker) == expected)
     }
 
     @Test("with history off, nothing is recorded but worker events still reach the supervisor")

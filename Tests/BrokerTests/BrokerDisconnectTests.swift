@@ -103,7 +103,7 @@ struct BrokerServerDisconnectTests {
         let stats = try broker.server.statsBlocking()
         #expect(stats.workers == 0 && stats.workersDisconnected == 1)
         #expect(stats.workersExpired == 0 && stats.workersHung == 0)
-        #expect(events.all.contains(.lost(worker: Array("leaver".utf8), reason: .disconnected, hadRequest: true)))
+        #expect(events.all.contains(.lost(worker: WorkerID("leaver"), reason: .disconnected, hadRequest: true)))
     }
 }
 

@@ -9,7 +9,7 @@ struct BrokerReturnTests {
     /// RETURN from `worker` for the requests it holds with these bodies.
     private static func returnMessage(_ broker: CoreHarness, _ worker: String, _ bodies: [String]) -> [[UInt8]] {
         let tokens = bodies.compactMap { body in
-            broker.held(worker).first { $0.body.map(text).joined() == body }.map { WireProtocol.token(for: $0.id) }
+            broker.held(worker).first { $0.body.map(text).joined() == body }.map { $0.id.token }
         }
         #expect(tokens.count == bodies.count, "\(worker) holds every request it returns")
         return [bytes(worker), WireProtocol.returnByte] + tokens
@@ -97,7 +97,7 @@ struct BrokerReturnTests {
         #expect(broker.takeDispatches().map(\.worker) == ["A"])
         let request = broker.held("A")[0]
         broker.ready("B", capacity: 2)
-        broker.workerMessage([bytes("A"), WireProtocol.returnByte, WireProtocol.token(for: request.id)])
+        broker.workerMessage([bytes("A"), WireProtocol.returnByte, request.id.token])
         #expect(broker.takeReplies().map { Array($0.body.prefix(2)) } == [["BATON-ERR", "session-lost"]])
         #expect(broker.takeDispatches().isEmpty)
         #expect(broker.core.stats.requestsReturned == 1)

@@ -16,7 +16,7 @@ extension CoreHarness {
             return
         }
         var out: [BrokerAction] = []
-        core.workerMessage([bytes(worker), WireProtocol.token(for: request.id), []] + Array(request.body), now: now,
+        core.workerMessage([bytes(worker), request.id.token, []] + Array(request.body), now: now,
                            connection: connection, into: &out)
         sent += out
     }

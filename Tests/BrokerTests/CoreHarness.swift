@@ -58,7 +58,7 @@ struct CoreHarness {
             Issue.record("worker \(worker) holds \(requests.count) requests, not one")
             return
         }
-        workerMessage([bytes(worker), [], WireProtocol.token(for: request.id), []]
+        workerMessage([bytes(worker), [], request.id.token, []]
                       + request.body.map { bytes(prefix) + $0 })
     }
 
@@ -89,3 +89,21 @@ import Testing
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+/// The worker whose routing id is `text`'s UTF-8.
+func bytes(_ text: String) -> WorkerID { WorkerID(text) }
+/// The session key `text`'s UTF-8.
+func bytes(_ text: String) -> SessionKey { SessionKey(bytes: Array(text.utf8)) }
+func text(_ key: SessionKey) -> String { String(decoding: key.bytes, as: UTF8.self) }
+
+extension WorkerID: ExpressibleByStringLiteral {
+    public init(stringLiteral name: String) { self.init(name) }
+}
+
+extension RequestID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: UInt64) { self.init(value) }
+}
+
+extension GenerationID: ExpressibleByIntegerLiteral {
+    public init(integerLiteral value: Int) { self.init(value) }
+}

@@ -16,7 +16,7 @@ final class CollectingSink: HistorySink {
     }
 
     /// Request ids whose answer was recorded as dropped.
-    var droppedReplies: Set<UInt64> {
+    var droppedReplies: Set<RequestID> {
         Set(events.withLock { $0 }.compactMap { if case .requestReplyDropped(let id, _) = $0 { id } else { nil } })
     }
 }

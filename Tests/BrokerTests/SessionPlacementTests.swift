@@ -30,7 +30,7 @@ struct SessionPlacementTests {
     /// The DEALER worker answers the one request it holds.
     func answer(_ worker: String, in broker: inout CoreHarness) throws {
         let request = try #require(broker.held(worker).first)
-        broker.reply(worker, token: WireProtocol.token(for: request.id), "ok")
+        broker.reply(worker, token: request.id.token, "ok")
     }
 
     @Test("an idle worker holding fewer sessions gets the new session, though the other has waited longer")

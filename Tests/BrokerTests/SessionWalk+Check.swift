@@ -37,7 +37,7 @@ extension SessionWalk {
             if kept != recomputed { violation("\(name): \(label) is \(kept), the structures give \(recomputed)") }
         }
         expect("stats.inFlight", core.stats.inFlight, workers.reduce(0) { $0 + $1.inFlight.count })
-        expect("freeCapacity", core.freeCapacity, workers.reduce(0) { $0 + $1.freeSlots })
+        expect("freeCapacity", core.workers.freeCapacity, workers.reduce(0) { $0 + $1.freeSlots })
         let held = core.sessions.records.values.reduce(0) { $0 + $1.held.count }
         expect("sessions.heldCount", core.sessions.heldCount, held)
         expect("stats.queueDepth", core.stats.queueDepth, core.queue.count + held)
@@ -49,12 +49,20 @@ extension SessionWalk {
             violation("\(name): \(lost) lost sessions kept, more than --max-sessions \(core.configuration.maxSessions)")
         }
         expect("stats.workers", core.stats.workers, workers.count)
-        expect("multiCapacityWorkers", core.multiCapacityWorkers, workers.count { $0.capacity > 1 })
-        expect("drainingWorkers", core.drainingWorkers, workers.count(where: \.isDraining))
-        expect("heartbeatingWorkers", core.heartbeatingWorkers, workers.count(where: \.heartbeating))
+        expect("multiCapacityCount", core.workers.multiCapacityCount, workers.count { $0.capacity > 1 })
+        expect("drainingCount", core.workers.drainingCount, workers.count(where: \.isDraining))
+        expect("heartbeatingCount", core.workers.heartbeatingCount, workers.count(where: \.heartbeating))
         let idle = workers.filter { $0.capacity == 1 && !$0.isBusy && !$0.isDraining }.map(\.id)
-        expect("idle", core.idle.count, idle.count)
-        if Set(core.idle) != Set(idle) { violation("\(name): the idle list is \(core.idle.map(text)), not \(idle.map(text))") }
+        let idleMulti = workers.count { $0.capacity > 1 && !$0.isBusy && !$0.isDraining }
+        expect("idle", core.workers.idle.count, idle.count)
+        if Set(core.workers.idle) != Set(idle) {
+            violation("\(name): the idle list is \(core.workers.idle.map(text)), not \(idle.map(text))")
+        }
+        expect("idleMultiCapacityCount", core.workers.idleMultiCapacityCount, idleMulti)
+        expect("stats.idleWorkers", core.stats.idleWorkers, idle.count + idleMulti)
+        for (index, record) in core.workers.values.enumerated() where core.workers.index(forKey: record.id) != index {
+            violation("\(name): \(text(record.id)) is not found at its position \(index)")
+        }
         let placed = core.sessions.records.values.count { $0.worker != nil }
         expect("byWorker", core.sessions.byWorker.values.reduce(0) { $0 + $1.count }, placed)
         if core.sessions.isEmpty && core.sessions.waitingCount > 0 {
@@ -64,8 +72,8 @@ extension SessionWalk {
 
     /// Each session's record agrees with where its requests are, and its move with the moves under way.
     mutating func checkSessions(after name: String) {
-        var pending: [[UInt8]: Int] = [:]
-        var requests: [UInt64: (PendingRequest, worker: [UInt8]?)] = [:]
+        var pending: [WorkerID: Int] = [:]
+        var requests: [RequestID: (PendingRequest, worker: WorkerID?)] = [:]
         for request in core.queue { requests[request.id] = (request, nil) }
         for worker in core.knownWorkers.values {
             for entry in worker.inFlight.values { requests[entry.request.id] = (entry.request, worker.id) }
@@ -93,6 +101,14 @@ extension SessionWalk {
                     violation("\(name): session \(key)'s request is at \(text(at)), not at its worker")
                 }
             }
+            switch record.stage {
+            case .draining(let worker, _, _), .moving(let worker, _, _):
+                if core.knownWorkers[worker]?.isDraining != true {
+                    violation("\(name): session \(key) is \(record.stage) on a worker that is not draining")
+                }
+            case .opening, .active, .lost:
+                break
+            }
             if let move = record.move {
                 guard let old = record.worker else { continue }
                 pending[old, default: 0] += 1
@@ -116,7 +132,7 @@ extension SessionWalk {
     /// session's worker has a free slot; and a draining worker with nothing left has been reported drained.
     mutating func checkProgress(after name: String) {
         if !core.stopping && !core.queue.isEmpty
-            && (core.multiCapacityWorkers == 0 ? !core.idle.isEmpty : core.freeCapacity > 0)
+            && (core.workers.multiCapacityCount == 0 ? !core.workers.idle.isEmpty : core.workers.freeCapacity > 0)
         {
             violation("\(name): \(core.queue.count) requests queued while a worker has room")
         }
@@ -141,11 +157,11 @@ extension SessionWalk {
         guard !core.stopping else { return }
         for (key, record) in core.sessions.records where !record.lost && !record.endRequested {
             guard let worker = record.worker, let fake = fakes[worker] else { continue }
-            if !fake.state.contains(key) { violation("\(name): session \(key) is on \(text(worker)), which lost it") }
+            if !fake.state.contains(key.bytes) { violation("\(name): session \(key) is on \(text(worker)), which lost it") }
         }
         for (id, fake) in fakes where fake.framing == .dealer && core.knownWorkers[id] != nil {
             for key in fake.state {
-                let record = core.sessions[key]
+                let record = core.sessions[SessionKey(bytes: key)]
                 let owner = record?.lost == false && record?.worker == id
                 let importing = record?.move?.successor == id && record?.move?.phase == .importing
                 if !owner && !importing { violation("\(name): \(text(id)) keeps \(key), which the broker forgot") }

@@ -8,9 +8,12 @@ extension SessionWalk {
     static let keys: [[UInt8]] = ["a", "b", "c", "d", "e", "f"].map { Array($0.utf8) }
         + [[0x00, 0xFF, 0x04], [UInt8](repeating: 0x05, count: 255)]
 
+    /// The generations the supervisor prefers sessions on: none, or one of three.
+    static let generations: [GenerationID?] = [nil, GenerationID(0), GenerationID(1), GenerationID(2)]
+
     /// Known, live fake workers, in a fixed order.
-    var live: [[UInt8]] {
-        fakes.keys.filter { core.knownWorkers[$0] != nil }.sorted { $0.lexicographicallyPrecedes($1) }
+    var live: [WorkerID] {
+        fakes.keys.filter { core.knownWorkers[$0] != nil }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
     }
 
     mutating func step(_ rng: inout SplitMix) {
@@ -32,7 +35,7 @@ extension SessionWalk {
         case 80..<88: answerCommand(export: false, &rng)
         case 88..<91: newWorker(&rng)
         case 91..<94: drain(&rng)
-        case 94: core.preferSessions(onGeneration: [nil, 0, 1, 2].randomElement(using: &rng)!)
+        case 94: core.preferSessions(onGeneration: Self.generations.randomElement(using: &rng)!)
         case 95..<107: wait(milliseconds: [5, 50, 250, 1_000, 2_600].randomElement(using: &rng)!, &rng)
         default: heartbeats()
         }
@@ -88,12 +91,12 @@ extension SessionWalk {
         guard always || live.count(where: { core.knownWorkers[$0]?.isDraining == false }) < 5 else { return }
         nextWorker += 1
         nextConnection += 1
-        let id = Array("w\(nextWorker)".utf8)
+        let id = WorkerID("w\(nextWorker)")
         let dealer = Int.random(in: 0..<5, using: &rng) > 0
         let fake = FakeWorker(id: id, framing: dealer ? .dealer : .request,
                               handoff: dealer && Int.random(in: 0..<10, using: &rng) < 8, connection: nextConnection)
         fakes[id] = fake
-        if dealer { core.workerProcessStarted(id, generation: nextWorker % 3) }
+        if dealer { core.workerProcessStarted(id, generation: GenerationID(nextWorker % 3)) }
         worker(id, readyMessage(fake, capacity: Int.random(in: 1...3, using: &rng)), "READY")
     }
 
@@ -102,7 +105,7 @@ extension SessionWalk {
         guard let id = busy.randomElement(using: &rng), let worker = core.knownWorkers[id],
               let request = worker.inFlight.keys.sorted().randomElement(using: &rng)
         else { return }
-        self.worker(id, [WireProtocol.token(for: request), [], Array("answer".utf8)], "reply")
+        self.worker(id, [request.token, [], Array("answer".utf8)], "reply")
     }
 
     mutating func workerEnd(_ rng: inout SplitMix) {
@@ -140,11 +143,11 @@ extension SessionWalk {
         let receiving = Set(core.moves.values.map(\.successor))
         let candidates = live.filter { core.knownWorkers[$0]?.isDraining == false && !receiving.contains($0) }
         guard let id = candidates.randomElement(using: &rng) else { return }
-        var successor: [UInt8]?
+        var successor: WorkerID?
         switch Int.random(in: 0..<10, using: &rng) {
         case 0..<5:  // a reload: the successor starts first
             newWorker(&rng, always: true)
-            successor = Array("w\(nextWorker)".utf8)
+            successor = WorkerID("w\(nextWorker)")
         case 5..<8: successor = live.filter { $0 != id && core.knownWorkers[$0]?.isDraining == false }.randomElement(using: &rng)
         default: successor = nil
         }

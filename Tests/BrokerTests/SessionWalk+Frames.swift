@@ -8,19 +8,19 @@ import Glibc
 /// every request gets exactly one reply by the end.
 extension SessionWalk {
     /// The routing ids the fuzzed workers use; the empty one and a long one are hostile.
-    static let frameWorkers: [[UInt8]] = ["w1", "w2", "w3", "r1"].map { Array($0.utf8) }
-        + [[], [UInt8](repeating: 0xFF, count: 300)]
+    static let frameWorkers: [WorkerID] = (["w1", "w2", "w3", "r1"] as [String]).map { WorkerID($0) }
+        + [WorkerID(routingID: []), WorkerID(routingID: [UInt8](repeating: 0xFF, count: 300))]
 
     /// Plays a script of raw frames (see ``ByteScript``); the first byte chooses the settings.
     static func playFrames(script bytes: [UInt8]) -> SessionWalk {
         var script = ByteScript(bytes)
         let settings = script.byte()
         var walk = SessionWalk { configure(&$0, settings) }
-        walk.rawWorker(Array("w1".utf8), [[0x01], Array("2".utf8), Array("handoff".utf8)])
-        walk.rawWorker(Array("r1".utf8), [[], Array("READY".utf8)])
+        walk.rawWorker(WorkerID("w1"), [[0x01], Array("2".utf8), Array("handoff".utf8)])
+        walk.rawWorker(WorkerID("r1"), [[], Array("READY".utf8)])
         // Routing ids are never reused: once its process ended, an id sends nothing new (what it sent before
         // and ZeroMQ still held is `SessionWalkScriptTests.staleReadyAfterProcessEnd`).
-        var ended: Set<[UInt8]> = []
+        var ended: Set<WorkerID> = []
         while !script.isAtEnd && walk.violations.isEmpty {
             walk.rawEvent(&script, ended: &ended)
             while let id = walk.processEndsDue.first, walk.violations.isEmpty {
@@ -46,12 +46,12 @@ extension SessionWalk {
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 
-    mutating func rawWorker(_ id: [UInt8], _ payload: [[UInt8]], connection: Int32 = 1) {
+    mutating func rawWorker(_ id: WorkerID, _ payload: [[UInt8]], connection: Int32 = 1) {
         if Self.traceFrames { trace("event \(events + 1): worker \(text(id)) on \(connection): \(payload)") }
-        run("worker message") { $0.workerMessage([id] + payload, now: $1, connection: connection, into: &$2) }
+        run("worker message") { $0.workerMessage([id.bytes] + payload, now: $1, connection: connection, into: &$2) }
     }
 
-    mutating func rawEvent(_ script: inout ByteScript, ended: inout Set<[UInt8]>) {
+    mutating func rawEvent(_ script: inout ByteScript, ended: inout Set<WorkerID>) {
         let id = Self.frameWorkers[script.below(Self.frameWorkers.count)]
         guard !ended.contains(id) else { return }
         let known = core.knownWorkers[id]
@@ -67,7 +67,7 @@ extension SessionWalk {
         case 7..<9:
             // A reply with a token the broker gave out, so replies are not left to chance.
             guard let request = known?.inFlight.keys.sorted().first else { return }
-            rawWorker(id, delimiter + [WireProtocol.token(for: request), [], script.frame()])
+            rawWorker(id, delimiter + [request.token, [], script.frame()])
         case 9:
             let command = [WireProtocol.endByte, WireProtocol.exportByte, WireProtocol.importByte][script.below(3)]
             let status = [WireProtocol.statusOK, WireProtocol.statusError, script.frame()][script.below(3)]
@@ -87,7 +87,7 @@ extension SessionWalk {
 
     /// What the supervisor does, within its contract: drain to a successor that is neither draining nor
     /// receiving moves, start a process for an unknown id, end a process, lose a connection.
-    mutating func supervise(_ id: [UInt8], _ script: inout ByteScript, ended: inout Set<[UInt8]>) {
+    mutating func supervise(_ id: WorkerID, _ script: inout ByteScript, ended: inout Set<WorkerID>) {
         let choice = script.below(6)
         if Self.traceFrames { trace("event \(events + 1): supervisor \(choice) for \(text(id))") }
         switch choice {
@@ -100,7 +100,7 @@ extension SessionWalk {
             run("drain") { $0.drainWorker(id, successor: usable ? successor : nil, now: $1, into: &$2) }
         case 1:
             guard core.knownWorkers[id] == nil else { return }
-            core.workerProcessStarted(id, generation: script.below(3))
+            core.workerProcessStarted(id, generation: GenerationID(script.below(3)))
         case 2:
             ended.insert(id)
             run("process ended") { $0.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: $1, into: &$2) }
@@ -108,7 +108,7 @@ extension SessionWalk {
         case 4:
             let newest = core.knownWorkers[id]?.inFlight.keys.max()
             run("unreachable") { $0.workerUnreachable(id, undelivered: newest.map { [$0] } ?? [], now: $1, into: &$2) }
-        default: core.preferSessions(onGeneration: [nil, 0, 1, 2][script.below(4)])
+        default: core.preferSessions(onGeneration: Self.generations[script.below(4)])
         }
     }
 }

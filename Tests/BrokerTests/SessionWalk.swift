@@ -14,9 +14,12 @@ struct SplitMix: RandomNumberGenerator {
     }
 }
 
+/// A worker's routing id as text, in messages about the walk.
+func text(_ id: WorkerID) -> String { String(decoding: id.bytes, as: UTF8.self) }
+
 /// What a fake worker process holds: the sessions whose state it keeps, the commands it has not answered.
 struct FakeWorker {
-    let id: [UInt8]
+    let id: WorkerID
     var framing: WorkerFraming
     var handoff: Bool
     var connection: Int32
@@ -38,16 +41,16 @@ struct FakeWorker {
 struct SessionWalk {
     var core: BrokerCore
     var now: UInt64 = 1_000_000_000
-    var fakes: [[UInt8]: FakeWorker] = [:]
+    var fakes: [WorkerID: FakeWorker] = [:]
     var nextWorker = 0
     var nextTag = 0
     var nextConnection: Int32 = 10
     /// Requests sent and not answered, by envelope tag.
     var outstanding: Set<[UInt8]> = []
     var answeredTags: Set<[UInt8]> = []
-    var lastDispatched: [[UInt8]: UInt64] = [:]
-    var drainedReported: Set<[UInt8]> = []
-    var processEndsDue: [[UInt8]] = []
+    var lastDispatched: [[UInt8]: RequestID] = [:]
+    var drainedReported: Set<WorkerID> = []
+    var processEndsDue: [WorkerID] = []
     var violations: [String] = []
     var stopping = false
     var events = 0
@@ -82,22 +85,22 @@ struct SessionWalk {
         run("client request") { $0.clientMessage([Array("c".utf8), tag, []] + body, now: $1, into: &$2) }
     }
 
-    mutating func worker(_ id: [UInt8], _ payload: [[UInt8]], _ name: String) {
+    mutating func worker(_ id: WorkerID, _ payload: [[UInt8]], _ name: String) {
         guard let fake = fakes[id] else { return }
-        let frames = [id] + (fake.framing == .request ? [[]] : []) + payload
+        let frames = [id.bytes] + (fake.framing == .request ? [[]] : []) + payload
         run(name) { $0.workerMessage(frames, now: $1, connection: fake.connection, into: &$2) }
     }
 
     // MARK: What the peers see
 
     mutating func absorb(_ out: [BrokerAction], after name: String) {
-        var drainedNow: [[UInt8]] = []
+        var drainedNow: [WorkerID] = []
         for action in out {
             switch action {
             case .dispatch(let worker, _, let token, let body):
                 fakes[worker]?.tokens.append(token)
                 guard body.first == WireProtocol.sessionMarker, body.count >= 3,
-                      let id = WireProtocol.requestID(fromToken: token)
+                      let id = RequestID(token: token)
                 else { continue }
                 let key = body[body.startIndex + 1]
                 if let last = lastDispatched[key], id <= last {

@@ -62,11 +62,11 @@ struct SessionWalkScriptTests {
     func staleReadyAfterProcessEnd() {
         var core = BrokerCore()
         var out: [BrokerAction] = []
-        let id = Array("w1".utf8)
+        let id = WorkerID("w1")
         core.workerProcessStarted(id, generation: 1)
-        core.workerMessage([id, [], Array("READY".utf8)], now: 1, into: &out)
+        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: 1, into: &out)
         core.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: 2, into: &out)
-        core.workerMessage([id, [], Array("READY".utf8)], now: 3, into: &out)
+        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: 3, into: &out)
         core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: 4, into: &out)
         #expect(core.knownWorkers[id] == nil, "a dead process's id is not a worker")
         let toGhost = out.contains { if case .dispatch(let worker, _, _, _) = $0 { worker == id } else { false } }
@@ -82,9 +82,9 @@ struct SessionWalkScriptTests {
         configuration.retryOnCrash = 1
         var core = BrokerCore(configuration: configuration)
         var out: [BrokerAction] = []
-        let id = Array("w1".utf8)
+        let id = WorkerID("w1")
         core.workerProcessStarted(id)
-        core.workerMessage([id, [], Array("READY".utf8)], now: 1, into: &out)
+        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: 1, into: &out)
         core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: 2, into: &out)
         #expect(core.inFlightCount == 1)
         core.beginShutdown(now: 3, into: &out)

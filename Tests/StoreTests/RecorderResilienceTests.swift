@@ -31,17 +31,17 @@ struct RecorderResilienceTests {
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: logger)
         var events: [HistoryEvent] = [
             .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
-            .requestReceived(id: 1, client: [1], bytes: 1, at: 0),
-            .requestReceived(id: 2, client: [1], bytes: 1, at: 0),
-            .requestDispatched(id: 2, worker: Array("w".utf8), attempt: 1, at: 1),
-            .requestReceived(id: 3, client: [1], bytes: 1, at: 0),
+            .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 1, at: 0),
+            .requestReceived(id: RequestID(2), client: ClientID(routingID: [1]), bytes: 1, at: 0),
+            .requestDispatched(id: RequestID(2), worker: WorkerID("w"), attempt: 1, at: 1),
+            .requestReceived(id: RequestID(3), client: ClientID(routingID: [1]), bytes: 1, at: 0),
         ]
         recorder.submit(&events)
         try waitUntil("the open rows are written") {
             try count(database, "SELECT count(*) FROM request WHERE status IN ('queued', 'in_flight')") == 3
         }
-        var answer: [HistoryEvent] = [.requestDispatched(id: 3, worker: Array("w".utf8), attempt: 1, at: 2),
-                                      .requestReplied(id: 3, bytes: 1, at: 3)]
+        var answer: [HistoryEvent] = [.requestDispatched(id: RequestID(3), worker: WorkerID("w"), attempt: 1, at: 2),
+                                      .requestReplied(id: RequestID(3), bytes: 1, at: 3)]
         recorder.submit(&answer)
         recorder.close()
         let statuses = try database.read { try String.fetchAll($0, sql: "SELECT status FROM request ORDER BY id") }
@@ -94,7 +94,8 @@ struct RecorderResilienceTests {
         }
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: logger)
         var events: [HistoryEvent] = (1...3000).map {
-            .requestReceived(id: UInt64($0), client: Array(repeating: 7, count: 32), bytes: 100, at: 0)
+            .requestReceived(id: RequestID(UInt64($0)), client: ClientID(routingID: Array(repeating: 7, count: 32)),
+                             bytes: 100, at: 0)
         }
         recorder.submit(&events)
         try waitUntil("a write failed") { recorder.stats.failedBatches >= 1 }
@@ -127,9 +128,9 @@ struct HistoryStartupTests {
         #expect(barrier.wait(timeout: .now() + 10) == .success, "a barrier does not wait while degraded")
         var events: [HistoryEvent] = [
             .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(generation), at: 0),
-            .requestReceived(id: run.firstRequestID, client: [1], bytes: 1, at: 0),
-            .requestDispatched(id: run.firstRequestID, worker: Array("w".utf8), attempt: 1, at: 1),
-            .requestReplied(id: run.firstRequestID, bytes: 2, at: 2),
+            .requestReceived(id: RequestID(run.firstRequestID), client: ClientID(routingID: [1]), bytes: 1, at: 0),
+            .requestDispatched(id: RequestID(run.firstRequestID), worker: WorkerID("w"), attempt: 1, at: 1),
+            .requestReplied(id: RequestID(run.firstRequestID), bytes: 2, at: 2),
         ]
         recorder.submit(&events)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage, "the file is left as it is")

@@ -33,12 +33,15 @@ struct RetentionSizeTests {
         let rows = 40_000
         var events: [HistoryEvent] = [.workerReady(workerID: WorkerID("w"), at: 0)]
         for id in UInt64(1)...UInt64(rows) {
-            events += [.requestReceived(id: id, client: Array(repeating: UInt8(id & 0xff), count: 16), bytes: 64,
+            events += [.requestReceived(id: RequestID(id),
+                                        client: ClientID(routingID: Array(repeating: UInt8(id & 0xff),
+                                                                          count: 16)), bytes: 64,
                                         at: id),
-                       .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id + 1),
-                       .requestReplied(id: id, bytes: 64, at: id + 2)]
+                       .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: id + 1),
+                       .requestReplied(id: RequestID(id), bytes: 64, at: id + 2)]
         }
-        events.append(.requestReceived(id: 1_000_000, client: [1], bytes: 1, at: 0))  // open: never pruned
+        events.append(.requestReceived(id: RequestID(1_000_000), client: ClientID(routingID: [1]), bytes: 1,
+                                       at: 0))  // open: never pruned
         _ = try database.write { db in try writer.apply(events, in: db) }
         let before = try database.size()
         let bound: Int64 = 4 << 20
@@ -77,9 +80,10 @@ struct RetentionSizeTests {
             var batch: [HistoryEvent] = []
             for _ in 0..<1000 {
                 id += 1
-                batch += [.requestReceived(id: id, client: Array(repeating: 9, count: 16), bytes: 64, at: id),
-                          .requestDispatched(id: id, worker: Array("w".utf8), attempt: 1, at: id + 1),
-                          .requestReplied(id: id, bytes: 64, at: id + 2)]
+                let client = ClientID(routingID: Array(repeating: 9, count: 16))
+                batch += [.requestReceived(id: RequestID(id), client: client, bytes: 64, at: id),
+                          .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: id + 1),
+                          .requestReplied(id: RequestID(id), bytes: 64, at: id + 2)]
             }
             recorder.submit(&batch)
             try waitUntil("the batch is written") { recorder.stats.waitingEvents == 0 }

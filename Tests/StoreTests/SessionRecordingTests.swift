@@ -9,9 +9,9 @@ import Testing
 @Suite("Sessions in the history database, written by the recorder to a real SQLite file")
 struct SessionRecordingTests {
     let ms: UInt64 = 1_000_000
-    let room = Array("room-7".utf8)
-    let old = Array("old-1".utf8)
-    let new = Array("new-1".utf8)
+    let room = SessionKey(bytes: Array("room-7".utf8))
+    let old = WorkerID("old-1")
+    let new = WorkerID("new-1")
 
     /// A database with generation 1 and 2 workers `old-1` (generation 1) and `new-1` (generation 2).
     func open(_ writer: inout HistoryWriter) throws -> HistoryDatabase {
@@ -34,10 +34,11 @@ struct SessionRecordingTests {
     }
 
     /// The events of one request of a session, received, sent to `worker` and answered.
-    func request(_ id: UInt64, key: [UInt8], worker: [UInt8], at: UInt64) -> [HistoryEvent] {
-        [.requestReceived(id: id, client: [1], bytes: 8, at: at), .requestSession(id: id, key: key),
-         .requestDispatched(id: id, worker: worker, attempt: 1, at: at + 1),
-         .requestReplied(id: id, bytes: 1, at: at + 2)]
+    func request(_ id: UInt64, key: SessionKey, worker: WorkerID, at: UInt64) -> [HistoryEvent] {
+        [.requestReceived(id: RequestID(id), client: ClientID(routingID: [1]), bytes: 8, at: at),
+         .requestSession(id: RequestID(id), key: key),
+         .requestDispatched(id: RequestID(id), worker: worker, attempt: 1, at: at + 1),
+         .requestReplied(id: RequestID(id), bytes: 1, at: at + 2)]
     }
 
     @Test("an opened session is a row with its worker and generation; its requests carry the key")
@@ -62,12 +63,12 @@ struct SessionRecordingTests {
     func keyInALaterBatch() throws {
         var writer = HistoryWriter()
         let database = try open(&writer)
-        try write([.requestReceived(id: 1, client: [1], bytes: 8, at: 0),
-                   .requestDispatched(id: 1, worker: old, attempt: 1, at: 1)], &writer, database)
-        try write([.requestSession(id: 1, key: room)], &writer, database)
+        try write([.requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 8, at: 0),
+                   .requestDispatched(id: RequestID(1), worker: old, attempt: 1, at: 1)], &writer, database)
+        try write([.requestSession(id: RequestID(1), key: room)], &writer, database)
         let row = try #require(try rows(database, "SELECT status, session FROM request").first)
         #expect(row["status"] as String == "in_flight" && row["session"] as String == "room-7")
-        try write([.requestReplied(id: 1, bytes: 1, at: 2)], &writer, database)
+        try write([.requestReplied(id: RequestID(1), bytes: 1, at: 2)], &writer, database)
         let answered = try #require(try rows(database, "SELECT status, session FROM request").first)
         #expect(answered["status"] as String == "replied" && answered["session"] as String == "room-7")
         #expect(try rows(database, "SELECT id FROM request WHERE session IS NULL").isEmpty)
@@ -102,7 +103,7 @@ struct SessionRecordingTests {
         var writer = HistoryWriter()
         let database = try open(&writer)
         for (index, reason) in SessionEndReason.allCases.enumerated() {
-            let key = Array("key-\(index)".utf8)
+            let key = SessionKey(bytes: Array("key-\(index)".utf8))
             try write([.sessionOpened(key: key, worker: old, at: UInt64(index) * ms),
                        .sessionEnded(key: key, worker: old, reason: reason, requests: index + 1,
                                      at: UInt64(index) * ms + ms / 2)], &writer, database)
@@ -127,7 +128,7 @@ struct SessionRecordingTests {
                   + [.sessionEnded(key: room, worker: old, reason: .lost, requests: 2, at: 3 * ms)]
                   + request(3, key: room, worker: new, at: 4 * ms) + [.sessionOpened(key: room, worker: new, at: 5 * ms)],
                   &writer, database)
-        try write([.sessionEnded(key: Array("never-opened".utf8), worker: old, reason: .idle, requests: 1, at: 6 * ms)],
+        try write([.sessionEnded(key: SessionKey(bytes: Array("never-opened".utf8)), worker: old, reason: .idle, requests: 1, at: 6 * ms)],
                   &writer, database)
         let lifetimes = try rows(database, "SELECT worker_id, end_reason FROM session ORDER BY id")
         #expect(lifetimes.map { $0["worker_id"] as String } == ["old-1", "new-1"])
@@ -151,7 +152,7 @@ struct SessionRecordingTests {
         let accented = Array("salle-é".utf8)
         var events: [HistoryEvent] = []
         for (index, key) in [binary, control, accented].enumerated() {
-            events += [.sessionOpened(key: key, worker: old, at: 0)] + request(UInt64(index + 1), key: key, worker: old,
+            events += [.sessionOpened(key: SessionKey(bytes: key), worker: old, at: 0)] + request(UInt64(index + 1), key: SessionKey(bytes: key), worker: old,
                                                                                at: UInt64(index) * ms)
         }
         try write(events, &writer, database)
@@ -188,7 +189,7 @@ struct SessionRecordingTests {
         let database = try open(&writer)
         var events: [HistoryEvent] = []
         for index in 1...6 {
-            events.append(.sessionOpened(key: Array("k\(index)".utf8), worker: index.isMultiple(of: 2) ? new : old,
+            events.append(.sessionOpened(key: SessionKey(bytes: Array("k\(index)".utf8)), worker: index.isMultiple(of: 2) ? new : old,
                                          at: UInt64(index) * ms))
         }
         try write(events, &writer, database)
@@ -229,8 +230,8 @@ struct SessionRecordingTests {
         #expect(try rows(database, "SELECT session FROM handoff").map { $0["session"] as Int } == [2])
 
         // By row count: the sessions whose requests are all gone go with them.
-        try write(request(1, key: Array("recent".utf8), worker: new, at: 1 * ms)
-                  + request(2, key: Array("later".utf8), worker: new, at: 2 * ms), &writer, database)
+        try write(request(1, key: SessionKey(bytes: Array("recent".utf8)), worker: new, at: 1 * ms)
+                  + request(2, key: SessionKey(bytes: Array("later".utf8)), worker: new, at: 2 * ms), &writer, database)
         try database.write { db in
             try db.execute(sql: """
                 UPDATE request SET received_at = '2030-01-01T00:00:00.000000Z' WHERE id = 2;
@@ -252,9 +253,10 @@ struct SessionRecordingTests {
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         try write([.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
                    .sessionOpened(key: room, worker: old, at: 1 * ms),
-                   .sessionOpened(key: [0xff], worker: old, at: 1 * ms),
-                   .sessionOpened(key: Array("done".utf8), worker: old, at: 1 * ms),
-                   .sessionEnded(key: Array("done".utf8), worker: old, reason: .idle, requests: 3, at: 2 * ms)],
+                   .sessionOpened(key: SessionKey(bytes: [0xff]), worker: old, at: 1 * ms),
+                   .sessionOpened(key: SessionKey(bytes: Array("done".utf8)), worker: old, at: 1 * ms),
+                   .sessionEnded(key: SessionKey(bytes: Array("done".utf8)), worker: old, reason: .idle, requests: 3,
+                                 at: 2 * ms)],
                   &writer, database)
         let restarted = try HistoryDatabase.openForWriting(path: path)
         let run = try restarted.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
@@ -276,8 +278,8 @@ struct SessionRecordingTests {
         var events: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
                                       .sessionOpened(key: room, worker: old, at: 1 * ms)]
             + request(1, key: room, worker: old, at: 1 * ms)
-            + [.sessionOpened(key: Array("b".utf8), worker: old, at: 2 * ms),
-               .sessionEnded(key: Array("b".utf8), worker: old, reason: .ended, requests: 4, at: 3 * ms)]
+            + [.sessionOpened(key: SessionKey(bytes: Array("b".utf8)), worker: old, at: 2 * ms),
+               .sessionEnded(key: SessionKey(bytes: Array("b".utf8)), worker: old, reason: .ended, requests: 4, at: 3 * ms)]
         recorder.submit(&events)
         try waitUntil("the sessions are written") {
             try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM session") } == 2
