@@ -37,8 +37,10 @@ extension HistoryWriter {
                 WHERE id = ?
                 """, arguments: [formatter.format(wall(at)), reason.rawValue, max(0, requests),
                                  worker.name, id])
-        default:
-            break
+        case .requestReceived, .requestDispatched, .requestRequeued, .requestReplied, .requestFailed,
+             .requestReplyDropped, .requestSession, .workerSpawned, .workerReady, .workerLost, .workerExited,
+             .generationCreated, .generationDigest, .generationState, .supervisor:
+            break  // not session events: apply(_:in:) and applyWorkerEvent write them
         }
     }
 
