@@ -106,13 +106,13 @@ struct RecorderLoop {
         } catch {
             // The writer's memory of open requests must match what the file holds.
             writer = before
-            recorder.state.withLock { $0.stats.failedBatches += 1 }
             if error.isTransient {
-                recorder.state.withLock { state in
+                // One update, so a reader of the stats never sees the failure counted but not its state.
+                degraded("cannot write \(error) — \(error.advice)", now: now) { state in
+                    state.stats.failedBatches += 1
                     state.pending.insert(contentsOf: batch, at: 0)
                     state.inWriter = 0
                 }
-                degraded("cannot write \(error) — \(error.advice)", now: now)
                 if failuresLogged.allow(now: now).allowed {
                     logger.error("history write failed; clients are still served, the events wait and are retried",
                                  metadata: ["events": "\(batch.count)", "error": "\(error)",
@@ -120,7 +120,10 @@ struct RecorderLoop {
                 }
                 return false
             }
-            recorder.state.withLock { $0.stats.lostEvents += UInt64(batch.count) }
+            recorder.state.withLock {
+                $0.stats.failedBatches += 1
+                $0.stats.lostEvents += UInt64(batch.count)
+            }
             if failuresLogged.allow(now: now).allowed {
                 logger.error("history write failed; clients are still served, these rows are lost",
                              metadata: ["events": "\(batch.count)", "error": "\(error)"])
@@ -155,9 +158,12 @@ struct RecorderLoop {
         }
     }
 
-    private mutating func degraded(_ problem: String, now: UInt64) {
+    /// Marks history degraded by `problem`, together with `alongside`'s change to the shared state.
+    private mutating func degraded(_ problem: String, now: UInt64,
+                                   alongside: (inout HistoryRecorder.State) -> Void = { _ in }) {
         lastProblem = problem
         recorder.state.withLock {
+            alongside(&$0)
             $0.stats.state = .degraded
             $0.stats.problem = problem
         }

@@ -3,7 +3,7 @@ import Testing
 
 /// The accept that drops a connection when no descriptor is left belongs to the `baton` executable alone:
 /// a program that links Baton's libraries (a user's worker on BatonWorker) keeps libc's.
-@Suite("Baton's own accept", .timeLimit(.minutes(1)))
+@Suite("Baton's own accept", .timeLimit(.minutes(3)))
 struct AcceptInterpositionTests {
     /// The names among `accept` and `accept4` that `nm` (with `options`) lists as defined in `binary`.
     private func definedAccepts(_ binary: String, _ options: [String]) throws -> Set<String> {
