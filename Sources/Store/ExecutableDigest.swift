@@ -1,3 +1,4 @@
+import BatonProtocol
 import Crypto
 import Foundation
 
@@ -9,9 +10,6 @@ public enum ExecutableDigest {
         defer { try? handle.close() }
         var hash = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hash.update(data: chunk) }
-        return hash.finalize().map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
-        }.joined()
+        return Hex.lowercase(hash.finalize())
     }
 }
