@@ -75,6 +75,9 @@ public enum ControlMessageError: Error, Equatable, CustomStringConvertible {
     case unknownCommand(String)
     /// A reply this client does not know.
     case unknownReply(String)
+    /// A request of this many frames (after the peer's routing id) instead of two, an empty delimiter and
+    /// one JSON document.
+    case frames(Int)
 
     /// A sentence for the peer and the log.
     public var description: String {
@@ -89,6 +92,9 @@ public enum ControlMessageError: Error, Equatable, CustomStringConvertible {
                 + ControlRequest.Command.allCases.map(\.rawValue).joined(separator: ", ") + ")"
         case .unknownReply(let name):
             "unknown control reply \"\(name)\""
+        case .frames(let count):
+            "a control request is two frames, an empty delimiter and one JSON document (got \(count) "
+                + "frame\(count == 1 ? "" : "s"))"
         }
     }
 }
