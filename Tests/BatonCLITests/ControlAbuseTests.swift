@@ -127,4 +127,32 @@ struct ControlAbuseTests {
         let after = serve.waitForStatus("serving after the huge frame") { $0.slots.first?.state == .ready }
         #expect(after?.controlRequestsUnreadable == 0)
     }
+
+    @Test("""
+        reloads refused in a loop are each answered saying why, and logged at most 20 lines per 10 s; an empty \
+        worker command is refused, not taken for the current one
+        """)
+    func refusedReloadsAreAnsweredAndLoggedRateLimited() throws {
+        let serve = try ManagedServe(workers: 1)
+        let ready = try #require(serve.waitForStatus("ready") { $0.slots.first?.state == .ready })
+        let began = Date()
+        func reload(_ fields: String) throws -> String? {
+            try exchange([[], Array(#"{"version":1,"command":"reload",\#(fields)}"#.utf8)], stateDir: serve.stateDir)
+        }
+        let timing = #""surge":true,"ready_timeout_seconds":5,"drain_timeout_seconds":1"#
+        for _ in 0..<60 {
+            let missing = try reload(#""worker_command":["/nonexistent/worker"],\#(timing)"#)
+            #expect(missing?.contains("worker command '\\/nonexistent\\/worker' not found") == true, "\(missing ?? "")")
+            let outOfRange = try reload(#""surge":true,"ready_timeout_seconds":-1,"drain_timeout_seconds":1e300"#)
+            #expect(outOfRange?.contains("the ready and drain timeouts must be") == true, "\(outOfRange ?? "")")
+        }
+        let empty = try reload(#""worker_command":[],\#(timing)"#)
+        #expect(empty?.contains("the worker command is empty") == true, "\(empty ?? "")")
+        let after = try #require(serve.status())
+        #expect(after.slots.first?.pid == ready.slots.first?.pid && after.slots.first?.generation == 1,
+                "no reload ran")
+        let logged = serve.child.output.components(separatedBy: "reload refused").count - 1
+        let windows = Int(Date().timeIntervalSince(began) / 10) + 1
+        #expect(logged >= 1 && logged <= 20 * windows, "\(logged) lines in \(windows) windows for 121 refusals")
+    }
 }
