@@ -75,6 +75,8 @@ public enum ControlMessageError: Error, Equatable, CustomStringConvertible {
     case unknownCommand(String)
     /// A reply this client does not know.
     case unknownReply(String)
+    /// A JSON object with a field missing, null or of the wrong type: the field's path and what is wrong.
+    case invalidField(String, problem: String)
     /// A request of this many frames (after the peer's routing id) instead of two, an empty delimiter and
     /// one JSON document.
     case frames(Int)
@@ -87,11 +89,13 @@ public enum ControlMessageError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let version):
             "unsupported control protocol version \(version.map(String.init) ?? "(none given)"): this side speaks "
                 + "version \(ControlCodec.version); use `baton` of the same release as the supervisor"
+        case .invalidField(let field, let problem):
+            "malformed control request: field \"\(field)\": \(problem)"
         case .unknownCommand(let name):
-            "unknown control command \"\(name)\" (known: "
+            "unknown control command \"\(Self.shortened(name))\" (known: "
                 + ControlRequest.Command.allCases.map(\.rawValue).joined(separator: ", ") + ")"
         case .unknownReply(let name):
-            "unknown control reply \"\(name)\""
+            "unknown control reply \"\(Self.shortened(name))\""
         case .frames(let count):
             "a control request is two frames, an empty delimiter and one JSON document (got \(count) "
                 + "frame\(count == 1 ? "" : "s"))"
@@ -126,6 +130,8 @@ public enum ControlCodec {
             return .success(try JSONDecoder().decode(type, from: Data(frame)))
         } catch let error as ControlMessageError {
             return .failure(error)
+        } catch let error as DecodingError {
+            return .failure(ControlMessageError(error) ?? .malformed)
         } catch {
             return .failure(.malformed)
         }
