@@ -147,9 +147,13 @@ public enum ControlCodec {
         return container
     }
 
-    /// Throws ``ControlMessageError/unsupportedVersion(_:)`` unless the message says ``version``.
+    /// Throws ``ControlMessageError/unsupportedVersion(_:)`` unless the message says ``version``, and
+    /// ``ControlMessageError/invalidField(_:problem:)`` when its version is not a whole number.
     static func checkVersion(in container: KeyedDecodingContainer<ControlKey>) throws {
-        let given = try? container.decodeIfPresent(Int.self, forKey: .version)
-        guard given == version else { throw ControlMessageError.unsupportedVersion(given ?? nil) }
+        guard container.contains(.version) else { throw ControlMessageError.unsupportedVersion(nil) }
+        guard let given = try? container.decode(Int.self, forKey: .version) else {
+            throw ControlMessageError.invalidField(ControlKey.version.stringValue, problem: "not a whole number")
+        }
+        guard given == version else { throw ControlMessageError.unsupportedVersion(given) }
     }
 }

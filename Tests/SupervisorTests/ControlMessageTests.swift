@@ -114,6 +114,9 @@ struct ControlMessageTests {
     func invalidFieldNamed() {
         let fields: [(frame: String, field: String)] = [
             (#"{"version":1}"#, "command"),
+            (#"{"version":"1","command":"status"}"#, "version"),
+            (#"{"version":1.5,"command":"status"}"#, "version"),
+            (#"{"version":null,"command":"status"}"#, "version"),
             (#"{"version":1,"command":7}"#, "command"),
             (#"{"version":1,"command":"reload"}"#, "surge"),
             (#"{"version":1,"command":"reload","surge":"yes","ready_timeout_seconds":1,"drain_timeout_seconds":1}"#,
