@@ -75,6 +75,11 @@ public enum ControlMessageError: Error, Equatable, CustomStringConvertible {
     case unknownCommand(String)
     /// A reply this client does not know.
     case unknownReply(String)
+    /// A JSON object with a field missing, null or of the wrong type: the field's path and what is wrong.
+    case invalidField(String, problem: String)
+    /// A request of this many frames (after the peer's routing id) instead of two, an empty delimiter and
+    /// one JSON document.
+    case frames(Int)
 
     /// A sentence for the peer and the log.
     public var description: String {
@@ -84,11 +89,16 @@ public enum ControlMessageError: Error, Equatable, CustomStringConvertible {
         case .unsupportedVersion(let version):
             "unsupported control protocol version \(version.map(String.init) ?? "(none given)"): this side speaks "
                 + "version \(ControlCodec.version); use `baton` of the same release as the supervisor"
+        case .invalidField(let field, let problem):
+            "malformed control request: field \"\(field)\": \(problem)"
         case .unknownCommand(let name):
-            "unknown control command \"\(name)\" (known: "
+            "unknown control command \"\(Self.shortened(name))\" (known: "
                 + ControlRequest.Command.allCases.map(\.rawValue).joined(separator: ", ") + ")"
         case .unknownReply(let name):
-            "unknown control reply \"\(name)\""
+            "unknown control reply \"\(Self.shortened(name))\""
+        case .frames(let count):
+            "a control request is two frames, an empty delimiter and one JSON document (got \(count) "
+                + "frame\(count == 1 ? "" : "s"))"
         }
     }
 }
@@ -120,6 +130,8 @@ public enum ControlCodec {
             return .success(try JSONDecoder().decode(type, from: Data(frame)))
         } catch let error as ControlMessageError {
             return .failure(error)
+        } catch let error as DecodingError {
+            return .failure(ControlMessageError(error) ?? .malformed)
         } catch {
             return .failure(.malformed)
         }
@@ -135,9 +147,13 @@ public enum ControlCodec {
         return container
     }
 
-    /// Throws ``ControlMessageError/unsupportedVersion(_:)`` unless the message says ``version``.
+    /// Throws ``ControlMessageError/unsupportedVersion(_:)`` unless the message says ``version``, and
+    /// ``ControlMessageError/invalidField(_:problem:)`` when its version is not a whole number.
     static func checkVersion(in container: KeyedDecodingContainer<ControlKey>) throws {
-        let given = try? container.decodeIfPresent(Int.self, forKey: .version)
-        guard given == version else { throw ControlMessageError.unsupportedVersion(given ?? nil) }
+        guard container.contains(.version) else { throw ControlMessageError.unsupportedVersion(nil) }
+        guard let given = try? container.decode(Int.self, forKey: .version) else {
+            throw ControlMessageError.invalidField(ControlKey.version.stringValue, problem: "not a whole number")
+        }
+        guard given == version else { throw ControlMessageError.unsupportedVersion(given) }
     }
 }

@@ -26,6 +26,11 @@ final class ControlServer {
     /// unknown command.
     private(set) var unreadableRequests = 0
     private var unreadableLogLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+    /// The most requests one ``receive()`` takes: a peer that keeps the socket full cannot hold the supervisor
+    /// thread from its workers, signals and other commands; the rest wait for the next turn of its loop.
+    static let requestsPerTurn = 64
+    /// The largest control frame in bytes; a peer that sends a larger one is disconnected by ZeroMQ, unread.
+    static let maxFrameBytes: Int64 = 1 << 20
 
     /// Requests refused so far because the peer was neither the supervisor's uid nor root.
     var refusedPeers: Int { peerPolicy.refused }
@@ -38,6 +43,7 @@ final class ControlServer {
         do {
             socket = try Socket(context, .router)
             socket.linger = 0
+            try socket.setMaxMessageSize(Self.maxFrameBytes)
             try socket.bind(endpoint)
         } catch {
             context.terminate()
@@ -57,18 +63,26 @@ final class ControlServer {
         poller.add(socket)
     }
 
-    /// Takes every request waiting, without blocking. A request from a peer that may not send any is answered
-    /// with ``ControlReply/denied(_:)``, and one that cannot be read (malformed, another protocol version, an
-    /// unknown command) with ``ControlReply/refused(_:)`` saying why, counted in ``unreadableRequests`` and
+    /// Takes the requests waiting, at most ``requestsPerTurn``, without blocking. A request from a peer that may
+    /// not send any is answered with ``ControlReply/denied(_:)``, and one that cannot be read (not two frames,
+    /// malformed, another protocol version, an unknown command) with ``ControlReply/refused(_:)`` saying why, counted in ``unreadableRequests`` and
     /// logged (at most 20 lines per 10 seconds), here; neither is returned.
     func receive() throws -> [(peer: Peer, request: ControlRequest)] {
         var requests: [(Peer, ControlRequest)] = []
-        while try socket.receive(into: &frames, peerAddress: &peerAddress, dontWait: true) {
+        var taken = 0
+        while taken < Self.requestsPerTurn,
+              try socket.receive(into: &frames, peerAddress: &peerAddress, dontWait: true) {
+            taken += 1
             let denial = peerPolicy.refusal(peerAddress: peerAddress, logger: logger)
-            guard frames.count == 3, frames[1].isEmpty else { continue }
-            let peer = Array(frames[..<2])
+            let peer: Peer = [frames[0], []]
             if let denial {
                 send(.denied(denial), to: peer)
+                continue
+            }
+            guard frames.count == 3, frames[1].isEmpty else {
+                let error = ControlMessageError.frames(frames.count - 1)
+                unreadable(error)
+                send(.refused(error.description), to: peer)
                 continue
             }
             switch ControlCodec.read(ControlRequest.self, from: frames[2]) {

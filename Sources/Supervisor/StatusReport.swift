@@ -19,8 +19,8 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var descriptors: DescriptorUsage?
     /// Control requests refused because the peer was neither the supervisor's uid nor root.
     public var controlPeersRefused = 0
-    /// Control requests refused because they could not be read: malformed, another control protocol version,
-    /// or an unknown command.
+    /// Control requests refused because they could not be read: malformed or not two frames, another control
+    /// protocol version, or an unknown command.
     public var controlRequestsUnreadable = 0
     /// Workers the broker knows that no slot started (they connected on their own).
     public var externalWorkers: [ExternalWorkerStatus] = []

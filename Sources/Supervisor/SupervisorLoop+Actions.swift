@@ -96,15 +96,16 @@ extension SupervisorLoop {
             guard let ready = TimeSpan(seconds: reload.readyTimeoutSeconds), ready > .zero,
                   let drain = TimeSpan(seconds: reload.drainTimeoutSeconds)
             else {
-                metrics.reloadRefused()
-                control?.send(.refused("the ready and drain timeouts must be 0…\(Int(TimeSpan.maxSeconds)) seconds "
-                                       + "(the ready timeout above 0)"), to: peer)
+                let refusal = "the ready and drain timeouts must be 0…\(Int(TimeSpan.maxSeconds)) seconds "
+                    + "(the ready timeout above 0)"
+                reloadRefused(refusal)
+                control?.send(.refused(refusal), to: peer)
                 return
             }
             reloadOptions.readyTimeout = ready
             reloadOptions.drainTimeout = drain
             if let refusal = startReload(command: reload.command, options: reloadOptions, requester: peer) {
-                metrics.reloadRefused()
+                reloadRefused(refusal)
                 control?.send(.refused(refusal), to: peer)
             }
         case .stop:

@@ -13,20 +13,20 @@ extension SupervisorLoop {
         let now = Instant.now()
         let command: WorkerCommand
         do {
-            if let arguments, let name = arguments.first {
-                command = try WorkerCommand.resolve(name, arguments: Array(arguments.dropFirst()))
+            if let arguments {
+                // An empty list is an empty command, refused as such: only nil means the current command.
+                command = try WorkerCommand.resolve(arguments.first ?? "", arguments: Array(arguments.dropFirst()))
             } else {
                 command = try WorkerCommand.resolve(current.executable, arguments: current.arguments)
             }
         } catch {
             // The generation is recorded, and failed, so history shows the attempt.
             let generation = generations.next()
-            let executable = arguments?.first ?? current.executable
+            let executable = arguments.map { $0.first ?? "" } ?? current.executable
             record(.generationCreated(id: generation, executable: executable,
                                       arguments: arguments.map { Array($0.dropFirst()) } ?? current.arguments,
                                       sha256: "", at: now.nanoseconds))
             record(.generationState(id: generation, state: .failed, reason: "\(error)", at: now.nanoseconds))
-            logger.error("reload refused", metadata: ["generation": "\(generation)", "reason": "\(error)"])
             return "generation \(generation) failed: \(error)"
         }
         let generation = generations.next()
@@ -46,6 +46,17 @@ extension SupervisorLoop {
             return "\(error)"
         }
         return nil
+    }
+
+    /// Counts a refused reload and logs it, at most 20 lines per 10 seconds (``reloadRefusalLog``); the caller
+    /// answers whoever asked.
+    mutating func reloadRefused(_ reason: String) {
+        metrics.reloadRefused()
+        let (allowed, suppressed) = reloadRefusalLog.allow(now: BatonClock.monotonic())
+        guard allowed else { return }
+        var metadata: Logger.Metadata = ["reason": "\(reason)"]
+        if suppressed > 0 { metadata["not_logged"] = "\(suppressed)" }
+        logger.error("reload refused", metadata: metadata)
     }
 
     /// Hashes the generation's executable on another thread (a large binary takes a while) and records the

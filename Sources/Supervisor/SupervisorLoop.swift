@@ -23,6 +23,9 @@ struct SupervisorLoop {
     var metrics = SupervisorMetrics()
     /// When the reload's caller last heard from it (monotonic nanoseconds).
     var lastWaitReport = Instant.zero
+    /// Refused reloads logged: at most 20 lines per 10 seconds, so a peer that sends them in a loop cannot flood
+    /// the log (each is still counted and answered).
+    var reloadRefusalLog = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
     /// How often a waiting reload tells its caller what it waits for.
     static let waitReportInterval = TimeSpan.seconds(5)
 
@@ -135,8 +138,7 @@ struct SupervisorLoop {
     private mutating func hangup() {
         logger.info("SIGHUP: rolling reload of the current command")
         if let refusal = startReload(command: nil, options: ReloadOptions(), requester: nil) {
-            metrics.reloadRefused()
-            logger.error("reload refused", metadata: ["reason": "\(refusal)"])
+            reloadRefused(refusal)
         }
     }
 

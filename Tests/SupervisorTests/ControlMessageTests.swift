@@ -104,10 +104,43 @@ struct ControlMessageTests {
 
     @Test("frames that are not a control message are malformed")
     func malformed() {
-        for frame in ["", "status", "[1,2]", #"{"version":1}"#, #"{"version":1,"command":"reload"}"#,
-                      #"{"version":1,"command":7}"#] {
+        for frame in ["", "status", "[1,2]"] {
             #expect(read(ControlRequest.self, frame) == .failure(.malformed), "\(frame)")
         }
         #expect(read(ControlRequest.self, "{}") == .failure(.unsupportedVersion(nil)))
+    }
+
+    @Test("an object with a field missing, null or of the wrong type is refused naming the field, quoting little")
+    func invalidFieldNamed() {
+        let fields: [(frame: String, field: String)] = [
+            (#"{"version":1}"#, "command"),
+            (#"{"version":"1","command":"status"}"#, "version"),
+            (#"{"version":1.5,"command":"status"}"#, "version"),
+            (#"{"version":null,"command":"status"}"#, "version"),
+            (#"{"version":1,"command":7}"#, "command"),
+            (#"{"version":1,"command":"reload"}"#, "surge"),
+            (#"{"version":1,"command":"reload","surge":"yes","ready_timeout_seconds":1,"drain_timeout_seconds":1}"#,
+             "surge"),
+            (#"{"version":1,"command":"reload","surge":true,"ready_timeout_seconds":null,"drain_timeout_seconds":1}"#,
+             "ready_timeout_seconds"),
+            (#"{"version":1,"command":"reload","worker_command":["a",2],"surge":true,"ready_timeout_seconds":1,"#
+                + #""drain_timeout_seconds":1}"#, "worker_command.1"),
+        ]
+        for (frame, field) in fields {
+            guard case .failure(let error) = read(ControlRequest.self, frame),
+                  case .invalidField(let named, _) = error
+            else {
+                Issue.record("\(frame) → \(read(ControlRequest.self, frame))")
+                continue
+            }
+            #expect(named == field && error.description.hasPrefix("malformed control request: field \"\(field)\": "),
+                    "\(error)")
+        }
+        let long = String(repeating: "x", count: 100_000)
+        guard case .failure(let unknown) = read(ControlRequest.self, #"{"version":1,"command":"\#(long)"}"#) else {
+            Issue.record("a long unknown command was read")
+            return
+        }
+        #expect(unknown.description.count < 200, "a long unknown command is not repeated whole")
     }
 }
