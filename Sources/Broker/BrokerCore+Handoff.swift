@@ -30,7 +30,7 @@ extension BrokerCore {
                     if sessions[key]?.busy == nil { beginExport(key, from: id, now: now, into: &out) }
                 }
             } else {
-                let deadline = now &+ configuration.sessionDrainTimeout
+                let deadline = now &+ configuration.sessionDrainTimeout.nanoseconds
                 for key in keys { sessions.update(key) { $0.beginDrain(until: deadline) } }
                 out.append(.log(.sessionsDraining(worker: id, sessions: keys.count)))
             }
@@ -59,7 +59,7 @@ extension BrokerCore {
 
     /// Asks the old worker for the session's state: `[0x05][key]`.
     mutating func beginExport(_ key: SessionKey, from worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
-        let deadline = now &+ configuration.handoffTimeout
+        let deadline = now &+ configuration.handoffTimeout.nanoseconds
         sessions.update(key) {
             $0.changeMove {
                 $0.phase = .exporting
@@ -93,7 +93,7 @@ extension BrokerCore {
             return abandonMove(key, move, reason: "EXPORT failed: \(String(decoding: data, as: UTF8.self))",
                                now: now, into: &out)
         }
-        let deadline = now &+ configuration.handoffTimeout
+        let deadline = now &+ configuration.handoffTimeout.nanoseconds
         sessions.update(key) {
             $0.changeMove {
                 $0.phase = .importing
@@ -136,7 +136,7 @@ extension BrokerCore {
                               workerLost: Bool = false, now: UInt64, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker else { return }
         if move.phase == .importing { sendEnd(key, to: move.successor, into: &out) }
-        let deadline = keep ? now &+ configuration.sessionDrainTimeout : nil
+        let deadline = keep ? now &+ configuration.sessionDrainTimeout.nanoseconds : nil
         sessions.update(key) { $0.endMove(drainingUntil: deadline) }
         if keep {
             // Only a move that failed leaves the session on its worker; one abandoned because the old worker

@@ -278,13 +278,13 @@ extension BrokerCore {
             guard let record = sessions[key] else { continue }
             if let move = record.move, let deadline = move.deadline, now >= deadline {
                 abandonMove(key, move, reason: "no answer to \(move.phase == .exporting ? "EXPORT" : "IMPORT") within "
-                            + "\(configuration.handoffTimeout / 1_000_000) ms", now: now, into: &out)
+                            + "\(configuration.handoffTimeout.milliseconds) ms", now: now, into: &out)
             }
-            if let timeout = configuration.queueTimeout { expireHeld(key, timeout: timeout, now: now, into: &out) }
+            if let timeout = configuration.queueTimeout?.nanoseconds { expireHeld(key, timeout: timeout, now: now, into: &out) }
             guard let record = sessions[key] else { continue }
             if let deadline = record.drainDeadline, now >= deadline, let worker = record.worker {
                 drainTimedOut(key, worker: worker, now: now, into: &out)
-            } else if let idle = configuration.sessionIdleTimeout, record.busy == nil, record.held.isEmpty,
+            } else if let idle = configuration.sessionIdleTimeout?.nanoseconds, record.busy == nil, record.held.isEmpty,
                       record.move == nil, now &- record.lastActivity >= idle
             {
                 if record.lost { forgetLost(key, now: now, into: &out) } else {

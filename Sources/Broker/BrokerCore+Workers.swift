@@ -86,7 +86,7 @@ extension BrokerCore {
             changeCapacity(of: id, to: message.capacity)
             requestsLost(lost, reason: "worker restarted", now: now, into: &out)
         } else {
-            if heartbeating && workers.heartbeatingCount == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
+            if heartbeating && workers.heartbeatingCount == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval.nanoseconds }
             register(WorkerRecord(id: id, framing: framing, heartbeating: heartbeating, lastSeen: now,
                                   capacity: message.capacity, canHandOff: message.canHandOff,
                                   connection: WorkerConnection(connection)))
@@ -108,7 +108,7 @@ extension BrokerCore {
         if !workers.values[index].heartbeating {
             // A worker taken back by a late reply (registered without heartbeats) that heartbeats is held to
             // its liveness again.
-            if workers.heartbeatingCount == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval }
+            if workers.heartbeatingCount == 0 { nextHeartbeatAt = now + configuration.heartbeatInterval.nanoseconds }
             workers.update(at: index) { $0.heartbeating = true }
         }
         if !connectionLosses.isEmpty && connectionLosses[id] != nil {

@@ -138,7 +138,7 @@ public struct BrokerCore {
     public var nextDeadline: UInt64? {
         var deadline: UInt64? = nil
         if let timeout = configuration.queueTimeout, let oldest = queue.first {
-            deadline = oldest.receivedAt &+ timeout
+            deadline = oldest.receivedAt &+ timeout.nanoseconds
         }
         if workers.heartbeatingCount > 0 {
             deadline = min(deadline ?? .max, nextHeartbeatAt)
@@ -157,7 +157,7 @@ public struct BrokerCore {
 
     /// Time passed: expire old queued requests, send heartbeats, remove silent workers.
     public mutating func tick(now: UInt64, into out: inout [BrokerAction]) {
-        if let timeout = configuration.queueTimeout {
+        if let timeout = configuration.queueTimeout?.nanoseconds {
             while let oldest = queue.first, now >= oldest.receivedAt &+ timeout {
                 queue.removeFirst()
                 fail(oldest, .expired, "queued longer than \(timeout / 1_000_000) ms", now: now, into: &out)
@@ -165,9 +165,9 @@ public struct BrokerCore {
             noteQueueDepth()
         }
         if workers.heartbeatingCount > 0 && now >= nextHeartbeatAt {
-            nextHeartbeatAt = now + configuration.heartbeatInterval
+            nextHeartbeatAt = now + configuration.heartbeatInterval.nanoseconds
             if !banned.isEmpty { banned = banned.filter { $0.value > now } }
-            let window = configuration.livenessWindow
+            let window = configuration.livenessWindow.nanoseconds
             let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
             for id in silent {
                 stats.workersExpired += 1
@@ -177,7 +177,7 @@ public struct BrokerCore {
                 out.append(.heartbeat(worker: worker.id))
             }
         }
-        if let timeout = configuration.requestTimeout, stats.inFlight > 0, now >= nextTimeoutCheckAt {
+        if let timeout = configuration.requestTimeout?.nanoseconds, stats.inFlight > 0, now >= nextTimeoutCheckAt {
             nextTimeoutCheckAt = now + min(timeout / 10 + 1, 100_000_000)
             let hung = workers.values.filter { $0.oldestDispatch.map { now &- $0 >= timeout } ?? false }.map(\.id)
             for id in hung {

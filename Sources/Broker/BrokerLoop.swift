@@ -18,7 +18,7 @@ struct BrokerLoop {
     var silentlyGoneWorkers: [WorkerID] = []
     /// History events since they were last handed to the recorder (once per loop iteration).
     var history: [HistoryEvent] = []
-    var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+    var logLimiter = RateLimiter(burst: 20, window: TimeSpan.seconds(10).nanoseconds)
     /// When a graceful shutdown began, its deadline, and who to tell when it is done.
     var draining: (deadline: UInt64, done: [@Sendable () -> Void])?
     /// When the frontend was last read during a shutdown (it closes once quiet).
@@ -44,7 +44,7 @@ struct BrokerLoop {
             policy.maxMessageBytes = Int(server.options.maxMessageSize)
         }
         core = BrokerCore(configuration: policy, firstRequestID: server.options.firstRequestID)
-        replies = ReplyBacklog(bound: policy.maxQueued, deadline: server.options.security.notReadingDeadline)
+        replies = ReplyBacklog(bound: policy.maxQueued, deadline: server.options.security.notReadingDeadline.nanoseconds)
         actions.reserveCapacity(64)
         performing.reserveCapacity(64)
     }
@@ -226,7 +226,7 @@ struct BrokerLoop {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",
                                                                "in_flight": "\(core.inFlightCount)"])
                 core.beginShutdown(now: BatonClock.monotonic(), into: &actions)
-                draining = (BatonClock.monotonic() + drainTimeout, [])
+                draining = (BatonClock.monotonic() + drainTimeout.nanoseconds, [])
                 lastClientRead = BatonClock.monotonic()
             }
             draining?.done.append(done)

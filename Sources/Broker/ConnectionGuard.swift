@@ -25,7 +25,7 @@ final class ConnectionGuard: Sendable {
 
     private struct State {
         var stats = ConnectionStats()
-        var limiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+        var limiter = RateLimiter(burst: 20, window: TimeSpan.seconds(10).nanoseconds)
     }
 
     init(security: BrokerSecurity, logger: Logger) {

@@ -25,7 +25,7 @@ struct BrokerMetricsTests {
 
     @Test("an error reply counts under its code and in the duration histogram")
     func errorsCountByCode() {
-        var broker = CoreHarness { $0.queueTimeout = 100_000_000 }
+        var broker = CoreHarness { $0.queueTimeout = .milliseconds(100) }
         broker.request(from: "c", "r1")
         broker.request(from: "c", "r2")
         broker.advance(milliseconds: 150)

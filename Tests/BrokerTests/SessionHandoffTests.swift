@@ -10,7 +10,7 @@ struct SessionHandoffTests {
     {
         var broker = CoreHarness {
             $0.recordHistory = true
-            $0.heartbeatInterval = 1_000 * BrokerConfiguration.second
+            $0.heartbeatInterval = .seconds(1_000)
             configure(&$0)
         }
         broker.readyDealer("w1", handoff: handoff)
@@ -56,7 +56,7 @@ struct SessionHandoffTests {
 
     @Test("a failed EXPORT keeps the session on the old worker, which serves it until the session drain timeout")
     func exportFailure() throws {
-        var (broker, _) = try twoWorkers { $0.sessionDrainTimeout = 10 * BrokerConfiguration.second }
+        var (broker, _) = try twoWorkers { $0.sessionDrainTimeout = .seconds(10) }
         broker.drain("w1", successor: "s1")
         #expect(broker.takeCommands().map(\.frames) == [["0x05", "a"]])
         broker.sessionRequest(from: "c", key: "a", "2")
@@ -87,7 +87,7 @@ struct SessionHandoffTests {
 
     @Test("an EXPORT not answered within the handoff timeout is abandoned; a late answer is ignored")
     func exportTimeout() throws {
-        var (broker, _) = try twoWorkers { $0.handoffTimeout = 2 * BrokerConfiguration.second }
+        var (broker, _) = try twoWorkers { $0.handoffTimeout = .seconds(2) }
         broker.drain("w1", successor: "s1")
         _ = broker.takeCommands()
         broker.advance(milliseconds: 1_000)
@@ -166,7 +166,7 @@ struct SessionHandoffTests {
 
     @Test("a session in flight when its drain timeout passes gets its reply; its next request learns it was lost")
     func drainTimeoutWithRequestInFlight() throws {
-        var (broker, bToken) = try twoWorkers(handoff: false) { $0.sessionDrainTimeout = 2 * BrokerConfiguration.second }
+        var (broker, bToken) = try twoWorkers(handoff: false) { $0.sessionDrainTimeout = .seconds(2) }
         broker.drain("w1", successor: "s1")
         broker.advance(milliseconds: 3_000)
         #expect(broker.takeCommands().map(\.frames).sorted { $0[1] < $1[1] } == [["0x04", "a"], ["0x04", "b"]])
