@@ -89,7 +89,7 @@ struct BrokerCoreDispatchTests {
         broker.request(from: "old", "r0")
         broker.advance(milliseconds: 300)
         broker.request(from: "young", "r1")
-        #expect(broker.core.nextDeadline == broker.now + 200_000_000)
+        #expect(broker.core.nextDeadline == broker.now + .milliseconds(200))
         broker.advance(milliseconds: 250)
         let replies = broker.takeReplies()
         #expect(replies.map(\.envelope) == [["old"]])

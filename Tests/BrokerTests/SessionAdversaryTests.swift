@@ -92,7 +92,7 @@ struct SessionAdversaryTests {
     func hundredThousandKeys() throws {
         var core = BrokerCore()
         var out: [BrokerAction] = []
-        var now: UInt64 = 1_000_000_000
+        var now = Instant.zero + .seconds(1)
         core.workerMessage([bytes("w1"), [0x01], bytes("1000")], now: now, into: &out)
         let limit = core.configuration.maxSessions
         var refused = 0
@@ -108,12 +108,12 @@ struct SessionAdversaryTests {
                     refused += 1
                 }
             }
-            now += 1_000
+            now += .microseconds(1)
         }
         #expect(refused == 1 && core.stats.sessionsRefused == 1)
         #expect(core.stats.sessionsOpen == limit && core.sessions.count(on: bytes("w1")) == limit)
         #expect(core.stats.queueDepth == 0 && core.stats.inFlight == 0 && core.sessions.waitingCount == 0)
-        now += TimeSpan.seconds(601).nanoseconds
+        now += .seconds(601)
         core.workerMessage([bytes("w1"), [0x02]], now: now, into: &out)
         out.removeAll()
         core.tick(now: now, into: &out)

@@ -120,7 +120,7 @@ struct SessionCoreTests {
         broker.advance(milliseconds: 2_000)
         #expect(broker.takeCommands().map(\.frames) == [["0x04", "k"]])
         #expect(broker.records.contains(.sessionEnded(key: bytes("k"), worker: bytes("w1"), reason: .idle,
-                                                        requests: 1, at: broker.now)))
+                                                        requests: 1, at: broker.now.nanoseconds)))
         #expect(broker.core.sessions.isEmpty)
     }
 
@@ -130,7 +130,7 @@ struct SessionCoreTests {
         broker.readyDealer("w1")
         broker.sessionRequest(from: "c", key: "idle", "1")
         let idle = try #require(broker.takeSessionDispatches().first)
-        broker.now += 5_000_000
+        broker.now += .milliseconds(5)
         broker.reply("w1", token: idle.token, "1")
         broker.sessionRequest(from: "c", key: "busy", "1")
         #expect(broker.takeSessionDispatches().map(\.worker) == ["w1"])

@@ -32,7 +32,7 @@ struct SessionHandoffTests {
         #expect(broker.takeCommands().map(\.frames) == [["0x05", "a"]], "b waits for its request in flight")
         broker.sessionRequest(from: "c", key: "a", "2")
         #expect(broker.takeSessionDispatches().isEmpty, "a's requests are held while it moves")
-        broker.now += 3_000_000
+        broker.now += .milliseconds(3)
         broker.workerMessage([bytes("w1"), WireProtocol.exportByte, bytes("a"), bytes("ok"), bytes("state-a")])
         #expect(broker.takeCommands().map { [$0.worker] + $0.frames } == [["s1", "0x06", "a", "state-a"]])
         broker.workerMessage([bytes("s1"), WireProtocol.importByte, bytes("a"), bytes("ok")])
@@ -40,7 +40,7 @@ struct SessionHandoffTests {
         let released = broker.takeSessionDispatches()
         #expect(released.map(\.worker) == ["s1"] && released.map(\.body) == ["2"])
         #expect(broker.records.contains(.sessionMoved(key: bytes("a"), from: bytes("w1"), to: bytes("s1"),
-                                                      pause: 3_000_000, at: broker.now)))
+                                                      pause: 3_000_000, at: broker.now.nanoseconds)))
         #expect(!broker.workerEvents().contains(.drained(worker: bytes("w1"))), "b is still on w1")
 
         broker.reply("w1", token: bToken, "1")
