@@ -70,7 +70,7 @@ public final class BatonApplication: Sendable {
         try await serviceGroup.run()
         if let recorder = parts.recorder {
             recorder.record(.supervisor(kind: .supervisorStopped, slot: nil, workerID: nil, generation: nil,
-                                        detail: nil, at: BatonClock.monotonic()))
+                                        detail: nil, at: Instant.now()))
             let stats = recorder.close()
             logger.info("history flushed", metadata: [
                 "request_rows": "\(stats.requestRows)", "dropped_events": "\(stats.droppedEvents)",

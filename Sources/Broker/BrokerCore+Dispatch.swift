@@ -118,7 +118,7 @@ extension BrokerCore {
         metrics.dispatched(request, now: now)
         if configuration.recordHistory {
             out.append(.record(.requestDispatched(id: request.id, worker: workerID, attempt: request.attempts,
-                                                  at: now.nanoseconds)))
+                                                  at: now)))
         }
         if request.opensSession, let key = request.session { sessionPlaced(key, on: workerID, now: now, into: &out) }
     }

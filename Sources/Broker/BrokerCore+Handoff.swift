@@ -120,7 +120,7 @@ extension BrokerCore {
         sendEnd(key, to: old, into: &out)
         stats.sessionsMoved += 1
         if configuration.recordHistory {
-            out.append(.record(.sessionMoved(key: key, from: old, to: worker, pause: now.since(move.since).nanoseconds, at: now.nanoseconds)))
+            out.append(.record(.sessionMoved(key: key, from: old, to: worker, pause: now.since(move.since), at: now)))
         }
         metrics.handoffPaused(now.since(move.since))
         settleMove(of: old, moved: true, into: &out)
@@ -145,7 +145,7 @@ extension BrokerCore {
             out.append(.log(.handoffFailed(worker: old, reason: reason)))
         }
         if configuration.recordHistory {
-            out.append(.record(.sessionHandoffFailed(key: key, from: old, to: move.successor, reason: reason, at: now.nanoseconds)))
+            out.append(.record(.sessionHandoffFailed(key: key, from: old, to: move.successor, reason: reason, at: now)))
         }
         settleMove(of: old, moved: false, lost: workerLost, into: &out)
         if keep { releaseHeld(key, now: now, into: &out) }

@@ -54,7 +54,7 @@ extension BrokerCore {
         if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.isBusy)))
         if configuration.recordHistory {
-            out.append(.record(.workerLost(workerID: id, reason: reason, at: now.nanoseconds)))
+            out.append(.record(.workerLost(workerID: id, reason: reason, at: now)))
         }
         if !sessions.isEmpty { loseSessions(on: id, draining: worker.isDraining, now: now, into: &out) }
         if worker.isBusy { requestsLost(worker.requests, reason: reason.description, now: now, into: &out) }

@@ -69,7 +69,7 @@ extension BrokerCore {
         guard let record = sessions[key], record.worker == nil, !record.lost else { return }
         sessions.place(key, on: worker)
         stats.sessionsOpened += 1
-        if configuration.recordHistory { out.append(.record(.sessionOpened(key: key, worker: worker, at: now.nanoseconds))) }
+        if configuration.recordHistory { out.append(.record(.sessionOpened(key: key, worker: worker, at: now))) }
     }
 
     /// A session request was answered, by its worker or with an error (`code`): the key's next request may go.
@@ -210,7 +210,7 @@ extension BrokerCore {
     func recordEnd(_ key: SessionKey, worker: WorkerID, reason: SessionEndReason, requests: Int, now: Instant,
                    into out: inout [BrokerAction]) {
         guard configuration.recordHistory else { return }
-        out.append(.record(.sessionEnded(key: key, worker: worker, reason: reason, requests: max(requests, 0), at: now.nanoseconds)))
+        out.append(.record(.sessionEnded(key: key, worker: worker, reason: reason, requests: max(requests, 0), at: now)))
     }
 
     /// Tells a worker to forget a session: `[0x04][key]` (DEALER workers only: a REQ socket cannot take it).

@@ -92,7 +92,7 @@ extension BrokerCore {
                                   connection: WorkerConnection(connection)))
             out.append(.worker(.ready(worker: id, heartbeating: heartbeating)))
             if configuration.recordHistory {
-                out.append(.record(.workerReady(workerID: id, at: now.nanoseconds)))
+                out.append(.record(.workerReady(workerID: id, at: now)))
             }
         }
         pump(now: now, into: &out)
@@ -144,7 +144,7 @@ extension BrokerCore {
             stats.repliesForwarded += 1
             metrics.answered(request, now: now)
             if configuration.recordHistory {
-                out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now.nanoseconds)))
+                out.append(.record(.requestReplied(id: request.id, bytes: body.reduce(0) { $0 + $1.count }, at: now)))
             }
             out.append(.reply(envelope: request.envelope, body: body, request: request.id))
             if request.session != nil { sessionRequestFinished(request, now: now, into: &out) }

@@ -106,7 +106,7 @@ public struct BrokerCore {
         stats.requestsReceived += 1
         if configuration.recordHistory {
             out.append(.record(.requestReceived(id: request.id, client: request.client, bytes: request.bodySize,
-                                                at: now.nanoseconds)))
+                                                at: now)))
         }
         if stopping {
             // Read while shutting down (from ZeroMQ's pipes): answered at once, never left unanswered.
@@ -255,7 +255,7 @@ public struct BrokerCore {
         }
         queue.prepend(request)
         noteQueueDepth()
-        if configuration.recordHistory { out.append(.record(.requestRequeued(id: request.id, at: now.nanoseconds))) }
+        if configuration.recordHistory { out.append(.record(.requestRequeued(id: request.id, at: now))) }
     }
 
     /// Answers a request with a `BATON-ERR` reply.
@@ -263,7 +263,7 @@ public struct BrokerCore {
                        into out: inout [BrokerAction]) {
         stats.errorReplies += 1
         metrics.failed(request, code: code, now: now)
-        if configuration.recordHistory { out.append(.record(.requestFailed(id: request.id, code: code, at: now.nanoseconds))) }
+        if configuration.recordHistory { out.append(.record(.requestFailed(id: request.id, code: code, at: now))) }
         switch code {
         case .expired: stats.expired += 1
         case .workerDied: stats.workerDied += 1

@@ -96,7 +96,7 @@ extension BrokerLoop {
     private mutating func replyDropped(request: RequestID, client: ClientID, _ route: ClientRoute) {
         if route == .gone { core.replyUndeliverable() } else { core.unreadReplyDropped() }
         if core.configuration.recordHistory {
-            history.append(.requestReplyDropped(id: request, at: Instant.now().nanoseconds))
+            history.append(.requestReplyDropped(id: request, at: Instant.now()))
         }
     }
 

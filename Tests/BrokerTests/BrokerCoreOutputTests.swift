@@ -21,11 +21,11 @@ struct BrokerCoreOutputTests {
         broker.request(from: "c1", "hello")
         broker.advance(milliseconds: 2)
         broker.answer("w1")
-        let at = broker.now.nanoseconds
+        let at = broker.now
         let expected: [HistoryEvent] = [
-            .workerReady(workerID: WorkerID("w1"), at: at - 3_000_000),
-            .requestReceived(id: RequestID(1), client: ClientID(routingID: bytes("c1")), bytes: 5, at: at - 2_000_000),
-            .requestDispatched(id: RequestID(1), worker: WorkerID("w1"), attempt: 1, at: at - 2_000_000),
+            .workerReady(workerID: WorkerID("w1"), at: at - .milliseconds(3)),
+            .requestReceived(id: RequestID(1), client: ClientID(routingID: bytes("c1")), bytes: 5, at: at - .milliseconds(2)),
+            .requestDispatched(id: RequestID(1), worker: WorkerID("w1"), attempt: 1, at: at - .milliseconds(2)),
             .requestReplied(id: RequestID(1), bytes: 5, at: at),
         ]
         #expect(records(broker) == expected)
@@ -56,9 +56,9 @@ struct BrokerCoreOutputTests {
             broker.sent += out
             #expect(workerEvents(broker) == [.lost(worker: bytes("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), hadRequest: true)])
             let expected: HistoryEvent = retries == 0
-                ? .requestFailed(id: 1, code: .workerDied, at: broker.now.nanoseconds)
-                : .requestRequeued(id: 1, at: broker.now.nanoseconds)
-            #expect(records(broker) == [.workerLost(workerID: WorkerID("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), at: broker.now.nanoseconds), expected])
+                ? .requestFailed(id: 1, code: .workerDied, at: broker.now)
+                : .requestRequeued(id: 1, at: broker.now)
+            #expect(records(broker) == [.workerLost(workerID: WorkerID("w1"), reason: .processEnded(.crashed, ProcessExit(code: 1)), at: broker.now), expected])
         }
     }
 }

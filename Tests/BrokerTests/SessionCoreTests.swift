@@ -120,7 +120,7 @@ struct SessionCoreTests {
         broker.advance(milliseconds: 2_000)
         #expect(broker.takeCommands().map(\.frames) == [["0x04", "k"]])
         #expect(broker.records.contains(.sessionEnded(key: bytes("k"), worker: bytes("w1"), reason: .idle,
-                                                        requests: 1, at: broker.now.nanoseconds)))
+                                                        requests: 1, at: broker.now)))
         #expect(broker.core.sessions.isEmpty)
     }
 

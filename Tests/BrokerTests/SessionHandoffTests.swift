@@ -40,7 +40,7 @@ struct SessionHandoffTests {
         let released = broker.takeSessionDispatches()
         #expect(released.map(\.worker) == ["s1"] && released.map(\.body) == ["2"])
         #expect(broker.records.contains(.sessionMoved(key: bytes("a"), from: bytes("w1"), to: bytes("s1"),
-                                                      pause: 3_000_000, at: broker.now.nanoseconds)))
+                                                      pause: .milliseconds(3), at: broker.now)))
         #expect(!broker.workerEvents().contains(.drained(worker: bytes("w1"))), "b is still on w1")
 
         broker.reply("w1", token: bToken, "1")
