@@ -70,7 +70,7 @@ public final class BatonApplication: Sendable {
         try await serviceGroup.run()
         if let recorder = parts.recorder {
             recorder.record(.supervisor(kind: .supervisorStopped, slot: nil, workerID: nil, generation: nil,
-                                        detail: nil, at: BatonClock.monotonic()))
+                                        detail: nil, at: Instant.now()))
             let stats = recorder.close()
             logger.info("history flushed", metadata: [
                 "request_rows": "\(stats.requestRows)", "dropped_events": "\(stats.droppedEvents)",
@@ -174,13 +174,13 @@ public final class BatonApplication: Sendable {
         let command = configuration.command ?? WorkerCommand(executable: "(no managed workers)", arguments: [])
         var pool = PoolConfiguration(workers: configuration.workers,
                                      runID: String(UInt32.random(in: .min ... .max), radix: 36))
-        pool.stopGrace = TimeSpan(nanoseconds: configuration.stopGrace)
+        pool.stopGrace = configuration.stopGrace
         pool.generation = GenerationID(run?.generation ?? max(run?.latestGeneration ?? 1, 1))
         pool.restart = configuration.restart
-        pool.sessionDrainTimeout = TimeSpan(nanoseconds: configuration.broker.sessionDrainTimeout)
+        pool.sessionDrainTimeout = configuration.broker.sessionDrainTimeout
         var options = SupervisorServer.Options(
             command: command, pool: pool, stateDirectory: state.path, backend: backend,
-            heartbeatMilliseconds: Int(configuration.broker.heartbeatInterval / 1_000_000),
+            heartbeatMilliseconds: Int(clamping: configuration.broker.heartbeatInterval.milliseconds),
             controlEndpoint: state.controlEndpoint)
         options.heartbeatLiveness = configuration.broker.heartbeatLiveness
         options.history = recorder

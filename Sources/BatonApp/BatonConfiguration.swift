@@ -1,9 +1,9 @@
+import BatonProtocol
 import Broker
 import Store
 import Supervisor
 
 /// Everything `baton serve` is told: where to listen, how the broker and the pool behave, and what to record.
-/// Durations are nanoseconds.
 public struct BatonConfiguration: Sendable {
     /// The state directory: lock, ipc sockets, history database, worker logs.
     public var stateDirectory = ".baton"
@@ -16,7 +16,7 @@ public struct BatonConfiguration: Sendable {
     /// Largest message, in bytes, a client or worker may send.
     public var maxMessageSize: Int64 = 16 << 20
     /// Time in-flight requests get to finish on shutdown.
-    public var drainTimeout: UInt64 = 10_000_000_000
+    public var drainTimeout = TimeSpan.seconds(10)
     /// Managed worker processes (slots); 0 runs the broker alone.
     public var workers = 4
     /// The worker command (required when ``workers`` is above 0).
@@ -24,7 +24,7 @@ public struct BatonConfiguration: Sendable {
     /// Restart backoff and crash-loop limit.
     public var restart = RestartPolicy()
     /// Time between SIGTERM and SIGKILL when a worker is stopped.
-    public var stopGrace: UInt64 = 5_000_000_000
+    public var stopGrace = TimeSpan.seconds(5)
     /// Whether generations, workers and requests are recorded in the history database.
     public var history = true
     /// How much request history is kept (nil or ``HistoryRetention/none``: everything).

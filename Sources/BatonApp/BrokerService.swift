@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import CBatonSys
 import ServiceLifecycle
@@ -7,7 +8,7 @@ import ServiceLifecycle
 /// on its own, so does the service; if the service is cancelled, the broker stops at once.
 struct BrokerService: Service {
     let server: BrokerServer
-    let drainTimeout: UInt64
+    let drainTimeout: TimeSpan
 
     func run() async throws {
         let server = server

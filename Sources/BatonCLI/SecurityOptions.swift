@@ -23,7 +23,7 @@ struct SecurityOptions: ParsableArguments {
 
     @Option(help: """
         Replies a client's pipe holds; more wait in the broker, and are dropped and counted only if the client \
-        takes none for \(TimeSpan(nanoseconds: BrokerSecurity.defaultNotReadingDeadline)).
+        takes none for \(BrokerSecurity.defaultNotReadingDeadline).
         """)
     var maxUnreadReplies = Int(BrokerSecurity.defaultMaxUnreadReplies)
 

@@ -13,18 +13,8 @@ extension ServeCommand {
     static let defaultStateDirectory = defaults.stateDirectory
 
     /// A duration as a flag in seconds takes it; nil (no limit) is 0.
-    static func seconds(_ nanoseconds: UInt64?) -> Double {
-        nanoseconds.map { TimeSpan(nanoseconds: $0).seconds } ?? 0
-    }
-
-    /// A duration as a flag in seconds takes it; nil (no limit) is 0.
     static func seconds(_ span: TimeSpan?) -> Double {
         span?.seconds ?? 0
-    }
-
-    /// A duration as a flag in milliseconds takes it.
-    static func milliseconds(_ nanoseconds: UInt64) -> Int {
-        Int(clamping: TimeSpan(nanoseconds: nanoseconds).milliseconds)
     }
 
     /// A duration as a flag in milliseconds takes it.
@@ -32,21 +22,10 @@ extension ServeCommand {
         Int(clamping: span.milliseconds)
     }
 
-    /// A flag's seconds as the configuration holds a duration: nanoseconds, or a ``TimeSpan`` (the overload is
-    /// chosen by the field assigned, so a field may change from one to the other without touching serve);
-    /// nil for seconds that are not a duration (negative, not finite, beyond ``TimeSpan/maxSeconds``).
-    static func duration(seconds: Double) -> UInt64? {
-        TimeSpan(seconds: seconds)?.nanoseconds
-    }
-
-    /// A flag's seconds as a ``TimeSpan``; nil for seconds that are not a duration.
+    /// A flag's seconds as a ``TimeSpan``; nil for seconds that are not a duration (negative, not finite,
+    /// beyond ``TimeSpan/maxSeconds``).
     static func duration(seconds: Double) -> TimeSpan? {
         TimeSpan(seconds: seconds)
-    }
-
-    /// A flag's milliseconds (not negative: validate() checks) as nanoseconds.
-    static func duration(milliseconds: Int) -> UInt64 {
-        TimeSpan.milliseconds(UInt64(clamping: milliseconds)).nanoseconds
     }
 
     /// A flag's milliseconds (not negative: validate() checks) as a ``TimeSpan``.

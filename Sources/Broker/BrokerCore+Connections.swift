@@ -7,14 +7,14 @@ struct ConnectionLoss: Sendable {
     var requestIDs: [RequestID]
     /// When the requests are answered `bad-reply` if nothing else happened: for a managed worker, the end of
     /// the grace; nil for an external worker (only its heartbeat, its replies or the request timeout decide).
-    let settlesAt: UInt64?
+    let settlesAt: Instant?
 }
 
 extension BrokerCore {
     /// How long the broker waits, after a managed busy worker's connection closed, for the supervisor to
     /// report the worker's process ended (then the request is answered `worker-died`) before it concludes
     /// the process lives on and its reply was lost.
-    static let connectionLossGrace: UInt64 = 500_000_000
+    static let connectionLossGrace = TimeSpan.milliseconds(500)
 
     /// The supervisor started a process for this worker id: if the broker drops the worker as hung, it
     /// ignores the worker until ``workerProcessEnded(_:reason:now:into:)``, since the process is being ended.
@@ -34,7 +34,7 @@ extension BrokerCore {
     /// worker's process still runs after ``connectionLossGrace``. A reply that does arrive meanwhile is
     /// delivered as usual; an external worker that is not heard from is left to the request timeout. The
     /// worker stays registered.
-    public mutating func connectionClosed(_ connection: Int32, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func connectionClosed(_ connection: Int32, now: Instant, into out: inout [BrokerAction]) {
         for index in workers.values.indices where workers.values[index].connection == .open(connection) {
             workers.connectionClosed(at: index, now: now)
             let worker = workers.values[index]
@@ -42,13 +42,13 @@ extension BrokerCore {
             if worker.isBusy {
                 connectionLosses[id] = ConnectionLoss(
                     requestIDs: worker.requests.map(\.id),
-                    settlesAt: managed.contains(id) ? now &+ Self.connectionLossGrace : nil)
+                    settlesAt: managed.contains(id) ? now + Self.connectionLossGrace : nil)
             }
         }
     }
 
     /// The earliest time a connection loss is settled by ``tick(now:into:)``.
-    var connectionLossDeadline: UInt64? {
+    var connectionLossDeadline: Instant? {
         guard !connectionLosses.isEmpty else { return nil }
         return connectionLosses.values.lazy.compactMap(\.settlesAt).min()
     }
@@ -63,7 +63,7 @@ extension BrokerCore {
     }
 
     /// Answers the requests of managed busy workers whose connection closed longer than the grace ago.
-    mutating func settleConnectionLosses(now: UInt64, into out: inout [BrokerAction]) {
+    mutating func settleConnectionLosses(now: Instant, into out: inout [BrokerAction]) {
         for (id, loss) in connectionLosses {
             if let settlesAt = loss.settlesAt, now >= settlesAt { failLostReply(id, now: now, into: &out) }
         }
@@ -71,14 +71,14 @@ extension BrokerCore {
 
     /// A worker whose connection closed while busy sent a heartbeat: it is alive on a new connection, so the
     /// replies it owed on the old one were lost.
-    mutating func heardAfterConnectionLoss(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func heardAfterConnectionLoss(_ id: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         failLostReply(id, now: now, into: &out)
     }
 
     /// Answers `bad-reply` to each request a worker held when its connection closed (those it still holds)
     /// and frees their capacity: a REQ socket that reconnected waits for a request, and one that is gone is
     /// removed by the next send to it (which fails), its request going back to the queue.
-    private mutating func failLostReply(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func failLostReply(_ id: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         guard let loss = connectionLosses.removeValue(forKey: id), let index = workers.index(forKey: id) else {
             return
         }

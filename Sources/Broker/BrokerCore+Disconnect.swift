@@ -7,7 +7,7 @@ extension BrokerCore {
     /// to end. A request it still holds is lost as with any lost worker: retried under `--retry-on-crash`,
     /// otherwise answered `worker-died`. A DISCONNECT from a worker the broker does not know is ignored.
     /// Its ``WorkerEvent/lost(worker:reason:hadRequest:)`` gives ``WorkerLossReason/disconnected``.
-    mutating func disconnected(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func disconnected(_ id: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         guard workers[id] != nil else { return }
         stats.workersDisconnected += 1
         removeWorker(id, reason: .disconnected, now: now, into: &out)

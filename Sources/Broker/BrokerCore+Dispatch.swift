@@ -15,7 +15,7 @@ extension BrokerCore {
     /// When every worker has capacity 1, the idle worker that has waited longest gets the next request (LRU,
     /// O(1) per request). Otherwise each request goes to the worker expected to answer soonest
     /// (``soonestWorker()``, O(workers) per request). A session's first request goes to ``sessionHome()``.
-    mutating func pump(now: UInt64, into out: inout [BrokerAction]) {
+    mutating func pump(now: Instant, into out: inout [BrokerAction]) {
         if workers.multiCapacityCount == 0 {
             while !queue.isEmpty, let longestIdle = workers.idle.first {
                 if queue[queue.startIndex].opensSession, let index = sessionHome() {
@@ -40,7 +40,7 @@ extension BrokerCore {
 
     /// Sends a session's request to the worker at `index`, which holds the session and has a free slot
     /// (draining or not).
-    mutating func dispatch(_ request: PendingRequest, at index: WorkerIndex, now: UInt64,
+    mutating func dispatch(_ request: PendingRequest, at index: WorkerIndex, now: Instant,
                            into out: inout [BrokerAction]) {
         assign(request, at: index, now: now, into: &out)
         noteIdleWorkers()
@@ -54,7 +54,7 @@ extension BrokerCore {
     /// A session's request may go to a draining worker (`evenIfDraining`): the worker keeps the sessions it
     /// cannot hand off until they end.
     @discardableResult
-    mutating func dispatch(_ request: PendingRequest, to id: WorkerID, evenIfDraining: Bool = false, now: UInt64,
+    mutating func dispatch(_ request: PendingRequest, to id: WorkerID, evenIfDraining: Bool = false, now: Instant,
                            into out: inout [BrokerAction]) -> Bool {
         guard let index = workers.index(forKey: id),
               evenIfDraining ? workers.values[index].hasFreeCapacity : workers.values[index].freeSlots > 0
@@ -68,14 +68,14 @@ extension BrokerCore {
     /// (in flight + 1) × service time. A worker not measured yet counts as fast as the fastest measured one;
     /// when none is measured, the fewest in flight wins. Ties go to the least recently used.
     func soonestWorker() -> WorkerIndex? {
-        var fastest = UInt64.max
-        var measured: (index: WorkerIndex, cost: UInt64, lastUsed: UInt64)?
+        var fastest: TimeSpan?
+        var measured: (index: WorkerIndex, cost: TimeSpan, lastUsed: UInt64)?
         var unmeasured: (index: WorkerIndex, inFlight: Int, lastUsed: UInt64)?
         var index = workers.values.startIndex
         while index != workers.values.endIndex {
             defer { workers.values.formIndex(after: &index) }
             let serviceTime = workers.values[index].serviceTime
-            if let serviceTime, serviceTime < fastest { fastest = serviceTime }
+            if let serviceTime { fastest = min(fastest ?? serviceTime, serviceTime) }
             guard workers.values[index].freeSlots > 0 else { continue }
             let inFlight = workers.values[index].inFlight.count
             let lastUsed = workers.values[index].lastUsed
@@ -90,7 +90,7 @@ extension BrokerCore {
             }
         }
         guard let unmeasured else { return measured?.index }
-        guard let measured else { return unmeasured.index }
+        guard let measured, let fastest else { return unmeasured.index }
         let cost = Self.expectedDelay(inFlight: unmeasured.inFlight, serviceTime: fastest)
         return cost < measured.cost || (cost == measured.cost && unmeasured.lastUsed < measured.lastUsed)
             ? unmeasured.index : measured.index
@@ -98,14 +98,13 @@ extension BrokerCore {
 
     /// (in flight + 1) × service time, saturating.
     @inline(__always)
-    static func expectedDelay(inFlight: Int, serviceTime: UInt64) -> UInt64 {
-        let (cost, overflow) = UInt64(inFlight + 1).multipliedReportingOverflow(by: serviceTime)
-        return overflow ? .max : cost
+    static func expectedDelay(inFlight: Int, serviceTime: TimeSpan) -> TimeSpan {
+        serviceTime * UInt64(inFlight + 1)
     }
 
     /// Gives a request to the worker at `index` (which has free capacity) and emits its dispatch.
     @inline(__always)
-    private mutating func assign(_ pending: PendingRequest, at index: WorkerIndex, now: UInt64,
+    private mutating func assign(_ pending: PendingRequest, at index: WorkerIndex, now: Instant,
                                  into out: inout [BrokerAction]) {
         var request = pending
         request.attempts += 1

@@ -20,7 +20,7 @@ extension BrokerCore {
     /// move to `successor` when both workers declared `handoff`; otherwise they stay until they end or
     /// ``BrokerConfiguration/sessionDrainTimeout`` passes. ``WorkerEvent/drained(worker:)`` comes once the
     /// worker holds no request and no session.
-    public mutating func drainWorker(_ id: WorkerID, successor: WorkerID?, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func drainWorker(_ id: WorkerID, successor: WorkerID?, now: Instant, into out: inout [BrokerAction]) {
         let keys = sessions.keys(on: id)
         if !keys.isEmpty, let worker = workers[id], !worker.isDraining {
             if let successor, successor != id, worker.canHandOff, workers[successor]?.canHandOff == true {
@@ -30,7 +30,7 @@ extension BrokerCore {
                     if sessions[key]?.busy == nil { beginExport(key, from: id, now: now, into: &out) }
                 }
             } else {
-                let deadline = now &+ configuration.sessionDrainTimeout
+                let deadline = now + configuration.sessionDrainTimeout
                 for key in keys { sessions.update(key) { $0.beginDrain(until: deadline) } }
                 out.append(.log(.sessionsDraining(worker: id, sessions: keys.count)))
             }
@@ -41,7 +41,7 @@ extension BrokerCore {
     /// Undoes a drain (a reload was rolled back while this worker was being drained, so it stays): the
     /// worker takes requests again, its sessions stay with it (moves under way are abandoned, drain deadlines
     /// dropped).
-    public mutating func resumeWorker(_ id: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func resumeWorker(_ id: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id), workers.values[index].isDraining else { return }
         workers.update(at: index) { $0.isDraining = false }
         noteIdleWorkers()
@@ -58,8 +58,8 @@ extension BrokerCore {
     }
 
     /// Asks the old worker for the session's state: `[0x05][key]`.
-    mutating func beginExport(_ key: SessionKey, from worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
-        let deadline = now &+ configuration.handoffTimeout
+    mutating func beginExport(_ key: SessionKey, from worker: WorkerID, now: Instant, into out: inout [BrokerAction]) {
+        let deadline = now + configuration.handoffTimeout
         sessions.update(key) {
             $0.changeMove {
                 $0.phase = .exporting
@@ -70,7 +70,7 @@ extension BrokerCore {
     }
 
     /// A worker's END, EXPORT answer or IMPORT answer.
-    mutating func sessionMessage(_ message: WorkerSessionMessage, from id: WorkerID, now: UInt64,
+    mutating func sessionMessage(_ message: WorkerSessionMessage, from id: WorkerID, now: Instant,
                                  into out: inout [BrokerAction]) {
         switch message {
         case .end(let key):
@@ -82,7 +82,7 @@ extension BrokerCore {
         }
     }
 
-    private mutating func exportAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, data: [UInt8], now: UInt64,
+    private mutating func exportAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, data: [UInt8], now: Instant,
                                          into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.worker == worker, let move = record.move, move.phase == .exporting
         else {
@@ -93,7 +93,7 @@ extension BrokerCore {
             return abandonMove(key, move, reason: "EXPORT failed: \(String(decoding: data, as: UTF8.self))",
                                now: now, into: &out)
         }
-        let deadline = now &+ configuration.handoffTimeout
+        let deadline = now + configuration.handoffTimeout
         sessions.update(key) {
             $0.changeMove {
                 $0.phase = .importing
@@ -103,7 +103,7 @@ extension BrokerCore {
         out.append(.send(worker: move.successor, frames: [WireProtocol.importByte, key.bytes, data]))
     }
 
-    private mutating func importAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, text: [UInt8], now: UInt64,
+    private mutating func importAnswered(by worker: WorkerID, key: SessionKey, ok: Bool, text: [UInt8], now: Instant,
                                          into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker, let move = record.move,
               move.successor == worker, move.phase == .importing
@@ -120,9 +120,9 @@ extension BrokerCore {
         sendEnd(key, to: old, into: &out)
         stats.sessionsMoved += 1
         if configuration.recordHistory {
-            out.append(.record(.sessionMoved(key: key, from: old, to: worker, pause: now &- move.since, at: now)))
+            out.append(.record(.sessionMoved(key: key, from: old, to: worker, pause: now.since(move.since), at: now)))
         }
-        metrics.handoffPaused(now &- move.since)
+        metrics.handoffPaused(now.since(move.since))
         settleMove(of: old, moved: true, into: &out)
         releaseHeld(key, now: now, into: &out)
         maybeDrained(old, into: &out)
@@ -133,10 +133,10 @@ extension BrokerCore {
     /// `keep: false` (the old worker is gone, or the session ended) only settles the move; `workerLost` counts
     /// it as lost with the old worker rather than failed.
     mutating func abandonMove(_ key: SessionKey, _ move: SessionMove, reason: String, keep: Bool = true,
-                              workerLost: Bool = false, now: UInt64, into out: inout [BrokerAction]) {
+                              workerLost: Bool = false, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let old = record.worker else { return }
         if move.phase == .importing { sendEnd(key, to: move.successor, into: &out) }
-        let deadline = keep ? now &+ configuration.sessionDrainTimeout : nil
+        let deadline = keep ? now + configuration.sessionDrainTimeout : nil
         sessions.update(key) { $0.endMove(drainingUntil: deadline) }
         if keep {
             // Only a move that failed leaves the session on its worker; one abandoned because the old worker
@@ -152,7 +152,7 @@ extension BrokerCore {
     }
 
     /// The successor of some moves was lost: those sessions stay where they are.
-    mutating func abandonMoves(to successor: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func abandonMoves(to successor: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         for (old, report) in moves where report.successor == successor {
             for key in sessions.keys(on: old) {
                 if let move = sessions[key]?.move, move.successor == successor {

@@ -9,12 +9,12 @@ extension BrokerCore {
     /// With no undelivered request (a heartbeat found it gone), a worker whose connection closed less than
     /// ``connectionLossGrace`` ago is kept: it may be reconnecting (libzmq closed its connection for an
     /// oversized message).
-    public mutating func workerUnreachable(_ id: WorkerID, undelivered: [RequestID], now: UInt64,
+    public mutating func workerUnreachable(_ id: WorkerID, undelivered: [RequestID], now: Instant,
                                            into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else { return }
         let worker = workers.values[index]
         if undelivered.isEmpty, case .closed(let closedAt) = worker.connection,
-           now &- closedAt < Self.connectionLossGrace
+           now.since(closedAt) < Self.connectionLossGrace
         {
             return
         }
@@ -49,7 +49,7 @@ extension BrokerCore {
 
     /// Removes a worker (it died, hung or vanished); every request it held is retried or answered
     /// `worker-died`.
-    public mutating func removeWorker(_ id: WorkerID, reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func removeWorker(_ id: WorkerID, reason: WorkerLossReason, now: Instant, into out: inout [BrokerAction]) {
         guard let worker = unregister(id) else { return }
         if !connectionLosses.isEmpty { connectionLosses[id] = nil }
         out.append(.worker(.lost(worker: id, reason: reason, hadRequest: worker.isBusy)))
@@ -64,7 +64,7 @@ extension BrokerCore {
     /// Requests (oldest first) whose worker was lost after they reached it: each is retried (queued again
     /// at the front, the oldest first) while it has attempts left under `--retry-on-crash`, else answered
     /// `worker-died`. During a shutdown nothing is retried: no request is dispatched any more.
-    mutating func requestsLost(_ requests: [PendingRequest], reason: String, now: UInt64,
+    mutating func requestsLost(_ requests: [PendingRequest], reason: String, now: Instant,
                                into out: inout [BrokerAction]) {
         var retries: [PendingRequest] = []
         for request in requests {

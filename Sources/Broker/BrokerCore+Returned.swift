@@ -12,7 +12,7 @@ extension BrokerCore {
     /// logged (rate limited) as a stale reply. The broker then answers `[0x07]`: the worker has every request
     /// that was sent to it before, and gets no new ones. A RETURN from a worker the broker does not know is
     /// ignored (nothing to take back).
-    mutating func returned(from id: WorkerID, tokens: ArraySlice<[UInt8]>, now: UInt64,
+    mutating func returned(from id: WorkerID, tokens: ArraySlice<[UInt8]>, now: Instant,
                            into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else { return }
         workers.heard(at: index, now: now)

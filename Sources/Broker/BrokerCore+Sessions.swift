@@ -5,7 +5,7 @@ import DequeModule
 /// carry their key in ``PendingRequest/session``; handoff is in `BrokerCore+Handoff.swift`.
 extension BrokerCore {
     /// A session request was read (the broker runs and its size passed).
-    mutating func sessionRequest(_ request: PendingRequest, key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func sessionRequest(_ request: PendingRequest, key: SessionKey, now: Instant, into out: inout [BrokerAction]) {
         var request = request
         request.session = key
         if configuration.recordHistory { out.append(.record(.requestSession(id: request.id, key: key))) }
@@ -46,7 +46,7 @@ extension BrokerCore {
 
     /// Sends the session's next held request to its worker if it can go now, or notes that it waits for a
     /// free slot there.
-    mutating func releaseHeld(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func releaseHeld(_ key: SessionKey, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.canDispatch, !record.held.isEmpty, let worker = record.worker
         else { return }
         guard workers[worker]?.hasFreeCapacity == true else { return sessions.waitForCapacity(key, at: worker) }
@@ -57,7 +57,7 @@ extension BrokerCore {
     }
 
     /// A worker has a free slot: its sessions' held requests go first (they can go nowhere else).
-    mutating func serveWaitingSessions(at worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func serveWaitingSessions(at worker: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         guard sessions.hasWaiting else { return }
         while workers[worker]?.hasFreeCapacity == true, let key = sessions.nextWaiting(at: worker) {
             releaseHeld(key, now: now, into: &out)
@@ -65,7 +65,7 @@ extension BrokerCore {
     }
 
     /// The opening request of a session was sent to `worker`: the session lives there now.
-    mutating func sessionPlaced(_ key: SessionKey, on worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func sessionPlaced(_ key: SessionKey, on worker: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.worker == nil, !record.lost else { return }
         sessions.place(key, on: worker)
         stats.sessionsOpened += 1
@@ -73,7 +73,7 @@ extension BrokerCore {
     }
 
     /// A session request was answered, by its worker or with an error (`code`): the key's next request may go.
-    mutating func sessionRequestFinished(_ request: PendingRequest, code: BatonErrorCode? = nil, now: UInt64,
+    mutating func sessionRequestFinished(_ request: PendingRequest, code: BatonErrorCode? = nil, now: Instant,
                                          into out: inout [BrokerAction]) {
         guard let key = request.session, let index = sessions.index(key) else { return }
         // The common case in one look-up: an active session with nothing held behind this request.
@@ -100,7 +100,7 @@ extension BrokerCore {
     }
 
     /// A worker said END for a session it holds.
-    mutating func workerEndedSession(_ worker: WorkerID, key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func workerEndedSession(_ worker: WorkerID, key: SessionKey, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions[key], record.worker == worker, !record.lost else {
             stats.staleSessionMessages += 1
             return
@@ -114,7 +114,7 @@ extension BrokerCore {
 
     /// Ends a session that holds no request in flight: tells its worker END (unless the worker ended it) and
     /// records why. Requests held behind it open a new session.
-    mutating func endSession(_ key: SessionKey, reason: SessionEndReason, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func endSession(_ key: SessionKey, reason: SessionEndReason, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions[key], let worker = record.worker else { return }
         if let move = record.move {
             abandonMove(key, move, reason: "the session ended", keep: false, now: now, into: &out)
@@ -134,7 +134,7 @@ extension BrokerCore {
 
     /// Makes the oldest held request of a session that ended (or never opened) the opener of a new session:
     /// it goes to the front of the queue, having waited; the others stay held behind it.
-    private mutating func reopen(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func reopen(_ key: SessionKey, now: Instant, into out: inout [BrokerAction]) {
         guard var record = sessions.remove(key) else { return }
         guard var opener = record.held.popFirst() else { return noteSessions() }
         opener.opensSession = true
@@ -152,7 +152,7 @@ extension BrokerCore {
     /// it; a session with nothing waiting answers its next request so. The sessions of a worker being replaced
     /// (`draining`) that leaves or is stopped before they ended (the reload's drain allowance ran out) end as
     /// `drain-timeout`.
-    mutating func loseSessions(on worker: WorkerID, draining: Bool, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func loseSessions(on worker: WorkerID, draining: Bool, now: Instant, into out: inout [BrokerAction]) {
         sessions.forgetWaiting(at: worker)
         abandonMoves(to: worker, now: now, into: &out)
         for key in sessions.keys(on: worker) {
@@ -175,7 +175,7 @@ extension BrokerCore {
 
     /// Keeps at most `--max-sessions` lost sessions for their `session-lost` answer: the oldest idle ones are
     /// forgotten first (their next request opens a new session without that answer), and counted.
-    private mutating func forgetLostBeyondBound(now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func forgetLostBeyondBound(now: Instant, into out: inout [BrokerAction]) {
         while sessions.lostCount > configuration.maxSessions, let key = sessions.oldestIdleLost() {
             stats.lostSessionsForgotten += 1
             forgetLost(key, now: now, into: &out)
@@ -183,7 +183,7 @@ extension BrokerCore {
     }
 
     /// Answers `session-lost` to every request of a lost session still held, and forgets the session.
-    private mutating func answerLost(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func answerLost(_ key: SessionKey, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions[key] else { return }
         forgetLost(key, now: now, into: &out)
         for request in record.held { failSessionLost(request, now: now, into: &out) }
@@ -191,7 +191,7 @@ extension BrokerCore {
     }
 
     /// Forgets a lost session, recording its end if that is not done yet.
-    private mutating func forgetLost(_ key: SessionKey, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func forgetLost(_ key: SessionKey, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions.remove(key) else { return }
         noteSessions()
         if !record.endRecorded, let worker = record.lostFrom {
@@ -200,14 +200,14 @@ extension BrokerCore {
         }
     }
 
-    private mutating func failSessionLost(_ request: PendingRequest, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func failSessionLost(_ request: PendingRequest, now: Instant, into out: inout [BrokerAction]) {
         stats.sessionLostReplies += 1
         fail(request, .sessionLost, "the worker holding the session was lost; the next request opens a new session",
              now: now, into: &out)
     }
 
     /// Records a session's end.
-    func recordEnd(_ key: SessionKey, worker: WorkerID, reason: SessionEndReason, requests: Int, now: UInt64,
+    func recordEnd(_ key: SessionKey, worker: WorkerID, reason: SessionEndReason, requests: Int, now: Instant,
                    into out: inout [BrokerAction]) {
         guard configuration.recordHistory else { return }
         out.append(.record(.sessionEnded(key: key, worker: worker, reason: reason, requests: max(requests, 0), at: now)))
@@ -220,7 +220,7 @@ extension BrokerCore {
     }
 
     /// Ends every session (the broker is shutting down): held requests are answered `shutting-down`.
-    mutating func endAllSessions(now: UInt64, into out: inout [BrokerAction]) {
+    mutating func endAllSessions(now: Instant, into out: inout [BrokerAction]) {
         let holders = Set(sessions.byWorker.keys)
         for key in Array(sessions.records.keys) {
             guard let record = sessions.remove(key) else { continue }
@@ -268,24 +268,24 @@ extension BrokerCore {
     // MARK: Time
 
     /// When the session table next needs ``sessionTick(now:into:)``.
-    var sessionDeadline: UInt64? { sessions.isEmpty ? nil : nextSessionScanAt }
+    var sessionDeadline: Instant? { sessions.isEmpty ? nil : nextSessionScanAt }
 
     /// Expires idle sessions, held requests past the queue timeout, drain timeouts and handoff timeouts.
-    mutating func sessionTick(now: UInt64, into out: inout [BrokerAction]) {
+    mutating func sessionTick(now: Instant, into out: inout [BrokerAction]) {
         guard !sessions.isEmpty, now >= nextSessionScanAt else { return }
         nextSessionScanAt = now + (moves.isEmpty ? Self.sessionScanInterval : Self.sessionScanInterval / 4)
         for key in Array(sessions.records.keys) {
             guard let record = sessions[key] else { continue }
             if let move = record.move, let deadline = move.deadline, now >= deadline {
                 abandonMove(key, move, reason: "no answer to \(move.phase == .exporting ? "EXPORT" : "IMPORT") within "
-                            + "\(configuration.handoffTimeout / 1_000_000) ms", now: now, into: &out)
+                            + "\(configuration.handoffTimeout.milliseconds) ms", now: now, into: &out)
             }
             if let timeout = configuration.queueTimeout { expireHeld(key, timeout: timeout, now: now, into: &out) }
             guard let record = sessions[key] else { continue }
             if let deadline = record.drainDeadline, now >= deadline, let worker = record.worker {
                 drainTimedOut(key, worker: worker, now: now, into: &out)
             } else if let idle = configuration.sessionIdleTimeout, record.busy == nil, record.held.isEmpty,
-                      record.move == nil, now &- record.lastActivity >= idle
+                      record.move == nil, now.since(record.lastActivity) >= idle
             {
                 if record.lost { forgetLost(key, now: now, into: &out) } else {
                     endSession(key, reason: .idle, now: now, into: &out)
@@ -295,20 +295,20 @@ extension BrokerCore {
     }
 
     /// How often the session table is scanned for expiries (a quarter of it while sessions are moving).
-    static let sessionScanInterval: UInt64 = 1_000_000_000
+    static let sessionScanInterval = TimeSpan.seconds(1)
 
-    private mutating func expireHeld(_ key: SessionKey, timeout: UInt64, now: UInt64, into out: inout [BrokerAction]) {
-        while let oldest = sessions[key]?.held.first, now >= oldest.receivedAt &+ timeout,
+    private mutating func expireHeld(_ key: SessionKey, timeout: TimeSpan, now: Instant, into out: inout [BrokerAction]) {
+        while let oldest = sessions[key]?.held.first, now >= oldest.receivedAt + timeout,
               let request = sessions.takeHeld(key)
         {
-            fail(request, .expired, "queued longer than \(timeout / 1_000_000) ms", now: now, into: &out)
+            fail(request, .expired, "queued longer than \(timeout.milliseconds) ms", now: now, into: &out)
         }
         noteQueueDepth()
     }
 
     /// A session on a worker being replaced without handoff outlived `--session-drain-timeout`: it ends, and its
     /// next request is answered `session-lost`.
-    private mutating func drainTimedOut(_ key: SessionKey, worker: WorkerID, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func drainTimedOut(_ key: SessionKey, worker: WorkerID, now: Instant, into out: inout [BrokerAction]) {
         guard let record = sessions[key] else { return }
         stats.sessionsDrainTimedOut += 1
         stats.sessionsEnded += 1

@@ -7,7 +7,7 @@ extension BrokerCore {
     ///
     /// The payload is a reply `[token][""][body…]`, READY (`"READY"` or `0x01`, in DEALER framing optionally
     /// followed by a capacity and capabilities), HEARTBEAT (`0x02`, DEALER framing only) or DISCONNECT (`0x03`).
-    public mutating func workerMessage(_ frames: [[UInt8]], now: UInt64, connection: Int32? = nil,
+    public mutating func workerMessage(_ frames: [[UInt8]], now: Instant, connection: Int32? = nil,
                                        into out: inout [BrokerAction]) {
         guard frames.count >= 2, !frames[0].isEmpty else {
             return malformed(worker: WorkerID(routingID: frames.first ?? []), frames: frames.count, now: now,
@@ -69,7 +69,7 @@ extension BrokerCore {
     /// READY: registers a new worker with its capacity, or takes back a known one that restarted (whatever
     /// it held is lost, and it takes its new capacity).
     private mutating func ready(_ id: WorkerID, framing: WorkerFraming, _ message: ReadyMessage,
-                                connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
+                                connection: Int32?, now: Instant, into out: inout [BrokerAction]) {
         let heartbeating = message.heartbeating
         if let index = workers.index(forKey: id) {
             workers.heard(at: index, now: now, connection: connection)
@@ -98,7 +98,7 @@ extension BrokerCore {
         pump(now: now, into: &out)
     }
 
-    private mutating func heartbeat(_ id: WorkerID, connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func heartbeat(_ id: WorkerID, connection: Int32?, now: Instant, into out: inout [BrokerAction]) {
         // Liveness only: a heartbeat never frees a worker's capacity.
         guard let index = workers.index(forKey: id) else {
             stats.unknownHeartbeats += 1
@@ -117,7 +117,7 @@ extension BrokerCore {
     }
 
     private mutating func reply(from id: WorkerID, framing: WorkerFraming, token: RequestID, body: ArraySlice<[UInt8]>,
-                                connection: Int32?, now: UInt64, into out: inout [BrokerAction]) {
+                                connection: Int32?, now: Instant, into out: inout [BrokerAction]) {
         guard let index = workers.index(forKey: id) else {
             // A worker the broker does not know (it connected before a broker restart, or it is an external
             // worker dropped after a request timeout whose late reply this is): the reply's client is gone or
@@ -154,7 +154,7 @@ extension BrokerCore {
         pump(now: now, into: &out)
     }
 
-    private mutating func malformed(worker id: WorkerID, frames: Int, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func malformed(worker id: WorkerID, frames: Int, now: Instant, into out: inout [BrokerAction]) {
         stats.malformedWorkerMessages += 1
         out.append(.log(.malformedWorkerMessage(worker: id, frames: frames)))
         // A REQ worker can send only one message per request: a malformed one is its answer.

@@ -22,14 +22,14 @@ public struct BrokerCore {
     /// The last ``WorkerRecord/lastUsed`` stamp given out.
     var useSequence: UInt64 = 0
     var nextRequestID = RequestID(1)
-    var nextHeartbeatAt: UInt64 = 0
+    var nextHeartbeatAt = Instant.zero
     var stopping = false
     /// Managed workers dropped as hung or silent, or whose process ended, with the time until which whatever
     /// they send is ignored (counted as stale): ``banDuration`` from the drop or the end. External workers are
     /// never banned: a late reply brings one back (its REQ socket is waiting for the next request).
-    var banned: [WorkerID: UInt64] = [:]
+    var banned: [WorkerID: Instant] = [:]
     /// How long a dropped or ended managed worker is ignored.
-    static let banDuration: UInt64 = 30_000_000_000
+    static let banDuration = TimeSpan.seconds(30)
     /// Past this many entries, expired bans are pruned when another is added (bans expire in ``banDuration``,
     /// so the table holds at most the workers dropped or ended within that time, plus this).
     static let bannedPruneThreshold = 64
@@ -37,13 +37,16 @@ public struct BrokerCore {
     var managed: Set<WorkerID> = []
     /// Busy workers whose connection closed, waiting for the outcome (see ``connectionClosed(_:now:into:)``).
     var connectionLosses: [WorkerID: ConnectionLoss] = [:]
-    var nextTimeoutCheckAt: UInt64 = 0
+    var nextTimeoutCheckAt = Instant.zero
+    /// The longest time between looks for requests in flight past ``BrokerConfiguration/requestTimeout`` (a
+    /// tenth of the timeout when that is shorter).
+    static let longestTimeoutCheckInterval = TimeSpan.milliseconds(100)
     /// Open sessions (docs/protocol.md, "Sessions").
     var sessions = SessionTable()
     /// Sessions of draining workers moving to their successors, by old worker.
     var moves: [WorkerID: SessionMoves] = [:]
     /// When the session table is next scanned for expiries.
-    var nextSessionScanAt: UInt64 = 0
+    var nextSessionScanAt = Instant.zero
     /// The generation of each managed worker's code, as the supervisor reported it.
     var generations: [WorkerID: GenerationID] = [:]
     /// During a rolling update: the generation new sessions open on (``preferSessions(onGeneration:)``).
@@ -80,12 +83,12 @@ public struct BrokerCore {
     // MARK: Clients
 
     /// A message arrived on the frontend: `[envelope…][""][body…]`.
-    public mutating func clientMessage(_ frames: [[UInt8]], now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func clientMessage(_ frames: [[UInt8]], now: Instant, into out: inout [BrokerAction]) {
         clientMessage(ClientMessage(frames), now: now, into: &out)
     }
 
     /// A frontend message, read: the broker's policy for it.
-    mutating func clientMessage(_ message: ClientMessage, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func clientMessage(_ message: ClientMessage, now: Instant, into out: inout [BrokerAction]) {
         switch message {
         case .malformed(let count):
             stats.malformedClientMessages += 1
@@ -98,7 +101,7 @@ public struct BrokerCore {
     }
 
     /// A client's request, read and given its id.
-    private mutating func clientRequest(_ request: PendingRequest, session: ClientMessage.SessionMarker, now: UInt64,
+    private mutating func clientRequest(_ request: PendingRequest, session: ClientMessage.SessionMarker, now: Instant,
                                         into out: inout [BrokerAction]) {
         stats.requestsReceived += 1
         if configuration.recordHistory {
@@ -135,32 +138,32 @@ public struct BrokerCore {
     // MARK: Time
 
     /// The next monotonic time at which ``tick(now:into:)`` has work (an expiry or a heartbeat), if any.
-    public var nextDeadline: UInt64? {
-        var deadline: UInt64? = nil
+    public var nextDeadline: Instant? {
+        var deadline: Instant? = nil
         if let timeout = configuration.queueTimeout, let oldest = queue.first {
-            deadline = oldest.receivedAt &+ timeout
+            deadline = oldest.receivedAt + timeout
         }
         if workers.heartbeatingCount > 0 {
-            deadline = min(deadline ?? .max, nextHeartbeatAt)
+            deadline = Instant.earliest(deadline, nextHeartbeatAt)
         }
         if configuration.requestTimeout != nil && stats.inFlight > 0 {
-            deadline = min(deadline ?? .max, nextTimeoutCheckAt)
+            deadline = Instant.earliest(deadline, nextTimeoutCheckAt)
         }
         if let loss = connectionLossDeadline {
-            deadline = min(deadline ?? .max, loss)
+            deadline = Instant.earliest(deadline, loss)
         }
         if let scan = sessionDeadline {
-            deadline = min(deadline ?? .max, scan)
+            deadline = Instant.earliest(deadline, scan)
         }
         return deadline
     }
 
     /// Time passed: expire old queued requests, send heartbeats, remove silent workers.
-    public mutating func tick(now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func tick(now: Instant, into out: inout [BrokerAction]) {
         if let timeout = configuration.queueTimeout {
-            while let oldest = queue.first, now >= oldest.receivedAt &+ timeout {
+            while let oldest = queue.first, now >= oldest.receivedAt + timeout {
                 queue.removeFirst()
-                fail(oldest, .expired, "queued longer than \(timeout / 1_000_000) ms", now: now, into: &out)
+                fail(oldest, .expired, "queued longer than \(timeout.milliseconds) ms", now: now, into: &out)
             }
             noteQueueDepth()
         }
@@ -168,21 +171,21 @@ public struct BrokerCore {
             nextHeartbeatAt = now + configuration.heartbeatInterval
             if !banned.isEmpty { banned = banned.filter { $0.value > now } }
             let window = configuration.livenessWindow
-            let silent = workers.values.filter { $0.heartbeating && now &- $0.lastSeen > window }.map(\.id)
+            let silent = workers.values.filter { $0.heartbeating && now.since($0.lastSeen) > window }.map(\.id)
             for id in silent {
                 stats.workersExpired += 1
-                dropHung(id, reason: .silent(window: TimeSpan(nanoseconds: window)), now: now, into: &out)
+                dropHung(id, reason: .silent(window: window), now: now, into: &out)
             }
             for worker in workers.values where worker.heartbeating {
                 out.append(.heartbeat(worker: worker.id))
             }
         }
         if let timeout = configuration.requestTimeout, stats.inFlight > 0, now >= nextTimeoutCheckAt {
-            nextTimeoutCheckAt = now + min(timeout / 10 + 1, 100_000_000)
-            let hung = workers.values.filter { $0.oldestDispatch.map { now &- $0 >= timeout } ?? false }.map(\.id)
+            nextTimeoutCheckAt = now + min(timeout / 10 + TimeSpan(nanoseconds: 1), Self.longestTimeoutCheckInterval)
+            let hung = workers.values.filter { $0.oldestDispatch.map { now.since($0) >= timeout } ?? false }.map(\.id)
             for id in hung {
                 stats.workersHung += 1
-                dropHung(id, reason: .requestTimedOut(timeout: TimeSpan(nanoseconds: timeout)), now: now, into: &out)
+                dropHung(id, reason: .requestTimedOut(timeout: timeout), now: now, into: &out)
             }
         }
         if !connectionLosses.isEmpty { settleConnectionLosses(now: now, into: &out) }
@@ -192,12 +195,12 @@ public struct BrokerCore {
 
     /// The worker's process has ended: remove it now (its requests are retried or answered `worker-died`)
     /// rather than waiting for a heartbeat to go missing, and forget any ban on its id.
-    public mutating func workerProcessEnded(_ id: WorkerID, reason: WorkerLossReason, now: UInt64,
+    public mutating func workerProcessEnded(_ id: WorkerID, reason: WorkerLossReason, now: Instant,
                                             into out: inout [BrokerAction]) {
         // Routing ids are never reused, and ZeroMQ may still hold what the process sent before it ended: a
         // READY from it must not register a worker that no longer exists.
         if banned.count >= Self.bannedPruneThreshold { banned = banned.filter { $0.value > now } }
-        banned[id] = now &+ Self.banDuration
+        banned[id] = now + Self.banDuration
         managed.remove(id)
         generations[id] = nil
         removeWorker(id, reason: reason, now: now, into: &out)
@@ -209,7 +212,7 @@ public struct BrokerCore {
     ///
     /// Requests in flight stay with their workers; ``inFlightCount`` tells when they are done. Requests read
     /// from now on are answered `shutting-down` at once.
-    public mutating func beginShutdown(now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func beginShutdown(now: Instant, into out: inout [BrokerAction]) {
         stopping = true
         if !sessions.isEmpty { endAllSessions(now: now, into: &out) }
         while let request = queue.popFirst() {
@@ -223,7 +226,7 @@ public struct BrokerCore {
 
     /// Answers every request still in flight with `worker-died`: the shutdown's drain timeout passed before
     /// its worker answered (the worker may have done part of the work). A reply that comes later is stale.
-    public mutating func failInFlight(reason: String, now: UInt64, into out: inout [BrokerAction]) {
+    public mutating func failInFlight(reason: String, now: Instant, into out: inout [BrokerAction]) {
         for id in workers.values.map(\.id).sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) where workers[id]?.isBusy == true {
             connectionLosses[id] = nil
             for request in releaseAll(from: id, into: &out) {
@@ -237,7 +240,7 @@ public struct BrokerCore {
 
     /// Removes a worker that hung or went silent and asks for its process to end. A managed worker is
     /// ignored until its process has ended; an external one is taken back by its next READY or (late) reply.
-    private mutating func dropHung(_ id: WorkerID, reason: WorkerLossReason, now: UInt64, into out: inout [BrokerAction]) {
+    private mutating func dropHung(_ id: WorkerID, reason: WorkerLossReason, now: Instant, into out: inout [BrokerAction]) {
         if managed.contains(id) { banned[id] = now + Self.banDuration }
         out.append(.worker(.hung(worker: id, reason: reason)))
         removeWorker(id, reason: reason, now: now, into: &out)
@@ -246,7 +249,7 @@ public struct BrokerCore {
     /// Puts a request back at the front of the queue (its worker was lost before answering).
     /// During a shutdown nothing is dispatched any more, so the request is answered `shutting-down` instead (it
     /// was never started: its dispatch failed, or its worker gave it back).
-    mutating func requeue(_ request: PendingRequest, now: UInt64, into out: inout [BrokerAction]) {
+    mutating func requeue(_ request: PendingRequest, now: Instant, into out: inout [BrokerAction]) {
         guard !stopping else {
             return fail(request, .shuttingDown, "the broker is shutting down", now: now, into: &out)
         }
@@ -256,7 +259,7 @@ public struct BrokerCore {
     }
 
     /// Answers a request with a `BATON-ERR` reply.
-    mutating func fail(_ request: PendingRequest, _ code: BatonErrorCode, _ text: String, now: UInt64,
+    mutating func fail(_ request: PendingRequest, _ code: BatonErrorCode, _ text: String, now: Instant,
                        into out: inout [BrokerAction]) {
         stats.errorReplies += 1
         metrics.failed(request, code: code, now: now)

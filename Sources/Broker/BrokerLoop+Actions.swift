@@ -32,7 +32,7 @@ extension BrokerLoop {
                 }
             }
             guard !undelivered.isEmpty || !silentlyGoneWorkers.isEmpty else { return }
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             if !undelivered.isEmpty { returnUndelivered(now: now) }
             for worker in silentlyGoneWorkers {
                 core.workerUnreachable(worker, undelivered: [], now: now, into: &actions)
@@ -43,7 +43,7 @@ extension BrokerLoop {
 
     /// Tells the core which dispatches failed, all of one worker's at once: they go back to the queue, and
     /// the worker's other requests are lost with it.
-    private mutating func returnUndelivered(now: UInt64) {
+    private mutating func returnUndelivered(now: Instant) {
         while let (worker, _) = undelivered.first {
             let requests = undelivered.filter { $0.worker == worker }.map(\.request)
             undelivered.removeAll { $0.worker == worker }
@@ -131,7 +131,7 @@ extension BrokerLoop {
 
     /// Logs dropped input, at most ``logLimiter``'s burst per window, with a count of what was held back.
     mutating func log(_ event: BrokerLogEvent) {
-        let (allowed, suppressed) = logLimiter.allow(now: BatonClock.monotonic())
+        let (allowed, suppressed) = logLimiter.allow(at: Instant.now())
         if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
         guard allowed else { return }
         switch event {

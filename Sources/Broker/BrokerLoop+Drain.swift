@@ -5,7 +5,7 @@ import ZeroMQ
 extension BrokerLoop {
     /// How long the frontend must stay quiet, once in-flight requests are done, before a shutdown closes the
     /// sockets: requests still on their way through ZeroMQ's queues are read and answered `shutting-down`.
-    static let shutdownQuiet: UInt64 = 100_000_000
+    static let shutdownQuiet = TimeSpan.milliseconds(100)
     /// Milliseconds a graceful close gives the last replies to reach their clients.
     static let closeLingerMilliseconds: Int32 = 2_000
     /// Most client messages read in one go while shutting down.
@@ -37,7 +37,7 @@ extension BrokerLoop {
             guard let event = SocketEvent(frames: frames) else { continue }
             guarded?.connections.backendEvent(event)
             guard event.kind == .disconnected else { continue }
-            core.connectionClosed(event.value, now: BatonClock.monotonic(), into: &actions)
+            core.connectionClosed(event.value, now: Instant.now(), into: &actions)
             try perform(frontend: frontend, backend: backend)
         }
     }
@@ -50,7 +50,7 @@ extension BrokerLoop {
         // Requests whose answers could not go out stay in ZeroMQ's queues (a client that reads gets its waiting
         // replies, and then these are read).
         while left > 0, replies.count < replies.bound, try frontend.receive(into: &frames, dontWait: true) {
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             core.clientMessage(frames, now: now, into: &actions)
             try perform(frontend: frontend, backend: backend)
             lastClientRead = now
@@ -62,7 +62,7 @@ extension BrokerLoop {
     /// answered `worker-died`), replies waiting for room in their clients' pipes sent, and the frontend quiet for
     /// ``shutdownQuiet``. Every request read gets a reply before the sockets close, and the frontend lingers so
     /// that replies reach their clients.
-    mutating func finishDrainIfDone(now: UInt64, frontend: Socket, backend: Socket, frames: inout [[UInt8]])
+    mutating func finishDrainIfDone(now: Instant, frontend: Socket, backend: Socket, frames: inout [[UInt8]])
         throws
     {
         guard let drain = draining else { return }
@@ -78,10 +78,10 @@ extension BrokerLoop {
         // Replies waiting for room in their clients' pipes go out first (a client that does not read loses
         // them at the not-reading deadline, or at the drain deadline).
         if replies.count > 0 && !pastDeadline { return }
-        guard pastDeadline || now &- lastClientRead >= Self.shutdownQuiet else { return }
+        guard pastDeadline || now.since(lastClientRead) >= Self.shutdownQuiet else { return }
         try readWhileDraining(frontend: frontend, backend: backend, budget: Self.shutdownReadBound, frames: &frames)
         if replies.count > 0 {
-            try flushReplies(frontend, now: BatonClock.monotonic())
+            try flushReplies(frontend, now: Instant.now())
             guard pastDeadline else { return }  // answers to that last read: they go out first
             dropWaitingReplies()
         }

@@ -6,9 +6,9 @@ extension BrokerLoop {
     /// First wait before retrying replies whose pipes were full, when nothing went out (doubles up to
     /// ``replyRetryMax``; back to polling for room at once when something went out). The frontend reports room
     /// when any client's pipe has some, so polling for it alone could spin while one client's pipe stays full.
-    static let replyRetryMin: UInt64 = 1_000_000
+    static let replyRetryMin = TimeSpan.milliseconds(1)
     /// Longest wait between retries of waiting replies.
-    static let replyRetryMax: UInt64 = 16_000_000
+    static let replyRetryMax = TimeSpan.milliseconds(16)
 
     /// Whether the frontend should be read: the core's bound, and while replies wait for their clients, those
     /// with the requests queued, held and in flight below `--max-queued` (each answers a request the broker
@@ -19,7 +19,7 @@ extension BrokerLoop {
     }
 
     /// Whether the next poll should ask the frontend for room to send.
-    func wantsRoom(now: UInt64) -> Bool {
+    func wantsRoom(now: Instant) -> Bool {
         replies.count > 0 && now >= replyRetryAt
     }
 
@@ -45,7 +45,7 @@ extension BrokerLoop {
     }
 
     /// Sends waiting replies while their pipes take them; drops those of clients gone or not reading.
-    mutating func flushReplies(_ frontend: Socket, now: UInt64) throws {
+    mutating func flushReplies(_ frontend: Socket, now: Instant) throws {
         var drops: [(RequestID, ClientID, ClientRoute)] = []
         let sent = try replies.flush(now: now, send: { reply in
             try Self.sendToClient(frontend, envelope: reply.envelope[...], body: reply.body)
@@ -55,18 +55,18 @@ extension BrokerLoop {
         for (request, client, route) in drops { replyDropped(request: request, client: client, route) }
         if let (_, client, route) = drops.last, route == .full { notReadingLogged(client: client, dropped: drops.count) }
         if sent > 0 || replies.count == 0 {
-            replyRetryDelay = 0
-            replyRetryAt = 0
+            replyRetryDelay = .zero
+            replyRetryAt = .zero
         } else {
             replyRetryDelay = min(max(replyRetryDelay * 2, Self.replyRetryMin), Self.replyRetryMax)
-            replyRetryAt = now &+ replyRetryDelay
+            replyRetryAt = now + replyRetryDelay
         }
-        replyCheckAt = replies.isEmpty ? 0 : now &+ Self.replyCheckInterval
+        replyCheckAt = replies.isEmpty ? .zero : now + Self.replyCheckInterval
     }
 
     /// How often waiting replies are looked at even when the frontend reports no room (for the not-reading
     /// deadline, and to forget clients marked not reading).
-    static let replyCheckInterval: UInt64 = 100_000_000
+    static let replyCheckInterval = TimeSpan.milliseconds(100)
 
     /// The shutdown's deadline passed with replies still waiting: they are dropped.
     mutating func dropWaitingReplies() {
@@ -81,10 +81,10 @@ extension BrokerLoop {
 
     private mutating func wait(envelope: ArraySlice<[UInt8]>, body: ArraySlice<[UInt8]>, request: RequestID,
                                client: ClientID) {
-        let now = BatonClock.monotonic()
+        let now = Instant.now()
         let reply = WaitingReply(envelope: Array(envelope), body: body, request: request)
         if replies.append(reply, for: client, now: now) {
-            if replyCheckAt == 0 { replyCheckAt = now &+ Self.replyCheckInterval }
+            if replyCheckAt == .zero { replyCheckAt = now + Self.replyCheckInterval }
         } else {
             replyDropped(request: request, client: client, .full)
             notReadingLogged(client: client, dropped: 1)
@@ -96,19 +96,19 @@ extension BrokerLoop {
     private mutating func replyDropped(request: RequestID, client: ClientID, _ route: ClientRoute) {
         if route == .gone { core.replyUndeliverable() } else { core.unreadReplyDropped() }
         if core.configuration.recordHistory {
-            history.append(.requestReplyDropped(id: request, at: BatonClock.monotonic()))
+            history.append(.requestReplyDropped(id: request, at: Instant.now()))
         }
     }
 
     /// Logs (rate limited) replies dropped because their client is not reading.
     private mutating func notReadingLogged(client: ClientID, dropped: Int) {
-        let (allowed, suppressed) = logLimiter.allow(now: BatonClock.monotonic())
+        let (allowed, suppressed) = logLimiter.allow(at: Instant.now())
         if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
         guard allowed else { return }
         logger.warning("dropped replies: the client has not read its replies", metadata: [
             "client": "\(client)", "dropped": "\(dropped)",
             "max_unread_replies": "\(server.options.security.maxUnreadReplies)",
-            "deadline_ms": "\(replies.deadline / 1_000_000)",
+            "deadline_ms": "\(replies.deadline.milliseconds)",
         ])
     }
 }

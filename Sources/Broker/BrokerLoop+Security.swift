@@ -34,7 +34,7 @@ extension BrokerLoop {
         try frontend.setSendHighWaterMark(max(security.maxUnreadReplies, 1))
         try frontend.setListenBacklog(security.listenBacklog)
         for socket in [frontend, backend] {
-            try socket.setHandshakeInterval(milliseconds: security.handshakeTimeoutMilliseconds)
+            try socket.setHandshakeInterval(milliseconds: Int32(clamping: security.handshakeTimeout.milliseconds))
         }
         if let keys = security.curveKeys {
             if BrokerSecurity.isTCP(options.frontend) { try frontend.useCurveServer(keys) }

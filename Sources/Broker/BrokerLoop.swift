@@ -18,24 +18,24 @@ struct BrokerLoop {
     var silentlyGoneWorkers: [WorkerID] = []
     /// History events since they were last handed to the recorder (once per loop iteration).
     var history: [HistoryEvent] = []
-    var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+    var logLimiter = RateLimiter(burst: 20, window: .seconds(10))
     /// When a graceful shutdown began, its deadline, and who to tell when it is done.
-    var draining: (deadline: UInt64, done: [@Sendable () -> Void])?
+    var draining: (deadline: Instant, done: [@Sendable () -> Void])?
     /// When the frontend was last read during a shutdown (it closes once quiet).
-    var lastClientRead: UInt64 = 0
+    var lastClientRead = Instant.zero
     var running = true
     /// Replies waiting for room in their clients' pipes.
     var replies: ReplyBacklog
     /// When waiting replies are next tried without the frontend reporting room (0: ask it for room now).
-    var replyRetryAt: UInt64 = 0
+    var replyRetryAt = Instant.zero
     /// The current wait between such tries (``replyRetryMin`` to ``replyRetryMax``; 0 after progress).
-    var replyRetryDelay: UInt64 = 0
+    var replyRetryDelay = TimeSpan.zero
     /// When waiting replies are next looked at whatever the frontend reports (0: none wait).
-    var replyCheckAt: UInt64 = 0
+    var replyCheckAt = Instant.zero
     /// The ZAP handler and connection counts (``BrokerLoop/secure(frontend:backend:)``), once the sockets exist.
     var guarded: BrokerGuard?
     /// Longest time a client request waits unread in ZeroMQ's queues while every worker is busy.
-    static let frontendSweep: UInt64 = 10_000_000
+    static let frontendSweep = TimeSpan.milliseconds(10)
 
     init(server: BrokerServer) {
         self.server = server
@@ -113,7 +113,7 @@ struct BrokerLoop {
         let frontendItem = poller.add(frontend)  // last, so that polling one item fewer leaves it out
         var frames: [[UInt8]] = []
         let batch = max(server.options.batch, 1)
-        var nextSweep: UInt64 = 0
+        var nextSweep = Instant.zero
         while running {
             // Clients wake the broker only while some worker has free capacity. While every worker is full,
             // requests wait in ZeroMQ's pipes (as in the zguide broker) and are read when a reply frees
@@ -122,7 +122,7 @@ struct BrokerLoop {
             // an extra cross-thread wake-up inside libzmq.
             let accepting = acceptsRequests
             let frontendPolled = draining != nil || (accepting && core.hasFreeCapacity)
-            let before = BatonClock.monotonic()
+            let before = Instant.now()
             let room = wantsRoom(now: before)
             if !replies.isEmpty {
                 var events: PollEvents = frontendPolled ? .readable : []
@@ -134,9 +134,9 @@ struct BrokerLoop {
                             limit: frontendPolled || room ? frontendItem + 1 : frontendItem)
             if !replies.isEmpty {
                 poller.setEvents(frontendItem, .readable)
-                let now = BatonClock.monotonic()
+                let now = Instant.now()
                 if poller.isReady(frontendItem, .writable) || now >= replyCheckAt
-                    || (replyRetryAt != 0 && now >= replyRetryAt)
+                    || (replyRetryAt != .zero && now >= replyRetryAt)
                 {
                     try flushReplies(frontend, now: now)
                 }
@@ -148,23 +148,23 @@ struct BrokerLoop {
             if poller.isReady(backendItem) {
                 for _ in 0..<batch {
                     guard try backend.receive(into: &frames, dontWait: true) else { break }
-                    core.workerMessage(frames, now: BatonClock.monotonic(),
+                    core.workerMessage(frames, now: Instant.now(),
                                        connection: monitor == nil ? nil : backend.lastFrameConnection, into: &actions)
                     try perform(frontend: frontend, backend: backend)
                 }
             }
             // Read clients while a worker has free capacity to take the request (stop as soon as none has, and
             // leave the rest in the pipes), or everything waiting when the sweep is due (up to the queue bound).
-            let sweepDue = BatonClock.monotonic() >= nextSweep
+            let sweepDue = Instant.now() >= nextSweep
             if poller.isReady(frontendItem) || core.hasFreeCapacity || sweepDue {
                 var budget = sweepDue ? Int.max : batch
                 while budget > 0 && acceptsRequests && (sweepDue || core.hasFreeCapacity) {
                     guard try frontend.receive(into: &frames, dontWait: true) else { break }
-                    core.clientMessage(frames, now: BatonClock.monotonic(), into: &actions)
+                    core.clientMessage(frames, now: Instant.now(), into: &actions)
                     try perform(frontend: frontend, backend: backend)
                     budget -= 1
                 }
-                if sweepDue { nextSweep = BatonClock.monotonic() + Self.frontendSweep }
+                if sweepDue { nextSweep = Instant.now() + Self.frontendSweep }
             }
             if draining != nil {
                 try readWhileDraining(frontend: frontend, backend: backend, budget: batch, frames: &frames)
@@ -173,7 +173,7 @@ struct BrokerLoop {
                 for command in server.thread.takeCommands() { handle(command) }
                 try perform(frontend: frontend, backend: backend)
             }
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             if let deadline = core.nextDeadline, now >= deadline {
                 core.tick(now: now, into: &actions)
                 try perform(frontend: frontend, backend: backend)
@@ -185,20 +185,20 @@ struct BrokerLoop {
         }
     }
 
-    private func pollTimeout(now: UInt64, sweepAt: UInt64?) -> Int {
+    private func pollTimeout(now: Instant, sweepAt: Instant?) -> Int {
         var deadline = core.nextDeadline
-        if let sweepAt { deadline = min(deadline ?? .max, sweepAt) }
+        if let sweepAt { deadline = Instant.earliest(deadline, sweepAt) }
         if !replies.isEmpty {
             // While backing off, the retry time; while asking the frontend for room, the periodic check.
-            deadline = min(deadline ?? .max, replyRetryAt > now ? min(replyRetryAt, replyCheckAt) : replyCheckAt)
+            deadline = Instant.earliest(deadline, replyRetryAt > now ? min(replyRetryAt, replyCheckAt) : replyCheckAt)
         }
         if let drain = draining {
-            deadline = min(deadline ?? .max, drain.deadline)
-            if core.inFlightCount == 0 { deadline = min(deadline ?? .max, lastClientRead &+ Self.shutdownQuiet) }
+            deadline = Instant.earliest(deadline, drain.deadline)
+            if core.inFlightCount == 0 { deadline = Instant.earliest(deadline, lastClientRead + Self.shutdownQuiet) }
         }
         guard let deadline else { return -1 }
         guard deadline > now else { return 0 }
-        return Int(min((deadline - now + 999_999) / 1_000_000, 60_000))
+        return deadline.since(now).pollMilliseconds(atMost: 60_000)
     }
 
     private mutating func handle(_ command: BrokerServer.Command) {
@@ -212,22 +212,22 @@ struct BrokerLoop {
         case .preferSessions(let generation):
             core.preferSessions(onGeneration: generation.map(GenerationID.init))
         case .resume(let worker):
-            core.resumeWorker(WorkerID(routingID: worker), now: BatonClock.monotonic(), into: &actions)
+            core.resumeWorker(WorkerID(routingID: worker), now: Instant.now(), into: &actions)
         case .snapshot(let reply):
             reply(snapshot(running: true))
         case .status(let reply):
             reply(status(running: true))
         case .processEnded(let worker, let reason):
-            core.workerProcessEnded(WorkerID(routingID: worker), reason: reason, now: BatonClock.monotonic(), into: &actions)
+            core.workerProcessEnded(WorkerID(routingID: worker), reason: reason, now: Instant.now(), into: &actions)
         case .drain(let worker, let successor):
-            core.drainWorker(WorkerID(routingID: worker), successor: successor.map(WorkerID.init(routingID:)), now: BatonClock.monotonic(), into: &actions)
+            core.drainWorker(WorkerID(routingID: worker), successor: successor.map(WorkerID.init(routingID:)), now: Instant.now(), into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",
                                                                "in_flight": "\(core.inFlightCount)"])
-                core.beginShutdown(now: BatonClock.monotonic(), into: &actions)
-                draining = (BatonClock.monotonic() + drainTimeout, [])
-                lastClientRead = BatonClock.monotonic()
+                core.beginShutdown(now: Instant.now(), into: &actions)
+                draining = (Instant.now() + drainTimeout, [])
+                lastClientRead = Instant.now()
             }
             draining?.done.append(done)
         case .stop:

@@ -24,27 +24,27 @@ public struct BrokerMetrics: Sendable, Equatable {
 
     /// A request was sent to a worker.
     @inline(__always)
-    mutating func dispatched(_ request: PendingRequest, now: UInt64) {
-        if request.attempts == 1 { queueWait.record(now &- request.receivedAt) }
+    mutating func dispatched(_ request: PendingRequest, now: Instant) {
+        if request.attempts == 1 { queueWait.record(now.since(request.receivedAt).nanoseconds) }
     }
 
     /// A worker's reply to a request was forwarded.
     @inline(__always)
-    mutating func answered(_ request: PendingRequest, now: UInt64) {
+    mutating func answered(_ request: PendingRequest, now: Instant) {
         replied &+= 1
-        requestDuration.record(now &- request.receivedAt)
+        requestDuration.record(now.since(request.receivedAt).nanoseconds)
     }
 
-    /// A session moved after its requests were held for `pause` nanoseconds.
-    mutating func handoffPaused(_ pause: UInt64) {
-        handoffPause.record(pause)
+    /// A session moved after its requests were held for `pause`.
+    mutating func handoffPaused(_ pause: TimeSpan) {
+        handoffPause.record(pause.nanoseconds)
     }
 
     /// A request was answered with an error reply.
     @inline(__always)
-    mutating func failed(_ request: PendingRequest, code: BatonErrorCode, now: UInt64) {
+    mutating func failed(_ request: PendingRequest, code: BatonErrorCode, now: Instant) {
         errors[code, default: 0] &+= 1
-        requestDuration.record(now &- request.receivedAt)
+        requestDuration.record(now.since(request.receivedAt).nanoseconds)
     }
 }
 

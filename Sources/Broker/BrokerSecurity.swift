@@ -1,3 +1,4 @@
+import BatonProtocol
 import ZeroMQ
 
 /// Who may connect to the broker, and how much one peer may make it hold.
@@ -19,16 +20,16 @@ public struct BrokerSecurity: Sendable {
     /// messages). Replies beyond it wait in the broker (at most `--max-queued` over all clients) and go out as
     /// the pipe drains.
     public var maxUnreadReplies: Int32 = BrokerSecurity.defaultMaxUnreadReplies
-    /// Nanoseconds a client's replies may wait with none of them going out before the client is treated as
+    /// How long a client's replies may wait with none of them going out before the client is treated as
     /// not reading: its waiting replies are dropped and counted, and so is each reply that finds its pipe full
     /// until one fits again.
-    public var notReadingDeadline: UInt64 = BrokerSecurity.defaultNotReadingDeadline
+    public var notReadingDeadline: TimeSpan = BrokerSecurity.defaultNotReadingDeadline
 
     /// The default of ``notReadingDeadline``: 5 s.
-    public static let defaultNotReadingDeadline: UInt64 = 5_000_000_000
-    /// Milliseconds a new connection has to finish its handshake, so a peer that connects and says nothing
+    public static let defaultNotReadingDeadline = TimeSpan.seconds(5)
+    /// How long a new connection has to finish its handshake, so a peer that connects and says nothing
     /// does not hold a descriptor for long.
-    public var handshakeTimeoutMilliseconds: Int32 = 10_000
+    public var handshakeTimeout = TimeSpan.seconds(10)
 
     /// Connections waiting to be accepted on the frontend. Accepted connections take a descriptor each before
     /// the ZAP handler can refuse them, so this is part of the descriptor reserve beyond ``maxClients``.

@@ -56,7 +56,7 @@ public final class BrokerServer: Sendable {
         case status(@Sendable (BrokerStatus) -> Void)
         case processEnded(worker: [UInt8], reason: WorkerLossReason)
         case drain(worker: [UInt8], successor: [UInt8]?)
-        case shutdown(drainTimeout: UInt64, done: @Sendable () -> Void)
+        case shutdown(drainTimeout: TimeSpan, done: @Sendable () -> Void)
         case stop
     }
 
@@ -144,9 +144,9 @@ public final class BrokerServer: Sendable {
     }
 
     /// Graceful stop: answer queued requests, and every request still read from ZeroMQ's queues, with
-    /// `shutting-down`; wait up to `drainTimeout` nanoseconds for in-flight requests to be answered (those
+    /// `shutting-down`; wait up to `drainTimeout` for in-flight requests to be answered (those
     /// that are not get `worker-died`), then close and return.
-    public func shutdown(drainTimeout: UInt64) async {
+    public func shutdown(drainTimeout: TimeSpan) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             if !send(.shutdown(drainTimeout: drainTimeout, done: { continuation.resume() })) {
                 continuation.resume()

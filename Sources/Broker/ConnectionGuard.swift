@@ -25,7 +25,7 @@ final class ConnectionGuard: Sendable {
 
     private struct State {
         var stats = ConnectionStats()
-        var limiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+        var limiter = RateLimiter(burst: 20, window: .seconds(10))
     }
 
     init(security: BrokerSecurity, logger: Logger) {
@@ -103,7 +103,7 @@ final class ConnectionGuard: Sendable {
                       _ metadata: Logger.Metadata) {
         let (allowed, suppressed) = state.withLock { state in
             state.stats[keyPath: counter] += 1
-            return state.limiter.allow(now: BatonClock.monotonic())
+            return state.limiter.allow(at: Instant.now())
         }
         if suppressed > 0 { logger.warning("\(suppressed) similar connection messages were not logged") }
         if allowed { logger.warning("\(message)", metadata: metadata) }

@@ -12,7 +12,7 @@ public struct PendingRequest: Sendable {
     /// Index of the empty delimiter frame in ``frames``.
     public let delimiter: Int
     /// Monotonic time the broker received it.
-    public let receivedAt: UInt64
+    public let receivedAt: Instant
     /// How many times it was sent to a worker.
     public var attempts: Int = 0
     /// The session key of a `BATON-SESSION` request (docs/protocol.md, "Sessions"); nil for a stateless one.
@@ -31,7 +31,7 @@ public struct PendingRequest: Sendable {
     public var client: ClientID { ClientID(routingID: frames[0]) }
 
     /// A request read as ``ClientMessage/request(frames:delimiter:session:)``.
-    init(id: RequestID, frames: [[UInt8]], delimiter: Int, receivedAt: UInt64) {
+    init(id: RequestID, frames: [[UInt8]], delimiter: Int, receivedAt: Instant) {
         self.id = id
         self.frames = frames
         self.delimiter = delimiter

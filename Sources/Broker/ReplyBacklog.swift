@@ -27,7 +27,7 @@ struct ReplyBacklog {
         /// Replies in the order they were sent.
         var replies: Deque<WaitingReply> = []
         /// When a reply last went out, or the first one started waiting, or (not reading) one was last dropped.
-        var lastActivity: UInt64
+        var lastActivity: Instant
         /// Treated as not reading: a reply that finds the pipe full is dropped at once.
         var notReading = false
     }
@@ -39,9 +39,9 @@ struct ReplyBacklog {
     /// `--max-queued`: the broker reads no request while waiting replies and requests reach it.
     let bound: Int
     /// How long a client's replies may wait with none of them going out before it counts as not reading.
-    let deadline: UInt64
+    let deadline: TimeSpan
 
-    init(bound: Int, deadline: UInt64) {
+    init(bound: Int, deadline: TimeSpan) {
         self.bound = max(bound, 1)
         self.deadline = deadline
     }
@@ -56,7 +56,7 @@ struct ReplyBacklog {
 
     /// Queues a reply that found its client's pipe full; `false` if it must be dropped instead (the client is
     /// not reading).
-    mutating func append(_ reply: WaitingReply, for client: ClientID, now: UInt64) -> Bool {
+    mutating func append(_ reply: WaitingReply, for client: ClientID, now: Instant) -> Bool {
         if let index = clients.index(forKey: client), clients.values[index].notReading {
             clients.values[index].lastActivity = now
             return false
@@ -77,7 +77,7 @@ struct ReplyBacklog {
     /// reply went out; `dropped` gets those that cannot go out (their client is gone, or it did not read for
     /// ``deadline``). Returns how many went out. Forgets clients not reading that got no reply for
     /// ``deadline``.
-    mutating func flush(now: UInt64, send: (WaitingReply) throws -> ClientRoute,
+    mutating func flush(now: Instant, send: (WaitingReply) throws -> ClientRoute,
                         dropped: (WaitingReply, ClientRoute) -> Void) rethrows -> Int {
         var sent = 0
         var forget: [ClientID] = []
@@ -94,7 +94,7 @@ struct ReplyBacklog {
                 sent += 1
             }
             let client = clients.values[index]
-            if route == .gone || (route == .full && now &- client.lastActivity >= deadline) {
+            if route == .gone || (route == .full && now.since(client.lastActivity) >= deadline) {
                 // Gone, or no reply went out for the deadline: the client is not reading.
                 while let reply = clients.values[index].replies.popFirst() {
                     count -= 1
@@ -103,7 +103,7 @@ struct ReplyBacklog {
                 clients.values[index].notReading = true
                 clients.values[index].lastActivity = now
                 if route == .gone { forget.append(clients.keys[index]) }
-            } else if client.replies.isEmpty && (!client.notReading || now &- client.lastActivity >= deadline) {
+            } else if client.replies.isEmpty && (!client.notReading || now.since(client.lastActivity) >= deadline) {
                 forget.append(clients.keys[index])
             }
         }

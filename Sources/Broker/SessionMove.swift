@@ -17,7 +17,7 @@ struct SessionMove {
     /// Where the move is.
     var phase: Phase = .waiting
     /// Monotonic time the session's requests started being held.
-    let since: UInt64
+    let since: Instant
     /// When the current EXPORT or IMPORT is abandoned (nil while waiting).
-    var deadline: UInt64?
+    var deadline: Instant?
 }

@@ -3,7 +3,7 @@ import BatonProtocol
 /// The changes of stage that keep a session on its worker (``SessionTable`` makes those that change it).
 extension SessionRecord {
     /// Its worker is being replaced with handoff: the session starts moving to `successor`.
-    mutating func beginMove(to successor: WorkerID, now: UInt64) {
+    mutating func beginMove(to successor: WorkerID, now: Instant) {
         switch stage {
         case .active(let worker, let ending), .draining(let worker, _, let ending):
             stage = .moving(worker: worker, SessionMove(successor: successor, since: now), ending: ending)
@@ -13,7 +13,7 @@ extension SessionRecord {
     }
 
     /// Its worker is being replaced without handoff: the session ends as `drain-timeout` at `deadline`.
-    mutating func beginDrain(until deadline: UInt64) {
+    mutating func beginDrain(until deadline: Instant) {
         switch stage {
         case .active(let worker, let ending), .draining(let worker, _, let ending):
             stage = .draining(worker: worker, deadline: deadline, ending: ending)
@@ -23,7 +23,7 @@ extension SessionRecord {
     }
 
     /// Its move is over without moving it: it stays on its worker, drained until `deadline` if one is given.
-    mutating func endMove(drainingUntil deadline: UInt64?) {
+    mutating func endMove(drainingUntil deadline: Instant?) {
         guard case .moving(let worker, _, let ending) = stage else { return }
         if let deadline {
             stage = .draining(worker: worker, deadline: deadline, ending: ending)

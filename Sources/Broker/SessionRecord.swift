@@ -14,9 +14,9 @@ struct SessionRecord {
     /// Requests of the session waiting behind ``busy``, in the order they were read.
     var held: Deque<PendingRequest> = []
     /// Monotonic time of the last request or answer (for ``BrokerConfiguration/sessionIdleTimeout``).
-    var lastActivity: UInt64
+    var lastActivity: Instant
     /// Monotonic time the session opened.
-    let openedAt: UInt64
+    let openedAt: Instant
     /// Requests read for the session.
     var requests = 0
     /// The worker whose list of sessions waiting for a free slot it is in (at most once); a session that moved
@@ -63,7 +63,7 @@ struct SessionRecord {
     }
 
     /// Its worker is being replaced without handoff: the session ends as `drain-timeout` at this time.
-    var drainDeadline: UInt64? {
+    var drainDeadline: Instant? {
         if case .draining(_, let deadline, _) = stage { deadline } else { nil }
     }
 

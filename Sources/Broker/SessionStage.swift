@@ -8,7 +8,7 @@ enum SessionStage {
     /// session ends once that is answered.
     case active(worker: WorkerID, ending: Bool)
     /// On a worker being replaced without handoff: the session ends as `drain-timeout` at `deadline`.
-    case draining(worker: WorkerID, deadline: UInt64, ending: Bool)
+    case draining(worker: WorkerID, deadline: Instant, ending: Bool)
     /// Moving from its worker to another (a handoff during a reload): its requests are held meanwhile.
     case moving(worker: WorkerID, SessionMove, ending: Bool)
     /// Gone from its worker `from` (lost with it, or its drain timed out); its next request learns of it.

@@ -60,7 +60,7 @@ struct SessionTable {
     func count(on worker: WorkerID) -> Int { byWorker[worker]?.count ?? 0 }
 
     /// Starts a session whose opening request `request` is queued.
-    mutating func open(_ key: SessionKey, opener request: RequestID, now: UInt64) {
+    mutating func open(_ key: SessionKey, opener request: RequestID, now: Instant) {
         records[key] = SessionRecord(key: key, stage: .opening, busy: request, lastActivity: now, openedAt: now)
     }
 
@@ -81,7 +81,7 @@ struct SessionTable {
 
     /// The session's worker is gone, or its drain timed out: it holds no worker and waits for its next request
     /// (or its idle timeout, counted from now) to learn of the loss. `endRecorded`: its end is recorded now.
-    mutating func markLost(_ key: SessionKey, from worker: WorkerID, now: UInt64, endRecorded: Bool) {
+    mutating func markLost(_ key: SessionKey, from worker: WorkerID, now: Instant, endRecorded: Bool) {
         guard var record = records[key], !record.lost else { return }
         if let old = record.worker { removeIndex(key, from: old) }
         record.stage = .lost(from: worker, endRecorded: endRecorded)

@@ -9,19 +9,19 @@ public struct WorkerRecord: Sendable {
     /// Whether it announced itself with the heartbeat protocol's READY (`0x01`) and so is held to liveness.
     public var heartbeating: Bool
     /// Monotonic time of the last message from it.
-    public var lastSeen: UInt64
+    public var lastSeen: Instant
     /// How many requests it may hold at once: the capacity its READY declared (1 unless it said more).
     public var capacity: Int = 1
     /// Whether its READY declared the `handoff` capability (it answers EXPORT and IMPORT).
     public var canHandOff = false
     /// The requests it holds, by request id, each with the time it was sent.
     public var inFlight: [RequestID: InFlightRequest] = [:]
-    /// Its recent service time in nanoseconds: an exponentially weighted moving average (weight 1/8) of the
+    /// Its recent service time: an exponentially weighted moving average (weight 1/8) of the
     /// time each of its requests took to serve, measured from its dispatch or from the worker's previous reply,
     /// whichever came later (see ``measure(dispatchedAt:now:)``); nil until its first reply.
-    public var serviceTime: UInt64?
-    /// Monotonic time of its last reply (0: none yet).
-    public var lastReplyAt: UInt64 = 0
+    public var serviceTime: TimeSpan?
+    /// Monotonic time of its last reply (``Instant/zero``: none yet).
+    public var lastReplyAt = Instant.zero
     /// When it was last given a request (or registered), as a broker-wide sequence number: the lower, the
     /// less recently used.
     public var lastUsed: UInt64 = 0
@@ -45,7 +45,7 @@ public struct WorkerRecord: Sendable {
     public var requests: [PendingRequest] { inFlight.values.sorted { $0.request.id < $1.request.id }.map(\.request) }
 
     /// The earliest time one of its requests was sent to it, if it holds any.
-    public var oldestDispatch: UInt64? { inFlight.values.lazy.map(\.dispatchedAt).min() }
+    public var oldestDispatch: Instant? { inFlight.values.lazy.map(\.dispatchedAt).min() }
 
     /// Folds the service time of a request answered at `now` into ``serviceTime``: the time since its dispatch,
     /// or since the previous reply if that came later.
@@ -55,10 +55,10 @@ public struct WorkerRecord: Sendable {
     /// time, and counting it would count the worker's queue twice (the expected delay multiplies by the
     /// requests in flight already). For a worker that serves K requests at once, the time between replies is
     /// its service time divided by K, which is what a new request costs it.
-    mutating func measure(dispatchedAt: UInt64, now: UInt64) {
-        let sample = now &- max(dispatchedAt, lastReplyAt)
+    mutating func measure(dispatchedAt: Instant, now: Instant) {
+        let sample = now.since(max(dispatchedAt, lastReplyAt))
         lastReplyAt = now
-        serviceTime = serviceTime.map { ($0 &* 7 &+ sample) / 8 } ?? sample
+        serviceTime = serviceTime.map { ($0 * 7 + sample) / 8 } ?? sample
     }
 }
 
@@ -67,5 +67,5 @@ public struct InFlightRequest: Sendable {
     /// The request.
     public var request: PendingRequest
     /// Monotonic time it was sent to the worker.
-    public var dispatchedAt: UInt64
+    public var dispatchedAt: Instant
 }

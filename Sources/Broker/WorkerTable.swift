@@ -115,26 +115,26 @@ struct WorkerTable {
 
     /// Notes a message from the worker at `index`: when, and on which connection (nil: unknown).
     @inline(__always)
-    mutating func heard(at index: Int, now: UInt64, connection: Int32?) {
+    mutating func heard(at index: Int, now: Instant, connection: Int32?) {
         values[index].lastSeen = now
         values[index].connection = WorkerConnection(connection)
     }
 
     /// Notes a message from the worker at `index` that says nothing of its connection.
     @inline(__always)
-    mutating func heard(at index: Int, now: UInt64) {
+    mutating func heard(at index: Int, now: Instant) {
         values[index].lastSeen = now
     }
 
     /// Notes a reply from the worker at `index` to a request sent to it at `dispatchedAt`.
     @inline(__always)
-    mutating func served(at index: Int, dispatchedAt: UInt64, now: UInt64) {
+    mutating func served(at index: Int, dispatchedAt: Instant, now: Instant) {
         values[index].served += 1
         values[index].measure(dispatchedAt: dispatchedAt, now: now)
     }
 
     /// Notes that the connection of the worker at `index` closed at `now`.
-    mutating func connectionClosed(at index: Int, now: UInt64) {
+    mutating func connectionClosed(at index: Int, now: Instant) {
         values[index].connection = .closed(at: now)
     }
 

@@ -40,19 +40,19 @@ struct HistoryBench {
         options.maxBacklog = 50_000_000
         let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "bench"))
         var batch: [HistoryEvent] = [
-            .workerSpawned(workerID: WorkerID("bench-1"), slot: 1, pid: 1, generation: GenerationID(run.generation ?? 1), at: 0),
-            .workerReady(workerID: WorkerID("bench-1"), at: 0),
+            .workerSpawned(workerID: WorkerID("bench-1"), slot: 1, pid: 1, generation: GenerationID(run.generation ?? 1), at: .zero),
+            .workerReady(workerID: WorkerID("bench-1"), at: .zero),
         ]
         let worker = WorkerID("bench-1")
         let client = ClientID(routingID: [0, 1, 2, 3, 4])
         let started = Date()
-        var now = BatonClock.monotonic()
+        var now = Instant.now()
         for index in 0..<requests {
             let id = RequestID(run.firstRequestID + UInt64(index))
-            now += 1000
+            now += .microseconds(1)
             batch.append(.requestReceived(id: id, client: client, bytes: 64, at: now))
-            batch.append(.requestDispatched(id: id, worker: worker, attempt: 1, at: now + 100))
-            batch.append(.requestReplied(id: id, bytes: 64, at: now + 300))
+            batch.append(.requestDispatched(id: id, worker: worker, attempt: 1, at: now + TimeSpan(nanoseconds: 100)))
+            batch.append(.requestReplied(id: id, bytes: 64, at: now + TimeSpan(nanoseconds: 300)))
             if batch.count >= 64 { recorder.submit(&batch) }
         }
         recorder.submit(&batch)

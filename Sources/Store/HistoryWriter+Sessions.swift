@@ -5,7 +5,7 @@ extension HistoryWriter {
     /// Writes a session event: an opened session is a new `session` row; a move or a failed move is a
     /// `handoff` row (a move also gives the session its new worker); an end closes the newest open row of the
     /// key. An event about a key with no open row (its row was closed by a start-up) changes no session row.
-    mutating func applySessionEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {
+    mutating func applySessionEvent(_ event: HistoryEvent, wall: (Instant) -> Int64, in db: Database) throws {
         switch event {
         case .sessionOpened(let key, let worker, let at):
             let workerID = worker.name
@@ -24,7 +24,7 @@ extension HistoryWriter {
                     """, arguments: [target, target, id])
             }
             try insertHandoff(session: id, key: key, from: from, to: to, outcome: "moved",
-                              pauseMicroseconds: Int64(pause / 1000), error: nil, at: formatter.format(wall(at)),
+                              pauseMicroseconds: pause.wholeMicroseconds, error: nil, at: formatter.format(wall(at)),
                               in: db)
         case .sessionHandoffFailed(let key, let from, let to, let reason, let at):
             try insertHandoff(session: try openSession(key, in: db), key: key, from: from, to: to,

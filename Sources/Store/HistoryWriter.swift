@@ -9,8 +9,8 @@ import GRDB
 /// flight) and updated by a later batch. A request's session key (``HistoryEvent/requestSession(id:key:)``) joins
 /// its row whichever batch it comes in; session events are written in order (``applySessionEvent(_:wall:in:)``).
 struct HistoryWriter {
-    /// Received time (monotonic ns) of requests not yet answered, to compute wait and total times later.
-    var openRequests: [UInt64: UInt64] = [:]
+    /// Received time of requests not yet answered, by request number, to compute wait and total times later.
+    var openRequests: [UInt64: Instant] = [:]
     /// Generation of each known worker (nil for external workers).
     var workerGenerations: [String: Int?] = [:]
 
@@ -19,14 +19,14 @@ struct HistoryWriter {
         var isNew = false
         var client = ""
         var bytes = 0
-        var received: UInt64?
+        var received: Instant?
         /// The new status; nil leaves a written row's status as it is (an event that only adds its session).
         var status: RequestStatus?
         var session: SessionKey?
         var worker: String?
         var attempts = 0
-        var dispatched: UInt64?
-        var finished: UInt64?
+        var dispatched: Instant?
+        var finished: Instant?
         var replyBytes: Int?
         var error: String?
     }
@@ -40,8 +40,8 @@ struct HistoryWriter {
 
     /// Writes one batch; returns the number of request rows written.
     mutating func apply(_ events: [HistoryEvent], in db: Database) throws -> Int {
-        let offset = BatonClock.wall() - Int64(bitPattern: BatonClock.monotonic())
-        func wall(_ monotonic: UInt64) -> Int64 { offset + Int64(bitPattern: monotonic) }
+        let offset = BatonClock.wall() - Int64(bitPattern: Instant.now().nanoseconds)
+        func wall(_ instant: Instant) -> Int64 { offset + Int64(bitPattern: instant.nanoseconds) }
         var rows: [RequestRow] = []
         rows.reserveCapacity(events.count / 2)
         var index: [UInt64: Int] = [:]
@@ -115,8 +115,8 @@ struct HistoryWriter {
             }
             let worker = row.worker.flatMap { workerGenerations[$0] != nil ? $0 : nil }
             let generation = worker.flatMap { workerGenerations[$0] ?? nil }
-            let wait = row.dispatched.flatMap { dispatched in received.map { Int64((dispatched &- $0) / 1000) } }
-            let total = row.finished.flatMap { finished in received.map { Int64((finished &- $0) / 1000) } }
+            let wait = row.dispatched.flatMap { dispatched in received.map { dispatched.since($0).wholeMicroseconds } }
+            let total = row.finished.flatMap { finished in received.map { finished.since($0).wholeMicroseconds } }
             let dispatchedAt = row.dispatched.map(wall)
             let finishedAt = row.finished.map(wall)
             if row.isNew {
@@ -128,7 +128,7 @@ struct HistoryWriter {
                 insert.bind(5, row.attempts)
                 insert.bind(6, (row.status ?? .queued).rawValue)
                 insert.bind(7, row.error)
-                insert.bind(8, time: wall(row.received ?? 0), with: &formatter)
+                insert.bind(8, time: wall(row.received ?? .zero), with: &formatter)
                 insert.bind(9, time: dispatchedAt, with: &formatter)
                 insert.bind(10, time: finishedAt, with: &formatter)
                 insert.bind(11, wait)
@@ -168,7 +168,7 @@ struct HistoryWriter {
         return name
     }
 
-    private mutating func applyWorkerEvent(_ event: HistoryEvent, wall: (UInt64) -> Int64, in db: Database) throws {
+    private mutating func applyWorkerEvent(_ event: HistoryEvent, wall: (Instant) -> Int64, in db: Database) throws {
         switch event {
         case .workerSpawned(let workerID, let slot, let pid, let generation, let at):
             workerGenerations[workerID.name] = .some(generation.number)

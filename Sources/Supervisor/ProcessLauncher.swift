@@ -28,7 +28,7 @@ public final class ProcessLauncher: WorkerLauncher {
     private var slotLogs: [Int: RotatingLogFile] = [:]
     private let epoll: Int32
     private let cgroup: WorkerCgroup?
-    private let stopGrace: UInt64
+    private let stopGrace: TimeSpan
     /// Live processes: pid → pidfd (-1 when the kernel gave none).
     private var pidfds: [Int32: Int32] = [:]
     /// Process groups whose leader has exited but that still have members: pgid → when to SIGKILL them.
@@ -43,8 +43,8 @@ public final class ProcessLauncher: WorkerLauncher {
     private let reapsOrphans: Bool
 
     /// Creates a launcher whose workers write their output under `logDirectory`, join `cgroup` if given, and
-    /// whose leftover processes get `stopGrace` nanoseconds between SIGTERM and SIGKILL.
-    public init(logDirectory: String, cgroup: WorkerCgroup? = nil, stopGrace: UInt64 = 5_000_000_000,
+    /// whose leftover processes get `stopGrace` between SIGTERM and SIGKILL.
+    public init(logDirectory: String, cgroup: WorkerCgroup? = nil, stopGrace: TimeSpan = .seconds(5),
                 logPolicy: RotatingLogFile.Policy = RotatingLogFile.Policy(), reapsOrphans: Bool = true) {
         self.logDirectory = logDirectory
         self.reapsOrphans = reapsOrphans
@@ -155,7 +155,7 @@ public final class ProcessLauncher: WorkerLauncher {
             if let workerID = workerIDs.removeValue(forKey: pid) { endDaemons(of: workerID, pid: pid) }
             // Members left keep the group id reserved: they get the stop grace, then SIGKILL.
             if baton_kill(-pid, 0) == 0 {
-                lingering[pid] = baton_monotonic_ns() + stopGrace
+                lingering[pid] = baton_monotonic_ns() + stopGrace.nanoseconds
             } else {
                 forget(group: pid)
             }
@@ -168,7 +168,7 @@ public final class ProcessLauncher: WorkerLauncher {
     /// the pool's cgroup when there is one, else in /proc), and SIGKILL after the stop grace.
     private func endDaemons(of workerID: WorkerID, pid: Int32) {
         let among = cgroup.map { $0.members }
-        let killAt = baton_monotonic_ns() + stopGrace
+        let killAt = baton_monotonic_ns() + stopGrace.nanoseconds
         for stray in ProcessTable.processes(withEnvironment: "BATON_WORKER_ID", equalTo: workerID.name, among: among) {
             guard let entry = ProcessTable.entry(of: stray), entry.pgid != pid else { continue }
             _ = baton_kill(stray, SIGTERM)

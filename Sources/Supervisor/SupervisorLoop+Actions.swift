@@ -18,7 +18,7 @@ extension SupervisorLoop {
             case .slotFailed(let slot, let reason):
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
-                                   at: Instant.now().nanoseconds))
+                                   at: Instant.now()))
             case .drain(let workerID, let successor):
                 server.broker.drainWorker(workerID.bytes, successor: successor?.bytes)
             case .resume(let workerID):
@@ -71,7 +71,7 @@ extension SupervisorLoop {
             let now = Instant.now()
             logger.error("worker did not start", metadata: ["slot": "\(slot)", "reason": "\(error.reason)"])
             record(.supervisor(kind: .spawnFailed, slot: slot, workerID: workerID, generation: generation,
-                               detail: error.reason, at: now.nanoseconds))
+                               detail: error.reason, at: now))
             var random = SystemRandomNumberGenerator()
             let actions = pool.spawnFailed(slot: slot, workerID: workerID, reason: error.reason,
                                            permanent: error.permanent, now: now, using: &random)
@@ -81,7 +81,7 @@ extension SupervisorLoop {
         let now = Instant.now()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
         server.broker.workerProcessStarted(workerID.bytes, generation: generation.number)
-        record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now.nanoseconds))
+        record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])
         return []

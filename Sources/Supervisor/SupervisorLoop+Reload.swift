@@ -25,17 +25,17 @@ extension SupervisorLoop {
             let executable = arguments.map { $0.first ?? "" } ?? current.executable
             record(.generationCreated(id: generation, executable: executable,
                                       arguments: arguments.map { Array($0.dropFirst()) } ?? current.arguments,
-                                      sha256: "", at: now.nanoseconds))
-            record(.generationState(id: generation, state: .failed, reason: "\(error)", at: now.nanoseconds))
+                                      sha256: "", at: now))
+            record(.generationState(id: generation, state: .failed, reason: "\(error)", at: now))
             return "generation \(generation) failed: \(error)"
         }
         let generation = generations.next()
         generations.register(generation, command: command)
         record(.generationCreated(id: generation, executable: command.executable, arguments: command.arguments,
-                                  sha256: "", at: now.nanoseconds))
+                                  sha256: "", at: now))
         recordDigest(of: command.executable, generation: generation)
         record(.supervisor(kind: .reloadStarted, slot: nil, workerID: nil, generation: generation,
-                           detail: command.display, at: now.nanoseconds))
+                           detail: command.display, at: now))
         reloadRequester = requester
         _ = baton_sd_notify("RELOADING=1")
         metrics.reloadStarted(now: now)
@@ -76,18 +76,18 @@ extension SupervisorLoop {
         let message = outcome.description
         metrics.reloadFinished(succeeded: succeeded, now: now)
         if succeeded {
-            record(.generationState(id: generation, state: .active, reason: nil, at: now.nanoseconds))
+            record(.generationState(id: generation, state: .active, reason: nil, at: now))
             if previous != generation {
                 record(.generationState(id: previous, state: .retired, reason: "replaced by generation \(generation)",
-                                        at: now.nanoseconds))
+                                        at: now))
             }
             logger.info("reload finished: \(message)")
         } else {
-            record(.generationState(id: generation, state: .failed, reason: message, at: now.nanoseconds))
+            record(.generationState(id: generation, state: .failed, reason: message, at: now))
             logger.error("reload failed: \(message)")
         }
         record(.supervisor(kind: succeeded ? .reloadFinished : .reloadRolledBack, slot: nil, workerID: nil,
-                           generation: generation, detail: message, at: now.nanoseconds))
+                           generation: generation, detail: message, at: now))
         let reply = ControlReply.finished(outcome)
         // The final reply waits until these records are committed, so that `baton generations` run right after
         // `baton reload` reads them; the barrier calls back on the writer thread, and the reply goes out here.

@@ -150,7 +150,7 @@ struct SupervisorLoop {
             let exiting = pool.exitingWorker(pid: pid, exit: exit)
             if let worker = exiting {
                 record(.workerExited(workerID: worker.workerID, code: exit.code, signal: exit.signal,
-                                     reason: worker.reason, at: Instant.now().nanoseconds))
+                                     reason: worker.reason, at: Instant.now()))
             }
             var random = SystemRandomNumberGenerator()
             let actions = pool.processExited(pid: pid, exit: exit, now: Instant.now(),

@@ -29,7 +29,7 @@ struct InProcessSupervisorTests {
         configuration.history = false
         configuration.restart.initialDelay = .milliseconds(1)
         configuration.restart.jitter = 0
-        configuration.stopGrace = 1_000_000_000
+        configuration.stopGrace = .seconds(1)
         configuration.workerEnvironment = ["GAME_REGION": "eu"]
         configuration.makeLauncher = { _ in launcher }
         return configuration

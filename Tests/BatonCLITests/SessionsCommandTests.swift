@@ -99,17 +99,17 @@ struct SessionsCommandTests {
         _ = try database.beginRun(executable: "/opt/game/room-server", arguments: [], sha256: "aa", detail: "test")
         let recorder = HistoryRecorder(database: database)
         let worker = WorkerID("w-1")
-        var events: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("w-1"), slot: 1, pid: 77, generation: GenerationID(1), at: 0)]
+        var events: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("w-1"), slot: 1, pid: 77, generation: GenerationID(1), at: .zero)]
         let keys = [Array("alpha".utf8), [0x00, 0x01], Array("gone".utf8)].map { SessionKey(bytes: $0) }
         for (index, key) in keys.enumerated() {
             let at = UInt64(index + 1)
             let id = RequestID(at)
-            events += [.requestReceived(id: id, client: ClientID(routingID: [1]), bytes: 4, at: at),
-                       .requestSession(id: id, key: key), .sessionOpened(key: key, worker: worker, at: at + 1),
-                       .requestDispatched(id: id, worker: worker, attempt: 1, at: at + 1),
-                       .requestReplied(id: id, bytes: 1, at: at + 2)]
+            events += [.requestReceived(id: id, client: ClientID(routingID: [1]), bytes: 4, at: Instant(nanoseconds: at)),
+                       .requestSession(id: id, key: key), .sessionOpened(key: key, worker: worker, at: Instant(nanoseconds: at + 1)),
+                       .requestDispatched(id: id, worker: worker, attempt: 1, at: Instant(nanoseconds: at + 1)),
+                       .requestReplied(id: id, bytes: 1, at: Instant(nanoseconds: at + 2))]
         }
-        events.append(.sessionEnded(key: SessionKey(bytes: Array("gone".utf8)), worker: worker, reason: .idle, requests: 1, at: 10))
+        events.append(.sessionEnded(key: SessionKey(bytes: Array("gone".utf8)), worker: worker, reason: .idle, requests: 1, at: Instant(nanoseconds: 10)))
         recorder.submit(&events)
         let written = DispatchSemaphore(value: 0)
         recorder.flush { written.signal() }

@@ -1,3 +1,4 @@
+import BatonProtocol
 import BatonWorker
 import Broker
 import Foundation
@@ -28,7 +29,7 @@ struct BatonWorkerTests {
         var options = BrokerServer.Options(frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*")
         // A 500 ms liveness window: wide enough that a loaded two-core machine does not starve a heartbeat past
         // it, while the idle spell below still lasts four windows.
-        options.policy.heartbeatInterval = 100_000_000
+        options.policy.heartbeatInterval = .milliseconds(100)
         options.policy.heartbeatLiveness = 5
         var logger = Logger(label: "test")
         logger.logLevel = .critical

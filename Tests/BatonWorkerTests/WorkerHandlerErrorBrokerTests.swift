@@ -45,7 +45,7 @@ private final class TaggedClient {
 struct WorkerHandlerErrorBrokerTests {
     private static func broker() throws -> (BrokerServer, BrokerServer.BoundEndpoints) {
         var options = BrokerServer.Options(frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*")
-        options.policy.heartbeatInterval = 100_000_000
+        options.policy.heartbeatInterval = .milliseconds(100)
         options.policy.heartbeatLiveness = 20
         var logger = Logger(label: "test")
         logger.logLevel = .critical

@@ -83,7 +83,7 @@ struct BrokerCoreCapacityFaultTests {
 
     @Test("any request held past the timeout marks its worker hung; all K are answered")
     func perRequestTimeout() {
-        var broker = CoreHarness { $0.requestTimeout = 100_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .milliseconds(100) }
         broker.ready("K", capacity: 4)
         broker.request(from: "c", "r1")
         broker.advance(milliseconds: 50)
@@ -98,7 +98,7 @@ struct BrokerCoreCapacityFaultTests {
 
     @Test("a worker always holding something is not hung while each request is answered within the timeout")
     func busyButNotHung() {
-        var broker = CoreHarness { $0.requestTimeout = 100_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .milliseconds(100) }
         broker.ready("K", capacity: 2)
         broker.request(from: "c", "r0")
         broker.advance(milliseconds: 30)

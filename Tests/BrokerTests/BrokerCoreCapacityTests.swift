@@ -95,13 +95,13 @@ struct BrokerCoreExpectedDelayTests {
         broker.ready("S", capacity: capacity)
         broker.requests(0...1)
         #expect(broker.takeDispatches().map(\.worker) == ["A", "S"])
-        broker.now += fastTenths * 100_000
+        broker.now += .microseconds(fastTenths * 100)
         broker.answer("A", body: "r0")
-        broker.now += (slowTenths - fastTenths) * 100_000
+        broker.now += .microseconds((slowTenths - fastTenths) * 100)
         broker.answer("S", body: "r1")
         _ = broker.takeReplies()
-        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == fastTenths * 100_000)
-        #expect(broker.core.knownWorkers[bytes("S")]?.serviceTime == slowTenths * 100_000)
+        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == .microseconds(fastTenths * 100))
+        #expect(broker.core.knownWorkers[bytes("S")]?.serviceTime == .microseconds(slowTenths * 100))
         return broker
     }
 
@@ -140,9 +140,9 @@ struct BrokerCoreExpectedDelayTests {
         for worker in ["F1", "F2", "F3", "slow"] { broker.ready(worker, capacity: 8) }
         broker.requests(0...3)
         #expect(broker.takeDispatches().map(\.worker) == ["F1", "F2", "F3", "slow"])
-        broker.now += 1_000_000
+        broker.now += .milliseconds(1)
         for (worker, index) in [("F1", 0), ("F2", 1), ("F3", 2)] { broker.answer(worker, body: "r\(index)") }
-        broker.now += 9_000_000
+        broker.now += .milliseconds(9)
         broker.answer("slow", body: "r3")
         broker.requests(4...19)
         let workers = broker.takeDispatches().map(\.worker)
@@ -166,12 +166,12 @@ struct BrokerCoreExpectedDelayTests {
         var broker = CoreHarness()
         broker.ready("A", capacity: 2)
         broker.request(from: "c", "r0")
-        broker.now += 8_000_000
+        broker.now += .milliseconds(8)
         broker.answer("A", body: "r0")
         broker.request(from: "c", "r1")
-        broker.now += 16_000_000
+        broker.now += .milliseconds(16)
         broker.answer("A", body: "r1")
-        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == 9_000_000)
+        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == .milliseconds(9))
     }
 
     @Test("a request's service time starts at the worker's previous reply when it waited behind other requests")
@@ -182,15 +182,15 @@ struct BrokerCoreExpectedDelayTests {
         broker.ready("A", capacity: 4)
         broker.requests(0...2)
         for index in 0...2 {
-            broker.now += 1_000_000
+            broker.now += .milliseconds(1)
             broker.answer("A", body: "r\(index)")
         }
-        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == 1_000_000)
-        broker.now += 5_000_000
+        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == .milliseconds(1))
+        broker.now += .milliseconds(5)
         broker.requests(3...3)
-        broker.now += 2_000_000
+        broker.now += .milliseconds(2)
         broker.answer("A", body: "r3")
-        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == (1_000_000 * 7 + 2_000_000) / 8,
+        #expect(broker.core.knownWorkers[bytes("A")]?.serviceTime == .microseconds((1_000 * 7 + 2_000) / 8),
                 "after an idle spell the time counts from the dispatch")
     }
 
@@ -202,14 +202,14 @@ struct BrokerCoreExpectedDelayTests {
         for worker in ["F1", "F2", "F3", "slow"] { broker.ready(worker, capacity: 8) }
         broker.requests(0...3)
         _ = broker.takeDispatches()
-        broker.now += 1_000_000
+        broker.now += .milliseconds(1)
         for (worker, index) in [("F1", 0), ("F2", 1), ("F3", 2)] { broker.answer(worker, body: "r\(index)") }
-        broker.now += 9_000_000
+        broker.now += .milliseconds(9)
         broker.answer("slow", body: "r3")
         broker.requests(4...15)
         #expect(broker.takeDispatches().allSatisfy { $0.worker != "slow" })
         for round in 0..<3 {
-            broker.now += 1_000_000
+            broker.now += .milliseconds(1)
             for worker in ["F1", "F2", "F3"] {
                 guard let oldest = broker.held(worker).first else { continue }
                 broker.answer(worker, body: oldest.body.map(text).joined(separator: "|"))
@@ -218,7 +218,7 @@ struct BrokerCoreExpectedDelayTests {
         }
         #expect(broker.takeDispatches().allSatisfy { $0.worker != "slow" })
         #expect(broker.inFlight("slow") == 0)
-        #expect(broker.core.knownWorkers[bytes("F1")]?.serviceTime == 1_000_000)
+        #expect(broker.core.knownWorkers[bytes("F1")]?.serviceTime == .milliseconds(1))
     }
 
     @Test("while every worker has capacity 1 dispatch is exact LRU, also after a worker of higher capacity left")

@@ -85,11 +85,11 @@ struct BrokerCoreDispatchTests {
 
     @Test("a queued request older than the queue timeout gets an expired error")
     func queueExpiry() {
-        var broker = CoreHarness { $0.queueTimeout = 500_000_000 }
+        var broker = CoreHarness { $0.queueTimeout = .milliseconds(500) }
         broker.request(from: "old", "r0")
         broker.advance(milliseconds: 300)
         broker.request(from: "young", "r1")
-        #expect(broker.core.nextDeadline == broker.now + 200_000_000)
+        #expect(broker.core.nextDeadline == broker.now + .milliseconds(200))
         broker.advance(milliseconds: 250)
         let replies = broker.takeReplies()
         #expect(replies.map(\.envelope) == [["old"]])

@@ -67,7 +67,7 @@ struct BrokerCoreFaultTests {
 
     @Test("an external REQ worker dropped after a request timeout is taken back by its late reply, which is dropped")
     func externalWorkerComesBack() {
-        var broker = CoreHarness { $0.requestTimeout = 1_000_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .seconds(1) }
         broker.ready("ext")
         broker.request(from: "c", "slow")
         broker.advance(milliseconds: 1_100)
@@ -83,7 +83,7 @@ struct BrokerCoreFaultTests {
 
     @Test("a managed worker dropped as hung stays ignored, and so does a READY its process sent before it ended")
     func managedWorkerStaysBanned() {
-        var broker = CoreHarness { $0.requestTimeout = 1_000_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .seconds(1) }
         broker.core.workerProcessStarted(bytes("m"))
         broker.ready("m")
         broker.request(from: "c", "slow")
@@ -108,7 +108,7 @@ struct BrokerCoreFaultTests {
 
     @Test("a heartbeat from a worker taken back without heartbeats holds it to liveness again")
     func heartbeatUpgrades() {
-        var broker = CoreHarness { $0.requestTimeout = 1_000_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .seconds(1) }
         broker.readyHeartbeating("d")
         broker.request(from: "c", "slow")
         broker.advance(milliseconds: 1_100)
@@ -181,7 +181,7 @@ struct BrokerCoreFaultTests {
 
     @Test("an external worker not heard from after its connection closed is left to the request timeout")
     func lostExternalWorker() {
-        var broker = CoreHarness { $0.requestTimeout = 2_000_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .seconds(2) }
         broker.workerMessage([bytes("x"), [], bytes("READY")], connection: 4)
         broker.request(from: "c", "job")
         broker.connectionClosed(4)

@@ -23,9 +23,9 @@ struct BrokerCoreOutputTests {
         broker.answer("w1")
         let at = broker.now
         let expected: [HistoryEvent] = [
-            .workerReady(workerID: WorkerID("w1"), at: at - 3_000_000),
-            .requestReceived(id: RequestID(1), client: ClientID(routingID: bytes("c1")), bytes: 5, at: at - 2_000_000),
-            .requestDispatched(id: RequestID(1), worker: WorkerID("w1"), attempt: 1, at: at - 2_000_000),
+            .workerReady(workerID: WorkerID("w1"), at: at - .milliseconds(3)),
+            .requestReceived(id: RequestID(1), client: ClientID(routingID: bytes("c1")), bytes: 5, at: at - .milliseconds(2)),
+            .requestDispatched(id: RequestID(1), worker: WorkerID("w1"), attempt: 1, at: at - .milliseconds(2)),
             .requestReplied(id: RequestID(1), bytes: 5, at: at),
         ]
         #expect(records(broker) == expected)

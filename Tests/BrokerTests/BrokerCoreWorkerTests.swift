@@ -19,7 +19,7 @@ struct BrokerCoreWorkerTests {
 
     @Test("the broker sends heartbeats to heartbeating workers each interval")
     func heartbeatsAreSent() {
-        var broker = CoreHarness { $0.heartbeatInterval = 100_000_000 }
+        var broker = CoreHarness { $0.heartbeatInterval = .milliseconds(100) }
         broker.readyHeartbeating("H")
         broker.ready("R")
         broker.advance(milliseconds: 50)
@@ -31,7 +31,7 @@ struct BrokerCoreWorkerTests {
     @Test("a heartbeating worker silent past its liveness is removed and its request answered worker-died")
     func silentWorkerExpires() {
         var broker = CoreHarness {
-            $0.heartbeatInterval = 100_000_000
+            $0.heartbeatInterval = .milliseconds(100)
             $0.heartbeatLiveness = 3
         }
         broker.readyHeartbeating("H")
@@ -53,7 +53,7 @@ struct BrokerCoreWorkerTests {
     func retryOnCrash() {
         var broker = CoreHarness {
             $0.retryOnCrash = 1
-            $0.heartbeatInterval = 100_000_000
+            $0.heartbeatInterval = .milliseconds(100)
             $0.heartbeatLiveness = 1
         }
         broker.readyHeartbeating("H")
@@ -139,7 +139,7 @@ struct BrokerCoreWorkerTests {
 struct BrokerCoreTimeoutTests {
     @Test("a request past the request timeout drops its managed worker as hung, answers worker-died, ignores it")
     func requestTimeout() {
-        var broker = CoreHarness { $0.requestTimeout = 500_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .milliseconds(500) }
         broker.core.workerProcessStarted(bytes("slow"))
         broker.ready("slow")
         broker.request(from: "c", "job")
@@ -158,7 +158,7 @@ struct BrokerCoreTimeoutTests {
 
     @Test("a dropped managed worker whose end is never reported is accepted again once its ban has run out")
     func banExpires() {
-        var broker = CoreHarness { $0.requestTimeout = 100_000_000 }
+        var broker = CoreHarness { $0.requestTimeout = .milliseconds(100) }
         broker.core.workerProcessStarted(bytes("ext"))
         broker.ready("ext")
         broker.request(from: "c", "job")

@@ -63,7 +63,7 @@ struct BrokerCoreDisconnectTests {
     @Test("a heartbeating worker that falls silent is dropped for its heartbeats, not for a request timeout")
     func heartbeatLossSaysHeartbeat() {
         var broker = CoreHarness {
-            $0.heartbeatInterval = 100_000_000
+            $0.heartbeatInterval = .milliseconds(100)
             $0.heartbeatLiveness = 2
         }
         broker.readyHeartbeating("H")
@@ -79,7 +79,7 @@ struct BrokerServerDisconnectTests {
     func disconnectFailsTheRequestAtOnce() throws {
         let events = EventLog()
         let broker = try LiveBroker { options in
-            options.policy.heartbeatInterval = 1_000_000_000
+            options.policy.heartbeatInterval = .seconds(1)
             options.policy.heartbeatLiveness = 60
             options.observer = { events.append($0) }
         }

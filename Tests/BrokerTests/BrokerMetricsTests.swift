@@ -9,9 +9,9 @@ struct BrokerMetricsTests {
     func replyIsMeasured() {
         var broker = CoreHarness()
         broker.request(from: "c", "r1")
-        broker.now += 3_000_000  // 3 ms in the queue
+        broker.now += .milliseconds(3)  // 3 ms in the queue
         broker.ready("W")
-        broker.now += 40_000_000  // 40 ms with the worker
+        broker.now += .milliseconds(40)  // 40 ms with the worker
         broker.answer("W")
         let metrics = broker.core.metrics
         #expect(metrics.replied == 1)
@@ -25,7 +25,7 @@ struct BrokerMetricsTests {
 
     @Test("an error reply counts under its code and in the duration histogram")
     func errorsCountByCode() {
-        var broker = CoreHarness { $0.queueTimeout = 100_000_000 }
+        var broker = CoreHarness { $0.queueTimeout = .milliseconds(100) }
         broker.request(from: "c", "r1")
         broker.request(from: "c", "r2")
         broker.advance(milliseconds: 150)
@@ -41,7 +41,7 @@ struct BrokerMetricsTests {
         var broker = CoreHarness { $0.retryOnCrash = 1 }
         broker.ready("A")
         broker.request(from: "c", "r1")
-        broker.now += 5_000_000
+        broker.now += .milliseconds(5)
         var out: [BrokerAction] = []
         broker.core.workerProcessEnded(bytes("A"), reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: broker.now, into: &out)
         broker.ready("B")

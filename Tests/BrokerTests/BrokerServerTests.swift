@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Testing
@@ -117,7 +118,7 @@ struct BrokerServerTests {
     func queueBoundAndExpiry() throws {
         let broker = try LiveBroker { options in
             options.policy.maxQueued = 2
-            options.policy.queueTimeout = 200_000_000
+            options.policy.queueTimeout = .milliseconds(200)
         }
         let client = try broker.client()
         defer { broker.close(client) }
@@ -136,7 +137,7 @@ struct BrokerServerTests {
     @Test("a heartbeating worker that goes silent is removed, and its request is answered worker-died")
     func heartbeatExpiry() throws {
         let broker = try LiveBroker { options in
-            options.policy.heartbeatInterval = 50_000_000
+            options.policy.heartbeatInterval = .milliseconds(50)
             options.policy.heartbeatLiveness = 3
         }
         let worker = try Socket(broker.context, .dealer)
@@ -171,7 +172,7 @@ struct BrokerServerTests {
         try broker.waitUntil("request dispatched") { try broker.server.statsBlocking().inFlight == 1 }
         try client.send(frames: frames("", "queued"))
         try broker.waitUntil("request queued") { try broker.server.statsBlocking().queueDepth == 1 }
-        await broker.server.shutdown(drainTimeout: 5_000_000_000)
+        await broker.server.shutdown(drainTimeout: .seconds(5))
         let first = texts(try client.receive())
         let second = texts(try client.receive())
         #expect(first.prefix(3) == ["", "BATON-ERR", "shutting-down"])

@@ -4,7 +4,7 @@ import BatonProtocol
 /// Drives a ``BrokerCore`` with a fake clock and collects what it asks to send.
 struct CoreHarness {
     var core: BrokerCore
-    var now: UInt64 = 1_000_000_000
+    var now = Instant.zero + .seconds(1)
     var sent: [BrokerAction] = []
 
     init(_ configure: (inout BrokerConfiguration) -> Void = { _ in }) {
@@ -14,7 +14,7 @@ struct CoreHarness {
     }
 
     mutating func advance(milliseconds: UInt64) {
-        now += milliseconds * 1_000_000
+        now += .milliseconds(milliseconds)
         var out: [BrokerAction] = []
         core.tick(now: now, into: &out)
         sent += out

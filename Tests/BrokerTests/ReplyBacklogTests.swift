@@ -29,7 +29,7 @@ struct ReplyBacklogTests {
         let gate = Gate()
         let broker = try LiveBroker {
             $0.security.maxUnreadReplies = 10
-            $0.policy.queueTimeout = 300_000_000
+            $0.policy.queueTimeout = .milliseconds(300)
         }
         defer { gate.open() }
         try broker.addWorker("W", answerWhen: { gate.isOpen })
@@ -55,7 +55,7 @@ struct ReplyBacklogTests {
         let sink = CollectingSink()
         let broker = try LiveBroker {
             $0.security.maxUnreadReplies = 10
-            $0.security.notReadingDeadline = 300_000_000
+            $0.security.notReadingDeadline = .milliseconds(300)
             $0.policy.recordHistory = true
             $0.history = sink
         }
@@ -82,7 +82,7 @@ struct ReplyBacklogTests {
     func waitingRepliesShareTheQueueBound() throws {
         let broker = try LiveBroker {
             $0.security.maxUnreadReplies = 1
-            $0.security.notReadingDeadline = 60_000_000_000
+            $0.security.notReadingDeadline = .seconds(60)
             $0.policy.maxQueued = 20
         }
         try broker.addWorker("W")

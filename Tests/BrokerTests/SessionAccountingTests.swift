@@ -8,7 +8,7 @@ struct SessionAccountingTests {
     /// A broker whose heartbeats never fall due (the tests move its clock by seconds), with `w1` of capacity 8.
     func broker(_ configure: (inout BrokerConfiguration) -> Void = { _ in }) -> CoreHarness {
         var broker = CoreHarness {
-            $0.heartbeatInterval = 1_000 * BrokerConfiguration.second
+            $0.heartbeatInterval = .seconds(1_000)
             configure(&$0)
         }
         broker.readyDealer("w1", capacity: 8)
@@ -62,7 +62,7 @@ struct SessionAccountingTests {
 
     @Test("a lost session is kept for the idle timeout counted from its loss, then forgotten")
     func lostSessionsExpire() throws {
-        var broker = broker { $0.sessionIdleTimeout = 10 * BrokerConfiguration.second }
+        var broker = broker { $0.sessionIdleTimeout = .seconds(10) }
         try open(["a"], on: "w1", in: &broker)
         broker.advance(milliseconds: 9_000)
         broker.processEnded("w1")
@@ -74,7 +74,7 @@ struct SessionAccountingTests {
 
     @Test("sessionsEnded counts idle expiries, worker ENDs, losses and drain timeouts")
     func sessionsEndedCounts() throws {
-        var broker = broker { $0.sessionIdleTimeout = 10 * BrokerConfiguration.second }
+        var broker = broker { $0.sessionIdleTimeout = .seconds(10) }
         try open((0..<100).map { "idle-\($0)" }, on: "w1", in: &broker)
         broker.advance(milliseconds: 12_000)
         #expect(broker.core.stats.sessionsOpen == 0)
@@ -91,7 +91,7 @@ struct SessionAccountingTests {
     func drainAllowanceRanOut() throws {
         var broker = CoreHarness {
             $0.recordHistory = true
-            $0.heartbeatInterval = 1_000 * BrokerConfiguration.second
+            $0.heartbeatInterval = .seconds(1_000)
         }
         broker.readyDealer("w1", handoff: false)
         try open(["a", "b"], on: "w1", in: &broker)

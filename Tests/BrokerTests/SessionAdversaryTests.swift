@@ -9,8 +9,8 @@ struct SessionAdversaryTests {
     @Test("a request for a session whose drain timed out with a request in flight is answered, as are those held before it")
     func requestAfterDrainTimeoutWithHeldRequests() throws {
         var broker = CoreHarness {
-            $0.heartbeatInterval = 1_000 * BrokerConfiguration.second
-            $0.sessionDrainTimeout = 2 * BrokerConfiguration.second
+            $0.heartbeatInterval = .seconds(1_000)
+            $0.sessionDrainTimeout = .seconds(2)
         }
         broker.readyDealer("w1", handoff: false)
         broker.sessionRequest(from: "c", key: "b", "1")
@@ -31,7 +31,7 @@ struct SessionAdversaryTests {
     /// w1 (capacity 1, DEALER on connection 7, managed) holds sessions "a" and "b"; a's "2" is in flight and
     /// b's "2" waits for w1's slot.
     func sessionWaitingBehindAnotherSession(framing: WorkerFraming) throws -> CoreHarness {
-        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        var broker = CoreHarness { $0.heartbeatInterval = .seconds(1_000) }
         broker.core.workerProcessStarted(bytes("w1"))
         let ready: [[UInt8]] = framing == .dealer ? [bytes("w1"), [0x01], bytes("1")] : [bytes("w1"), [], bytes("READY")]
         broker.workerMessage(ready, connection: 7)
@@ -67,7 +67,7 @@ struct SessionAdversaryTests {
 
     @Test("a session that was waiting for its full old worker's slot when it moved is served by its successor's")
     func sessionMovedWhileWaitingForASlot() throws {
-        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        var broker = CoreHarness { $0.heartbeatInterval = .seconds(1_000) }
         broker.readyDealer("w1", capacity: 1)
         broker.sessionRequest(from: "c", key: "a", "1")
         let a = try #require(broker.takeSessionDispatches().first)
@@ -92,7 +92,7 @@ struct SessionAdversaryTests {
     func hundredThousandKeys() throws {
         var core = BrokerCore()
         var out: [BrokerAction] = []
-        var now: UInt64 = 1_000_000_000
+        var now = Instant.zero + .seconds(1)
         core.workerMessage([bytes("w1"), [0x01], bytes("1000")], now: now, into: &out)
         let limit = core.configuration.maxSessions
         var refused = 0
@@ -108,12 +108,12 @@ struct SessionAdversaryTests {
                     refused += 1
                 }
             }
-            now += 1_000
+            now += .microseconds(1)
         }
         #expect(refused == 1 && core.stats.sessionsRefused == 1)
         #expect(core.stats.sessionsOpen == limit && core.sessions.count(on: bytes("w1")) == limit)
         #expect(core.stats.queueDepth == 0 && core.stats.inFlight == 0 && core.sessions.waitingCount == 0)
-        now += 601 * BrokerConfiguration.second
+        now += .seconds(601)
         core.workerMessage([bytes("w1"), [0x02]], now: now, into: &out)
         out.removeAll()
         core.tick(now: now, into: &out)
@@ -124,7 +124,7 @@ struct SessionAdversaryTests {
 
     @Test("a draining worker that says READY again while holding sessions is reported drained")
     func drainingWorkerRestartsWithSessions() throws {
-        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        var broker = CoreHarness { $0.heartbeatInterval = .seconds(1_000) }
         broker.readyDealer("w1", handoff: false)
         broker.sessionRequest(from: "c", key: "a", "1")
         let a = try #require(broker.takeSessionDispatches().first)

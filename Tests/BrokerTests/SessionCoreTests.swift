@@ -107,8 +107,8 @@ struct SessionCoreTests {
     @Test("an idle session ends after the idle timeout: its worker is told END and the next request opens anew")
     func idleExpiry() throws {
         var broker = CoreHarness {
-            $0.sessionIdleTimeout = 10 * BrokerConfiguration.second
-            $0.heartbeatInterval = 100 * BrokerConfiguration.second
+            $0.sessionIdleTimeout = .seconds(10)
+            $0.heartbeatInterval = .seconds(100)
             $0.recordHistory = true
         }
         broker.readyDealer("w1")
@@ -130,7 +130,7 @@ struct SessionCoreTests {
         broker.readyDealer("w1")
         broker.sessionRequest(from: "c", key: "idle", "1")
         let idle = try #require(broker.takeSessionDispatches().first)
-        broker.now += 5_000_000
+        broker.now += .milliseconds(5)
         broker.reply("w1", token: idle.token, "1")
         broker.sessionRequest(from: "c", key: "busy", "1")
         #expect(broker.takeSessionDispatches().map(\.worker) == ["w1"])
@@ -227,7 +227,7 @@ struct SessionCoreTests {
 
     @Test("held session requests count against the queue bound and expire with the queue timeout")
     func heldRequestsAreBounded() {
-        var broker = CoreHarness { $0.maxQueued = 3; $0.queueTimeout = 2 * BrokerConfiguration.second }
+        var broker = CoreHarness { $0.maxQueued = 3; $0.queueTimeout = .seconds(2) }
         broker.readyDealer("w1")
         for n in 1...4 { broker.sessionRequest(from: "c", key: "k", "\(n)") }
         #expect(broker.core.stats.queueDepth == 3 && !broker.core.acceptsRequests)
@@ -290,7 +290,7 @@ struct SessionCoreTests {
 struct SessionWaitTests {
     @Test("a session waits in its full worker's list once, however many of its requests pile up")
     func waitListIsBounded() throws {
-        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        var broker = CoreHarness { $0.heartbeatInterval = .seconds(1_000) }
         broker.readyDealer("w1", capacity: 2)
         broker.sessionRequest(from: "c", key: "a", "1")
         broker.sessionRequest(from: "c", key: "b", "1")

@@ -10,7 +10,7 @@ struct SessionHandoffTests {
     {
         var broker = CoreHarness {
             $0.recordHistory = true
-            $0.heartbeatInterval = 1_000 * BrokerConfiguration.second
+            $0.heartbeatInterval = .seconds(1_000)
             configure(&$0)
         }
         broker.readyDealer("w1", handoff: handoff)
@@ -32,7 +32,7 @@ struct SessionHandoffTests {
         #expect(broker.takeCommands().map(\.frames) == [["0x05", "a"]], "b waits for its request in flight")
         broker.sessionRequest(from: "c", key: "a", "2")
         #expect(broker.takeSessionDispatches().isEmpty, "a's requests are held while it moves")
-        broker.now += 3_000_000
+        broker.now += .milliseconds(3)
         broker.workerMessage([bytes("w1"), WireProtocol.exportByte, bytes("a"), bytes("ok"), bytes("state-a")])
         #expect(broker.takeCommands().map { [$0.worker] + $0.frames } == [["s1", "0x06", "a", "state-a"]])
         broker.workerMessage([bytes("s1"), WireProtocol.importByte, bytes("a"), bytes("ok")])
@@ -40,7 +40,7 @@ struct SessionHandoffTests {
         let released = broker.takeSessionDispatches()
         #expect(released.map(\.worker) == ["s1"] && released.map(\.body) == ["2"])
         #expect(broker.records.contains(.sessionMoved(key: bytes("a"), from: bytes("w1"), to: bytes("s1"),
-                                                      pause: 3_000_000, at: broker.now)))
+                                                      pause: .milliseconds(3), at: broker.now)))
         #expect(!broker.workerEvents().contains(.drained(worker: bytes("w1"))), "b is still on w1")
 
         broker.reply("w1", token: bToken, "1")
@@ -56,7 +56,7 @@ struct SessionHandoffTests {
 
     @Test("a failed EXPORT keeps the session on the old worker, which serves it until the session drain timeout")
     func exportFailure() throws {
-        var (broker, _) = try twoWorkers { $0.sessionDrainTimeout = 10 * BrokerConfiguration.second }
+        var (broker, _) = try twoWorkers { $0.sessionDrainTimeout = .seconds(10) }
         broker.drain("w1", successor: "s1")
         #expect(broker.takeCommands().map(\.frames) == [["0x05", "a"]])
         broker.sessionRequest(from: "c", key: "a", "2")
@@ -87,7 +87,7 @@ struct SessionHandoffTests {
 
     @Test("an EXPORT not answered within the handoff timeout is abandoned; a late answer is ignored")
     func exportTimeout() throws {
-        var (broker, _) = try twoWorkers { $0.handoffTimeout = 2 * BrokerConfiguration.second }
+        var (broker, _) = try twoWorkers { $0.handoffTimeout = .seconds(2) }
         broker.drain("w1", successor: "s1")
         _ = broker.takeCommands()
         broker.advance(milliseconds: 1_000)
@@ -166,7 +166,7 @@ struct SessionHandoffTests {
 
     @Test("a session in flight when its drain timeout passes gets its reply; its next request learns it was lost")
     func drainTimeoutWithRequestInFlight() throws {
-        var (broker, bToken) = try twoWorkers(handoff: false) { $0.sessionDrainTimeout = 2 * BrokerConfiguration.second }
+        var (broker, bToken) = try twoWorkers(handoff: false) { $0.sessionDrainTimeout = .seconds(2) }
         broker.drain("w1", successor: "s1")
         broker.advance(milliseconds: 3_000)
         #expect(broker.takeCommands().map(\.frames).sorted { $0[1] < $1[1] } == [["0x04", "a"], ["0x04", "b"]])

@@ -7,7 +7,7 @@ import Testing
 struct SessionPlacementTests {
     /// Two capacity-1 DEALER workers, w1 and w2, both idle.
     func twoIdleWorkers() -> CoreHarness {
-        var broker = CoreHarness { $0.heartbeatInterval = 1_000 * BrokerConfiguration.second }
+        var broker = CoreHarness { $0.heartbeatInterval = .seconds(1_000) }
         broker.readyDealer("w1", capacity: 1)
         broker.readyDealer("w2", capacity: 1)
         return broker

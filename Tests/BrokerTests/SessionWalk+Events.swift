@@ -162,7 +162,7 @@ extension SessionWalk {
 
     mutating func wait(milliseconds: UInt64, _ rng: inout SplitMix) {
         if Int.random(in: 0..<10, using: &rng) > 0 { heartbeats() }
-        now += milliseconds * 1_000_000
+        now += .milliseconds(milliseconds)
         run("tick") { $0.tick(now: $1, into: &$2) }
     }
 

@@ -75,8 +75,8 @@ extension SessionWalk {
         case 10: rawWorker(id, [[0x01], Array("\(script.below(4))".utf8), Array("handoff".utf8)])
         case 11: supervise(id, &script, ended: &ended)
         case 12..<15:
-            now += UInt64(script.byte()) * 20_000_000
-            if Self.traceFrames { trace("event \(events + 1): tick to \(now / 1_000_000) ms") }
+            now += .milliseconds(20) * UInt64(script.byte())
+            if Self.traceFrames { trace("event \(events + 1): tick to \(now.since(.zero).milliseconds) ms") }
             run("tick") { $0.tick(now: $1, into: &$2) }
         default:
             guard !core.stopping && script.below(8) == 0 else { return }

@@ -1,3 +1,5 @@
+import BatonProtocol
+
 @testable import Broker
 
 /// A walk whose events come from bytes (a libFuzzer input or a corpus file) rather than from a seed.
@@ -34,13 +36,12 @@ extension SessionWalk {
 
     /// Settings the script's first byte turns on, each a bit: timeouts short enough for a walk to reach.
     static func configure(_ configuration: inout BrokerConfiguration, _ bits: UInt8) {
-        let second = BrokerConfiguration.second
-        if bits & 1 != 0 { configuration.requestTimeout = 2 * second }
-        if bits & 2 != 0 { configuration.queueTimeout = second / 2 }
+        if bits & 1 != 0 { configuration.requestTimeout = .seconds(2) }
+        if bits & 2 != 0 { configuration.queueTimeout = .milliseconds(500) }
         if bits & 4 != 0 { configuration.maxSessions = 3 }
-        if bits & 8 != 0 { configuration.handoffTimeout = second }
-        if bits & 16 != 0 { configuration.sessionIdleTimeout = 3 * second }
-        if bits & 32 != 0 { configuration.sessionDrainTimeout = 4 * second }
+        if bits & 8 != 0 { configuration.handoffTimeout = .seconds(1) }
+        if bits & 16 != 0 { configuration.sessionIdleTimeout = .seconds(3) }
+        if bits & 32 != 0 { configuration.sessionDrainTimeout = .seconds(4) }
         if bits & 64 != 0 { configuration.maxMessageBytes = 48 }
         if bits & 128 != 0 { configuration.retryOnCrash = 1 }
     }

@@ -40,7 +40,7 @@ struct FakeWorker {
 /// order, counters equal to what the structures give, and `drained` exactly when due.
 struct SessionWalk {
     var core: BrokerCore
-    var now: UInt64 = 1_000_000_000
+    var now = Instant.zero + .seconds(1)
     var fakes: [WorkerID: FakeWorker] = [:]
     var nextWorker = 0
     var nextTag = 0
@@ -70,7 +70,7 @@ struct SessionWalk {
     // MARK: Events
 
     /// Runs one event against the core, then plays the fake peers' side of what it sent and checks.
-    mutating func run(_ name: String, _ event: (inout BrokerCore, UInt64, inout [BrokerAction]) -> Void) {
+    mutating func run(_ name: String, _ event: (inout BrokerCore, Instant, inout [BrokerAction]) -> Void) {
         events += 1
         var out: [BrokerAction] = []
         event(&core, now, &out)

@@ -64,10 +64,10 @@ struct SessionWalkScriptTests {
         var out: [BrokerAction] = []
         let id = WorkerID("w1")
         core.workerProcessStarted(id, generation: 1)
-        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: 1, into: &out)
-        core.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: 2, into: &out)
-        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: 3, into: &out)
-        core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: 4, into: &out)
+        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: Instant(nanoseconds: 1), into: &out)
+        core.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: Instant(nanoseconds: 2), into: &out)
+        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: Instant(nanoseconds: 3), into: &out)
+        core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: Instant(nanoseconds: 4), into: &out)
         #expect(core.knownWorkers[id] == nil, "a dead process's id is not a worker")
         let toGhost = out.contains { if case .dispatch(let worker, _, _, _) = $0 { worker == id } else { false } }
         #expect(!toGhost, "no request is sent to a dead process")
@@ -84,12 +84,12 @@ struct SessionWalkScriptTests {
         var out: [BrokerAction] = []
         let id = WorkerID("w1")
         core.workerProcessStarted(id)
-        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: 1, into: &out)
-        core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: 2, into: &out)
+        core.workerMessage([id.bytes, [], Array("READY".utf8)], now: Instant(nanoseconds: 1), into: &out)
+        core.clientMessage([Array("c".utf8), [], Array("hello".utf8)], now: Instant(nanoseconds: 2), into: &out)
         #expect(core.inFlightCount == 1)
-        core.beginShutdown(now: 3, into: &out)
-        core.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: 4, into: &out)
-        core.failInFlight(reason: "drain timeout", now: 5, into: &out)
+        core.beginShutdown(now: Instant(nanoseconds: 3), into: &out)
+        core.workerProcessEnded(id, reason: .processEnded(.crashed, ProcessExit(signal: 9)), now: Instant(nanoseconds: 4), into: &out)
+        core.failInFlight(reason: "drain timeout", now: Instant(nanoseconds: 5), into: &out)
         let replies = out.count { if case .reply = $0 { true } else { false } }
         #expect(replies == 1, "the request got its one reply")
     }

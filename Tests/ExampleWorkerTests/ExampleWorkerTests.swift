@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Testing
@@ -61,7 +62,7 @@ struct ExampleWorkerTests {
     @Test("--crash-after N answers the requests before N, then aborts on N; past the request timeout its client gets worker-died")
     func crashAfter() throws {
         let worker = try WorkerFixture(["--crash-after", "3", "--no-heartbeats"]) {
-            $0.policy.requestTimeout = 500_000_000
+            $0.policy.requestTimeout = .milliseconds(500)
         }
         try worker.registered()
         #expect(try worker.call("one") == ["one"])
@@ -77,7 +78,7 @@ struct ExampleWorkerTests {
         // A long liveness, so the broker learns of the crash from a failed heartbeat send, not from silence.
         let worker = try WorkerFixture(["--crash-after", "1"]) {
             $0.policy.heartbeatLiveness = 50
-            $0.policy.queueTimeout = 1_000_000_000
+            $0.policy.queueTimeout = .seconds(1)
         }
         try worker.registered()
         let reply = try worker.call("boom")

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Logging
@@ -15,7 +16,7 @@ final class WorkerFixture {
     init(_ arguments: [String], backend: Bool = true,
          _ configure: (inout BrokerServer.Options) -> Void = { _ in }) throws {
         var options = BrokerServer.Options(frontend: "tcp://127.0.0.1:*", backend: "tcp://127.0.0.1:*")
-        options.policy.heartbeatInterval = 100_000_000
+        options.policy.heartbeatInterval = .milliseconds(100)
         options.policy.heartbeatLiveness = 3
         configure(&options)
         var logger = Logger(label: "example-worker-test")

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import LoadGen
@@ -64,7 +65,7 @@ struct LoadGeneratorTests {
 
     @Test("BATON-ERR replies are counted as errors by code, not as matched or lost")
     func errorReplies() throws {
-        let broker = try LoadTestBroker(workers: []) { $0.policy.queueTimeout = 50_000_000 }
+        let broker = try LoadTestBroker(workers: []) { $0.policy.queueTimeout = .milliseconds(50) }
         let report = try run(broker, clients: 3, window: 4, total: 12)
         #expect(report.sent == 12)
         #expect(report.errors == ["expired": 12])

@@ -30,18 +30,18 @@ struct RecorderResilienceTests {
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: logger)
         var events: [HistoryEvent] = [
-            .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
-            .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 1, at: 0),
-            .requestReceived(id: RequestID(2), client: ClientID(routingID: [1]), bytes: 1, at: 0),
-            .requestDispatched(id: RequestID(2), worker: WorkerID("w"), attempt: 1, at: 1),
-            .requestReceived(id: RequestID(3), client: ClientID(routingID: [1]), bytes: 1, at: 0),
+            .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: .zero),
+            .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 1, at: .zero),
+            .requestReceived(id: RequestID(2), client: ClientID(routingID: [1]), bytes: 1, at: .zero),
+            .requestDispatched(id: RequestID(2), worker: WorkerID("w"), attempt: 1, at: Instant(nanoseconds: 1)),
+            .requestReceived(id: RequestID(3), client: ClientID(routingID: [1]), bytes: 1, at: .zero),
         ]
         recorder.submit(&events)
         try waitUntil("the open rows are written") {
             try count(database, "SELECT count(*) FROM request WHERE status IN ('queued', 'in_flight')") == 3
         }
-        var answer: [HistoryEvent] = [.requestDispatched(id: RequestID(3), worker: WorkerID("w"), attempt: 1, at: 2),
-                                      .requestReplied(id: RequestID(3), bytes: 1, at: 3)]
+        var answer: [HistoryEvent] = [.requestDispatched(id: RequestID(3), worker: WorkerID("w"), attempt: 1, at: Instant(nanoseconds: 2)),
+                                      .requestReplied(id: RequestID(3), bytes: 1, at: Instant(nanoseconds: 3))]
         recorder.submit(&answer)
         recorder.close()
         let statuses = try database.read { try String.fetchAll($0, sql: "SELECT status FROM request ORDER BY id") }
@@ -59,7 +59,7 @@ struct RecorderResilienceTests {
         defer { recorder.close() }
         for round in 1...5 {
             recorder.record(.generationState(id: GenerationID(1), state: round.isMultiple(of: 2) ? .active : .rolling, reason: nil,
-                                             at: 0))
+                                             at: .zero))
             let seen = Mutex<String?>(nil)
             let done = DispatchSemaphore(value: 0)
             recorder.flush {
@@ -77,10 +77,10 @@ struct RecorderResilienceTests {
     func permanentFailure() throws {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: logger)
-        var bad: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(99), at: 0)]
+        var bad: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(99), at: .zero)]
         recorder.submit(&bad)
         try waitUntil("the bad batch failed") { recorder.stats.failedBatches == 1 }
-        recorder.record(.workerReady(workerID: WorkerID("ext"), at: 0))
+        recorder.record(.workerReady(workerID: WorkerID("ext"), at: .zero))
         let stats = recorder.close()
         #expect(stats.lostEvents == 1 && stats.state == .ok)
         #expect(try HistoryQueries.workers(limit: 5, in: database).map(\.workerID) == ["ext"])
@@ -95,7 +95,7 @@ struct RecorderResilienceTests {
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: logger)
         var events: [HistoryEvent] = (1...3000).map {
             .requestReceived(id: RequestID(UInt64($0)), client: ClientID(routingID: Array(repeating: 7, count: 32)),
-                             bytes: 100, at: 0)
+                             bytes: 100, at: .zero)
         }
         recorder.submit(&events)
         try waitUntil("a write failed") { recorder.stats.failedBatches >= 1 }
@@ -127,10 +127,10 @@ struct HistoryStartupTests {
         recorder.flush { barrier.signal() }
         #expect(barrier.wait(timeout: .now() + 10) == .success, "a barrier does not wait while degraded")
         var events: [HistoryEvent] = [
-            .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(generation), at: 0),
-            .requestReceived(id: RequestID(run.firstRequestID), client: ClientID(routingID: [1]), bytes: 1, at: 0),
-            .requestDispatched(id: RequestID(run.firstRequestID), worker: WorkerID("w"), attempt: 1, at: 1),
-            .requestReplied(id: RequestID(run.firstRequestID), bytes: 2, at: 2),
+            .workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(generation), at: .zero),
+            .requestReceived(id: RequestID(run.firstRequestID), client: ClientID(routingID: [1]), bytes: 1, at: .zero),
+            .requestDispatched(id: RequestID(run.firstRequestID), worker: WorkerID("w"), attempt: 1, at: Instant(nanoseconds: 1)),
+            .requestReplied(id: RequestID(run.firstRequestID), bytes: 2, at: Instant(nanoseconds: 2)),
         ]
         recorder.submit(&events)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage, "the file is left as it is")

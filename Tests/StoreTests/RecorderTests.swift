@@ -26,11 +26,11 @@ struct RecorderTests {
         let database = try open()
         var writer = HistoryWriter()
         try write([
-            .workerSpawned(workerID: WorkerID("w1"), slot: 1, pid: 99, generation: GenerationID(1), at: 0),
-            .workerReady(workerID: WorkerID("w1"), at: 1 * ms),
-            .requestReceived(id: RequestID(7), client: ClientID(routingID: [0, 0xab]), bytes: 64, at: 10 * ms),
-            .requestDispatched(id: RequestID(7), worker: WorkerID("w1"), attempt: 1, at: 12 * ms),
-            .requestReplied(id: RequestID(7), bytes: 60, at: 15 * ms),
+            .workerSpawned(workerID: WorkerID("w1"), slot: 1, pid: 99, generation: GenerationID(1), at: .zero),
+            .workerReady(workerID: WorkerID("w1"), at: Instant(nanoseconds: 1 * ms)),
+            .requestReceived(id: RequestID(7), client: ClientID(routingID: [0, 0xab]), bytes: 64, at: Instant(nanoseconds: 10 * ms)),
+            .requestDispatched(id: RequestID(7), worker: WorkerID("w1"), attempt: 1, at: Instant(nanoseconds: 12 * ms)),
+            .requestReplied(id: RequestID(7), bytes: 60, at: Instant(nanoseconds: 15 * ms)),
         ], &writer, database)
         let row = try #require(try HistoryQueries.history(HistoryFilter(), in: database).first)
         #expect(row.id == 7 && row.client == "00ab" && row.workerID == "w1" && row.slot == 1)
@@ -44,16 +44,16 @@ struct RecorderTests {
     func acrossBatches() throws {
         let database = try open()
         var writer = HistoryWriter()
-        try write([.workerReady(workerID: WorkerID("ext"), at: 0),
-                   .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 3, at: 5 * ms)],
+        try write([.workerReady(workerID: WorkerID("ext"), at: .zero),
+                   .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 3, at: Instant(nanoseconds: 5 * ms))],
                   &writer, database)
         #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.status == "queued")
-        try write([.requestDispatched(id: RequestID(1), worker: WorkerID("ext"), attempt: 1, at: 6 * ms)], &writer,
+        try write([.requestDispatched(id: RequestID(1), worker: WorkerID("ext"), attempt: 1, at: Instant(nanoseconds: 6 * ms))], &writer,
                   database)
         let inFlight = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(inFlight?.status == "in_flight" && inFlight?.waitMicroseconds == 1000 && inFlight?.slot == nil)
-        try write([.requestFailed(id: RequestID(1), code: .workerDied, at: 9 * ms),
-                   .workerLost(workerID: WorkerID("ext"), reason: .unreachable, at: 9 * ms)], &writer, database)
+        try write([.requestFailed(id: RequestID(1), code: .workerDied, at: Instant(nanoseconds: 9 * ms)),
+                   .workerLost(workerID: WorkerID("ext"), reason: .unreachable, at: Instant(nanoseconds: 9 * ms))], &writer, database)
         let failed = try HistoryQueries.history(HistoryFilter(), in: database).first
         #expect(failed?.status == "failed" && failed?.error == "worker-died" && failed?.totalMicroseconds == 4000)
         #expect(try HistoryQueries.workers(limit: 5, in: database).first?.exitReason == "unreachable")
@@ -65,10 +65,10 @@ struct RecorderTests {
         var writer = HistoryWriter()
         let id: [UInt8] = [0x00, 0xe4, 0x3c, 0x98, 0x69]
         // The broker names such a worker `ext-HEX` in its events; the writer names the dispatch's bytes the same.
-        try write([.workerReady(workerID: WorkerID(routingID: id), at: 0),
-                   .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 1, at: 0),
+        try write([.workerReady(workerID: WorkerID(routingID: id), at: .zero),
+                   .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 1, at: .zero),
                    .requestDispatched(id: RequestID(1), worker: WorkerID(routingID: id), attempt: 1,
-                                      at: 0)], &writer, database)
+                                      at: .zero)], &writer, database)
         #expect(try HistoryQueries.history(HistoryFilter(), in: database).first?.workerID == "ext-00e43c9869")
         #expect(try HistoryQueries.workers(limit: 5, in: database).map(\.workerID) == ["ext-00e43c9869"])
     }
@@ -84,12 +84,12 @@ struct RecorderTests {
         // batch however the threads are scheduled.
         recorder.writerGate.withLock { _ in
             var first = (1...10).map { HistoryEvent.requestReceived(id: RequestID(UInt64($0)),
-                                                                    client: ClientID(routingID: [1]), bytes: 1, at: 0) }
+                                                                    client: ClientID(routingID: [1]), bytes: 1, at: .zero) }
             recorder.submit(&first)
             #expect(first.isEmpty)
             var second: [HistoryEvent] = [.requestReceived(id: RequestID(11), client: ClientID(routingID: [1]),
-                                                           bytes: 1, at: 0),
-                                          .workerReady(workerID: WorkerID("kept"), at: 0)]
+                                                           bytes: 1, at: .zero),
+                                          .workerReady(workerID: WorkerID("kept"), at: .zero)]
             recorder.submit(&second)
             #expect(recorder.stats.droppedEvents == 1)
         }
@@ -104,13 +104,13 @@ struct RecorderTests {
     func retentionByCount() throws {
         let database = try open()
         var writer = HistoryWriter()
-        var events: [HistoryEvent] = [.workerReady(workerID: WorkerID("w"), at: 0)]
+        var events: [HistoryEvent] = [.workerReady(workerID: WorkerID("w"), at: .zero)]
         for id in UInt64(1)...100 {
-            events += [.requestReceived(id: RequestID(id), client: ClientID(routingID: [1]), bytes: 1, at: id * ms),
-                       .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: id * ms),
-                       .requestReplied(id: RequestID(id), bytes: 1, at: id * ms + 1)]
+            events += [.requestReceived(id: RequestID(id), client: ClientID(routingID: [1]), bytes: 1, at: Instant(nanoseconds: id * ms)),
+                       .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: Instant(nanoseconds: id * ms)),
+                       .requestReplied(id: RequestID(id), bytes: 1, at: Instant(nanoseconds: id * ms + 1))]
         }
-        events.append(.requestReceived(id: RequestID(101), client: ClientID(routingID: [1]), bytes: 1, at: 200 * ms))
+        events.append(.requestReceived(id: RequestID(101), client: ClientID(routingID: [1]), bytes: 1, at: Instant(nanoseconds: 200 * ms)))
         try write(events, &writer, database)
         let retention = HistoryRetention(maxRows: 10)
         let removed = try database.write { db in try retention.prune(db, nowNanoseconds: BatonClock.wall()) }
@@ -144,10 +144,10 @@ struct RecorderTests {
         let database = try HistoryDatabase.openForWriting(path: path)
         let first = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         var writer = HistoryWriter()
-        try write([.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
-                   .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 1, at: 0),
-                   .requestReceived(id: RequestID(2), client: ClientID(routingID: [1]), bytes: 1, at: 0),
-                   .requestDispatched(id: RequestID(2), worker: WorkerID("w"), attempt: 1, at: 0)], &writer, database)
+        try write([.workerSpawned(workerID: WorkerID("w"), slot: 1, pid: 5, generation: GenerationID(1), at: .zero),
+                   .requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 1, at: .zero),
+                   .requestReceived(id: RequestID(2), client: ClientID(routingID: [1]), bytes: 1, at: .zero),
+                   .requestDispatched(id: RequestID(2), worker: WorkerID("w"), attempt: 1, at: .zero)], &writer, database)
         let second = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         #expect(first.generation == 1 && second.generation == 1)
         #expect(second.abandonedRequests == 2 && second.abandonedWorkers == 1 && second.firstRequestID == 3)
@@ -175,7 +175,7 @@ struct RecorderFullDiskTests {
         let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
         var events: [HistoryEvent] = (1...5000).map {
             .requestReceived(id: RequestID(UInt64($0)), client: ClientID(routingID: Array(repeating: 7, count: 32)),
-                             bytes: 100, at: UInt64($0))
+                             bytes: 100, at: Instant(nanoseconds: UInt64($0)))
         }
         recorder.submit(&events)
         try waitUntil("a write failed") { recorder.stats.failedBatches >= 1 }
@@ -183,7 +183,7 @@ struct RecorderFullDiskTests {
         #expect(failing.state == .degraded && failing.problem?.contains("full") == true, "\(failing)")
         #expect(failing.waitingEvents >= 5000)
         var more: [HistoryEvent] = [.supervisor(kind: .supervisorStarted, slot: nil, workerID: nil, generation: nil,
-                                                detail: nil, at: 1)]
+                                                detail: nil, at: Instant(nanoseconds: 1))]
         recorder.submit(&more)
         _ = try database.write { db in try db.execute(sql: "PRAGMA max_page_count = 1073741823") }
         try waitUntil("the kept events are written") {

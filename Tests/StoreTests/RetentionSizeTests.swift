@@ -31,17 +31,17 @@ struct RetentionSizeTests {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         var writer = HistoryWriter()
         let rows = 40_000
-        var events: [HistoryEvent] = [.workerReady(workerID: WorkerID("w"), at: 0)]
+        var events: [HistoryEvent] = [.workerReady(workerID: WorkerID("w"), at: .zero)]
         for id in UInt64(1)...UInt64(rows) {
             events += [.requestReceived(id: RequestID(id),
                                         client: ClientID(routingID: Array(repeating: UInt8(id & 0xff),
                                                                           count: 16)), bytes: 64,
-                                        at: id),
-                       .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: id + 1),
-                       .requestReplied(id: RequestID(id), bytes: 64, at: id + 2)]
+                                        at: Instant(nanoseconds: id)),
+                       .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: Instant(nanoseconds: id + 1)),
+                       .requestReplied(id: RequestID(id), bytes: 64, at: Instant(nanoseconds: id + 2))]
         }
         events.append(.requestReceived(id: RequestID(1_000_000), client: ClientID(routingID: [1]), bytes: 1,
-                                       at: 0))  // open: never pruned
+                                       at: .zero))  // open: never pruned
         _ = try database.write { db in try writer.apply(events, in: db) }
         let before = try database.size()
         let bound: Int64 = 4 << 20
@@ -74,16 +74,16 @@ struct RetentionSizeTests {
         options.pruneIntervalSeconds = 3600  // only the size measured after each write can start a pass
         options.sizeIntervalSeconds = 0
         let recorder = HistoryRecorder(database: database, options: options, logger: Logger(label: "test"))
-        recorder.record(.workerReady(workerID: WorkerID("w"), at: 0))
+        recorder.record(.workerReady(workerID: WorkerID("w"), at: .zero))
         var id: UInt64 = 0
         for _ in 0..<60 {
             var batch: [HistoryEvent] = []
             for _ in 0..<1000 {
                 id += 1
                 let client = ClientID(routingID: Array(repeating: 9, count: 16))
-                batch += [.requestReceived(id: RequestID(id), client: client, bytes: 64, at: id),
-                          .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: id + 1),
-                          .requestReplied(id: RequestID(id), bytes: 64, at: id + 2)]
+                batch += [.requestReceived(id: RequestID(id), client: client, bytes: 64, at: Instant(nanoseconds: id)),
+                          .requestDispatched(id: RequestID(id), worker: WorkerID("w"), attempt: 1, at: Instant(nanoseconds: id + 1)),
+                          .requestReplied(id: RequestID(id), bytes: 64, at: Instant(nanoseconds: id + 2))]
             }
             recorder.submit(&batch)
             try waitUntil("the batch is written") { recorder.stats.waitingEvents == 0 }

@@ -18,9 +18,9 @@ struct SessionRecordingTests {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         _ = try database.beginRun(executable: "/bin/worker", arguments: [], sha256: "ab", detail: "test")
         try write([
-            .generationCreated(id: GenerationID(2), executable: "/bin/worker", arguments: [], sha256: "cd", at: 0),
-            .workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 10, generation: GenerationID(1), at: 0),
-            .workerSpawned(workerID: WorkerID("new-1"), slot: 1, pid: 11, generation: GenerationID(2), at: 0),
+            .generationCreated(id: GenerationID(2), executable: "/bin/worker", arguments: [], sha256: "cd", at: .zero),
+            .workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 10, generation: GenerationID(1), at: .zero),
+            .workerSpawned(workerID: WorkerID("new-1"), slot: 1, pid: 11, generation: GenerationID(2), at: .zero),
         ], &writer, database)
         return database
     }
@@ -34,19 +34,19 @@ struct SessionRecordingTests {
     }
 
     /// The events of one request of a session, received, sent to `worker` and answered.
-    func request(_ id: UInt64, key: SessionKey, worker: WorkerID, at: UInt64) -> [HistoryEvent] {
+    func request(_ id: UInt64, key: SessionKey, worker: WorkerID, at: Instant) -> [HistoryEvent] {
         [.requestReceived(id: RequestID(id), client: ClientID(routingID: [1]), bytes: 8, at: at),
          .requestSession(id: RequestID(id), key: key),
-         .requestDispatched(id: RequestID(id), worker: worker, attempt: 1, at: at + 1),
-         .requestReplied(id: RequestID(id), bytes: 1, at: at + 2)]
+         .requestDispatched(id: RequestID(id), worker: worker, attempt: 1, at: at + TimeSpan(nanoseconds: 1)),
+         .requestReplied(id: RequestID(id), bytes: 1, at: at + TimeSpan(nanoseconds: 2))]
     }
 
     @Test("an opened session is a row with its worker and generation; its requests carry the key")
     func openedWithRequests() throws {
         var writer = HistoryWriter()
         let database = try open(&writer)
-        try write(request(1, key: room, worker: old, at: 10 * ms) + [.sessionOpened(key: room, worker: old, at: 11 * ms)]
-                  + request(2, key: room, worker: old, at: 20 * ms), &writer, database)
+        try write(request(1, key: room, worker: old, at: Instant(nanoseconds: 10 * ms)) + [.sessionOpened(key: room, worker: old, at: Instant(nanoseconds: 11 * ms))]
+                  + request(2, key: room, worker: old, at: Instant(nanoseconds: 20 * ms)), &writer, database)
         let session = try #require(try rows(database, "SELECT * FROM session").first)
         #expect(session["key"] as String == "room-7" && session["worker_id"] as String == "old-1")
         #expect(session["generation"] as Int == 1 && session["moves"] as Int == 0)
@@ -63,12 +63,12 @@ struct SessionRecordingTests {
     func keyInALaterBatch() throws {
         var writer = HistoryWriter()
         let database = try open(&writer)
-        try write([.requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 8, at: 0),
-                   .requestDispatched(id: RequestID(1), worker: old, attempt: 1, at: 1)], &writer, database)
+        try write([.requestReceived(id: RequestID(1), client: ClientID(routingID: [1]), bytes: 8, at: .zero),
+                   .requestDispatched(id: RequestID(1), worker: old, attempt: 1, at: Instant(nanoseconds: 1))], &writer, database)
         try write([.requestSession(id: RequestID(1), key: room)], &writer, database)
         let row = try #require(try rows(database, "SELECT status, session FROM request").first)
         #expect(row["status"] as String == "in_flight" && row["session"] as String == "room-7")
-        try write([.requestReplied(id: RequestID(1), bytes: 1, at: 2)], &writer, database)
+        try write([.requestReplied(id: RequestID(1), bytes: 1, at: Instant(nanoseconds: 2))], &writer, database)
         let answered = try #require(try rows(database, "SELECT status, session FROM request").first)
         #expect(answered["status"] as String == "replied" && answered["session"] as String == "room-7")
         #expect(try rows(database, "SELECT id FROM request WHERE session IS NULL").isEmpty)
@@ -78,12 +78,12 @@ struct SessionRecordingTests {
     func moved() throws {
         var writer = HistoryWriter()
         let database = try open(&writer)
-        try write([.sessionOpened(key: room, worker: old, at: 1 * ms),
-                   .sessionHandoffFailed(key: room, from: old, to: new, reason: "import: no room", at: 2 * ms)],
+        try write([.sessionOpened(key: room, worker: old, at: Instant(nanoseconds: 1 * ms)),
+                   .sessionHandoffFailed(key: room, from: old, to: new, reason: "import: no room", at: Instant(nanoseconds: 2 * ms))],
                   &writer, database)
         let stayed = try #require(try rows(database, "SELECT worker_id, generation, moves FROM session").first)
         #expect(stayed["worker_id"] as String == "old-1" && stayed["generation"] as Int == 1 && stayed["moves"] as Int == 0)
-        try write([.sessionMoved(key: room, from: old, to: new, pause: 2_345_678, at: 3 * ms)], &writer, database)
+        try write([.sessionMoved(key: room, from: old, to: new, pause: TimeSpan(nanoseconds: 2_345_678), at: Instant(nanoseconds: 3 * ms))], &writer, database)
         let session = try #require(try rows(database, "SELECT id, worker_id, generation, moves FROM session").first)
         #expect(session["worker_id"] as String == "new-1" && session["generation"] as Int == 2)
         #expect(session["moves"] as Int == 1)
@@ -104,9 +104,9 @@ struct SessionRecordingTests {
         let database = try open(&writer)
         for (index, reason) in SessionEndReason.allCases.enumerated() {
             let key = SessionKey(bytes: Array("key-\(index)".utf8))
-            try write([.sessionOpened(key: key, worker: old, at: UInt64(index) * ms),
+            try write([.sessionOpened(key: key, worker: old, at: Instant(nanoseconds: UInt64(index) * ms)),
                        .sessionEnded(key: key, worker: old, reason: reason, requests: index + 1,
-                                     at: UInt64(index) * ms + ms / 2)], &writer, database)
+                                     at: Instant(nanoseconds: UInt64(index) * ms + ms / 2))], &writer, database)
         }
         let ended = try rows(database, "SELECT * FROM session ORDER BY id")
         #expect(ended.map { $0["end_reason"] as String } == SessionEndReason.allCases.map(\.rawValue))
@@ -123,12 +123,12 @@ struct SessionRecordingTests {
     func reopened() throws {
         var writer = HistoryWriter()
         let database = try open(&writer)
-        try write([.sessionOpened(key: room, worker: old, at: 1 * ms)]
-                  + request(1, key: room, worker: old, at: 1 * ms) + request(2, key: room, worker: old, at: 2 * ms)
-                  + [.sessionEnded(key: room, worker: old, reason: .lost, requests: 2, at: 3 * ms)]
-                  + request(3, key: room, worker: new, at: 4 * ms) + [.sessionOpened(key: room, worker: new, at: 5 * ms)],
+        try write([.sessionOpened(key: room, worker: old, at: Instant(nanoseconds: 1 * ms))]
+                  + request(1, key: room, worker: old, at: Instant(nanoseconds: 1 * ms)) + request(2, key: room, worker: old, at: Instant(nanoseconds: 2 * ms))
+                  + [.sessionEnded(key: room, worker: old, reason: .lost, requests: 2, at: Instant(nanoseconds: 3 * ms))]
+                  + request(3, key: room, worker: new, at: Instant(nanoseconds: 4 * ms)) + [.sessionOpened(key: room, worker: new, at: Instant(nanoseconds: 5 * ms))],
                   &writer, database)
-        try write([.sessionEnded(key: SessionKey(bytes: Array("never-opened".utf8)), worker: old, reason: .idle, requests: 1, at: 6 * ms)],
+        try write([.sessionEnded(key: SessionKey(bytes: Array("never-opened".utf8)), worker: old, reason: .idle, requests: 1, at: Instant(nanoseconds: 6 * ms))],
                   &writer, database)
         let lifetimes = try rows(database, "SELECT worker_id, end_reason FROM session ORDER BY id")
         #expect(lifetimes.map { $0["worker_id"] as String } == ["old-1", "new-1"])
@@ -138,7 +138,7 @@ struct SessionRecordingTests {
         let found = try HistoryQueries.sessions(all, in: database).sessions
         #expect(found.map(\.workerID) == ["new-1", "old-1"], "ordered by worker")
         #expect(found.map(\.requests) == [1, 2], "the open one counts only its own lifetime's request")
-        try write([.sessionEnded(key: room, worker: new, reason: .ended, requests: 1, at: 7 * ms)], &writer, database)
+        try write([.sessionEnded(key: room, worker: new, reason: .ended, requests: 1, at: Instant(nanoseconds: 7 * ms))], &writer, database)
         #expect(try rows(database, "SELECT end_reason FROM session ORDER BY id").map { $0["end_reason"] as String }
                 == ["lost", "ended"])
     }
@@ -152,8 +152,8 @@ struct SessionRecordingTests {
         let accented = Array("salle-é".utf8)
         var events: [HistoryEvent] = []
         for (index, key) in [binary, control, accented].enumerated() {
-            events += [.sessionOpened(key: SessionKey(bytes: key), worker: old, at: 0)] + request(UInt64(index + 1), key: SessionKey(bytes: key), worker: old,
-                                                                               at: UInt64(index) * ms)
+            events += [.sessionOpened(key: SessionKey(bytes: key), worker: old, at: .zero)] + request(UInt64(index + 1), key: SessionKey(bytes: key), worker: old,
+                                                                               at: Instant(nanoseconds: UInt64(index) * ms))
         }
         try write(events, &writer, database)
         let stored = try rows(database, "SELECT typeof(key) AS type, hex(key) AS hex FROM session ORDER BY id")
@@ -190,7 +190,7 @@ struct SessionRecordingTests {
         var events: [HistoryEvent] = []
         for index in 1...6 {
             events.append(.sessionOpened(key: SessionKey(bytes: Array("k\(index)".utf8)), worker: index.isMultiple(of: 2) ? new : old,
-                                         at: UInt64(index) * ms))
+                                         at: Instant(nanoseconds: UInt64(index) * ms)))
         }
         try write(events, &writer, database)
         var byWorker = SessionFilter()
@@ -230,8 +230,8 @@ struct SessionRecordingTests {
         #expect(try rows(database, "SELECT session FROM handoff").map { $0["session"] as Int } == [2])
 
         // By row count: the sessions whose requests are all gone go with them.
-        try write(request(1, key: SessionKey(bytes: Array("recent".utf8)), worker: new, at: 1 * ms)
-                  + request(2, key: SessionKey(bytes: Array("later".utf8)), worker: new, at: 2 * ms), &writer, database)
+        try write(request(1, key: SessionKey(bytes: Array("recent".utf8)), worker: new, at: Instant(nanoseconds: 1 * ms))
+                  + request(2, key: SessionKey(bytes: Array("later".utf8)), worker: new, at: Instant(nanoseconds: 2 * ms)), &writer, database)
         try database.write { db in
             try db.execute(sql: """
                 UPDATE request SET received_at = '2030-01-01T00:00:00.000000Z' WHERE id = 2;
@@ -251,12 +251,12 @@ struct SessionRecordingTests {
         var writer = HistoryWriter()
         let database = try HistoryDatabase.openForWriting(path: path)
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
-        try write([.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
-                   .sessionOpened(key: room, worker: old, at: 1 * ms),
-                   .sessionOpened(key: SessionKey(bytes: [0xff]), worker: old, at: 1 * ms),
-                   .sessionOpened(key: SessionKey(bytes: Array("done".utf8)), worker: old, at: 1 * ms),
+        try write([.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: .zero),
+                   .sessionOpened(key: room, worker: old, at: Instant(nanoseconds: 1 * ms)),
+                   .sessionOpened(key: SessionKey(bytes: [0xff]), worker: old, at: Instant(nanoseconds: 1 * ms)),
+                   .sessionOpened(key: SessionKey(bytes: Array("done".utf8)), worker: old, at: Instant(nanoseconds: 1 * ms)),
                    .sessionEnded(key: SessionKey(bytes: Array("done".utf8)), worker: old, reason: .idle, requests: 3,
-                                 at: 2 * ms)],
+                                 at: Instant(nanoseconds: 2 * ms))],
                   &writer, database)
         let restarted = try HistoryDatabase.openForWriting(path: path)
         let run = try restarted.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
@@ -275,11 +275,11 @@ struct SessionRecordingTests {
         let database = try HistoryDatabase.openForWriting(path: temporaryDatabasePath())
         _ = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         let recorder = HistoryRecorder(database: database, options: fastRetry, logger: Logger(label: "test"))
-        var events: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
-                                      .sessionOpened(key: room, worker: old, at: 1 * ms)]
-            + request(1, key: room, worker: old, at: 1 * ms)
-            + [.sessionOpened(key: SessionKey(bytes: Array("b".utf8)), worker: old, at: 2 * ms),
-               .sessionEnded(key: SessionKey(bytes: Array("b".utf8)), worker: old, reason: .ended, requests: 4, at: 3 * ms)]
+        var events: [HistoryEvent] = [.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: .zero),
+                                      .sessionOpened(key: room, worker: old, at: Instant(nanoseconds: 1 * ms))]
+            + request(1, key: room, worker: old, at: Instant(nanoseconds: 1 * ms))
+            + [.sessionOpened(key: SessionKey(bytes: Array("b".utf8)), worker: old, at: Instant(nanoseconds: 2 * ms)),
+               .sessionEnded(key: SessionKey(bytes: Array("b".utf8)), worker: old, reason: .ended, requests: 4, at: Instant(nanoseconds: 3 * ms))]
         recorder.submit(&events)
         try waitUntil("the sessions are written") {
             try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM session") } == 2
@@ -309,8 +309,8 @@ struct SessionRecordingTests {
         #expect(try rows(database, "SELECT session FROM request").map { $0["session"] as String? } == [nil])
         let run = try database.beginRun(executable: "/bin/w", arguments: [], sha256: "aa", detail: "")
         #expect(run.firstRequestID == 2)
-        try write([.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: 0),
-                   .sessionOpened(key: room, worker: old, at: 0)] + request(2, key: room, worker: old, at: 0),
+        try write([.workerSpawned(workerID: WorkerID("old-1"), slot: 1, pid: 5, generation: GenerationID(1), at: .zero),
+                   .sessionOpened(key: room, worker: old, at: .zero)] + request(2, key: room, worker: old, at: .zero),
                   &writer, database)
         #expect(try HistoryQueries.sessions(SessionFilter(), in: database).sessions.map(\.requests) == [1])
     }

@@ -25,8 +25,8 @@ struct WorkerExitVocabularyTests {
         ]
         for (index, (name, reason)) in losses.enumerated() {
             let worker = WorkerID(name), at = UInt64(index) * ms
-            let events: [HistoryEvent] = [.workerReady(workerID: worker, at: at),
-                                          .workerLost(workerID: worker, reason: reason, at: at + ms)]
+            let events: [HistoryEvent] = [.workerReady(workerID: worker, at: Instant(nanoseconds: at)),
+                                          .workerLost(workerID: worker, reason: reason, at: Instant(nanoseconds: at + ms))]
             try write(events, &writer, database)
         }
         let stored = Dictionary(uniqueKeysWithValues: try HistoryQueries.workers(limit: 10, in: database)
@@ -36,7 +36,7 @@ struct WorkerExitVocabularyTests {
         let vocabulary = Set(WorkerExitReason.allCases.map(\.rawValue))
         #expect(stored.values.allSatisfy { $0.map(vocabulary.contains) == true })
         // A managed worker the broker dropped as hung gets its process's reason once it is reaped.
-        try write([.workerExited(workerID: WorkerID("silent"), code: nil, signal: 9, reason: .hung, at: 9 * ms)], &writer,
+        try write([.workerExited(workerID: WorkerID("silent"), code: nil, signal: 9, reason: .hung, at: Instant(nanoseconds: 9 * ms))], &writer,
                   database)
         #expect(try HistoryQueries.workers(limit: 10, in: database).first { $0.workerID == "silent" }?.exitReason
                 == "hung")

@@ -1,3 +1,4 @@
+import BatonProtocol
 import Broker
 import Foundation
 import Testing
@@ -39,13 +40,13 @@ struct ControlPeerPolicyTests {
     func rateLimitedLog() {
         let log = LogCollector()
         var policy = ControlPeerPolicy(ownerUID: 0)
-        let start: UInt64 = 1_000 * BrokerConfiguration.second
+        let start = TimeSpan.seconds(1_000).nanoseconds
         for index in 0..<25 {
             _ = policy.refusal(peerAddress: "localhost:7:7:\(index)", logger: log.logger, now: start + UInt64(index))
         }
         #expect(log.lines.count == 20)
         _ = policy.refusal(peerAddress: "localhost:7:7:99", logger: log.logger,
-                           now: start + 10 * BrokerConfiguration.second)
+                           now: start + TimeSpan.seconds(10).nanoseconds)
         #expect(log.lines.count == 21)
         #expect(log.lines.last?.contains("not_logged=5") == true)
         #expect(policy.refused == 26)

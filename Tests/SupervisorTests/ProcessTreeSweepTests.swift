@@ -1,3 +1,4 @@
+import BatonProtocol
 import Foundation
 import CBatonSys
 import Logging
@@ -68,7 +69,7 @@ struct ProcessTreeSweepTests {
         let logs = "/tmp/bt-cg-\(UInt32.random(in: 0 ... .max))"
         defer { try? FileManager.default.removeItem(atPath: logs) }
         // This test runner has children of its own (other tests'): it must not reap what it did not start.
-        let launcher = ProcessLauncher(logDirectory: logs, cgroup: cgroup, stopGrace: 200_000_000, reapsOrphans: false)
+        let launcher = ProcessLauncher(logDirectory: logs, cgroup: cgroup, stopGrace: .milliseconds(200), reapsOrphans: false)
         // The worker starts a sleep in a new session (out of its process group), then waits.
         let command = WorkerCommand(executable: "/bin/sh", arguments: ["-c", "setsid sleep 600 & wait"])
         let pid = try launcher.launch(WorkerLaunch(slot: 1, workerID: "cg-1", generation: 1, command: command,
