@@ -228,7 +228,7 @@ final class MetricsHTTPServer: Sendable {
     /// back.
     private func log(_ event: LogEvent, _ message: Logger.Message, _ metadata: Logger.Metadata) {
         let (allowed, suppressed) = logLimiters.withLock {
-            $0[event, default: RateLimiter(burst: 5, window: 60_000_000_000)].allow(now: BatonClock.monotonic())
+            $0[event, default: RateLimiter(burst: 5, window: .seconds(60))].allow(now: Instant.now())
         }
         if suppressed > 0 { logger.warning("\(suppressed) similar metrics connection messages were not logged") }
         if allowed { logger.warning(message, metadata: metadata) }

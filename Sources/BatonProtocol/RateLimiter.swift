@@ -2,23 +2,23 @@
 public struct RateLimiter: Sendable {
     /// Events allowed per window.
     public let burst: Int
-    /// Window length in nanoseconds.
-    public let window: UInt64
-    private var windowStart: UInt64 = 0
+    /// The window's length.
+    public let window: TimeSpan
+    private var windowStart = Instant.zero
     private var used = 0
     private var suppressed = 0
 
-    /// Creates a limiter that allows `burst` events every `window` nanoseconds.
-    public init(burst: Int, window: UInt64) {
+    /// Creates a limiter that allows `burst` events every `window`.
+    public init(burst: Int, window: TimeSpan) {
         self.burst = burst
         self.window = window
     }
 
     /// Whether an event at `now` may be logged. When a new window opens, `suppressedBefore` tells how many
     /// events the previous windows held back (to be mentioned once), otherwise it is 0.
-    public mutating func allow(now: UInt64) -> (allowed: Bool, suppressedBefore: Int) {
+    public mutating func allow(now: Instant) -> (allowed: Bool, suppressedBefore: Int) {
         var reported = 0
-        if now &- windowStart >= window {
+        if now.since(windowStart) >= window {
             windowStart = now
             used = 0
             reported = suppressed

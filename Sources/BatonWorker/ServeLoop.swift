@@ -45,8 +45,8 @@ final class ServeLoop {
     private var leaving: Instant?
     /// Whether the broker answered RETURN: every request it sent here has arrived.
     private var returnAnswered = false
-    private var unexpected = RateLimiter(burst: 20, window: TimeSpan.seconds(10).nanoseconds)
-    private var handlerErrorLog = RateLimiter(burst: 20, window: TimeSpan.seconds(10).nanoseconds)
+    private var unexpected = RateLimiter(burst: 20, window: .seconds(10))
+    private var handlerErrorLog = RateLimiter(burst: 20, window: .seconds(10))
 
     init(socket: Socket, pool: HandlerPool<HandlerOutcome>, handler: RequestHandler, stopRequest: StopRequest,
          sessions: SessionHooks?, environment: WorkerEnvironment, options: WorkerOptions, logger: Logger) {
@@ -218,7 +218,7 @@ final class ServeLoop {
     /// ``WorkerOptions/maxHandlerErrors`` in a row the worker leaves.
     private func handlerFailed(token: [UInt8], description: String) throws {
         errorsInRow += 1
-        let (allowed, suppressed) = handlerErrorLog.allow(now: Instant.now().nanoseconds)
+        let (allowed, suppressed) = handlerErrorLog.allow(now: Instant.now())
         if suppressed > 0 { logger.error("\(suppressed) more handler errors were not logged") }
         if allowed { logger.error("handler failed; the request is answered handler-error", metadata: ["error": "\(description)"]) }
         let text = options.revealHandlerErrors ? description : Self.handlerErrorText
@@ -277,7 +277,7 @@ final class ServeLoop {
 
     /// Logs something unexpected, at most 20 lines per 10 s.
     private func note(_ text: String) {
-        let (allowed, suppressed) = unexpected.allow(now: Instant.now().nanoseconds)
+        let (allowed, suppressed) = unexpected.allow(now: Instant.now())
         if suppressed > 0 { logger.warning("\(suppressed) more unexpected messages were not logged") }
         if allowed { logger.warning("\(text)") }
     }

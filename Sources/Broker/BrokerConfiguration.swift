@@ -36,9 +36,6 @@ public struct BrokerConfiguration: Sendable, Equatable {
     /// Whether request and worker events are collected in ``BrokerCore/history`` for the history database.
     public var recordHistory = false
 
-    /// One second in nanoseconds, for the rate limiters of the control server's logs.
-    public static let second: UInt64 = 1_000_000_000
-
     /// The default settings.
     public init() {}
 

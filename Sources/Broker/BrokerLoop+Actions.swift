@@ -131,7 +131,7 @@ extension BrokerLoop {
 
     /// Logs dropped input, at most ``logLimiter``'s burst per window, with a count of what was held back.
     mutating func log(_ event: BrokerLogEvent) {
-        let (allowed, suppressed) = logLimiter.allow(at: Instant.now())
+        let (allowed, suppressed) = logLimiter.allow(now: Instant.now())
         if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
         guard allowed else { return }
         switch event {

@@ -102,7 +102,7 @@ extension BrokerLoop {
 
     /// Logs (rate limited) replies dropped because their client is not reading.
     private mutating func notReadingLogged(client: ClientID, dropped: Int) {
-        let (allowed, suppressed) = logLimiter.allow(at: Instant.now())
+        let (allowed, suppressed) = logLimiter.allow(now: Instant.now())
         if suppressed > 0 { logger.warning("\(suppressed) similar messages were not logged") }
         guard allowed else { return }
         logger.warning("dropped replies: the client has not read its replies", metadata: [

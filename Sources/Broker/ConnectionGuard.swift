@@ -103,7 +103,7 @@ final class ConnectionGuard: Sendable {
                       _ metadata: Logger.Metadata) {
         let (allowed, suppressed) = state.withLock { state in
             state.stats[keyPath: counter] += 1
-            return state.limiter.allow(at: Instant.now())
+            return state.limiter.allow(now: Instant.now())
         }
         if suppressed > 0 { logger.warning("\(suppressed) similar connection messages were not logged") }
         if allowed { logger.warning("\(message)", metadata: metadata) }

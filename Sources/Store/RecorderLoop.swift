@@ -12,25 +12,26 @@ struct RecorderLoop {
     let recorder: HistoryRecorder
     var database: HistoryDatabase?
     var writer = HistoryWriter()
-    /// When the next open or write may be tried after a failure (monotonic ns), and the wait after that one.
-    var retryAt: UInt64 = 0
-    var retryDelay: UInt64
-    var lastPrune: UInt64
+    /// When the next open or write may be tried after a failure, and the wait after that one.
+    var retryAt = Instant.zero
+    var retryDelay: TimeSpan
+    /// When retention last ran; nil: not yet, so it runs after the first write.
+    var lastPrune: Instant?
     /// A retention pass stopped at its time budget with rows left to remove; it goes on after the next batch.
     var pruneUnfinished = false
     var prunedInPass = 0
     /// Request rows written since the last retention pass: a pass removes at least as many, when the policy
     /// asks for it, so that a busy writer cannot outgrow the bound.
     var rowsSincePrune = 0
-    var lastSize: UInt64 = 0
-    var failuresLogged = RateLimiter(burst: 3, window: 60 * 1_000_000_000)
+    /// When the file's size was last measured; nil: not since the last retention pass.
+    var lastSize: Instant?
+    var failuresLogged = RateLimiter(burst: 3, window: .seconds(60))
     var lastProblem: String?
 
     init(recorder: HistoryRecorder, database: HistoryDatabase?) {
         self.recorder = recorder
         self.database = database
-        retryDelay = UInt64(recorder.options.retryInitialSeconds * 1e9)
-        lastPrune = BatonClock.monotonic() &- UInt64(recorder.options.pruneIntervalSeconds * 1e9)
+        retryDelay = Self.span(recorder.options.retryInitialSeconds)
         lastProblem = recorder.state.withLock { $0.stats.problem }
     }
 
@@ -41,7 +42,7 @@ struct RecorderLoop {
         while true {
             recorder.thread.waitForWake(timeoutMilliseconds: Int32(clamping: options.flushIntervalMilliseconds))
             recorder.thread.clearWake()
-            let now = BatonClock.monotonic()
+            let now = Instant.now()
             let stopping = recorder.state.withLock { $0.stopping }
             if database == nil && (now >= retryAt || stopping) { open(now: now) }
             guard database != nil && (now >= retryAt || stopping) else {
@@ -54,7 +55,7 @@ struct RecorderLoop {
             let (batch, barriers) = take()
             let written = batch.isEmpty || write(batch, now: now)
             runBarriers(barriers)
-            if written && !stopping { upkeep(now: BatonClock.monotonic()) }
+            if written && !stopping { upkeep(now: Instant.now()) }
             if stopping {
                 if !written { return giveUp() }
                 if recorder.state.withLock({ $0.pending.isEmpty }) { return finish() }
@@ -87,12 +88,12 @@ struct RecorderLoop {
     }
 
     /// Writes one batch in one transaction; false when it failed and was kept for a retry.
-    private mutating func write(_ batch: [HistoryEvent], now: UInt64) -> Bool {
+    private mutating func write(_ batch: [HistoryEvent], now: Instant) -> Bool {
         guard let database else { return false }
         let before = writer
         do {
             let rows = try database.write { db in try writer.apply(batch, in: db) }
-            let elapsed = BatonClock.monotonic() - now
+            let elapsed = Instant.now().since(now).nanoseconds
             recorder.state.withLock {
                 $0.stats.batches += 1
                 $0.stats.events += UInt64(batch.count)
@@ -116,7 +117,7 @@ struct RecorderLoop {
                 if failuresLogged.allow(now: now).allowed {
                     logger.error("history write failed; clients are still served, the events wait and are retried",
                                  metadata: ["events": "\(batch.count)", "error": "\(error)",
-                                            "retry_in_ms": "\((retryAt &- now) / 1_000_000)"])
+                                            "retry_in_ms": "\(retryAt.since(now).milliseconds)"])
                 }
                 return false
             }
@@ -144,7 +145,7 @@ struct RecorderLoop {
     }
 
     /// Tries to open the database (the recorder started without one).
-    private mutating func open(now: UInt64) {
+    private mutating func open(now: Instant) {
         guard let opener = recorder.opener else { return }
         do {
             database = try opener()
@@ -159,7 +160,7 @@ struct RecorderLoop {
     }
 
     /// Marks history degraded by `problem`, together with `alongside`'s change to the shared state.
-    private mutating func degraded(_ problem: String, now: UInt64,
+    private mutating func degraded(_ problem: String, now: Instant,
                                    alongside: (inout HistoryRecorder.State) -> Void = { _ in }) {
         lastProblem = problem
         recorder.state.withLock {
@@ -167,15 +168,15 @@ struct RecorderLoop {
             $0.stats.state = .degraded
             $0.stats.problem = problem
         }
-        retryAt = now &+ retryDelay
-        retryDelay = min(retryDelay * 2, UInt64(options.retryMaxSeconds * 1e9))
+        retryAt = now + retryDelay
+        retryDelay = min(retryDelay * 2, Self.span(options.retryMaxSeconds))
     }
 
     private mutating func recovered(_ message: Logger.Message) {
         guard lastProblem != nil else { return }
         lastProblem = nil
-        retryDelay = UInt64(options.retryInitialSeconds * 1e9)
-        retryAt = 0
+        retryDelay = Self.span(options.retryInitialSeconds)
+        retryAt = .zero
         let waiting = recorder.state.withLock { state in
             state.stats.state = .ok
             state.stats.problem = nil
@@ -185,15 +186,16 @@ struct RecorderLoop {
     }
 
     /// Retention and size, after a successful write.
-    private mutating func upkeep(now: UInt64) {
+    private mutating func upkeep(now: Instant) {
         guard let database else { return }
         if let retention = options.retention, !retention.keepsEverything,
-           pruneUnfinished || now &- lastPrune >= UInt64(options.pruneIntervalSeconds * 1e9) {
+           pruneUnfinished || lastPrune.map({ now.since($0) >= Self.span(options.pruneIntervalSeconds) }) ?? true {
             lastPrune = now
             prune(retention, in: database)
-            lastSize = 0
+            lastSize = nil
         }
-        if now &- lastSize >= UInt64(options.sizeIntervalSeconds * 1e9), let size = try? database.size() {
+        if lastSize.map({ now.since($0) >= Self.span(options.sizeIntervalSeconds) }) ?? true,
+           let size = try? database.size() {
             lastSize = now
             recorder.state.withLock {
                 $0.stats.fileBytes = size.fileBytes
@@ -208,7 +210,7 @@ struct RecorderLoop {
     /// has removed as many rows as were written since the last pass, whichever is later; the rest waits for the
     /// next turn, so that batches keep being written and the bound holds however busy the writer is.
     private mutating func prune(_ retention: HistoryRetention, in database: HistoryDatabase) {
-        let started = BatonClock.monotonic()
+        let started = Instant.now()
         let target = rowsSincePrune
         rowsSincePrune = 0
         pruneUnfinished = false
@@ -220,7 +222,7 @@ struct RecorderLoop {
                 removed += count
                 recorder.state.withLock { $0.stats.prunedRows += UInt64(count) }
                 if count == 0 { break }
-                if BatonClock.monotonic() - started > 250_000_000 && removed >= target {
+                if Instant.now().since(started) > .milliseconds(250) && removed >= target {
                     pruneUnfinished = true
                     return
                 }
@@ -280,4 +282,7 @@ struct RecorderLoop {
         }
         runBarriers(barriers)
     }
+
+    /// An option's seconds as a span (options are checked when they are set; anything else counts as none).
+    static func span(_ seconds: Double) -> TimeSpan { TimeSpan(seconds: seconds) ?? .zero }
 }

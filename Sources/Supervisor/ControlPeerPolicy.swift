@@ -15,7 +15,7 @@ struct ControlPeerPolicy {
     let ownerUID: UInt32
     /// Control requests refused so far.
     private(set) var refused = 0
-    private var logLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+    private var logLimiter = RateLimiter(burst: 20, window: .seconds(10))
 
     /// A policy for a supervisor running as `ownerUID`.
     init(ownerUID: UInt32 = geteuid()) {
@@ -30,7 +30,7 @@ struct ControlPeerPolicy {
 
     /// Why the peer at `peerAddress` may not send commands, for the reply, or nil when it may. A refusal is
     /// counted and logged (rate-limited).
-    mutating func refusal(peerAddress: String?, logger: Logger, now: UInt64 = BatonClock.monotonic()) -> String? {
+    mutating func refusal(peerAddress: String?, logger: Logger, now: Instant = .now()) -> String? {
         let credentials = peerAddress.flatMap(PeerCredentials.init(peerAddress:))
         if Self.allows(credentials, ownerUID: ownerUID) { return nil }
         refused += 1

@@ -25,7 +25,7 @@ final class ControlServer {
     /// Requests refused so far because they could not be read: malformed, another protocol version, or an
     /// unknown command.
     private(set) var unreadableRequests = 0
-    private var unreadableLogLimiter = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+    private var unreadableLogLimiter = RateLimiter(burst: 20, window: .seconds(10))
     /// The most requests one ``receive()`` takes: a peer that keeps the socket full cannot hold the supervisor
     /// thread from its workers, signals and other commands; the rest wait for the next turn of its loop.
     static let requestsPerTurn = 64
@@ -99,7 +99,7 @@ final class ControlServer {
     /// Counts and logs (rate-limited) a request that could not be read.
     private func unreadable(_ error: ControlMessageError) {
         unreadableRequests += 1
-        let (allowed, suppressed) = unreadableLogLimiter.allow(now: BatonClock.monotonic())
+        let (allowed, suppressed) = unreadableLogLimiter.allow(now: Instant.now())
         guard allowed else { return }
         var metadata: Logger.Metadata = ["reason": "\(error)", "refused_total": "\(unreadableRequests)"]
         if suppressed > 0 { metadata["not_logged"] = "\(suppressed)" }

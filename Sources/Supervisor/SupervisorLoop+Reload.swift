@@ -52,7 +52,7 @@ extension SupervisorLoop {
     /// answers whoever asked.
     mutating func reloadRefused(_ reason: String) {
         metrics.reloadRefused()
-        let (allowed, suppressed) = reloadRefusalLog.allow(now: BatonClock.monotonic())
+        let (allowed, suppressed) = reloadRefusalLog.allow(now: Instant.now())
         guard allowed else { return }
         var metadata: Logger.Metadata = ["reason": "\(reason)"]
         if suppressed > 0 { metadata["not_logged"] = "\(suppressed)" }

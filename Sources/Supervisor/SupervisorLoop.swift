@@ -25,7 +25,7 @@ struct SupervisorLoop {
     var lastWaitReport = Instant.zero
     /// Refused reloads logged: at most 20 lines per 10 seconds, so a peer that sends them in a loop cannot flood
     /// the log (each is still counted and answered).
-    var reloadRefusalLog = RateLimiter(burst: 20, window: 10 * BrokerConfiguration.second)
+    var reloadRefusalLog = RateLimiter(burst: 20, window: .seconds(10))
     /// How often a waiting reload tells its caller what it waits for.
     static let waitReportInterval = TimeSpan.seconds(5)
 

@@ -26,9 +26,10 @@ final class AsyncGate: Sendable {
         }
     }
 
-    /// Waits until `count` handlers have arrived (polled every 5 ms); false after 10 s.
+    /// Waits until `count` handlers have arrived (polled every 5 ms); false after 60 s (the handlers are tasks
+    /// on the concurrency pool, which the suites beside these tests may keep busy a while).
     func awaitArrivals(_ count: Int) -> Bool {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while state.withLock({ $0.inside.count }) < count {
             guard Date() < deadline else { return false }
             Thread.sleep(forTimeInterval: 0.005)

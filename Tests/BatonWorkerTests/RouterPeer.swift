@@ -29,9 +29,10 @@ final class RouterPeer {
         context.terminate()
     }
 
-    /// The worker's next message other than a HEARTBEAT (counted), without the routing id; nil after 10 s.
+    /// The worker's next message other than a HEARTBEAT (counted), without the routing id; nil after 30 s
+    /// (async handlers run on the concurrency pool, which the suites beside these tests may keep busy a while).
     func next() throws -> [[UInt8]]? {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         var frames: [[UInt8]] = []
         while ContinuousClock.now < deadline {
             guard try socket.receive(into: &frames), frames.count >= 2 else { continue }
@@ -49,7 +50,7 @@ final class RouterPeer {
     /// Receives until `count` more HEARTBEATs have come; false if any other message comes first, or 10 s pass.
     func awaitHeartbeats(_ count: Int) throws -> Bool {
         let target = heartbeats + count
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         var frames: [[UInt8]] = []
         while heartbeats < target && ContinuousClock.now < deadline {
             guard try socket.receive(into: &frames) else { continue }

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 @Suite("BatonWorker runs async handlers without blocking its socket, against a ROUTER standing in for the broker",
-       .serialized, .timeLimit(.minutes(1)))
+       .serialized, .timeLimit(.minutes(3)))
 struct WorkerAsyncTests {
     @Test("capacity 8 async handlers wait at once, heartbeats go on, and each reply goes out as its handler ends")
     func eightAsyncHandlersAtOnce() async throws {

@@ -40,13 +40,14 @@ struct ControlPeerPolicyTests {
     func rateLimitedLog() {
         let log = LogCollector()
         var policy = ControlPeerPolicy(ownerUID: 0)
-        let start = TimeSpan.seconds(1_000).nanoseconds
+        let start = Instant.zero + .seconds(1_000)
         for index in 0..<25 {
-            _ = policy.refusal(peerAddress: "localhost:7:7:\(index)", logger: log.logger, now: start + UInt64(index))
+            _ = policy.refusal(peerAddress: "localhost:7:7:\(index)", logger: log.logger,
+                               now: start + TimeSpan(nanoseconds: UInt64(index)))
         }
         #expect(log.lines.count == 20)
         _ = policy.refusal(peerAddress: "localhost:7:7:99", logger: log.logger,
-                           now: start + TimeSpan.seconds(10).nanoseconds)
+                           now: start + .seconds(10))
         #expect(log.lines.count == 21)
         #expect(log.lines.last?.contains("not_logged=5") == true)
         #expect(policy.refused == 26)
