@@ -67,7 +67,7 @@ public struct BrokerCore {
     /// What `status` shows of each known worker.
     public var workerSummaries: [WorkerSummary] {
         workers.values.map {
-            WorkerSummary(id: $0.id.bytes, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
+            WorkerSummary(id: $0.id, busy: $0.isBusy, served: $0.served, heartbeating: $0.heartbeating,
                           inFlight: $0.inFlight.count, capacity: $0.capacity, managed: managed.contains($0.id),
                           sessions: sessions.count(on: $0.id))
         }

@@ -208,19 +208,19 @@ struct BrokerLoop {
         case .workers(let reply):
             reply(core.workerSummaries)
         case .processStarted(let worker, let generation):
-            core.workerProcessStarted(WorkerID(routingID: worker), generation: generation.map(GenerationID.init))
+            core.workerProcessStarted(worker, generation: generation)
         case .preferSessions(let generation):
-            core.preferSessions(onGeneration: generation.map(GenerationID.init))
+            core.preferSessions(onGeneration: generation)
         case .resume(let worker):
-            core.resumeWorker(WorkerID(routingID: worker), now: Instant.now(), into: &actions)
+            core.resumeWorker(worker, now: Instant.now(), into: &actions)
         case .snapshot(let reply):
             reply(snapshot(running: true))
         case .status(let reply):
             reply(status(running: true))
         case .processEnded(let worker, let reason):
-            core.workerProcessEnded(WorkerID(routingID: worker), reason: reason, now: Instant.now(), into: &actions)
+            core.workerProcessEnded(worker, reason: reason, now: Instant.now(), into: &actions)
         case .drain(let worker, let successor):
-            core.drainWorker(WorkerID(routingID: worker), successor: successor.map(WorkerID.init(routingID:)), now: Instant.now(), into: &actions)
+            core.drainWorker(worker, successor: successor, now: Instant.now(), into: &actions)
         case .shutdown(let drainTimeout, let done):
             if draining == nil {
                 logger.info("broker shutting down", metadata: ["queued": "\(core.stats.queueDepth)",

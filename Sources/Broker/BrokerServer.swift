@@ -49,13 +49,13 @@ public final class BrokerServer: Sendable {
     enum Command: Sendable {
         case stats(@Sendable (BrokerStats) -> Void)
         case workers(@Sendable ([WorkerSummary]) -> Void)
-        case processStarted(worker: [UInt8], generation: Int?)
-        case preferSessions(generation: Int?)
-        case resume(worker: [UInt8])
+        case processStarted(worker: WorkerID, generation: GenerationID?)
+        case preferSessions(generation: GenerationID?)
+        case resume(worker: WorkerID)
         case snapshot(@Sendable (BrokerSnapshot) -> Void)
         case status(@Sendable (BrokerStatus) -> Void)
-        case processEnded(worker: [UInt8], reason: WorkerLossReason)
-        case drain(worker: [UInt8], successor: [UInt8]?)
+        case processEnded(worker: WorkerID, reason: WorkerLossReason)
+        case drain(worker: WorkerID, successor: WorkerID?)
         case shutdown(drainTimeout: TimeSpan, done: @Sendable () -> Void)
         case stop
     }
@@ -118,28 +118,28 @@ public final class BrokerServer: Sendable {
     /// Tells the broker the supervisor started a process for this worker id: if the worker is ever dropped as
     /// hung, the broker ignores it until ``workerProcessEnded(_:reason:)`` (external workers are taken back
     /// by their late reply instead).
-    public func workerProcessStarted(_ worker: [UInt8], generation: Int? = nil) {
+    public func workerProcessStarted(_ worker: WorkerID, generation: GenerationID? = nil) {
         _ = send(.processStarted(worker: worker, generation: generation))
     }
 
     /// Undoes ``drainWorker(_:successor:)``: the worker takes requests again (a reload was rolled back).
-    public func resumeWorker(_ worker: [UInt8]) {
+    public func resumeWorker(_ worker: WorkerID) {
         _ = send(.resume(worker: worker))
     }
 
     /// New sessions open on workers of `generation` while a rolling update to it runs (nil: anywhere).
-    public func preferSessions(onGeneration generation: Int?) {
+    public func preferSessions(onGeneration generation: GenerationID?) {
         _ = send(.preferSessions(generation: generation))
     }
 
     /// Tells the broker a worker's process has ended, so it stops waiting for that worker at once.
-    public func workerProcessEnded(_ worker: [UInt8], reason: WorkerLossReason) {
+    public func workerProcessEnded(_ worker: WorkerID, reason: WorkerLossReason) {
         _ = send(.processEnded(worker: worker, reason: reason))
     }
 
     /// Stops giving a worker requests; the observer hears ``WorkerEvent/drained(worker:)`` once it
     /// holds none. Its sessions move to `successor` when both can hand them off (docs/protocol.md 2.5).
-    public func drainWorker(_ worker: [UInt8], successor: [UInt8]? = nil) {
+    public func drainWorker(_ worker: WorkerID, successor: WorkerID? = nil) {
         _ = send(.drain(worker: worker, successor: successor))
     }
 
@@ -173,9 +173,9 @@ public final class BrokerServer: Sendable {
 
 
 /// What the broker knows about one worker, for status displays.
-public struct WorkerSummary: Sendable, Equatable, Codable {
-    /// The worker's routing id.
-    public let id: [UInt8]
+public struct WorkerSummary: Sendable, Equatable {
+    /// The worker.
+    public let id: WorkerID
     /// Whether it is serving a request.
     public let busy: Bool
     /// Replies it has delivered.

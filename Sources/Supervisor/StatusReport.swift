@@ -37,7 +37,7 @@ public struct StatusReport: Sendable, Codable, Equatable {
 
 /// A worker connected on its own (not in a slot), as `baton status` shows it.
 public struct ExternalWorkerStatus: Sendable, Codable, Equatable {
-    /// Its routing id, printable (hex when it is not ASCII).
+    /// Its name, as history and logs show it (``WorkerID/name``: its routing id as text, or `ext-HEX`).
     public var id: String
     /// Requests it holds now.
     public var inFlight: Int

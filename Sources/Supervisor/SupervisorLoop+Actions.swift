@@ -14,17 +14,17 @@ extension SupervisorLoop {
             case .signal(let pid, let signal):
                 launcher.signal(pid, signal)
             case .workerGone(let workerID, let reason):
-                server.broker.workerProcessEnded(workerID.bytes, reason: reason)
+                server.broker.workerProcessEnded(workerID, reason: reason)
             case .slotFailed(let slot, let reason):
                 logger.error("slot failed: no more restarts", metadata: ["slot": "\(slot)", "reason": "\(reason)"])
                 record(.supervisor(kind: .slotFailed, slot: slot, workerID: nil, generation: nil, detail: reason,
                                    at: Instant.now()))
             case .drain(let workerID, let successor):
-                server.broker.drainWorker(workerID.bytes, successor: successor?.bytes)
+                server.broker.drainWorker(workerID, successor: successor)
             case .resume(let workerID):
-                server.broker.resumeWorker(workerID.bytes)
+                server.broker.resumeWorker(workerID)
             case .preferSessions(let generation):
-                server.broker.preferSessions(onGeneration: generation?.number)
+                server.broker.preferSessions(onGeneration: generation)
             case .reloadProgress(let step):
                 let wait = reloadWait()
                 var metadata: Logger.Metadata = [:]
@@ -80,7 +80,7 @@ extension SupervisorLoop {
         }
         let now = Instant.now()
         pool.spawned(slot: slot, workerID: workerID, pid: pid, now: now)
-        server.broker.workerProcessStarted(workerID.bytes, generation: generation.number)
+        server.broker.workerProcessStarted(workerID, generation: generation)
         record(.workerSpawned(workerID: workerID, slot: slot, pid: pid, generation: generation, at: now))
         registry.record(pool.livePids)
         logger.info("worker started", metadata: ["slot": "\(slot)", "pid": "\(pid)", "worker": "\(workerID)"])

@@ -173,7 +173,7 @@ struct SupervisorLoop {
         var slots = pool.status(now: Instant.now())
         for index in slots.indices { slots[index].reloadWait = slots[index].reloadWait.map(Self.stamped) }
         guard let workers else { return (slots, []) }
-        var byID = Dictionary(workers.map { (WorkerID(routingID: $0.id).name, $0) },
+        var byID = Dictionary(workers.map { ($0.id.name, $0) },
                               uniquingKeysWith: { first, _ in first })
         for index in slots.indices {
             guard let id = slots[index].workerID, let worker = byID.removeValue(forKey: id) else { continue }
@@ -187,7 +187,7 @@ struct SupervisorLoop {
             }
         }
         let external = byID.values.filter { !$0.managed }
-            .map { ExternalWorkerStatus(id: Message.render($0.id), inFlight: $0.inFlight, capacity: $0.capacity,
+            .map { ExternalWorkerStatus(id: $0.id.name, inFlight: $0.inFlight, capacity: $0.capacity,
                                         served: $0.served, sessions: $0.sessions) }
             .sorted { $0.id < $1.id }
         return (slots, external)
