@@ -13,7 +13,7 @@ import ZeroMQ
 /// its request's token.
 ///
 /// The worker stops when ``stop()`` is called, or when a signal of ``WorkerOptions/stopSignals`` arrives (none
-/// by default: the runtime installs no signal handler unless asked): it takes no new requests, finishes the
+/// in `WorkerOptions()`; SIGTERM and SIGINT in `WorkerOptions(environment:)`): it takes no new requests, finishes the
 /// ones it holds (up to ``WorkerOptions/drainTimeoutMilliseconds``), answers them, says DISCONNECT, and
 /// returns. A managed worker also returns when the broker has been silent for its liveness window: its
 /// supervisor is gone.
