@@ -51,19 +51,8 @@ struct ControlAbuseTests {
         }
     }
 
-    /// Sends raw frames on the control socket; returns the reply's JSON frame as text, or nil when none comes
-    /// within `milliseconds`.
     func exchange(_ frames: [[UInt8]], stateDir: String, milliseconds: Int32 = 10_000) throws -> String? {
-        let context = try Context()
-        defer { context.terminate() }
-        let socket = try Socket(context, .dealer)
-        defer { socket.close() }
-        socket.linger = 0
-        try socket.setReceiveTimeout(milliseconds: milliseconds)
-        try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
-        _ = try socket.send(frames: frames)
-        guard let reply = try socket.receive() else { return nil }
-        return reply.frames.last.map { String(decoding: $0, as: UTF8.self) }
+        try ControlSocketPeer.exchange(frames, stateDir: stateDir, milliseconds: milliseconds)
     }
 
     @Test("""

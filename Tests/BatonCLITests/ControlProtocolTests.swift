@@ -8,16 +8,7 @@ import ZeroMQ
 struct ControlProtocolTests {
     /// Sends one raw JSON frame on the control socket and returns the reply's JSON frame as text.
     func exchange(_ json: String, stateDir: String) throws -> String {
-        let context = try Context()
-        defer { context.terminate() }
-        let socket = try Socket(context, .dealer)
-        defer { socket.close() }
-        socket.linger = 0
-        try socket.setReceiveTimeout(milliseconds: 10_000)
-        try socket.connect(StateDirectory.endpoint(named: "control", in: stateDir))
-        try socket.send(frames: [[], Array(json.utf8)])
-        guard let reply = try socket.receive(), reply.count == 2 else { return "<no reply>" }
-        return String(decoding: reply.frames[1], as: UTF8.self)
+        try ControlSocketPeer.exchange(json: json, stateDir: stateDir) ?? "<no reply>"
     }
 
     @Test("""

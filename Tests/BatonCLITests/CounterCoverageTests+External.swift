@@ -367,16 +367,8 @@ extension CounterCoverageTests {
 
     /// A control request the supervisor cannot read (another protocol version): refused and counted.
     private func unreadableControlRequest(state: String, probe: CounterSampler) throws {
-        let context = try Context()
-        defer { context.terminate() }
-        let socket = try Socket(context, .dealer)
-        defer { socket.close() }
-        socket.linger = 0
-        try socket.setReceiveTimeout(milliseconds: 10_000)
-        try socket.connect(StateDirectory.endpoint(named: "control", in: state))
-        try socket.send(frames: [[], Array(#"{"version":99,"command":"status"}"#.utf8)])
-        let reply = try socket.receive()
-        #expect(reply.map { String(decoding: $0.frames.last ?? [], as: UTF8.self).contains("refused") } == true)
+        let reply = try ControlSocketPeer.exchange(json: #"{"version":99,"command":"status"}"#, stateDir: state)
+        #expect(reply?.contains("refused") == true, "\(reply ?? "no reply")")
         probe.waitForStatus("the unreadable control request counted") { $0.controlRequestsUnreadable > 0 }
     }
 }
